@@ -1,0 +1,57 @@
+/** Dependency direction of ARCHITECTURE.md, enforced in the test command. */
+module.exports = {
+  forbidden: [
+    {
+      name: 'domains-are-pure',
+      comment: 'domains/ depends on nothing but schemas/ types and its own ports (no drivers, no infra).',
+      severity: 'error',
+      from: { path: '^domains/' },
+      to: { pathNot: ['^domains/', '^schemas/', '^node:', 'node_modules/@types/'], dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'domains-import-no-packages',
+      comment: 'domains/ is pure business logic: no npm packages or Node built-ins.',
+      severity: 'error',
+      from: { path: '^domains/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'core'] },
+    },
+    {
+      name: 'edge-stands-alone',
+      comment: 'edge/ is deployed apart: it may use schemas/ and nothing else of ours.',
+      severity: 'error',
+      from: { path: '^edge/' },
+      to: { path: '^(subgraphs|bridges|domains|regions|infra|e2e)/' },
+    },
+    {
+      name: 'schemas-are-leaves',
+      severity: 'error',
+      from: { path: '^schemas/' },
+      to: { path: '^(edge|subgraphs|bridges|domains|regions|infra|e2e)/' },
+    },
+    {
+      name: 'infra-below-composition',
+      comment: 'infra/ adapters never reach up into composition roots or protocol layers.',
+      severity: 'error',
+      from: { path: '^infra/' },
+      to: { path: '^(edge|subgraphs|bridges|regions|e2e)/' },
+    },
+    {
+      name: 'subgraphs-and-bridges-not-into-roots',
+      severity: 'error',
+      from: { path: '^(subgraphs|bridges)/' },
+      to: { path: '^(regions|edge|e2e)/' },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^\\.stack/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+  },
+};

@@ -1,0 +1,22 @@
+/** What every infrastructure adapter offers its composition root. */
+export interface Dependency {
+  /** Stable name used in /ready and in logs, e.g. "postgres". */
+  readonly name: string;
+  /** Round-trips to the service; resolves with its version, rejects when it is down. */
+  ping(): Promise<string>;
+  /** Releases connections; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Rejects with a timeout error if `work` does not settle within `ms`. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

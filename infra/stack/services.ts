@@ -1,0 +1,595 @@
+/**
+ * The local stack's services: how each is prepared, started, probed and stopped.
+ * Ports follow ARCHITECTURE.md; endpoints overridden from the environment are
+ * "external" and the stack starts nothing for them.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { createAmqp } from '../adapters/amqp.ts';
+import type { Dependency } from '../adapters/dependency.ts';
+import { withTimeout } from '../adapters/dependency.ts';
+import { createKafka } from '../adapters/kafka.ts';
+import { createMongo } from '../adapters/mongo.ts';
+import { connected, createMqtt } from '../adapters/mqtt.ts';
+import { createPostgres } from '../adapters/postgres.ts';
+import { createRedis } from '../adapters/redis.ts';
+import {
+  defaultPort,
+  LOCAL_PASSWORD,
+  LOCAL_USER,
+  RABBITMQ_DIST_PORT,
+  RABBITMQ_EPMD_PORT,
+  RABBITMQ_PORT,
+  REGIONS,
+  type Region,
+  type RegionEndpoints,
+  resolveEndpoints,
+} from '../config/endpoints.ts';
+import { FERRETDB_BIN, KAFKA_VERSION, requireBinary } from './install.ts';
+import { confFile, dataDir, paths } from './paths.ts';
+import type { SpawnSpec } from './process.ts';
+
+export interface ServiceDef {
+  /** Unique id, also the name of its pid and log files: "postgres-east". */
+  readonly id: string;
+  readonly name: string;
+  readonly region: Region | 'shared';
+  /** Ports it listens on; the first is the one clients use. */
+  readonly ports: readonly number[];
+  /** Services that must be healthy before this one starts. */
+  readonly needs: readonly string[];
+  /** Started by the stack, or reached through an environment override. */
+  readonly external: boolean;
+  /** Writes config, initialises data; idempotent. */
+  prepare(): void;
+  spawn(): SpawnSpec;
+  /** Resolves with the running version when healthy, rejects otherwise. */
+  probe(): Promise<string>;
+  /** Runs after every healthy start or `up` (create databases…); idempotent. */
+  afterStart?(): Promise<void>;
+  readonly stopSignal: NodeJS.Signals;
+  readonly stopGraceMs: number;
+  readonly startTimeoutMs: number;
+}
+
+const JVM_OPTS = ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true'];
+
+function write(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
+/** Opens a throwaway adapter, pings it within a deadline, closes it. */
+async function probeWith(dep: Dependency, ms = 4000): Promise<string> {
+  try {
+    return await withTimeout(dep.ping(), ms, `${dep.name} probe`);
+  } finally {
+    await dep.close().catch(() => {});
+  }
+}
+
+/** uid and gid of the postgres system user, which owns the PostgreSQL data folders. */
+export function postgresUser(): { uid: number; gid: number } {
+  const res = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gidRes = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error('the postgres system user is missing (is the postgresql package installed?)');
+  return { uid: Number(res.stdout.trim()), gid: Number(gidRes.stdout.trim()) };
+}
+
+function postgres(region: Region, e: RegionEndpoints): ServiceDef {
+  const id = `postgres-${region}`;
+  const port = defaultPort(region, 'postgres');
+  const dir = dataDir(id);
+  return {
+    id,
+    name: 'postgres',
+    region,
+    ports: [port],
+    needs: [],
+    external: e.external.has('postgres'),
+    prepare() {
+      if (existsSync(path.join(dir, 'PG_VERSION'))) return;
+      const { uid, gid } = postgresUser();
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chownSync(dir, uid, gid);
+      const pwfile = path.join(paths.run, `${id}.pw`);
+      write(pwfile, `${LOCAL_PASSWORD}\n`);
+      chownSync(pwfile, uid, gid);
+      const res = spawnSync(
+        requireBinary('initdb'),
+        ['-D', dir, '-U', LOCAL_USER, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C.UTF-8'],
+        { uid, gid, encoding: 'utf8' },
+      );
+      if (res.status !== 0) throw new Error(`initdb failed: ${res.stderr || res.stdout}`);
+    },
+    spawn() {
+      const { uid, gid } = postgresUser();
+      return {
+        command: requireBinary('postgres'),
+        args: [
+          '-D',
+          dir,
+          '-p',
+          String(port),
+          '-c',
+          'listen_addresses=127.0.0.1',
+          '-c',
+          'unix_socket_directories=',
+          '-c',
+          'max_connections=200',
+          '-c',
+          'shared_buffers=64MB',
+          '-c',
+          'wal_level=logical',
+        ],
+        uid,
+        gid,
+      };
+    },
+    probe: () => probeWith(createPostgres({ url: e.postgresUrl.replace(/\/[^/]*$/, '/postgres') })),
+    async afterStart() {
+      const client = new pg.Client({ connectionString: e.postgresUrl.replace(/\/[^/]*$/, '/postgres') });
+      await client.connect();
+      try {
+        for (const db of ['meridian', 'ferretdb']) {
+          const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [db]);
+          if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${db}`);
+        }
+      } finally {
+        await client.end();
+      }
+    },
+    // SIGINT is PostgreSQL's "fast" shutdown: it does not wait for clients to leave.
+    stopSignal: 'SIGINT',
+    stopGraceMs: 15000,
+    startTimeoutMs: 30000,
+  };
+}
+
+function redis(region: Region, e: RegionEndpoints): ServiceDef {
+  const id = `redis-${region}`;
+  const port = defaultPort(region, 'redis');
+  return {
+    id,
+    name: 'redis',
+    region,
+    ports: [port],
+    needs: [],
+    external: e.external.has('redis'),
+    prepare() {
+      mkdirSync(dataDir(id), { recursive: true });
+    },
+    spawn: () => ({
+      command: requireBinary('redis-server'),
+      args: [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dataDir(id),
+        '--appendonly',
+        'yes',
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        '--logfile',
+        '',
+      ],
+    }),
+    probe: () => probeWith(createRedis({ url: e.redisUrl })),
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 10000,
+    startTimeoutMs: 15000,
+  };
+}
+
+function log4j(file: string): void {
+  write(
+    file,
+    [
+      'log4j.rootLogger=INFO, stdout',
+      'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+      'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.org.apache.kafka.clients=WARN',
+      'log4j.logger.org.apache.kafka.common.utils.AppInfoParser=WARN',
+      'log4j.logger.org.apache.kafka.connect.runtime.WorkerSourceTask=WARN',
+      'log4j.logger.org.apache.kafka.connect.mirror.MirrorSourceTask=WARN',
+      'log4j.logger.org.reflections=ERROR',
+      'log4j.logger.kafka.request.logger=WARN',
+      '',
+    ].join('\n'),
+  );
+}
+
+function javaSpec(mainClass: string, args: string[], log4jFile: string): SpawnSpec {
+  return {
+    command: requireBinary('java'),
+    args: [...JVM_OPTS, `-Dlog4j.configuration=file:${log4jFile}`, '-cp', `${paths.kafkaLibs}/*`, mainClass, ...args],
+  };
+}
+
+/** A random Kafka cluster id: 16 bytes, base64url without padding (what StorageTool expects). */
+function kafkaClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function kafka(region: Region, e: RegionEndpoints): ServiceDef {
+  const id = `kafka-${region}`;
+  const port = defaultPort(region, 'kafka');
+  const controller = defaultPort(region, 'kafkaController');
+  const logDir = dataDir(id);
+  const props = confFile(`${id}.properties`);
+  const log4jFile = confFile('log4j-kafka.properties');
+  return {
+    id,
+    name: 'kafka',
+    region,
+    ports: [port, controller],
+    needs: [],
+    external: e.external.has('kafka'),
+    prepare() {
+      log4j(log4jFile);
+      write(
+        props,
+        [
+          'process.roles=broker,controller',
+          'node.id=1',
+          `controller.quorum.voters=1@127.0.0.1:${controller}`,
+          `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+          `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+          'controller.listener.names=CONTROLLER',
+          'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+          'inter.broker.listener.name=PLAINTEXT',
+          `log.dirs=${logDir}`,
+          'num.partitions=3',
+          'default.replication.factor=1',
+          'min.insync.replicas=1',
+          // A single broker cannot host the default replication factor 3 of internal topics.
+          'offsets.topic.replication.factor=1',
+          'offsets.topic.num.partitions=10',
+          'transaction.state.log.replication.factor=1',
+          'transaction.state.log.min.isr=1',
+          'auto.create.topics.enable=true',
+          'group.initial.rebalance.delay.ms=0',
+          'num.network.threads=2',
+          'num.io.threads=4',
+          'log.retention.hours=168',
+          '',
+        ].join('\n'),
+      );
+      if (existsSync(path.join(logDir, 'meta.properties'))) return;
+      mkdirSync(logDir, { recursive: true });
+      const spec = javaSpec('kafka.tools.StorageTool', ['format', '-t', kafkaClusterId(), '-c', props], log4jFile);
+      const res = spawnSync(spec.command, spec.args, { encoding: 'utf8' });
+      if (res.status !== 0) throw new Error(`kafka storage format failed: ${res.stderr || res.stdout}`);
+    },
+    spawn: () => javaSpec('kafka.Kafka', [props], log4jFile),
+    probe: async () => {
+      await probeWith(createKafka({ brokers: e.kafkaBrokers, clientId: 'meridian-stack' }), 5000);
+      return KAFKA_VERSION;
+    },
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 20000,
+    startTimeoutMs: 60000,
+  };
+}
+
+function ferretdb(region: Region, e: RegionEndpoints): ServiceDef {
+  const id = `ferretdb-${region}`;
+  const port = defaultPort(region, 'ferretdb');
+  const pgUrl = new URL(e.postgresUrl);
+  pgUrl.pathname = '/ferretdb';
+  return {
+    id,
+    name: 'ferretdb',
+    region,
+    ports: [port, defaultPort(region, 'ferretdbDebug')],
+    needs: [`postgres-${region}`],
+    external: e.external.has('mongo'),
+    prepare() {
+      mkdirSync(dataDir(id), { recursive: true });
+    },
+    spawn: () => ({
+      command: FERRETDB_BIN,
+      args: [
+        '--handler=postgresql',
+        `--postgresql-url=${pgUrl.toString()}`,
+        `--listen-addr=127.0.0.1:${port}`,
+        `--debug-addr=127.0.0.1:${defaultPort(region, 'ferretdbDebug')}`,
+        `--state-dir=${dataDir(id)}`,
+        '--telemetry=disable',
+        '--log-level=warn',
+      ],
+    }),
+    probe: () => probeWith(createMongo({ url: e.mongoUrl })),
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 10000,
+    startTimeoutMs: 30000,
+  };
+}
+
+function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
+  const id = `mosquitto-${region}`;
+  const port = defaultPort(region, 'mqtt');
+  const conf = confFile(`${id}.conf`);
+  return {
+    id,
+    name: 'mosquitto',
+    region,
+    ports: [port],
+    needs: [],
+    external: e.external.has('mqtt'),
+    prepare() {
+      mkdirSync(dataDir(id), { recursive: true });
+      write(
+        conf,
+        [
+          `listener ${port} 127.0.0.1`,
+          'allow_anonymous true',
+          'persistence true',
+          `persistence_location ${dataDir(id)}/`,
+          'autosave_interval 10',
+          // Stay root: the data folder is ours; dropping to "mosquitto" would lose access.
+          `user ${userInfo().username}`,
+          'log_dest stdout',
+          'log_type error',
+          'log_type warning',
+          'log_type notice',
+          'max_queued_messages 10000',
+          '',
+        ].join('\n'),
+      );
+    },
+    spawn: () => ({ command: requireBinary('mosquitto'), args: ['-c', conf] }),
+    probe: async () => {
+      const dep = createMqtt({
+        url: e.mqttUrl,
+        clientId: `meridian-stack-probe-${process.pid}`,
+        options: { reconnectPeriod: 0 },
+      });
+      try {
+        await connected(dep.client, 3000);
+        return await withTimeout(dep.ping(), 3000, 'mosquitto probe');
+      } finally {
+        await dep.close();
+      }
+    },
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 10000,
+    startTimeoutMs: 15000,
+  };
+}
+
+const RABBIT_HOME = () => dataDir('rabbitmq-home');
+const RABBIT_NODE = 'meridian@localhost';
+
+function rabbitEnv(): Record<string, string> {
+  return {
+    HOME: RABBIT_HOME(),
+    ERL_EPMD_PORT: String(RABBITMQ_EPMD_PORT),
+    RABBITMQ_NODENAME: RABBIT_NODE,
+  };
+}
+
+/** RabbitMQ's stored password format: base64(salt ‖ sha256(salt ‖ password)). */
+function rabbitPasswordHash(password: string): string {
+  const salt = randomBytes(4);
+  const digest = createHash('sha256')
+    .update(Buffer.concat([salt, Buffer.from(password, 'utf8')]))
+    .digest();
+  return Buffer.concat([salt, digest]).toString('base64');
+}
+
+function epmd(external: boolean): ServiceDef {
+  return {
+    id: 'epmd',
+    name: 'epmd',
+    region: 'shared',
+    ports: [RABBITMQ_EPMD_PORT],
+    needs: [],
+    external,
+    prepare() {},
+    // A dedicated epmd on its own port, in the foreground, so `down` can stop it by pid.
+    spawn: () => ({
+      command: requireBinary('epmd'),
+      args: ['-port', String(RABBITMQ_EPMD_PORT), '-address', '127.0.0.1'],
+    }),
+    probe: async () => {
+      const res = spawnSync(requireBinary('epmd'), ['-port', String(RABBITMQ_EPMD_PORT), '-names'], {
+        encoding: 'utf8',
+      });
+      if (res.status !== 0) throw new Error(`epmd -names failed: ${res.stderr}`);
+      return 'erlang epmd';
+    },
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 3000,
+    startTimeoutMs: 10000,
+  };
+}
+
+function rabbitmq(all: readonly RegionEndpoints[]): ServiceDef {
+  const base = dataDir('rabbitmq');
+  const conf = confFile('rabbitmq');
+  const definitions = confFile('rabbitmq-definitions.json');
+  return {
+    id: 'rabbitmq',
+    name: 'rabbitmq',
+    region: 'shared',
+    ports: [RABBITMQ_PORT, RABBITMQ_DIST_PORT],
+    needs: ['epmd'],
+    external: all.every((e) => e.external.has('amqp')),
+    prepare() {
+      mkdirSync(base, { recursive: true });
+      mkdirSync(RABBIT_HOME(), { recursive: true });
+      const cookie = path.join(RABBIT_HOME(), '.erlang.cookie');
+      if (!existsSync(cookie)) writeFileSync(cookie, randomBytes(20).toString('hex').toUpperCase(), { mode: 0o400 });
+      write(
+        `${conf}.conf`,
+        [
+          `listeners.tcp.default = 127.0.0.1:${RABBITMQ_PORT}`,
+          `load_definitions = ${definitions}`,
+          'loopback_users = none',
+          'log.console = true',
+          'log.console.level = warning',
+          'log.file = false',
+          '',
+        ].join('\n'),
+      );
+      write(confFile('rabbitmq-enabled-plugins'), '[].\n');
+      write(
+        definitions,
+        JSON.stringify(
+          {
+            users: [
+              {
+                name: LOCAL_USER,
+                password_hash: rabbitPasswordHash(LOCAL_PASSWORD),
+                hashing_algorithm: 'rabbit_password_hashing_sha256',
+                tags: ['administrator'],
+              },
+            ],
+            vhosts: REGIONS.map((name) => ({ name })),
+            permissions: REGIONS.map((vhost) => ({
+              user: LOCAL_USER,
+              vhost,
+              configure: '.*',
+              write: '.*',
+              read: '.*',
+            })),
+          },
+          null,
+          2,
+        ),
+      );
+    },
+    spawn: () => ({
+      command: requireBinary('rabbitmq-server'),
+      args: [],
+      env: {
+        ...rabbitEnv(),
+        RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1',
+        RABBITMQ_NODE_PORT: String(RABBITMQ_PORT),
+        RABBITMQ_DIST_PORT: String(RABBITMQ_DIST_PORT),
+        RABBITMQ_MNESIA_BASE: base,
+        RABBITMQ_LOG_BASE: paths.logs,
+        RABBITMQ_CONFIG_FILE: conf,
+        RABBITMQ_ENABLED_PLUGINS_FILE: confFile('rabbitmq-enabled-plugins'),
+        RABBITMQ_PID_FILE: path.join(base, 'rabbitmq.pid'),
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
+      },
+    }),
+    probe: async () => {
+      const versions = await Promise.all(all.map((e) => probeWith(createAmqp({ url: e.amqpUrl }))));
+      return versions[0] ?? 'unknown';
+    },
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 20000,
+    startTimeoutMs: 60000,
+  };
+}
+
+function mirrorMaker(all: readonly RegionEndpoints[]): ServiceDef {
+  const props = confFile('mm2.properties');
+  const log4jFile = confFile('log4j-mm2.properties');
+  const [east, west] = all as [RegionEndpoints, RegionEndpoints];
+  return {
+    id: 'mirrormaker',
+    name: 'mirrormaker2',
+    region: 'shared',
+    ports: [],
+    needs: REGIONS.map((r) => `kafka-${r}`),
+    external: process.env.MERIDIAN_MIRRORMAKER === 'external',
+    prepare() {
+      log4j(log4jFile);
+      const lines = [
+        'clusters = east, west',
+        `east.bootstrap.servers = ${east.kafkaBrokers.join(',')}`,
+        `west.bootstrap.servers = ${west.kafkaBrokers.join(',')}`,
+        'east->west.enabled = true',
+        'west->east.enabled = true',
+        'east->west.topics = .*',
+        'west->east.topics = .*',
+        'groups = .*',
+        // The default replication policy: remote topics are prefixed with the source alias.
+        'replication.policy.class = org.apache.kafka.connect.mirror.DefaultReplicationPolicy',
+        'emit.heartbeats.enabled = true',
+        'emit.heartbeats.interval.seconds = 1',
+        'emit.checkpoints.enabled = true',
+        'emit.checkpoints.interval.seconds = 5',
+        'sync.group.offsets.enabled = true',
+        'sync.group.offsets.interval.seconds = 5',
+        'sync.topic.acls.enabled = false',
+        // New topics are found by polling; the default (600 s) is far too slow here.
+        'refresh.topics.interval.seconds = 2',
+        'refresh.groups.interval.seconds = 5',
+        'sync.topic.configs.interval.seconds = 30',
+        // Single-broker clusters: every internal topic gets replication factor 1.
+        'replication.factor = 1',
+        'checkpoints.topic.replication.factor = 1',
+        'heartbeats.topic.replication.factor = 1',
+        'offset-syncs.topic.replication.factor = 1',
+        'offset.storage.replication.factor = 1',
+        'status.storage.replication.factor = 1',
+        'config.storage.replication.factor = 1',
+        'offset.flush.interval.ms = 1000',
+        'tasks.max = 2',
+        // Latency: fetch as soon as a record exists, send without lingering.
+        'east.consumer.fetch.max.wait.ms = 50',
+        'west.consumer.fetch.max.wait.ms = 50',
+        'east.producer.linger.ms = 0',
+        'west.producer.linger.ms = 0',
+        '',
+      ];
+      write(props, lines.join('\n'));
+    },
+    spawn: () => javaSpec('org.apache.kafka.connect.mirror.MirrorMaker', [props], log4jFile),
+    probe: async () => {
+      // Healthy when each cluster holds the other's mirrored heartbeats topic.
+      for (const [here, there] of [
+        [east, 'west'],
+        [west, 'east'],
+      ] as const) {
+        const dep = createKafka({ brokers: here.kafkaBrokers, clientId: 'meridian-stack' });
+        try {
+          const topics = await withTimeout((await dep.admin()).listTopics(), 4000, 'mirrormaker probe');
+          if (!topics.includes(`${there}.heartbeats`)) {
+            throw new Error(`${here.region} has no ${there}.heartbeats topic yet`);
+          }
+        } finally {
+          await dep.close();
+        }
+      }
+      return KAFKA_VERSION;
+    },
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 20000,
+    startTimeoutMs: 120000,
+  };
+}
+
+/** Every service of the stack, in a valid start order. */
+export function stackServices(env: Record<string, string | undefined>): ServiceDef[] {
+  const endpoints = REGIONS.map((r) => resolveEndpoints(r, env));
+  const perRegion = endpoints.flatMap((e) => [
+    postgres(e.region, e),
+    redis(e.region, e),
+    mosquitto(e.region, e),
+    kafka(e.region, e),
+  ]);
+  const rabbit = rabbitmq(endpoints);
+  return [
+    ...perRegion,
+    epmd(rabbit.external),
+    rabbit,
+    ...endpoints.map((e) => ferretdb(e.region, e)),
+    mirrorMaker(endpoints),
+  ];
+}

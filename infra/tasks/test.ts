@@ -1,0 +1,59 @@
+/**
+ * `npm test`: static checks, then the real local stack (brought up if needed), then
+ * every unit and integration test, then the stack lifecycle tests (which stop
+ * services, so they run last and alone). Prints one closing line: "N passed, N failed".
+ */
+import { globSync } from 'node:fs';
+import { REPO_ROOT } from '../stack/paths.ts';
+import { checks, SOURCE_DIRS } from './check.ts';
+import { NODE, type StepResult, step } from './run.ts';
+
+const LIFECYCLE = /\.lifecycle\.test\.ts$/;
+
+function testFiles(): { main: string[]; lifecycle: string[] } {
+  const all = SOURCE_DIRS.flatMap((dir) => globSync(`${dir}/**/*.test.ts`, { cwd: REPO_ROOT })).sort();
+  return { main: all.filter((f) => !LIFECYCLE.test(f)), lifecycle: all.filter((f) => LIFECYCLE.test(f)) };
+}
+
+/** Counts from node's spec reporter summary ("ℹ pass 12", "ℹ fail 0"). */
+function counts(result: StepResult): { passed: number; failed: number } {
+  const pick = (label: string) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(result.output)?.[1] ?? 0);
+  return { passed: pick('pass'), failed: pick('fail') + pick('cancelled') };
+}
+
+const t0 = performance.now();
+const results: StepResult[] = [...(await checks())];
+const stack = await step('local stack up', NODE[0] as string, [...NODE.slice(1), 'infra/stack/cli.ts', 'up']);
+results.push(stack);
+
+let passed = 0;
+let failed = 0;
+if (stack.ok) {
+  const { main, lifecycle } = testFiles();
+  const nodeTest = (files: string[]) => [
+    ...NODE.slice(1),
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=2',
+    ...files,
+  ];
+  for (const [name, files] of [
+    ['unit + integration tests', main],
+    ['stack lifecycle tests', lifecycle],
+  ] as const) {
+    if (files.length === 0) continue;
+    const r = await step(`${name} (${files.length} files)`, NODE[0] as string, nodeTest([...files]));
+    const c = counts(r);
+    passed += c.passed;
+    failed += c.failed + (r.ok || c.failed > 0 ? 0 : 1);
+    results.push(r);
+  }
+}
+
+const stepsFailed = results.filter((r) => !r.ok);
+console.log('\n── summary ──');
+for (const r of results) console.log(`${r.ok ? '✔' : '✖'} ${r.name.padEnd(48)} ${r.seconds.toFixed(1)}s`);
+console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)}s`);
+// Failed checks count as failures too, so the closing line never hides one.
+console.log(`${passed} passed, ${failed + stepsFailed.filter((r) => !/tests/.test(r.name)).length} failed`);
+process.exitCode = stepsFailed.length === 0 ? 0 : 1;

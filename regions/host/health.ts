@@ -1,0 +1,46 @@
+/**
+ * Liveness and readiness of a region process. /health answers while the process runs;
+ * /ready round-trips every dependency and answers 503 when any is down.
+ */
+import { Hono } from 'hono';
+import type { Dependency } from '../../infra/adapters/dependency.ts';
+import { withTimeout } from '../../infra/adapters/dependency.ts';
+
+export interface DependencyState {
+  readonly ok: boolean;
+  readonly version?: string;
+  readonly error?: string;
+  readonly ms: number;
+}
+
+/** Pings each dependency in parallel, each within `timeoutMs`. */
+export async function readiness(
+  deps: readonly Dependency[],
+  timeoutMs = 2000,
+): Promise<Record<string, DependencyState>> {
+  const entries = await Promise.all(
+    deps.map(async (d): Promise<[string, DependencyState]> => {
+      const t0 = performance.now();
+      const ms = () => Math.round(performance.now() - t0);
+      try {
+        const version = await withTimeout(d.ping(), timeoutMs, `${d.name} ping`);
+        return [d.name, { ok: true, version, ms: ms() }];
+      } catch (err) {
+        return [d.name, { ok: false, error: (err as Error).message || String(err), ms: ms() }];
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+export function healthRoutes(region: string, deps: readonly Dependency[]): Hono {
+  const started = Date.now();
+  const app = new Hono();
+  app.get('/health', (c) => c.json({ status: 'ok', region, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
+  app.get('/ready', async (c) => {
+    const dependencies = await readiness(deps);
+    const ready = Object.values(dependencies).every((d) => d.ok);
+    return c.json({ status: ready ? 'ready' : 'not-ready', region, dependencies }, ready ? 200 : 503);
+  });
+  return app;
+}

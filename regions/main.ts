@@ -1,0 +1,29 @@
+/**
+ * `node regions/main.ts east|west` — runs one region in this process.
+ * Composition root: reads and validates the environment once.
+ */
+import { ConfigError, parseRegion } from '../infra/config/endpoints.ts';
+import { regionConfig } from './config.ts';
+import { east } from './east.ts';
+import { startRegion } from './host/region-host.ts';
+import { west } from './west.ts';
+
+try {
+  const profile = { east, west }[parseRegion(process.argv[2] ?? process.env.MERIDIAN_REGION)];
+  const config = regionConfig(profile, process.env);
+  const region = await startRegion(config);
+  console.log(`region ${config.region}: gateway http://127.0.0.1:${region.gatewayPort} (/health, /ready)`);
+  const shutdown = async (signal: string) => {
+    console.log(`region ${config.region}: ${signal}, stopping`);
+    await region.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`region: invalid configuration — ${err.message}`);
+    process.exit(78);
+  }
+  throw err;
+}

@@ -1,0 +1,96 @@
+/**
+ * `npm start`: brings up the local stack if needed, starts both regions (one process
+ * each), waits until every /ready is green and prints where everything is.
+ * Ctrl-C stops the regions; the stack keeps running (`npm run stack down` stops it).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { REGIONS, type Region } from '../infra/config/endpoints.ts';
+import { type StackError, status, up } from '../infra/stack/stack.ts';
+import { regionConfig } from './config.ts';
+import { east } from './east.ts';
+import { west } from './west.ts';
+
+const profiles = { east, west };
+const mainScript = fileURLToPath(new URL('./main.ts', import.meta.url));
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`exited with code ${child.exitCode}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+      last = `${res.status} ${await res.text()}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await sleep(300);
+  }
+  throw new Error(`${url} not ready after ${timeoutMs / 1000}s: ${last}`);
+}
+
+console.log('meridian: bringing up the local stack');
+try {
+  await up(process.env, (line) => console.log(line));
+} catch (err) {
+  const e = err as StackError;
+  console.error(
+    `meridian: stack failed${e.service ? ` — ${e.service}` : ''}: ${e.message}${e.log ? `\n  log: ${e.log}` : ''}`,
+  );
+  process.exit(1);
+}
+
+const children = new Map<Region, ChildProcess>();
+let stopping = false;
+const stopAll = async (code: number) => {
+  stopping = true;
+  for (const child of children.values()) child.kill('SIGTERM');
+  await Promise.all(
+    [...children.values()].map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : null)),
+  );
+  process.exit(code);
+};
+process.once('SIGINT', () => void stopAll(0));
+process.once('SIGTERM', () => void stopAll(0));
+
+for (const region of REGIONS) {
+  const child = spawn(process.execPath, [...process.execArgv, mainScript, region], {
+    stdio: 'inherit',
+    env: process.env,
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`meridian: region ${region} exited (${signal ?? code}); stopping`);
+      void stopAll(1);
+    }
+  });
+  children.set(region, child);
+}
+
+const configs = REGIONS.map((r) => regionConfig(profiles[r], process.env));
+try {
+  await Promise.all(
+    configs.map((c) =>
+      waitReady(`http://127.0.0.1:${c.gatewayPort}/ready`, children.get(c.region) as ChildProcess, 60000),
+    ),
+  );
+} catch (err) {
+  console.error(`meridian: a region did not become ready: ${(err as Error).message}`);
+  await stopAll(1);
+}
+
+const stack = await status(process.env);
+console.log('\nmeridian is up\n');
+for (const c of configs) {
+  console.log(`  region ${c.region.padEnd(5)} gateway  http://127.0.0.1:${c.gatewayPort}   (/health, /ready)`);
+}
+console.log('\n  stack:');
+for (const s of stack) {
+  console.log(
+    `    ${s.service.padEnd(13)} ${s.region.padEnd(7)} ${String(s.port ?? '-').padEnd(6)} ${s.healthy ? 'healthy' : `UNHEALTHY ${s.reason}`}`,
+  );
+}
+console.log('\n  Ctrl-C stops the regions; `npm run stack down` stops the stack.');
