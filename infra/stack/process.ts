@@ -101,8 +101,10 @@ function groupAlive(pid: number): boolean {
  */
 export async function stopTracked(id: string, signal: NodeJS.Signals, graceMs: number): Promise<boolean> {
   const pid = runningPid(id);
-  rmPid(id, pid);
-  if (pid === undefined) return false;
+  if (pid === undefined) {
+    rmSync(pidFile(id), { force: true });
+    return false;
+  }
   try {
     process.kill(pid, signal);
   } catch {
@@ -115,9 +117,6 @@ export async function stopTracked(id: string, signal: NodeJS.Signals, graceMs: n
     const hard = Date.now() + 5000;
     while (Date.now() < hard && groupAlive(pid)) await sleep(50);
   }
-  return true;
-}
-
-function rmPid(id: string, _pid: number | undefined): void {
   rmSync(pidFile(id), { force: true });
+  return true;
 }
