@@ -26,6 +26,10 @@ export interface RegionConfig extends RegionProfile {
   readonly hubPort: number;
   /** Legacy SOAP payment provider. */
   readonly soapPort: number;
+  /** Commerce subgraph (internal, behind the gateway). */
+  readonly commerceSubgraphPort: number;
+  /** Inventory gRPC service (internal). */
+  readonly inventoryGrpcPort: number;
   readonly endpoints: RegionEndpoints;
 }
 
@@ -48,6 +52,8 @@ export function regionConfig(profile: RegionProfile, env: Record<string, string 
     gatewayPort: port(env, `${prefix}_GATEWAY_PORT`, defaultPort(region, 'gateway')),
     hubPort: port(env, `${prefix}_HUB_PORT`, defaultPort(region, 'hub')),
     soapPort: port(env, `${prefix}_SOAP_PORT`, defaultPort(region, 'soap')),
+    commerceSubgraphPort: port(env, `${prefix}_COMMERCE_SUBGRAPH_PORT`, defaultPort(region, 'commerceSubgraph')),
+    inventoryGrpcPort: port(env, `${prefix}_INVENTORY_GRPC_PORT`, defaultPort(region, 'inventoryGrpc')),
     endpoints: resolveEndpoints(region, env),
   };
 }

@@ -13,6 +13,8 @@ const BLOCK: Record<Region, number> = { east: 41000, west: 42000 };
 export const DEFAULT_PORTS = {
   gateway: 0,
   hub: 1,
+  commerceSubgraph: 11,
+  inventoryGrpc: 21,
   ferretdb: 17,
   ferretdbDebug: 18,
   soap: 80,
