@@ -1,0 +1,39 @@
+/**
+ * Appending to the transactional outbox: call inside the transaction that changes
+ * state, so the change and its events commit or roll back together.
+ */
+import type pg from 'pg';
+import type { DomainEvent } from '../../domains/commerce/events.ts';
+import { type EnvelopeContext, type Envelope, envelope } from './envelope.ts';
+import { type EventRegistry, eventRegistry } from './registry.ts';
+
+/** The relay's unit of ordering: one aggregate always maps to one lane. */
+export const OUTBOX_LANES = 8;
+
+/** FNV-1a of the aggregate id, modulo the lane count (stable across processes). */
+export function laneOf(aggregateId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < aggregateId.length; i++) {
+    h ^= aggregateId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % OUTBOX_LANES;
+}
+
+/** Validates and inserts the events as outbox rows; returns their envelopes. */
+export async function appendToOutbox(
+  client: pg.ClientBase,
+  events: readonly DomainEvent[],
+  ctx: EnvelopeContext,
+  registry: EventRegistry = eventRegistry(),
+): Promise<Envelope[]> {
+  const envelopes = events.map((e) => envelope(e, ctx));
+  for (const e of envelopes) registry.assertValid(e);
+  for (const e of envelopes) {
+    await client.query(
+      'INSERT INTO outbox (event_id, topic, aggregate_id, lane, envelope) VALUES ($1, $2, $3, $4, $5)',
+      [e.id, e.type, e.subject, laneOf(e.subject), JSON.stringify(e)],
+    );
+  }
+  return envelopes;
+}

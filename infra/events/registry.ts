@@ -1,0 +1,67 @@
+/**
+ * The event schema registry: every JSON Schema under schemas/events, compiled once,
+ * chosen by the envelope's `type`. Checked when an event is produced and when it is
+ * consumed; an unknown type is invalid.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { DomainError } from '../../domains/shared/errors.ts';
+import type { Envelope } from './envelope.ts';
+
+export const EVENT_SCHEMAS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../schemas/events');
+const ENVELOPE_ID = 'https://meridian.dev/schemas/events/envelope.v1.json';
+
+// ajv-formats is CommonJS; its callable export sits on `default` under ESM.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+function schemaFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? schemaFiles(path.join(dir, e.name)) : e.name.endsWith('.json') ? [path.join(dir, e.name)] : [],
+  );
+}
+
+export interface EventRegistry {
+  /** Event types with a schema, e.g. `commerce.order.created.v1`. */
+  readonly types: readonly string[];
+  /** Throws INVALID_EVENT (not retryable) with every schema violation in the message. */
+  assertValid(value: unknown): asserts value is Envelope;
+}
+
+export function loadEventRegistry(dir = EVENT_SCHEMAS_DIR): EventRegistry {
+  const ajv = new Ajv2020({ allErrors: true, strict: true });
+  addFormats(ajv);
+  const byType = new Map<string, ValidateFunction>();
+  const docs = schemaFiles(dir).map((f) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>);
+  for (const doc of docs) ajv.addSchema(doc);
+  for (const doc of docs) {
+    const type = (doc.properties as { type?: { const?: string } } | undefined)?.type?.const;
+    if (type) byType.set(type, ajv.getSchema(doc.$id as string) as ValidateFunction);
+  }
+  const envelopeCheck = ajv.getSchema(ENVELOPE_ID) as ValidateFunction;
+  return {
+    types: [...byType.keys()].sort(),
+    assertValid(value: unknown): asserts value is Envelope {
+      const type = (value as { type?: unknown } | null)?.type;
+      const validate = typeof type === 'string' ? byType.get(type) : undefined;
+      if (!validate) {
+        const envelopeErrors = envelopeCheck(value) ? '' : ` (${ajv.errorsText(envelopeCheck.errors)})`;
+        throw new DomainError('INVALID_EVENT', `no schema for event type ${JSON.stringify(type)}${envelopeErrors}`);
+      }
+      if (!validate(value)) {
+        throw new DomainError('INVALID_EVENT', `${type} violates its schema: ${ajv.errorsText(validate.errors)}`, {
+          details: { errors: validate.errors },
+        });
+      }
+    },
+  };
+}
+
+let shared: EventRegistry | undefined;
+/** The registry of this repo's schemas, loaded on first use. */
+export function eventRegistry(): EventRegistry {
+  shared ??= loadEventRegistry();
+  return shared;
+}
