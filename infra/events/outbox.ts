@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import type { DomainEvent } from '../../domains/commerce/events.ts';
-import { type EnvelopeContext, type Envelope, envelope } from './envelope.ts';
+import { type Envelope, type EnvelopeContext, envelope } from './envelope.ts';
 import { type EventRegistry, eventRegistry } from './registry.ts';
 
 /** The relay's unit of ordering: one aggregate always maps to one lane. */
