@@ -87,8 +87,6 @@ try {
   console.log(
     `extra latency of replication: p50 +${(repl.p50 - base.p50).toFixed(1)}ms, p99 +${(repl.p99 - base.p99).toFixed(1)}ms`,
   );
-  await eastAdmin.deleteTopics({ topics: [topic] }).catch(() => {});
-  await westAdmin.deleteTopics({ topics: [remote] }).catch(() => {});
 } finally {
   await Promise.allSettled([east.close(), west.close()]);
 }
