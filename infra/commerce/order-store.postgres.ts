@@ -1,0 +1,180 @@
+/**
+ * OrderStore over PostgreSQL: orders, their lines, idempotency keys and outbox rows in
+ * one transaction. Same-key callers are serialised by a transaction-scoped advisory
+ * lock on (tenant, key); consumers' effects are deduplicated by processed_events.
+ */
+import type pg from 'pg';
+import type { Order, OrderLine, OrderStatus } from '../../domains/commerce/order.ts';
+import type { OrderStore, Placed } from '../../domains/commerce/ports.ts';
+import { DomainError } from '../../domains/shared/errors.ts';
+import { appendToOutbox } from '../events/outbox.ts';
+import { currentTraceparent } from '../telemetry/context.ts';
+import { inTransaction, unavailable } from './pg.ts';
+
+interface OrderRow {
+  id: string;
+  tenant: string;
+  user_id: string;
+  status: OrderStatus;
+  total_cents: number;
+  currency: string;
+  payment_token: string;
+  cancel_reason: string | null;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const ORDER_COLUMNS =
+  'id, tenant, user_id, status, total_cents, currency, payment_token, cancel_reason, version, created_at, updated_at';
+
+async function loadItems(db: pg.ClientBase | pg.Pool, ids: string[]): Promise<Map<string, OrderLine[]>> {
+  const rows = await db.query<{ order_id: string; product_id: string; quantity: number; unit_price_cents: number }>(
+    'SELECT order_id, product_id, quantity, unit_price_cents FROM order_items WHERE order_id = ANY($1) ORDER BY line',
+    [ids],
+  );
+  const byOrder = new Map<string, OrderLine[]>();
+  for (const r of rows.rows) {
+    const list = byOrder.get(r.order_id) ?? [];
+    list.push({ productId: r.product_id, quantity: r.quantity, unitPriceCents: r.unit_price_cents });
+    byOrder.set(r.order_id, list);
+  }
+  return byOrder;
+}
+
+function toOrder(r: OrderRow, items: OrderLine[]): Order {
+  return {
+    id: r.id,
+    tenant: r.tenant,
+    userId: r.user_id,
+    status: r.status,
+    items,
+    totalCents: r.total_cents,
+    currency: r.currency,
+    paymentToken: r.payment_token,
+    cancelReason: r.cancel_reason,
+    version: r.version,
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+async function fetchOrders(db: pg.ClientBase | pg.Pool, where: string, params: unknown[], lock = ''): Promise<Order[]> {
+  const rows = (await db.query<OrderRow>(`SELECT ${ORDER_COLUMNS} FROM orders WHERE ${where} ${lock}`, params)).rows;
+  if (rows.length === 0) return [];
+  const items = await loadItems(
+    db,
+    rows.map((r) => r.id),
+  );
+  return rows.map((r) => toOrder(r, items.get(r.id) ?? []));
+}
+
+async function insertOrder(client: pg.ClientBase, o: Order): Promise<void> {
+  await client.query(`INSERT INTO orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
+    o.id,
+    o.tenant,
+    o.userId,
+    o.status,
+    o.totalCents,
+    o.currency,
+    o.paymentToken,
+    o.cancelReason,
+    o.version,
+    o.createdAt,
+    o.updatedAt,
+  ]);
+  let line = 0;
+  for (const item of o.items) {
+    await client.query(
+      'INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4, $5)',
+      [o.id, line++, item.productId, item.quantity, item.unitPriceCents],
+    );
+  }
+}
+
+export interface PostgresOrderStoreOptions {
+  readonly region: string;
+  /** The service named in the events' source, e.g. "commerce". */
+  readonly service: string;
+}
+
+export function createPostgresOrderStore(pool: pg.Pool, opts: PostgresOrderStoreOptions): OrderStore {
+  const outboxContext = () => ({ region: opts.region, service: opts.service, traceparent: currentTraceparent() });
+  const writeEvents = (client: pg.ClientBase, placed: Placed) => appendToOutbox(client, placed.events, outboxContext());
+
+  return {
+    placeOnce(claim, decide) {
+      return inTransaction(pool, async (client) => {
+        // Serialises concurrent requests with the same key; released at COMMIT/ROLLBACK.
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [
+          `${claim.tenant}\u0000${claim.key}`,
+        ]);
+        const known = await client.query<{ request_hash: string; order_id: string }>(
+          'SELECT request_hash, order_id FROM idempotency_keys WHERE tenant = $1 AND key = $2',
+          [claim.tenant, claim.key],
+        );
+        const row = known.rows[0];
+        if (row) {
+          if (row.request_hash !== claim.requestHash) {
+            throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request', {
+              details: { orderId: row.order_id },
+            });
+          }
+          const [order] = await fetchOrders(client, 'id = $1', [row.order_id]);
+          if (!order) throw new DomainError('INTERNAL', `idempotency key points at missing order ${row.order_id}`);
+          return { order, replayed: true };
+        }
+        const placed = await decide();
+        await insertOrder(client, placed.order);
+        await writeEvents(client, placed);
+        await client.query(
+          'INSERT INTO idempotency_keys (tenant, key, request_hash, order_id) VALUES ($1, $2, $3, $4)',
+          [claim.tenant, claim.key, claim.requestHash, placed.order.id],
+        );
+        return { order: placed.order, replayed: false };
+      });
+    },
+
+    applyOnce(consumer, eventId, orderId, change) {
+      return inTransaction(pool, async (client) => {
+        const [order] = await fetchOrders(client, 'id = $1', [orderId], 'FOR UPDATE');
+        if (!order)
+          throw new DomainError('ORDER_NOT_FOUND', `order ${orderId} does not exist`, { details: { orderId } });
+        const mark = await client.query(
+          'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+          [consumer, eventId],
+        );
+        if (mark.rowCount === 0) return { order, applied: false };
+        const placed = change(order);
+        if (!placed) return { order, applied: true };
+        const next = placed.order;
+        await client.query(
+          'UPDATE orders SET status = $2, cancel_reason = $3, version = $4, updated_at = $5 WHERE id = $1',
+          [next.id, next.status, next.cancelReason, next.version, next.updatedAt],
+        );
+        await writeEvents(client, placed);
+        return { order: next, applied: true };
+      });
+    },
+
+    async getOrder(id) {
+      try {
+        return (await fetchOrders(pool, 'id = $1', [id]))[0];
+      } catch (err) {
+        throw unavailable(err);
+      }
+    },
+
+    async listOrdersForUser(tenant, userId, first) {
+      try {
+        return await fetchOrders(pool, 'tenant = $1 AND user_id = $2 ORDER BY created_at DESC LIMIT $3', [
+          tenant,
+          userId,
+          first,
+        ]);
+      } catch (err) {
+        throw unavailable(err);
+      }
+    },
+  };
+}

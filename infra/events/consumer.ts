@@ -1,0 +1,134 @@
+/**
+ * Runs an idempotent event consumer: decode and validate each record, handle it inside
+ * its trace, retry retryable failures with backoff (the partition waits: order holds),
+ * and send invalid or poison records to the dead-letter topic `<topic>.dlq` with the
+ * reason, so they never block the partition. Offsets are committed only after a
+ * record is handled or dead-lettered: nothing acknowledged is lost.
+ */
+import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
+import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
+import type { KafkaDependency } from '../adapters/kafka.ts';
+import { withTelemetry } from '../telemetry/context.ts';
+import type { Envelope } from './envelope.ts';
+import { fromKafkaMessage } from './kafka-codec.ts';
+
+export interface ConsumedMeta {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+}
+
+export interface EventConsumerOptions {
+  readonly kafka: KafkaDependency;
+  readonly groupId: string;
+  /** Exact topics or patterns (e.g. /^(west\.)?commerce\.order\.created\.v1$/). */
+  readonly topics: ReadonlyArray<string | RegExp>;
+  readonly handle: (event: Envelope, meta: ConsumedMeta) => Promise<void>;
+  readonly fromBeginning?: boolean;
+  readonly maxBackoffMs?: number;
+  readonly onError?: (err: unknown, meta: ConsumedMeta) => void;
+}
+
+export interface EventConsumer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  readonly stats: { handled: number; deadLettered: number; retries: number };
+}
+
+export function dlqTopic(topic: string): string {
+  return `${topic}.dlq`;
+}
+
+function reasonOf(err: unknown): string {
+  return isDomainError(err) ? `${err.code}: ${err.message}` : (err as Error)?.message || String(err);
+}
+
+export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
+  const maxBackoff = opts.maxBackoffMs ?? 5000;
+  const stats = { handled: 0, deadLettered: 0, retries: 0 };
+  let consumer: Consumer | undefined;
+  let producer: Producer | undefined;
+  let stopping = false;
+
+  async function deadLetter(message: KafkaMessage, meta: ConsumedMeta, err: unknown): Promise<void> {
+    producer ??= await opts.kafka.producer();
+    await producer.send({
+      topic: dlqTopic(meta.topic),
+      acks: -1,
+      messages: [
+        {
+          key: message.key,
+          value: message.value,
+          headers: {
+            ...message.headers,
+            'dlq-reason': reasonOf(err).slice(0, 1000),
+            'dlq-consumer': opts.groupId,
+            'dlq-original-topic': meta.topic,
+            'dlq-original-partition': String(meta.partition),
+            'dlq-original-offset': meta.offset,
+            'dlq-time': new Date().toISOString(),
+          },
+        },
+      ],
+    });
+    stats.deadLettered++;
+  }
+
+  async function handleWithRetry(event: Envelope, meta: ConsumedMeta, heartbeat: () => Promise<void>) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await withTelemetry({ traceparent: event.traceparent, correlationId: event.id }, () =>
+          opts.handle(event, meta),
+        );
+        return;
+      } catch (err) {
+        const retryable = isDomainError(err) ? err.retryable : false;
+        if (!retryable || stopping) throw err;
+        opts.onError?.(err, meta);
+        stats.retries++;
+        const delay = Math.min(maxBackoff, 100 * 2 ** Math.min(attempt, 10));
+        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+        await heartbeat();
+      }
+    }
+  }
+
+  return {
+    stats,
+    async start() {
+      consumer = opts.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: true });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true });
+      await consumer.run({
+        autoCommit: true,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          const meta = { topic, partition, offset: message.offset };
+          let event: Envelope;
+          try {
+            event = fromKafkaMessage(message);
+          } catch (err) {
+            opts.onError?.(err, meta);
+            await deadLetter(message, meta, err);
+            return;
+          }
+          try {
+            await handleWithRetry(event, meta, heartbeat);
+            stats.handled++;
+          } catch (err) {
+            if (stopping && isDomainError(err) && err.retryable) {
+              // Shutting down mid-retry: leave the offset uncommitted; the next owner retries.
+              throw err;
+            }
+            opts.onError?.(err, meta);
+            await deadLetter(message, meta, err instanceof Error ? err : new DomainError('INTERNAL', String(err)));
+          }
+        },
+      });
+    },
+    async stop() {
+      stopping = true;
+      await consumer?.disconnect().catch(() => {});
+      await producer?.disconnect().catch(() => {});
+    },
+  };
+}
