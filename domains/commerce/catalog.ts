@@ -17,7 +17,9 @@ export const PRODUCT_ID = /^p-[a-z0-9][a-z0-9-]{0,62}$/;
 
 export function assertProductId(id: string): void {
   if (!PRODUCT_ID.test(id)) {
-    throw new DomainError('BAD_USER_INPUT', `malformed product id "${id.slice(0, 80)}"`, { details: { field: 'productId' } });
+    throw new DomainError('BAD_USER_INPUT', `malformed product id "${id.slice(0, 80)}"`, {
+      details: { field: 'productId' },
+    });
   }
 }
 
@@ -27,7 +29,9 @@ export const MAX_PAGE = 100;
 export function pageSize(first: number | null | undefined): number {
   const n = first ?? 20;
   if (!Number.isInteger(n) || n < 1 || n > MAX_PAGE) {
-    throw new DomainError('BAD_USER_INPUT', `first must be an integer from 1 to ${MAX_PAGE}`, { details: { field: 'first' } });
+    throw new DomainError('BAD_USER_INPUT', `first must be an integer from 1 to ${MAX_PAGE}`, {
+      details: { field: 'first' },
+    });
   }
   return n;
 }

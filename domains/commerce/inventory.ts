@@ -32,7 +32,9 @@ export function planReservation(stock: ReadonlyMap<string, number>, lines: reado
   for (const l of normalizeLines(lines)) {
     const available = next.get(l.productId);
     if (available === undefined) {
-      throw new DomainError('PRODUCT_NOT_FOUND', `unknown product ${l.productId}`, { details: { productId: l.productId } });
+      throw new DomainError('PRODUCT_NOT_FOUND', `unknown product ${l.productId}`, {
+        details: { productId: l.productId },
+      });
     }
     if (available < l.quantity) {
       throw new DomainError('INSUFFICIENT_STOCK', `only ${available} of ${l.productId} left, ${l.quantity} asked`, {

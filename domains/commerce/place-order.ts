@@ -35,7 +35,10 @@ function bad(message: string, field: string): DomainError {
 }
 
 /** The one idempotency key of a request (input field or Idempotency-Key header). */
-export function resolveIdempotencyKey(fromInput: string | null | undefined, fromHeader: string | null | undefined): string {
+export function resolveIdempotencyKey(
+  fromInput: string | null | undefined,
+  fromHeader: string | null | undefined,
+): string {
   const a = fromInput ?? undefined;
   const b = fromHeader ?? undefined;
   if (a !== undefined && b !== undefined && a !== b) {
@@ -43,7 +46,10 @@ export function resolveIdempotencyKey(fromInput: string | null | undefined, from
   }
   const key = a ?? b;
   if (key === undefined || key === '') {
-    throw new DomainError('IDEMPOTENCY_KEY_REQUIRED', 'placeOrder needs an idempotency key (input or Idempotency-Key header)');
+    throw new DomainError(
+      'IDEMPOTENCY_KEY_REQUIRED',
+      'placeOrder needs an idempotency key (input or Idempotency-Key header)',
+    );
   }
   if (!IDEMPOTENCY_KEY.test(key)) throw bad('idempotency key must be 8-128 of [A-Za-z0-9_.:-]', 'idempotencyKey');
   return key;
@@ -89,7 +95,9 @@ export async function placeOrder(
       const priced = lines.map((l, i) => {
         const p = products[i] as Product | undefined;
         if (!p) {
-          throw new DomainError('PRODUCT_NOT_FOUND', `unknown product ${l.productId}`, { details: { productId: l.productId } });
+          throw new DomainError('PRODUCT_NOT_FOUND', `unknown product ${l.productId}`, {
+            details: { productId: l.productId },
+          });
         }
         return { productId: l.productId, quantity: l.quantity, unitPriceCents: p.priceCents, currency: p.currency };
       });

@@ -50,7 +50,10 @@ export async function processPayment(
       return {
         order: next,
         events: [
-          domainEvent(COMMERCE_EVENTS.paymentAuthorized, o.id, o.tenant, { ...base, authorizationId: decided.authorizationId }),
+          domainEvent(COMMERCE_EVENTS.paymentAuthorized, o.id, o.tenant, {
+            ...base,
+            authorizationId: decided.authorizationId,
+          }),
           domainEvent(COMMERCE_EVENTS.orderConfirmed, o.id, o.tenant, {
             orderId: o.id,
             userId: o.userId,
