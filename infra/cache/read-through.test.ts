@@ -1,0 +1,86 @@
+/** Integration: the read-through cache against the real Redis of region east. */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { createRedis } from '../adapters/redis.ts';
+import { resolveEndpoints } from '../config/endpoints.ts';
+import { createReadThroughCache, jitteredTtl } from './read-through.ts';
+
+const redis = createRedis({ url: resolveEndpoints('east', process.env).redisUrl });
+after(() => redis.close());
+
+function cache(overrides: { ttlSeconds?: number; random?: () => number } = {}) {
+  return createReadThroughCache<{ v: number }>({
+    redis: redis.client,
+    namespace: `test:${randomUUID()}`,
+    ttlSeconds: overrides.ttlSeconds ?? 60,
+    negativeTtlSeconds: 2,
+    random: overrides.random,
+  });
+}
+
+describe('read-through cache (real Redis)', () => {
+  it('200 concurrent reads of a cold key make one origin load', async () => {
+    const c = cache();
+    let loads = 0;
+    const load = async () => {
+      loads++;
+      await new Promise((r) => setTimeout(r, 30));
+      return { v: 42 };
+    };
+    const results = await Promise.all(Array.from({ length: 200 }, () => c.get('k', load)));
+    assert.equal(loads, 1);
+    assert.ok(results.every((r) => r?.v === 42));
+    assert.equal(c.stats.coalesced, 199);
+    assert.deepEqual(await c.get('k', load), { v: 42 });
+    assert.equal(loads, 1, 'the second read is a Redis hit');
+    assert.equal(c.stats.hits, 1);
+  });
+
+  it('caches a missing id briefly (negative cache)', async () => {
+    const c = cache();
+    let loads = 0;
+    const missing = async () => {
+      loads++;
+      return undefined;
+    };
+    assert.equal(await c.get('nope', missing), undefined);
+    assert.equal(await c.get('nope', missing), undefined);
+    assert.equal(loads, 1);
+    assert.equal(c.stats.negativeHits, 1);
+  });
+
+  it('stores with a TTL jittered within ±10%', async () => {
+    const lo = cache({ random: () => 0 });
+    const hi = cache({ random: () => 0.999999 });
+    await lo.get('a', async () => ({ v: 1 }));
+    await hi.get('a', async () => ({ v: 1 }));
+    const keys = await redis.client.keys('test:*:a');
+    const ttls = await Promise.all(keys.map((k) => redis.client.ttl(k)));
+    assert.ok(
+      ttls.some((t) => t >= 53 && t <= 54),
+      `a TTL near 54: ${ttls}`,
+    );
+    assert.ok(
+      ttls.some((t) => t >= 65 && t <= 66),
+      `a TTL near 66: ${ttls}`,
+    );
+    for (let i = 0; i < 1000; i++) {
+      const t = jitteredTtl(100, 0.1, Math.random);
+      assert.ok(t >= 90 && t <= 110, String(t));
+    }
+  });
+
+  it('invalidate drops the entry, and a load racing an invalidation does not store stale data', async () => {
+    const c = cache();
+    await c.get('k', async () => ({ v: 1 }));
+    await c.invalidate('k');
+    let release: () => void = () => {};
+    const slow = c.get('k', () => new Promise((r) => (release = () => r({ v: 2 }))));
+    await new Promise((r) => setTimeout(r, 10));
+    await c.invalidate('k');
+    release();
+    assert.deepEqual(await slow, { v: 2 });
+    assert.deepEqual(await c.get('k', async () => ({ v: 3 })), { v: 3 }, 'the raced value was not stored');
+  });
+});
