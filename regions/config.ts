@@ -30,6 +30,8 @@ export interface RegionConfig extends RegionProfile {
   readonly commerceSubgraphPort: number;
   /** Inventory gRPC service (internal). */
   readonly inventoryGrpcPort: number;
+  /** The partner's SOAP endpoint; undefined runs the local stand-in on soapPort. */
+  readonly paymentProviderUrl: string | undefined;
   readonly endpoints: RegionEndpoints;
 }
 
@@ -43,6 +45,18 @@ function port(env: Record<string, string | undefined>, variable: string, fallbac
   return value;
 }
 
+function url(env: Record<string, string | undefined>, variable: string): string | undefined {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return raw;
+  } catch {
+    // reported below
+  }
+  throw new ConfigError(`${variable}: "${raw}" is not an http(s) URL`);
+}
+
 /** The region's configuration, with MERIDIAN_<REGION>_*_PORT and endpoint overrides applied. */
 export function regionConfig(profile: RegionProfile, env: Record<string, string | undefined>): RegionConfig {
   const { region } = profile;
@@ -54,6 +68,7 @@ export function regionConfig(profile: RegionProfile, env: Record<string, string 
     soapPort: port(env, `${prefix}_SOAP_PORT`, defaultPort(region, 'soap')),
     commerceSubgraphPort: port(env, `${prefix}_COMMERCE_SUBGRAPH_PORT`, defaultPort(region, 'commerceSubgraph')),
     inventoryGrpcPort: port(env, `${prefix}_INVENTORY_GRPC_PORT`, defaultPort(region, 'inventoryGrpc')),
+    paymentProviderUrl: url(env, `${prefix}_PAYMENT_PROVIDER_URL`),
     endpoints: resolveEndpoints(region, env),
   };
 }

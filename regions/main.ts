@@ -6,13 +6,20 @@ import { ConfigError, parseRegion } from '../infra/config/endpoints.ts';
 import { regionConfig } from './config.ts';
 import { east } from './east.ts';
 import { startRegion } from './host/region-host.ts';
+import { identityFromEnv } from './identity/identity.ts';
+import { DEV_ISSUER_KEY_FILE } from './identity/key-file.ts';
 import { west } from './west.ts';
 
 try {
   const profile = { east, west }[parseRegion(process.argv[2] ?? process.env.MERIDIAN_REGION)];
   const config = regionConfig(profile, process.env);
-  const region = await startRegion(config);
-  console.log(`region ${config.region}: gateway http://127.0.0.1:${region.gatewayPort} (/health, /ready)`);
+  const gatewayUrl = `http://127.0.0.1:${config.gatewayPort}`;
+  const identity = identityFromEnv(process.env, { keyFile: DEV_ISSUER_KEY_FILE, gatewayUrl });
+  const region = await startRegion(config, { identity, log: (line) => console.log(line) });
+  console.log(`region ${config.region}: ${identity.summary}`);
+  console.log(
+    `region ${config.region}: gateway ${gatewayUrl}/graphql, hub http://127.0.0.1:${region.hubPort}/v1/stream (ready)`,
+  );
   const shutdown = async (signal: string) => {
     console.log(`region ${config.region}: ${signal}, stopping`);
     await region.stop();

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { regionConfig } from '../config.ts';
 import { east } from '../east.ts';
 import { type RunningRegion, startRegion } from './region-host.ts';
+import { testIdentity, testRegionConfig } from './testing.ts';
 
 async function closedPort(): Promise<number> {
   const server = net.createServer();
@@ -24,7 +24,7 @@ describe('region host (east, real dependencies)', () => {
   let region: RunningRegion;
   let base: string;
   before(async () => {
-    region = await startRegion({ ...regionConfig(east, process.env), gatewayPort: 0 });
+    region = await startRegion(testRegionConfig(east), { identity: testIdentity(), commerce: false });
     base = `http://127.0.0.1:${region.gatewayPort}`;
   });
   after(() => region.stop());
@@ -60,8 +60,8 @@ describe('region host (east, real dependencies)', () => {
 describe('region host with a dependency down', () => {
   it('/ready is 503 and names the dependency that is down', async () => {
     const port = await closedPort();
-    const config = regionConfig(east, { MERIDIAN_EAST_REDIS_URL: `redis://127.0.0.1:${port}` });
-    const region = await startRegion({ ...config, gatewayPort: 0 });
+    const config = testRegionConfig(east, { MERIDIAN_EAST_REDIS_URL: `redis://127.0.0.1:${port}` });
+    const region = await startRegion(config, { identity: testIdentity(), commerce: false });
     try {
       const res = await fetch(`http://127.0.0.1:${region.gatewayPort}/ready`);
       const body = (await res.json()) as ReadyBody;

@@ -9,14 +9,14 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { regionConfig } from '../../regions/config.ts';
-import { startRegion } from '../../regions/host/region-host.ts';
-import { west } from '../../regions/west.ts';
-import { which } from './install.ts';
-import { REPO_ROOT } from './paths.ts';
-import { portOwner } from './ports.ts';
-import { readTracked, runningPid } from './process.ts';
-import { stackServices } from './services.ts';
+import { which } from '../infra/stack/install.ts';
+import { REPO_ROOT } from '../infra/stack/paths.ts';
+import { portOwner } from '../infra/stack/ports.ts';
+import { readTracked, runningPid } from '../infra/stack/process.ts';
+import { stackServices } from '../infra/stack/services.ts';
+import { startRegion } from '../regions/host/region-host.ts';
+import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
+import { west } from '../regions/west.ts';
 
 const exec = promisify(execFile);
 
@@ -78,7 +78,7 @@ describe('stack lifecycle', { concurrency: false }, () => {
   it('a killed service is reported unhealthy with its log path, and /ready says 503', async () => {
     const pid = runningPid('redis-west');
     assert.ok(pid, 'redis-west should be running');
-    const region = await startRegion({ ...regionConfig(west, process.env), gatewayPort: 0 });
+    const region = await startRegion(testRegionConfig(west), { identity: testIdentity(), commerce: false });
     try {
       const before = await fetch(`http://127.0.0.1:${region.gatewayPort}/ready`);
       assert.equal(before.status, 200, await before.text());

@@ -1,0 +1,185 @@
+/**
+ * Commerce in one region: migrations, topics, the inventory gRPC service, the commerce
+ * subgraph, the outbox relay, the payment processor, the cache updater, the hub feed and
+ * (unless a partner endpoint is configured) the legacy SOAP payment provider stand-in.
+ * Each role is a service with start/stop; `startCommerce` runs them all in this process.
+ */
+import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { COMMERCE_EVENTS, type OrderCreatedData } from '../../domains/commerce/events.ts';
+import { processPayment } from '../../domains/commerce/process-payment.ts';
+import { createPostgres } from '../../infra/adapters/postgres.ts';
+import { createCachedCatalog } from '../../infra/commerce/catalog.cached.ts';
+import { createPostgresCatalog } from '../../infra/commerce/catalog.postgres.ts';
+import { createGrpcInventory } from '../../infra/commerce/inventory.grpc.ts';
+import { createPostgresInventory } from '../../infra/commerce/inventory.postgres.ts';
+import { createCachedOrderStore } from '../../infra/commerce/order-store.cached.ts';
+import { createPostgresOrderStore } from '../../infra/commerce/order-store.postgres.ts';
+import { createSoapPaymentProvider } from '../../infra/commerce/payment-provider.soap.ts';
+import { createEventConsumer, type EventConsumer } from '../../infra/events/consumer.ts';
+import { eventRegistry } from '../../infra/events/registry.ts';
+import { ensureTopics } from '../../infra/events/topics.ts';
+import { createOutboxRelay } from '../../infra/outbox/relay.ts';
+import { migrate } from '../../infra/postgres/migrate.ts';
+import { commerceSchema } from '../../subgraphs/commerce/server.ts';
+import type { RegionConfig } from '../config.ts';
+import { subgraphApp, type Verify } from '../graphql/graphql-app.ts';
+import type { RegionDependencies } from '../host/dependencies.ts';
+import type { Hub } from '../hub/hub.ts';
+import { startInventoryGrpcServer } from '../inventory/grpc-server.ts';
+import { startPaymentProvider } from '../payment-provider/server.ts';
+import { CACHE_UPDATER_TOPICS, invalidateFor } from './cache-updater.ts';
+import { feedOrderEvent, HUB_FEED_TOPICS } from './hub-feed.ts';
+
+export interface RunningCommerce {
+  /** Where the gateway reaches the commerce subgraph. */
+  readonly subgraphUrl: string;
+  readonly paymentProviderUrl: string;
+  /** Looks up who owns an order (for hub topic authorization). */
+  orderOwner(orderId: string): Promise<{ tenant: string; userId: string } | undefined>;
+  readonly consumers: Readonly<Record<'payment' | 'cacheUpdater' | 'hubFeed', EventConsumer>>;
+  stop(): Promise<void>;
+}
+
+export interface CommerceOptions {
+  readonly verify: Verify;
+  readonly hub: Pick<Hub, 'publish'>;
+  /** Log line sink. */
+  readonly log?: (line: string) => void;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export async function startCommerce(
+  config: RegionConfig,
+  deps: RegionDependencies,
+  opts: CommerceOptions,
+): Promise<RunningCommerce> {
+  const { region } = config;
+  const log = opts.log ?? (() => {});
+  const stops: Array<() => Promise<unknown> | unknown> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await Promise.resolve(stop()).catch(() => {});
+  };
+  try {
+    const applied = await migrate(deps.postgres.pool);
+    if (applied.length) log(`commerce ${region}: migrations applied ${applied.join(', ')}`);
+    await ensureTopics(deps.kafka, eventRegistry().types);
+
+    // Inventory owns stock: its own pool, so order transactions waiting on it never
+    // starve it of connections.
+    const inventoryDb = createPostgres({ url: config.endpoints.postgresUrl, applicationName: `inventory-${region}` });
+    stops.push(() => inventoryDb.close());
+    const inventoryServer = await startInventoryGrpcServer({
+      port: config.inventoryGrpcPort,
+      inventory: createPostgresInventory(inventoryDb.pool, { region }),
+    });
+    stops.push(() => inventoryServer.stop());
+    const inventory = createGrpcInventory({ address: `127.0.0.1:${inventoryServer.port}` });
+    stops.push(() => inventory.close());
+
+    const redis = deps.redis.client;
+    const catalog = createCachedCatalog(createPostgresCatalog(deps.postgres.pool), redis);
+    const orders = createCachedOrderStore(
+      createPostgresOrderStore(deps.postgres.pool, { region, service: 'commerce' }),
+      redis,
+    );
+    const clock = { now: () => new Date().toISOString() };
+    const ids = { uuid: () => crypto.randomUUID() };
+
+    const subgraph = await subgraphApp(
+      commerceSchema({ catalog, inventory, orders, clock, ids, hash: sha256 }),
+      opts.verify,
+    );
+    stops.push(() => subgraph.stop());
+    const subgraphServer = await listen(subgraph.app.fetch, config.commerceSubgraphPort);
+    stops.push(() => subgraphServer.close());
+
+    let paymentProviderUrl = config.paymentProviderUrl;
+    if (!paymentProviderUrl) {
+      const provider = await startPaymentProvider({ port: config.soapPort });
+      stops.push(() => provider.stop());
+      paymentProviderUrl = provider.url;
+    }
+    const provider = createSoapPaymentProvider({ url: paymentProviderUrl });
+
+    const relay = createOutboxRelay({
+      pool: deps.postgres.pool,
+      kafka: deps.kafka,
+      name: `relay-${region}-${process.pid}`,
+    });
+    relay.start();
+    stops.push(() => relay.stop());
+
+    const onError = (role: string) => (err: unknown, meta: { topic: string; offset: string }) =>
+      log(`commerce ${region}: ${role} ${meta.topic}@${meta.offset}: ${(err as Error).message}`);
+    const payment = createEventConsumer({
+      kafka: deps.kafka,
+      groupId: `commerce-payment-processor-${region}`,
+      topics: [COMMERCE_EVENTS.orderCreated],
+      handle: async (event) => {
+        await processPayment(
+          { orders, inventory, provider, clock },
+          { id: event.id, tenant: event.tenant, data: event.data as OrderCreatedData },
+        );
+      },
+      onError: onError('payment'),
+    });
+    const cacheUpdater = createEventConsumer({
+      kafka: deps.kafka,
+      groupId: `commerce-cache-updater-${region}`,
+      topics: CACHE_UPDATER_TOPICS,
+      fromBeginning: false,
+      handle: (event) =>
+        invalidateFor(event, {
+          invalidateProducts: (productIds) => catalog.invalidateProducts(productIds),
+          invalidateOrders: (orderIds) => orders.invalidateOrders(orderIds),
+        }),
+      onError: onError('cache-updater'),
+    });
+    // Each hub process follows the live stream itself (its own group, from the end).
+    const hubFeed = createEventConsumer({
+      kafka: deps.kafka,
+      groupId: `hub-${region}-${process.pid}-${Date.now()}`,
+      topics: HUB_FEED_TOPICS,
+      fromBeginning: false,
+      handle: async (event) => feedOrderEvent(opts.hub, event),
+      onError: onError('hub-feed'),
+    });
+    for (const c of [payment, cacheUpdater, hubFeed]) {
+      await c.start();
+      stops.push(() => c.stop());
+    }
+
+    return {
+      subgraphUrl: `http://127.0.0.1:${subgraphServer.port}/graphql`,
+      paymentProviderUrl,
+      orderOwner: async (orderId) => {
+        const o = await orders.getOrder(orderId);
+        return o && { tenant: o.tenant, userId: o.userId };
+      },
+      consumers: { payment, cacheUpdater, hubFeed },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Serves a fetch handler on 127.0.0.1:port (0 = any free port). */
+export async function listen(fetch: (req: Request) => Response | Promise<Response>, port: number) {
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
+    s.once('error', reject);
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}

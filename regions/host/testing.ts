@@ -1,0 +1,28 @@
+/** Builders for tests that start a region in-process next to a running `npm start`. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { RegionConfig, RegionProfile } from '../config.ts';
+import { regionConfig } from '../config.ts';
+import { type Identity, identityFromEnv } from '../identity/identity.ts';
+
+/** The region's config with every listening port set to 0 (any free port). */
+export function testRegionConfig(
+  profile: RegionProfile,
+  env: Record<string, string | undefined> = process.env,
+): RegionConfig {
+  return {
+    ...regionConfig(profile, env),
+    gatewayPort: 0,
+    hubPort: 0,
+    soapPort: 0,
+    commerceSubgraphPort: 0,
+    inventoryGrpcPort: 0,
+  };
+}
+
+/** A development identity with its own throwaway signing key. */
+export function testIdentity(): Identity {
+  const keyFile = path.join(mkdtempSync(path.join(tmpdir(), 'meridian-identity-')), 'dev-issuer.jwk.json');
+  return identityFromEnv({}, { keyFile, gatewayUrl: 'http://127.0.0.1' });
+}
