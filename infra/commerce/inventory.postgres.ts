@@ -1,0 +1,244 @@
+/**
+ * The Inventory port on PostgreSQL. Each reserve and release is one transaction that
+ * changes stock, records the reservation and appends its event to the outbox, so the
+ * three commit or roll back together.
+ *
+ * Why it cannot oversell: every line is a conditional decrement
+ * (`... SET stock = stock - $q WHERE id = $id AND stock >= $q`). Under READ COMMITTED a
+ * concurrent writer of the same row waits for the row lock and then re-checks the WHERE
+ * against the committed value, so the last units go to exactly as many callers as they
+ * cover; the CHECK (stock >= 0) on products is the last line of defence.
+ * Why it cannot deadlock: rows are locked in one global order (normalizeLines sorts by
+ * product id), after a per-order advisory lock that serialises calls for one order.
+ */
+import type pg from 'pg';
+import { COMMERCE_EVENTS, domainEvent } from '../../domains/commerce/events.ts';
+import { normalizeLines, type StockLine } from '../../domains/commerce/inventory.ts';
+import { ORDER_ID } from '../../domains/commerce/order.ts';
+import { validateLines } from '../../domains/commerce/place-order.ts';
+import type { Inventory } from '../../domains/commerce/ports.ts';
+import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
+import { appendToOutbox } from '../events/outbox.ts';
+import { currentTraceparent } from '../telemetry/context.ts';
+
+/** The Inventory port plus the reads and outcomes the inventory gRPC service exposes. */
+export interface StockInventory extends Inventory {
+  /** Available units of each known product among `productIds` (unknown ids are absent). */
+  getStock(productIds: readonly string[]): Promise<Map<string, number>>;
+  /** `release`, telling whether this call gave stock back (false: nothing reserved, or already released). */
+  releaseIfReserved(orderId: string, tenant: string, reason: string): Promise<boolean>;
+}
+
+export interface PostgresInventoryOptions {
+  readonly region: 'east' | 'west';
+  /** Attempts of one transaction when Postgres aborts it for a serialization failure or deadlock. */
+  readonly maxAttempts?: number;
+}
+
+/** Same rule as the event envelope's `tenant`, so a reservation never writes an event the schema refuses. */
+const TENANT = /^[a-z0-9-]{1,64}$/;
+const MAX_REASON = 500;
+const MAX_STOCK_QUERY = 100;
+const SERVICE = 'inventory';
+/** SQLSTATEs after which the whole transaction may simply be run again. */
+const RETRY_TRANSACTION = new Set(['40001', '40P01']);
+/** SQLSTATE classes that mean our SQL or data is wrong, not that Postgres is unavailable. */
+const BUG_CLASSES = new Set(['22', '23', '42']);
+
+function bad(message: string, field: string): DomainError {
+  return new DomainError('BAD_USER_INPUT', message, { details: { field } });
+}
+
+function checkOrder(orderId: string, tenant: string): void {
+  if (typeof orderId !== 'string' || !ORDER_ID.test(orderId)) throw bad('orderId must be a UUID', 'orderId');
+  if (typeof tenant !== 'string' || !TENANT.test(tenant)) throw bad('tenant must be 1-64 of [a-z0-9-]', 'tenant');
+}
+
+function checkReason(reason: string): void {
+  if (typeof reason !== 'string' || reason.trim() === '' || reason.length > MAX_REASON) {
+    throw bad(`reason must be 1-${MAX_REASON} characters`, 'reason');
+  }
+}
+
+function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+/** Infrastructure failures become domain errors at this boundary; domain errors pass through. */
+function translate(err: unknown): DomainError {
+  if (isDomainError(err)) return err;
+  const state = sqlState(err);
+  if (state && BUG_CLASSES.has(state.slice(0, 2))) {
+    return new DomainError('INTERNAL', `inventory store rejected a statement (${state})`, { cause: err });
+  }
+  return new DomainError('DEPENDENCY_UNAVAILABLE', 'inventory store unavailable', { retryable: true, cause: err });
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = 5 * 2 ** attempt + Math.random() * 10;
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
+  try {
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (err) {
+    // The connection is broken: hand it back as such so the pool discards it.
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** Runs `work` in one transaction, again when Postgres aborted it for a conflict (40001/40P01). */
+async function inTransaction<T>(
+  pool: pg.Pool,
+  maxAttempts: number,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw translate(err);
+    }
+    let broken: Error | undefined;
+    // A checked-out client has no error listener: a backend dying between our queries would crash the process.
+    const swallow = () => {};
+    client.on('error', swallow);
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      broken = await rollback(client);
+      const state = sqlState(err);
+      if (!(state && RETRY_TRANSACTION.has(state) && attempt < maxAttempts)) throw translate(err);
+    } finally {
+      client.off('error', swallow);
+      client.release(broken);
+    }
+    // Only a conflict gets here; the connection is back in the pool while we wait.
+    await backoff(attempt);
+  }
+}
+
+/** Serialises every reserve and release of one order (taken first, so lock order stays global). */
+async function lockOrder(client: pg.PoolClient, orderId: string): Promise<void> {
+  await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('inventory:' || $1, 0))`, [orderId]);
+}
+
+async function hasReservation(client: pg.PoolClient, orderId: string): Promise<boolean> {
+  const res = await client.query('SELECT 1 FROM inventory_reservations WHERE order_id = $1 LIMIT 1', [orderId]);
+  return (res.rowCount ?? 0) > 0;
+}
+
+/** Why a conditional decrement missed: the product is unknown, or it has too few units. */
+async function shortageError(client: pg.PoolClient, line: StockLine): Promise<DomainError> {
+  const res = await client.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [line.productId]);
+  const row = res.rows[0];
+  if (!row) {
+    return new DomainError('PRODUCT_NOT_FOUND', `unknown product ${line.productId}`, {
+      details: { productId: line.productId },
+    });
+  }
+  return new DomainError('INSUFFICIENT_STOCK', `only ${row.stock} of ${line.productId} left, ${line.quantity} asked`, {
+    details: { productId: line.productId, available: row.stock, requested: line.quantity },
+  });
+}
+
+async function takeStock(client: pg.PoolClient, lines: readonly StockLine[]): Promise<void> {
+  for (const line of lines) {
+    const res = await client.query(
+      `UPDATE products SET stock = stock - $2, version = version + 1, updated_at = now()
+       WHERE id = $1 AND stock >= $2 RETURNING stock`,
+      [line.productId, line.quantity],
+    );
+    // Throwing rolls back the lines already taken: all or nothing.
+    if (res.rowCount === 0) throw await shortageError(client, line);
+  }
+}
+
+async function giveStockBack(client: pg.PoolClient, lines: readonly StockLine[]): Promise<void> {
+  for (const line of lines) {
+    await client.query(
+      'UPDATE products SET stock = stock + $2, version = version + 1, updated_at = now() WHERE id = $1',
+      [line.productId, line.quantity],
+    );
+  }
+}
+
+/** The Inventory port on PostgreSQL (plus getStock and releaseIfReserved); see the module comment. */
+export function createPostgresInventory(pool: pg.Pool, opts: PostgresInventoryOptions): StockInventory {
+  const maxAttempts = opts.maxAttempts ?? 4;
+  const eventContext = () => ({ region: opts.region, service: SERVICE, traceparent: currentTraceparent() });
+
+  async function reserve(orderId: string, tenant: string, lines: readonly StockLine[]): Promise<void> {
+    checkOrder(orderId, tenant);
+    const normalized = validateLines(lines);
+    await inTransaction(pool, maxAttempts, async (client) => {
+      await lockOrder(client, orderId);
+      // A known order is done, even when released since: reserving again would resurrect a cancelled order.
+      if (await hasReservation(client, orderId)) return;
+      await takeStock(client, normalized);
+      await client.query(
+        `INSERT INTO inventory_reservations (order_id, product_id, tenant, quantity, status)
+         SELECT $1, product_id, $2, quantity, 'RESERVED'
+         FROM unnest($3::text[], $4::int[]) AS l (product_id, quantity)`,
+        [orderId, tenant, normalized.map((l) => l.productId), normalized.map((l) => l.quantity)],
+      );
+      const event = domainEvent(COMMERCE_EVENTS.inventoryReserved, orderId, tenant, { orderId, items: normalized });
+      await appendToOutbox(client, [event], eventContext());
+    });
+  }
+
+  async function releaseIfReserved(orderId: string, tenant: string, reason: string): Promise<boolean> {
+    checkOrder(orderId, tenant);
+    checkReason(reason);
+    return inTransaction(pool, maxAttempts, async (client) => {
+      await lockOrder(client, orderId);
+      // The tenant is part of the key: one tenant can never release another tenant's stock.
+      const held = await client.query<{ product_id: string; quantity: number }>(
+        `SELECT product_id, quantity FROM inventory_reservations
+         WHERE order_id = $1 AND tenant = $2 AND status = 'RESERVED' FOR UPDATE`,
+        [orderId, tenant],
+      );
+      if (held.rows.length === 0) return false;
+      const items = normalizeLines(held.rows.map((r) => ({ productId: r.product_id, quantity: r.quantity })));
+      await giveStockBack(client, items);
+      await client.query(
+        `UPDATE inventory_reservations SET status = 'RELEASED', released_at = now(), release_reason = $3
+         WHERE order_id = $1 AND tenant = $2 AND status = 'RESERVED'`,
+        [orderId, tenant, reason],
+      );
+      const event = domainEvent(COMMERCE_EVENTS.inventoryReleased, orderId, tenant, { orderId, items });
+      await appendToOutbox(client, [event], eventContext());
+      return true;
+    });
+  }
+
+  async function getStock(productIds: readonly string[]): Promise<Map<string, number>> {
+    if (productIds.length > MAX_STOCK_QUERY) throw bad(`at most ${MAX_STOCK_QUERY} product ids`, 'productIds');
+    if (productIds.length === 0) return new Map();
+    try {
+      const res = await pool.query<{ id: string; stock: number }>(
+        'SELECT id, stock FROM products WHERE id = ANY($1::text[])',
+        [[...productIds]],
+      );
+      return new Map(res.rows.map((r) => [r.id, r.stock]));
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  return {
+    reserve,
+    releaseIfReserved,
+    getStock,
+    async release(orderId, tenant, reason) {
+      await releaseIfReserved(orderId, tenant, reason);
+    },
+  };
+}
