@@ -5,14 +5,14 @@ module.exports = {
       name: 'domains-are-pure',
       comment: 'domains/ depends on nothing but schemas/ types and its own ports (no drivers, no infra).',
       severity: 'error',
-      from: { path: '^domains/' },
+      from: { path: '^domains/', pathNot: '\\.test\\.ts$' },
       to: { pathNot: ['^domains/', '^schemas/', '^node:', 'node_modules/@types/'], dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'domains-import-no-packages',
       comment: 'domains/ is pure business logic: no npm packages or Node built-ins.',
       severity: 'error',
-      from: { path: '^domains/' },
+      from: { path: '^domains/', pathNot: '\\.test\\.ts$' },
       to: { dependencyTypes: ['npm', 'npm-dev', 'core'] },
     },
     {

@@ -88,19 +88,22 @@ export async function placeOrder(
   const canonical = JSON.stringify({ items: lines, paymentToken: input.paymentToken });
   const claim = { tenant: actor.tenant, key, requestHash: deps.hash(canonical) };
 
+  // Priced before the idempotency lock is taken: the store's transaction must not wait
+  // on other reads while it holds a connection and a lock.
+  const products = await Promise.all(lines.map((l) => deps.catalog.getProduct(l.productId)));
+  const priced = lines.map((l, i) => {
+    const p = products[i] as Product | undefined;
+    if (!p) {
+      throw new DomainError('PRODUCT_NOT_FOUND', `unknown product ${l.productId}`, {
+        details: { productId: l.productId },
+      });
+    }
+    return { productId: l.productId, quantity: l.quantity, unitPriceCents: p.priceCents, currency: p.currency };
+  });
+
   let reserved: string | undefined;
   try {
     return await deps.orders.placeOnce(claim, async () => {
-      const products = await Promise.all(lines.map((l) => deps.catalog.getProduct(l.productId)));
-      const priced = lines.map((l, i) => {
-        const p = products[i] as Product | undefined;
-        if (!p) {
-          throw new DomainError('PRODUCT_NOT_FOUND', `unknown product ${l.productId}`, {
-            details: { productId: l.productId },
-          });
-        }
-        return { productId: l.productId, quantity: l.quantity, unitPriceCents: p.priceCents, currency: p.currency };
-      });
       const currencies = new Set(priced.map((p) => p.currency));
       if (currencies.size !== 1) throw bad('all items of an order must share one currency', 'items');
       const orderId = deps.ids.uuid();

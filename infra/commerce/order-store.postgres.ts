@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { Order, OrderLine, OrderStatus } from '../../domains/commerce/order.ts';
-import type { OrderStore, Placed } from '../../domains/commerce/ports.ts';
+import type { IdempotencyClaim, OrderStore, Placed } from '../../domains/commerce/ports.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
 import { appendToOutbox } from '../events/outbox.ts';
 import { currentTraceparent } from '../telemetry/context.ts';
@@ -92,47 +92,74 @@ async function insertOrder(client: pg.ClientBase, o: Order): Promise<void> {
   }
 }
 
+/**
+ * One attempt at an idempotent placement: undefined when another transaction holds the
+ * key's lock (a transaction-scoped advisory lock, released at COMMIT/ROLLBACK).
+ */
+async function placeUnderKey(
+  client: pg.ClientBase,
+  claim: IdempotencyClaim,
+  decide: () => Promise<Placed>,
+  write: (client: pg.ClientBase, placed: Placed) => Promise<unknown>,
+): Promise<{ order: Order; replayed: boolean } | undefined> {
+  const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7)) AS ok', [
+    `${claim.tenant}/${claim.key}`,
+  ]);
+  if (!lock.rows[0]?.ok) return undefined;
+  const known = await client.query<{ request_hash: string; order_id: string }>(
+    'SELECT request_hash, order_id FROM idempotency_keys WHERE tenant = $1 AND key = $2',
+    [claim.tenant, claim.key],
+  );
+  const row = known.rows[0];
+  if (row) {
+    if (row.request_hash !== claim.requestHash) {
+      throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request', {
+        details: { orderId: row.order_id },
+      });
+    }
+    const [order] = await fetchOrders(client, 'id = $1', [row.order_id]);
+    if (!order) throw new DomainError('INTERNAL', `idempotency key points at missing order ${row.order_id}`);
+    return { order, replayed: true };
+  }
+  const placed = await decide();
+  await insertOrder(client, placed.order);
+  await write(client, placed);
+  await client.query('INSERT INTO idempotency_keys (tenant, key, request_hash, order_id) VALUES ($1, $2, $3, $4)', [
+    claim.tenant,
+    claim.key,
+    claim.requestHash,
+    placed.order.id,
+  ]);
+  return { order: placed.order, replayed: false };
+}
+
 export interface PostgresOrderStoreOptions {
   readonly region: string;
   /** The service named in the events' source, e.g. "commerce". */
   readonly service: string;
+  /** How long a request waits for another one holding the same idempotency key. */
+  readonly keyWaitMs?: number;
 }
 
-export function createPostgresOrderStore(pool: pg.Pool, opts: PostgresOrderStoreOptions): OrderStore {
+export function createPostgresOrderStore(pool: pg.Pool, options: PostgresOrderStoreOptions): OrderStore {
+  const opts = { keyWaitMs: 15_000, ...options };
   const outboxContext = () => ({ region: opts.region, service: opts.service, traceparent: currentTraceparent() });
   const writeEvents = (client: pg.ClientBase, placed: Placed) => appendToOutbox(client, placed.events, outboxContext());
 
   return {
-    placeOnce(claim, decide) {
-      return inTransaction(pool, async (client) => {
-        // Serialises concurrent requests with the same key; released at COMMIT/ROLLBACK.
-        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 7))', [
-          `${claim.tenant}\u0000${claim.key}`,
-        ]);
-        const known = await client.query<{ request_hash: string; order_id: string }>(
-          'SELECT request_hash, order_id FROM idempotency_keys WHERE tenant = $1 AND key = $2',
-          [claim.tenant, claim.key],
-        );
-        const row = known.rows[0];
-        if (row) {
-          if (row.request_hash !== claim.requestHash) {
-            throw new DomainError('IDEMPOTENCY_KEY_REUSED', 'this idempotency key was used for a different request', {
-              details: { orderId: row.order_id },
-            });
-          }
-          const [order] = await fetchOrders(client, 'id = $1', [row.order_id]);
-          if (!order) throw new DomainError('INTERNAL', `idempotency key points at missing order ${row.order_id}`);
-          return { order, replayed: true };
+    async placeOnce(claim, decide) {
+      const deadline = Date.now() + opts.keyWaitMs;
+      for (;;) {
+        const outcome = await inTransaction(pool, (client) => placeUnderKey(client, claim, decide, writeEvents));
+        if (outcome) return outcome;
+        // Another request holds this key: wait without holding a connection, then look again.
+        if (Date.now() > deadline) {
+          throw new DomainError('DEPENDENCY_UNAVAILABLE', 'another request with this idempotency key is in progress', {
+            retryable: true,
+          });
         }
-        const placed = await decide();
-        await insertOrder(client, placed.order);
-        await writeEvents(client, placed);
-        await client.query(
-          'INSERT INTO idempotency_keys (tenant, key, request_hash, order_id) VALUES ($1, $2, $3, $4)',
-          [claim.tenant, claim.key, claim.requestHash, placed.order.id],
-        );
-        return { order: placed.order, replayed: false };
-      });
+        await new Promise((r) => setTimeout(r, 5 + Math.random() * 20));
+      }
     },
 
     applyOnce(consumer, eventId, orderId, change) {

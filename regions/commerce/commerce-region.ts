@@ -10,6 +10,7 @@ import { serve } from '@hono/node-server';
 import { COMMERCE_EVENTS, type OrderCreatedData } from '../../domains/commerce/events.ts';
 import { processPayment } from '../../domains/commerce/process-payment.ts';
 import { createPostgres } from '../../infra/adapters/postgres.ts';
+import type { CacheStats } from '../../infra/cache/read-through.ts';
 import { createCachedCatalog } from '../../infra/commerce/catalog.cached.ts';
 import { createPostgresCatalog } from '../../infra/commerce/catalog.postgres.ts';
 import { createGrpcInventory } from '../../infra/commerce/inventory.grpc.ts';
@@ -28,7 +29,7 @@ import { subgraphApp, type Verify } from '../graphql/graphql-app.ts';
 import type { RegionDependencies } from '../host/dependencies.ts';
 import type { Hub } from '../hub/hub.ts';
 import { startInventoryGrpcServer } from '../inventory/grpc-server.ts';
-import { startPaymentProvider } from '../payment-provider/server.ts';
+import { type RunningPaymentProvider, startPaymentProvider } from '../payment-provider/server.ts';
 import { CACHE_UPDATER_TOPICS, invalidateFor } from './cache-updater.ts';
 import { feedOrderEvent, HUB_FEED_TOPICS } from './hub-feed.ts';
 
@@ -39,6 +40,10 @@ export interface RunningCommerce {
   /** Looks up who owns an order (for hub topic authorization). */
   orderOwner(orderId: string): Promise<{ tenant: string; userId: string } | undefined>;
   readonly consumers: Readonly<Record<'payment' | 'cacheUpdater' | 'hubFeed', EventConsumer>>;
+  /** Read-through cache counters of products and orders (loads = origin reads). */
+  readonly cacheStats: { readonly products: Readonly<CacheStats>; readonly orders: Readonly<CacheStats> };
+  /** The local SOAP stand-in, when no partner endpoint is configured (ops and drills). */
+  readonly paymentProvider: RunningPaymentProvider | undefined;
   stop(): Promise<void>;
 }
 
@@ -97,10 +102,12 @@ export async function startCommerce(
     stops.push(() => subgraphServer.close());
 
     let paymentProviderUrl = config.paymentProviderUrl;
+    let standIn: RunningPaymentProvider | undefined;
     if (!paymentProviderUrl) {
-      const provider = await startPaymentProvider({ port: config.soapPort });
-      stops.push(() => provider.stop());
-      paymentProviderUrl = provider.url;
+      const running = await startPaymentProvider({ port: config.soapPort });
+      standIn = running;
+      stops.push(() => running.stop());
+      paymentProviderUrl = running.url;
     }
     const provider = createSoapPaymentProvider({ url: paymentProviderUrl });
 
@@ -160,6 +167,8 @@ export async function startCommerce(
         return o && { tenant: o.tenant, userId: o.userId };
       },
       consumers: { payment, cacheUpdater, hubFeed },
+      cacheStats: { products: catalog.productCache.stats, orders: orders.orderCache.stats },
+      paymentProvider: standIn,
       stop: stopAll,
     };
   } catch (err) {
@@ -174,6 +183,11 @@ export async function listen(fetch: (req: Request) => Response | Promise<Respons
     const s = serve({ fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
     s.once('error', reject);
   });
+  // Outlive clients' idle keep-alive sockets (the gateway's agent keeps them ~15 s):
+  // a server closing an idle socket first makes the client's next request "hang up".
+  const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+  http.keepAliveTimeout = 65_000;
+  http.headersTimeout = 66_000;
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>

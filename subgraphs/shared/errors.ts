@@ -46,6 +46,8 @@ export function formatGraphQLError(
     message = domain.message;
   } else if (!extensions.code || extensions.code === 'INTERNAL_SERVER_ERROR') {
     extensions.code = 'INTERNAL_SERVER_ERROR';
+    // The client gets a masked message; the log keeps the real one under the same id.
+    console.error(`graphql internal error [${correlationId() ?? '-'}]: ${formatted.message}`);
     message = 'internal error';
   }
   delete extensions.stacktrace;
