@@ -27,6 +27,8 @@ export interface EventConsumerOptions {
   readonly fromBeginning?: boolean;
   readonly maxBackoffMs?: number;
   readonly onError?: (err: unknown, meta: ConsumedMeta) => void;
+  /** How long start() waits for the group join and first fetch. */
+  readonly startTimeoutMs?: number;
 }
 
 export interface EventConsumer {
@@ -99,6 +101,16 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       consumer = opts.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: true });
       await consumer.connect();
       await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true });
+      // start() resolves once the group is joined and a first fetch has resolved the
+      // starting offsets: a consumer reading "from now on" must not miss what is
+      // produced right after it says it is running.
+      const c = consumer;
+      const firstFetch = new Promise<void>((resolve) => {
+        const remove = c.on(c.events.FETCH, () => {
+          remove();
+          resolve();
+        });
+      });
       await consumer.run({
         autoCommit: true,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
@@ -124,6 +136,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           }
         },
       });
+      await Promise.race([firstFetch, new Promise((r) => setTimeout(r, opts.startTimeoutMs ?? 30_000))]);
     },
     async stop() {
       stopping = true;

@@ -20,6 +20,12 @@
  * - Kafka down: nothing is marked, the relay backs off exponentially and starts over with a
  *   fresh idempotent producer (a kafkajs idempotent producer that ran out of retries may hold
  *   sequence numbers the broker no longer accepts).
+ * - Limits: reconciliation trusts that whatever the previous attempt sent is in the log by the
+ *   time it reads; a produce request the broker appends only after its sender gave up (a stall
+ *   beyond the request timeout) or a sender whose lock connection was cut mid-send could still
+ *   be read too early and the event sent twice. Consumers stay idempotent on `ce_id` regardless.
+ * - A row whose envelope fails its schema blocks its lane (reported through onError every
+ *   retry) rather than being skipped: dropping an event silently would break exactly-once.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,7 +50,9 @@ const RECONCILE_TIMEOUT_MS = 30_000;
 /** Disconnecting from an unreachable broker must not hold up recovery or shutdown. */
 const DISCONNECT_TIMEOUT_MS = 3000;
 
+/** Codes of OutboxRelayError. */
 export const RELAY_ERROR_CODES = ['LANE_LOST', 'SEND_FAILED', 'RECONCILE_FAILED', 'STOPPED'] as const;
+/** One of RELAY_ERROR_CODES. */
 export type RelayErrorCode = (typeof RELAY_ERROR_CODES)[number];
 
 /** A relay failure with a code; every one of them is retried after a backoff except STOPPED. */
@@ -64,6 +72,7 @@ export interface RelayKafka {
   readonly kafka: Pick<Kafka, 'producer' | 'admin' | 'consumer'>;
 }
 
+/** What reconciling one lane's in-flight record found. */
 export interface ReconcileReport {
   readonly lane: number;
   /** In-flight events found in Kafka, now marked published without being sent again. */
@@ -72,14 +81,19 @@ export interface ReconcileReport {
   readonly total: number;
 }
 
+/** Options of createOutboxRelay. */
 export interface OutboxRelayOptions {
   readonly pool: pg.Pool;
   readonly kafka: RelayKafka;
   /** Identifies this relay in in-flight records, client ids and group ids. */
   readonly name: string;
+  /** Lanes 0..lanes-1 are served (OUTBOX_LANES). */
   readonly lanes?: number;
+  /** Rows per lane per send (200). */
   readonly batchSize?: number;
+  /** Poll interval when there is nothing to publish (50 ms). */
   readonly idleMs?: number;
+  /** Cap of the exponential backoff after failures (5000 ms). */
   readonly maxBackoffMs?: number;
   /** Rows marked published (sent now, or found in Kafka by reconciliation). */
   readonly onPublished?: (count: number) => void;
@@ -88,6 +102,7 @@ export interface OutboxRelayOptions {
   readonly onError?: (err: unknown) => void;
 }
 
+/** A relay service: start()/stop() for a process, drainOnce() for tests and scripts. */
 export interface OutboxRelay {
   /** Runs the relay loop in the background until stop(). */
   start(): void;
@@ -357,6 +372,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function inLaneTransaction<T>(lane: number, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const pid = session?.pid;
     const client = await pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query('BEGIN');
       const { rowCount } = await client.query(
@@ -372,31 +388,37 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       await client.query('COMMIT');
       return result;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // A connection that cannot even roll back is dead: destroy it rather than pool it.
+      await client.query('ROLLBACK').catch(() => {
+        broken = err as Error;
+      });
       throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
   // ── Kafka clients ──────────────────────────────────────────────────────────────────────
 
-  async function kafkaAdmin(): Promise<Admin> {
-    if (admin === undefined) {
-      const a = kafka.admin();
-      await a.connect();
-      admin = a;
+  /** Connects a new client; one that fails to connect is disconnected, not leaked. */
+  async function connected<C extends { connect(): Promise<void>; disconnect(): Promise<void> }>(c: C): Promise<C> {
+    try {
+      await c.connect();
+      return c;
+    } catch (err) {
+      await withTimeout(c.disconnect(), DISCONNECT_TIMEOUT_MS, 'kafka disconnect').catch(() => {});
+      throw err;
     }
+  }
+
+  async function kafkaAdmin(): Promise<Admin> {
+    admin ??= await connected(kafka.admin());
     return admin;
   }
 
   async function kafkaProducer(): Promise<Producer> {
-    if (producer === undefined) {
-      // acks=all is passed on every send; one request in flight keeps the sequence simple.
-      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-      await p.connect();
-      producer = p;
-    }
+    // acks=all is passed on every send; one request in flight keeps the sequence simple.
+    producer ??= await connected(kafka.producer({ idempotent: true, maxInFlightRequests: 1 }));
     return producer;
   }
 
@@ -405,6 +427,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const clients = [producer, admin].filter((c) => c !== undefined);
     producer = undefined;
     admin = undefined;
+    knownTopics.clear();
     await Promise.allSettled(
       clients.map((c) => withTimeout(c.disconnect(), DISCONNECT_TIMEOUT_MS, 'kafka disconnect')),
     );
@@ -553,7 +576,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // One index probe per lane (a DISTINCT over a large backlog would read all of it).
     const { rows } = await pool.query<{ lane: number }>(
       `SELECT l AS lane FROM unnest($1::smallint[]) AS l
-       WHERE EXISTS (SELECT 1 FROM outbox WHERE lane = l AND published_at IS NULL) ORDER BY l`,
+       WHERE EXISTS (SELECT 1 FROM outbox WHERE lane = l AND published_at IS NULL)
+          OR EXISTS (SELECT 1 FROM outbox_lanes WHERE lane = l AND inflight IS NOT NULL)
+       ORDER BY l`,
       [[...owned]],
     );
     return rows.map((r) => r.lane);

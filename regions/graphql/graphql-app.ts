@@ -5,6 +5,7 @@
  */
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import { Hono } from 'hono';
 import type { Actor } from '../../domains/shared/actor.ts';
@@ -50,6 +51,8 @@ export async function subgraphApp(schema: GraphQLSchema, verify: Verify) {
   const server = new ApolloServer<GraphQLRequestContext>({
     schema,
     formatError,
+    // Inline traces are for Apollo Studio, which a Meridian gateway does not report to.
+    plugins: [ApolloServerPluginInlineTraceDisabled()],
     introspection: true,
     csrfPrevention: { requestHeaders: CSRF_HEADERS },
   });

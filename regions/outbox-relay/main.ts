@@ -13,7 +13,7 @@ import { createOutboxRelay } from '../../infra/outbox/relay.ts';
 import { migrate } from '../../infra/postgres/migrate.ts';
 
 /** Tells one failure from the next without a stack trace per retry. */
-function describe(err: unknown): string {
+function explain(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err; e instanceof Error && parts.length < 4; e = e.cause) parts.push(e.message);
   return parts.length > 0 ? parts.join(': ') : String(err);
@@ -35,13 +35,15 @@ async function main(): Promise<void> {
       console.log(
         `outbox-relay ${region}: lane ${r.lane} reconciled, ${r.inKafka}/${r.total} in-flight already in Kafka`,
       ),
-    onError: (err) => console.error(`outbox-relay ${region}: ${describe(err)} (retrying)`),
+    onError: (err) => console.error(`outbox-relay ${region}: ${explain(err)} (retrying)`),
   });
   relay.start();
   console.log(`outbox-relay ${region}: started as ${name} (${OUTBOX_LANES} lanes, pid ${process.pid})`);
 
   const shutdown = async (signal: string) => {
     console.log(`outbox-relay ${region}: ${signal}, stopping`);
+    // The batch in flight gets its chance to finish, but an unreachable Kafka must not hang shutdown.
+    setTimeout(() => process.exit(1), 15_000).unref();
     await relay.stop();
     await Promise.allSettled([kafka.close(), postgres.close()]);
     process.exit(0);
