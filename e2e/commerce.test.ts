@@ -30,7 +30,7 @@ async function tokenFor(sub: string, scopes = ['orders:write'], tenant = 't1'): 
 }
 
 async function newProduct(stock: number, priceCents = 1000): Promise<string> {
-  const id = `p-e2e-${randomUUID().slice(0, 8)}`;
+  const id = `p-zz-e2e-${randomUUID().slice(0, 8)}`;
   await db.pool.query(
     'INSERT INTO products (id, sku, name, price_cents, currency, stock) VALUES ($1, $1, $1, $2, $3, $4)',
     [id, priceCents, 'USD', stock],

@@ -85,7 +85,12 @@ try {
 const stack = await status(process.env);
 console.log('\nmeridian is up\n');
 for (const c of configs) {
-  console.log(`  region ${c.region.padEnd(5)} gateway  http://127.0.0.1:${c.gatewayPort}   (/health, /ready)`);
+  const gw = `http://127.0.0.1:${c.gatewayPort}`;
+  console.log(`  region ${c.region}`);
+  console.log(`    GraphQL     ${gw}/graphql        (GET and POST)`);
+  console.log(`    dev tokens  ${gw}/auth/token     (POST; JWKS at ${gw}/.well-known/jwks.json)`);
+  console.log(`    live events http://127.0.0.1:${c.hubPort}/v1/stream?topics=...   (SSE)`);
+  console.log(`    health      ${gw}/health, ${gw}/ready`);
 }
 console.log('\n  stack:');
 for (const s of stack) {

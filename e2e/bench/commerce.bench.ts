@@ -36,7 +36,7 @@ try {
   // ── 1. placeOrder → CONFIRMED over SSE ─────────────────────────────────────
   const user = `bench-${randomUUID().slice(0, 8)}`;
   const token = (await identity.issuer?.issue({ sub: user, tenant: 't1', scopes: ['orders:write'] }))?.access_token;
-  const product = `p-bench-${randomUUID().slice(0, 8)}`;
+  const product = `p-zz-bench-${randomUUID().slice(0, 8)}`;
   await db.pool.query(
     "INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, 'bench', 100, 1000000)",
     [product],
