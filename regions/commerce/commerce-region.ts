@@ -52,6 +52,8 @@ export interface CommerceOptions {
   readonly hub: Pick<Hub, 'publish'>;
   /** Log line sink. */
   readonly log?: (line: string) => void;
+  /** Run the outbox relay in this process (default true; false when relays run apart). */
+  readonly relay?: boolean;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');

@@ -35,6 +35,8 @@ export interface RegionOptions {
   /** Start the commerce roles (default true); false serves only health and readiness. */
   readonly commerce?: boolean;
   readonly log?: (line: string) => void;
+  /** Run the outbox relay in this process (default true). */
+  readonly relay?: boolean;
 }
 
 function baseApp(config: RegionConfig, deps: RegionDependencies): Hono {
@@ -69,7 +71,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
 
     let commerce: RunningCommerce | undefined;
     if (opts.commerce ?? true) {
-      commerce = await startCommerce(config, deps, { verify, hub, log: opts.log });
+      commerce = await startCommerce(config, deps, { verify, hub, log: opts.log, relay: opts.relay });
       stops.push(() => commerce?.stop());
       const gateway = await gatewayApp(
         readFileSync(SUPERGRAPH_FILE, 'utf8'),
