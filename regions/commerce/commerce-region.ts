@@ -32,6 +32,7 @@ import { startInventoryGrpcServer } from '../inventory/grpc-server.ts';
 import { type RunningPaymentProvider, startPaymentProvider } from '../payment-provider/server.ts';
 import { CACHE_UPDATER_TOPICS, invalidateFor } from './cache-updater.ts';
 import { feedOrderEvent, HUB_FEED_TOPICS } from './hub-feed.ts';
+import { feedPurges, PURGE_FEED_TOPICS } from './purge-feed.ts';
 
 export interface RunningCommerce {
   /** Where the gateway reaches the commerce subgraph. */
@@ -39,7 +40,7 @@ export interface RunningCommerce {
   readonly paymentProviderUrl: string;
   /** Looks up who owns an order (for hub topic authorization). */
   orderOwner(orderId: string): Promise<{ tenant: string; userId: string } | undefined>;
-  readonly consumers: Readonly<Record<'payment' | 'cacheUpdater' | 'hubFeed', EventConsumer>>;
+  readonly consumers: Readonly<Record<'payment' | 'cacheUpdater' | 'hubFeed' | 'purgeFeed', EventConsumer>>;
   /** Read-through cache counters of products and orders (loads = origin reads). */
   readonly cacheStats: { readonly products: Readonly<CacheStats>; readonly orders: Readonly<CacheStats> };
   /** The local SOAP stand-in, when no partner endpoint is configured (ops and drills). */
@@ -156,7 +157,18 @@ export async function startCommerce(
       handle: async (event) => feedOrderEvent(opts.hub, event),
       onError: onError('hub-feed'),
     });
-    for (const c of [payment, cacheUpdater, hubFeed]) {
+    // Edge cache purges: entity tags of every event that makes cached responses stale.
+    const purgeFeed = createEventConsumer({
+      kafka: deps.kafka,
+      groupId: `edge-purge-${region}-${process.pid}-${Date.now()}`,
+      topics: PURGE_FEED_TOPICS,
+      fromBeginning: false,
+      handle: async (event) => {
+        feedPurges(opts.hub, event);
+      },
+      onError: onError('purge-feed'),
+    });
+    for (const c of [payment, cacheUpdater, hubFeed, purgeFeed]) {
       await c.start();
       stops.push(() => c.stop());
     }
@@ -168,7 +180,7 @@ export async function startCommerce(
         const o = await orders.getOrder(orderId);
         return o && { tenant: o.tenant, userId: o.userId };
       },
-      consumers: { payment, cacheUpdater, hubFeed },
+      consumers: { payment, cacheUpdater, hubFeed, purgeFeed },
       cacheStats: { products: catalog.productCache.stats, orders: orders.orderCache.stats },
       paymentProvider: standIn,
       stop: stopAll,

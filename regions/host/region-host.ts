@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { listen, type RunningCommerce, startCommerce } from '../commerce/commerce-region.ts';
+import { withPurgeTopic } from '../commerce/purge-feed.ts';
 import type { RegionConfig } from '../config.ts';
 import { gatewayApp } from '../graphql/graphql-app.ts';
 import { createHub, type Hub } from '../hub/hub.ts';
@@ -81,7 +82,8 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       stops.push(() => gateway.stop());
       gatewayRoutes.route('/', gateway.app);
       const owner = commerce.orderOwner;
-      hubRoutes.route('/', sseRoutes({ hub, verify, authorize: commerceTopicAuthorizer({ orderOwner: owner }) }));
+      const authorize = withPurgeTopic(commerceTopicAuthorizer({ orderOwner: owner }));
+      hubRoutes.route('/', sseRoutes({ hub, verify, authorize }));
     }
 
     const gatewayServer = await listen(finish(gatewayRoutes).fetch, config.gatewayPort);
