@@ -1,0 +1,159 @@
+/**
+ * The edge worker as one Hono app on web-standard APIs only. The runtime entry points
+ * (main.deno.ts, main.node.ts) build the config from their environment, supply the
+ * runtime-specific ports (client address, rate-limit store) and serve `app.fetch`.
+ */
+import { Hono } from 'hono';
+import { createEdgeAuth } from './auth/jwt.ts';
+import { createByteLru } from './cache/lru.ts';
+import { createResponseCache } from './cache/response-cache.ts';
+import { createScopeIndex } from './cache/scope-index.ts';
+import type { EdgeConfig } from './config.ts';
+import { createMemoryPersistedQueryStore } from './graphql/persisted-query-store.memory.ts';
+import { createGraphQLRequestParser } from './graphql/request.ts';
+import { createGraphQLRoute } from './graphql-route.ts';
+import { createEdgeMetrics } from './metrics/edge-metrics.ts';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics/metrics.ts';
+import { createOrigin } from './origin.ts';
+import { createPurgeSubscriber, type PurgeSubscriber } from './purge/subscriber.ts';
+import { createRateLimiter } from './ratelimit/limiter.ts';
+import type { RateLimitStore } from './ratelimit/store.ts';
+import { opsRoutes } from './routing/ops.ts';
+import { problemResponse } from './routing/problem.ts';
+import { createRegionRouter, REGION_NAMES } from './routing/region-router.ts';
+import { proxySse } from './routing/sse-proxy.ts';
+
+export interface EdgeDeps {
+  /** The client's address from the runtime's connection info (anonymous rate limits). */
+  readonly clientIp: (req: Request, c: unknown) => string | undefined;
+  readonly rateLimitStore: RateLimitStore;
+  /** A fallback store for when the shared one fails (per-instance limits instead of none). */
+  readonly fallbackStore?: RateLimitStore;
+  readonly fetch?: typeof fetch;
+  readonly clock?: () => number;
+  readonly log?: (line: string) => void;
+}
+
+export interface Edge {
+  readonly app: Hono;
+  /** Starts health checks and purge subscriptions. */
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/** A purge-stream token: configured, or (development only) minted from the dev issuer. */
+function purgeToken(config: EdgeConfig, fetchFn: typeof fetch): () => Promise<string> {
+  return async () => {
+    if (config.purgeToken) return config.purgeToken;
+    const res = await fetchFn(`${config.regions[config.nearest].gatewayUrl}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub: 'meridian-edge', tenant: 'meridian', scopes: ['edge:purge'] }),
+    });
+    if (!res.ok)
+      throw new Error(`no purge token: MERIDIAN_EDGE_PURGE_TOKEN unset and dev issuer answered ${res.status}`);
+    return ((await res.json()) as { access_token: string }).access_token;
+  };
+}
+
+export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
+  const fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
+  const clock = deps.clock ?? Date.now;
+  const log = deps.log ?? ((line: string) => console.log(line));
+  const metrics = createEdgeMetrics({ regions: [...REGION_NAMES] });
+  const router = createRegionRouter({
+    regions: config.regions,
+    nearest: config.nearest,
+    writer: config.writer,
+    healthIntervalMs: config.healthIntervalMs,
+    fetch: fetchFn,
+  });
+  const auth = createEdgeAuth({ ...config.jwt, fetch: fetchFn });
+  const limiter = createRateLimiter({
+    store: deps.rateLimitStore,
+    fallback: deps.fallbackStore,
+    policies: config.limits,
+  });
+  const refetchers = createByteLru<() => Promise<void>>({ maxBytes: 4 << 20, sizeOf: () => 256 });
+  const cache = createResponseCache({
+    maxBytes: config.cacheMaxBytes,
+    clock,
+    // Hot PUBLIC keys are refreshed before they expire, so they never go cold.
+    refreshAhead: (key) =>
+      void refetchers
+        .get(key)?.()
+        .catch(() => {}),
+  });
+  const graphqlRoute = createGraphQLRoute({
+    parse: createGraphQLRequestParser({
+      maxBodyBytes: config.maxBodyBytes,
+      // APQ per instance, bounded: a client re-registers a query on PERSISTED_QUERY_NOT_FOUND.
+      persistedQueries: createMemoryPersistedQueryStore({ maxBytes: 16 << 20 }),
+    }),
+    authenticate: (req) => auth.authenticate(req),
+    limiter,
+    cache,
+    scopes: createScopeIndex(),
+    origin: createOrigin({ router, fetch: fetchFn, metrics }),
+    metrics,
+    limits: { maxDepth: config.maxDepth, maxCost: config.maxCost },
+    clock,
+    rememberRefetch: (key, refetch) => refetchers.set(key, refetch),
+  });
+  let purges: PurgeSubscriber | undefined;
+
+  const app = new Hono();
+  app.use(async function observe(c, next) {
+    const t0 = performance.now();
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    metrics.requests.inc({ route, status: String(c.res.status) });
+    metrics.requestDuration.observe({ route }, (performance.now() - t0) / 1000);
+  });
+  app.get('/health', (c) => c.json({ status: 'ok', regions: router.status().regions }));
+  app.get('/metrics', () => new Response(metrics.render(), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE } }));
+  app.on(['GET', 'POST'], '/graphql', (c) => graphqlRoute(c.req.raw, deps.clientIp(c.req.raw, c)));
+  app.get('/v1/stream', async (c) => {
+    const choice = router.choose({ hint: c.req.header('x-meridian-region') ?? null });
+    if (!choice.region) return problemResponse(503, 'No region available', 'no healthy region can serve the stream');
+    const { hubUrl } = router.endpoints(choice.region);
+    const res = await proxySse(c.req.raw, `${hubUrl}/v1/stream${new URL(c.req.url).search}`, fetchFn);
+    res.headers.set('x-meridian-region', choice.region);
+    return res;
+  });
+  if (config.opsToken) {
+    app.route(
+      '/',
+      opsRoutes({ router, token: config.opsToken, onWriterChange: (c) => log(`edge: writer ${c.from} → ${c.to}`) }),
+    );
+  }
+  app.notFound(() => problemResponse(404, 'Not Found'));
+  app.onError((err) => {
+    log(`edge: ${err.stack ?? err.message}`);
+    return problemResponse(500, 'Internal Server Error');
+  });
+
+  return {
+    app,
+    start() {
+      router.start();
+      purges = createPurgeSubscriber({
+        regions: Object.fromEntries(REGION_NAMES.map((r) => [r, config.regions[r].hubUrl])),
+        token: purgeToken(config, fetchFn),
+        fetch: fetchFn,
+        log,
+        onPurge: (tags, soft) => {
+          const n = cache.purgeTags(tags, { soft });
+          metrics.cachePurges.inc({ kind: soft ? 'soft' : 'hard' }, n > 0 ? 1 : 0);
+        },
+        // A gap in the purge stream may have lost purges: nothing cached can be trusted.
+        onGap: () => cache.clear(),
+      });
+      purges.start();
+    },
+    async stop() {
+      router.stop();
+      await purges?.stop();
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Calls a region's gateway for the edge: picks the region with the router, reports the
+ * outcome to its circuit breaker, and for reads retries once on the other region when
+ * the first fails (a write goes only to the writer region, never elsewhere).
+ */
+import type { EdgeMetrics } from './metrics/edge-metrics.ts';
+import type { RegionName, RegionRouter } from './routing/region-router.ts';
+
+export interface OriginRequest {
+  readonly body: string;
+  readonly headers: Record<string, string>;
+  readonly hint: string | null;
+  readonly write: boolean;
+}
+
+export type OriginResult =
+  | { ok: true; region: RegionName; status: number; headers: Headers; text: string }
+  | {
+      ok: false;
+      status: 502 | 503;
+      code: 'REGION_UNAVAILABLE' | 'WRITER_UNAVAILABLE' | 'UPSTREAM_FAILED';
+      message: string;
+    };
+
+export interface OriginOptions {
+  readonly router: RegionRouter;
+  readonly fetch: typeof fetch;
+  readonly metrics: EdgeMetrics;
+  readonly timeoutMs?: number;
+}
+
+export function createOrigin(opts: OriginOptions) {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+
+  async function call(region: RegionName, req: OriginRequest) {
+    const { gatewayUrl } = opts.router.endpoints(region);
+    opts.metrics.upstreamRequests.inc({ region });
+    const res = await opts.fetch(`${gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.text();
+    return { res, text };
+  }
+
+  return async function toOrigin(req: OriginRequest): Promise<OriginResult> {
+    const tried = new Set<RegionName>();
+    let lastError = 'no region available';
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const choice = opts.router.choose({ hint: attempt === 0 ? req.hint : null, write: req.write });
+      let region = choice.region;
+      if (region && tried.has(region)) {
+        // Second attempt of a read: the other region, if the router still thinks it routable.
+        const other: RegionName = region === 'east' ? 'west' : 'east';
+        region = opts.router.status().regions[other].routable && !req.write ? other : undefined;
+      }
+      if (!region) {
+        if (req.write && choice.reason === 'writer-unavailable') {
+          return {
+            ok: false,
+            status: 503,
+            code: 'WRITER_UNAVAILABLE',
+            message: `writer region ${opts.router.writer()} is unavailable`,
+          };
+        }
+        break;
+      }
+      if (choice.reason === 'failover' && attempt === 0) {
+        opts.metrics.failovers.inc({ from: choice.from, to: region });
+      }
+      tried.add(region);
+      try {
+        const { res, text } = await call(region, req);
+        if (res.status >= 500) throw new Error(`HTTP ${res.status}`);
+        opts.router.reportResult(region, true);
+        return { ok: true, region, status: res.status, headers: res.headers, text };
+      } catch (err) {
+        opts.router.reportResult(region, false);
+        lastError = `${region}: ${(err as Error).message}`;
+        if (req.write) {
+          // The write may or may not have happened: never replay it elsewhere.
+          return { ok: false, status: 502, code: 'UPSTREAM_FAILED', message: `writer region failed: ${lastError}` };
+        }
+        if (attempt === 0) {
+          const other: RegionName = region === 'east' ? 'west' : 'east';
+          opts.metrics.failovers.inc({ from: region, to: other });
+        }
+      }
+    }
+    return { ok: false, status: 503, code: 'REGION_UNAVAILABLE', message: `no healthy region answered (${lastError})` };
+  };
+}

@@ -1,0 +1,21 @@
+/** Small response builders shared by the edge's routes. */
+
+/** A GraphQL-over-HTTP error response (`errors[].extensions.code`). */
+export function graphqlError(
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+}
+
+/** Copies headers onto a response (responses from fetch have immutable headers, so rebuild). */
+export function withHeaders(res: Response, headers: Record<string, string>): Response {
+  const out = new Response(res.body, res);
+  for (const [name, value] of Object.entries(headers)) out.headers.set(name, value);
+  return out;
+}
