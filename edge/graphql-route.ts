@@ -100,7 +100,6 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
     const policy = cachePolicy(result.headers.get('cache-control'), { scopeHeader: result.headers.get(SCOPE_HEADER) });
     const cacheable = !write && result.status === 200 && !json.errors?.length && policy.cacheable;
     if (!cacheable) return { result, body, stored: false };
-    deps.scopes.set(operationKey, policy.scope);
     const key = await keyFor(p, policy.scope);
     if (!key) return { result, body, stored: false };
     const entry: CacheEntry = {
@@ -120,6 +119,8 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       swrMs: policy.swrMs,
     };
     const stored = cache.store(entry) === 'stored';
+    // Only now: a request that learns the scope must find the entry it points to.
+    deps.scopes.set(operationKey, policy.scope);
     if (stored && policy.scope === 'PUBLIC') {
       deps.rememberRefetch(key, async () => {
         await fetchAndStore(p, null, operationKey);

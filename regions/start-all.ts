@@ -43,7 +43,7 @@ try {
   process.exit(1);
 }
 
-const children = new Map<Region, ChildProcess>();
+const children = new Map<Region | 'edge', ChildProcess>();
 let stopping = false;
 const stopAll = async (code: number) => {
   stopping = true;
@@ -82,8 +82,35 @@ try {
   await stopAll(1);
 }
 
+// The edge, on Deno, in front of both regions.
+const denoBin = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
+const edgeMain = fileURLToPath(new URL('../edge/main.deno.ts', import.meta.url));
+const edgePort = Number(process.env.MERIDIAN_EDGE_PORT ?? 8080);
+const edgeEnv = { MERIDIAN_EDGE_OPS_TOKEN: 'dev-ops-token', ...process.env, MERIDIAN_EDGE_PORT: String(edgePort) };
+const edge = spawn(denoBin, ['run', '--allow-net', '--allow-env', '--allow-read', '--no-check', edgeMain], {
+  stdio: 'inherit',
+  env: edgeEnv,
+});
+edge.once('exit', (code, signal) => {
+  if (!stopping) {
+    console.error(`meridian: edge exited (${signal ?? code}); stopping`);
+    void stopAll(1);
+  }
+});
+children.set('edge', edge);
+try {
+  await waitReady(`http://127.0.0.1:${edgePort}/health`, edge, 30000);
+} catch (err) {
+  console.error(`meridian: the edge did not start: ${(err as Error).message}`);
+  await stopAll(1);
+}
+
 const stack = await status(process.env);
 console.log('\nmeridian is up\n');
+console.log(`  edge (Deno)   http://127.0.0.1:${edgePort}/graphql   /v1/stream   /metrics   /health`);
+console.log(
+  `                ops: /ops/regions, PUT /ops/writer (bearer ${edgeEnv.MERIDIAN_EDGE_OPS_TOKEN === 'dev-ops-token' ? 'dev-ops-token' : '$MERIDIAN_EDGE_OPS_TOKEN'})\n`,
+);
 for (const c of configs) {
   const gw = `http://127.0.0.1:${c.gatewayPort}`;
   console.log(`  region ${c.region}`);

@@ -12,6 +12,8 @@ export interface ProductCatalog {
   getProduct(id: string): Promise<Product | undefined>;
   /** Products in id order, at most `first`, after the id `after` when given. */
   listProducts(first: number, after?: string): Promise<Product[]>;
+  /** How many products the catalog has. */
+  countProducts(): Promise<number>;
 }
 
 /**

@@ -35,6 +35,9 @@ export function memoryShop(products: Product[]) {
     async listProducts(first) {
       return products.slice(0, first);
     },
+    async countProducts() {
+      return products.length;
+    },
   };
   const inventory: Inventory = {
     async reserve(orderId, _tenant, lines) {

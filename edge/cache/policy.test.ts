@@ -21,10 +21,11 @@ describe('cachePolicy', () => {
     });
   });
 
-  test('the scope header narrows a public response to the tenant, never widens', () => {
+  test('the scope header narrows a public response, and widens a private one to the tenant only', () => {
     assert.equal(cachePolicy('max-age=60, public', { scopeHeader: 'tenant' }).scope, 'TENANT');
     assert.equal(cachePolicy('max-age=60, public', { scopeHeader: 'TENANT' }).scope, 'TENANT');
-    assert.equal(cachePolicy('max-age=60, private', { scopeHeader: 'tenant' }).scope, 'USER');
+    assert.equal(cachePolicy('max-age=60, private', { scopeHeader: 'tenant' }).scope, 'TENANT');
+    assert.equal(cachePolicy('max-age=60, private', { scopeHeader: 'user' }).scope, 'USER');
     assert.equal(cachePolicy('max-age=60, private', { scopeHeader: 'public' }).scope, 'USER');
     assert.equal(cachePolicy('max-age=60, public', { scopeHeader: 'nonsense' }).scope, 'USER');
     assert.equal(cachePolicy('max-age=60, public', { scopeHeader: null }).scope, 'PUBLIC');

@@ -63,7 +63,13 @@ export function cachePolicy(
 ): CachePolicy {
   const directives = parseCacheControl(cacheControlHeader ?? '');
   let scope: CacheScope = directives.has('public') && !directives.has('private') ? 'PUBLIC' : 'USER';
-  if (options.scopeHeader) scope = narrowestScope(scope, parseScope(options.scopeHeader) ?? 'USER');
+  if (options.scopeHeader) {
+    const declared = parseScope(options.scopeHeader) ?? 'USER';
+    // The origin's scope header says who may share an answer that Cache-Control can only
+    // call public or private: it narrows a public answer, and it is the one thing that may
+    // widen a private answer — to the tenant, never further.
+    scope = scope === 'USER' ? (declared === 'PUBLIC' ? 'USER' : declared) : narrowestScope(scope, declared);
+  }
 
   const maxAge = deltaSeconds(directives.get('s-maxage')) ?? deltaSeconds(directives.get('max-age'));
   const forbidden = directives.has('no-store') || directives.has('no-cache');

@@ -37,6 +37,7 @@ export function createCachedCatalog(
       const page = await pageCache.get(`${gen}:${first}:${after ?? ''}`, () => origin.listProducts(first, after));
       return page ?? [];
     },
+    countProducts: () => origin.countProducts(),
     async invalidateProducts(ids) {
       await productCache.invalidate(...ids);
       await redis.incr(pageGeneration).catch(() => {});

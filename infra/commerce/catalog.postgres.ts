@@ -40,6 +40,13 @@ export function createPostgresCatalog(pool: pg.Pool): ProductCatalog {
     async getProduct(id) {
       return (await query(`SELECT ${COLUMNS} FROM products WHERE id = $1`, [id]))[0];
     },
+    async countProducts() {
+      try {
+        return (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM products')).rows[0]?.n ?? 0;
+      } catch (err) {
+        throw unavailable(err);
+      }
+    },
     listProducts(first, after) {
       return after
         ? query(`SELECT ${COLUMNS} FROM products WHERE id > $1 ORDER BY id LIMIT $2`, [after, first])

@@ -168,10 +168,10 @@ export async function startCommerce(
       },
       onError: onError('purge-feed'),
     });
-    for (const c of [payment, cacheUpdater, hubFeed, purgeFeed]) {
-      await c.start();
-      stops.push(() => c.stop());
-    }
+    const consumers = [payment, cacheUpdater, hubFeed, purgeFeed];
+    stops.push(() => Promise.all(consumers.map((c) => c.stop())));
+    // Joining a group can wait for a rebalance of its other members: join all at once.
+    await Promise.all(consumers.map((c) => c.start()));
 
     return {
       subgraphUrl: `http://127.0.0.1:${subgraphServer.port}/graphql`,

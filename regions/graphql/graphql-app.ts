@@ -4,12 +4,13 @@
  * the bearer token, run each request inside its trace, and format errors alike.
  */
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
 import { Hono } from 'hono';
 import type { Actor } from '../../domains/shared/actor.ts';
 import { currentTelemetry, currentTraceparent, withTelemetry } from '../../infra/telemetry/context.ts';
+import { CACHE_SCOPE_HEADER, tenantCacheScopePlugin } from '../../subgraphs/shared/cache-scope.ts';
 import { formatGraphQLError } from '../../subgraphs/shared/errors.ts';
 import { apolloHandler } from './apollo-hono.ts';
 import { actorOf, type RequestMeta, requestMeta } from './request-context.ts';
@@ -20,6 +21,8 @@ export interface GraphQLRequestContext {
   readonly meta: RequestMeta;
   readonly actor: Actor | undefined;
   readonly idempotencyKey: string | undefined;
+  /** What the subgraphs' answers said about sharing (gateway only). */
+  readonly cacheScope: { tenant: boolean; user: boolean };
 }
 
 /** Apollo's CSRF prevention accepts GETs that carry one of these (non-simple) headers. */
@@ -40,7 +43,12 @@ function mount(server: ApolloServer<GraphQLRequestContext>, verify: Verify): Hon
   });
   const handler = apolloHandler(server, async (c) => {
     const meta = { ...requestMeta(c), correlationId: currentTelemetry()?.correlationId ?? crypto.randomUUID() };
-    return { meta, actor: await actorOf(meta, verify), idempotencyKey: meta.idempotencyKey };
+    return {
+      meta,
+      actor: await actorOf(meta, verify),
+      idempotencyKey: meta.idempotencyKey,
+      cacheScope: { tenant: false, user: false },
+    };
   });
   app.on(['GET', 'POST'], '/graphql', handler);
   return app;
@@ -52,7 +60,7 @@ export async function subgraphApp(schema: GraphQLSchema, verify: Verify) {
     schema,
     formatError,
     // Inline traces are for Apollo Studio, which a Meridian gateway does not report to.
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
+    plugins: [ApolloServerPluginInlineTraceDisabled(), tenantCacheScopePlugin()],
     introspection: true,
     csrfPrevention: { requestHeaders: CSRF_HEADERS },
   });
@@ -74,6 +82,30 @@ class ForwardingDataSource extends RemoteGraphQLDataSource<GraphQLRequestContext
     const traceparent = currentTraceparent();
     if (traceparent) headers.set('traceparent', traceparent);
   }
+
+  override didReceiveResponse({
+    response,
+    context,
+  }: Parameters<RemoteGraphQLDataSource<GraphQLRequestContext>['didReceiveResponse'] & object>[0]) {
+    const headers = response.http?.headers;
+    if (headers?.get(CACHE_SCOPE_HEADER) === 'tenant') context.cacheScope.tenant = true;
+    else if (/\bprivate\b/.test(headers?.get('cache-control') ?? '')) context.cacheScope.user = true;
+    return response;
+  }
+}
+
+/** The gateway passes the subgraphs' tenant scope on only when no answer was private per user. */
+function gatewayCacheScopePlugin(): ApolloServerPlugin<GraphQLRequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ response, contextValue }) {
+          const { tenant, user } = contextValue.cacheScope;
+          if (tenant && !user) response.http.headers.set(CACHE_SCOPE_HEADER, 'tenant');
+        },
+      };
+    },
+  };
 }
 
 /** The region gateway at /graphql over the static supergraph, subgraph names mapped to URLs. */
@@ -89,6 +121,7 @@ export async function gatewayApp(supergraphSdl: string, subgraphUrls: Record<str
   const server = new ApolloServer<GraphQLRequestContext>({
     gateway,
     formatError,
+    plugins: [gatewayCacheScopePlugin()],
     introspection: true,
     csrfPrevention: { requestHeaders: CSRF_HEADERS },
   });

@@ -62,10 +62,14 @@ export function commerceResolvers(deps: CommerceDeps): GraphQLResolverMap<Commer
         const actor = requireActor(ctx);
         return { id: actor.subject, tenant: actor.tenant };
       },
+      myTenant: (_: unknown, __: unknown, ctx: CommerceContext) => ({ id: requireActor(ctx).tenant }),
     },
     Mutation: {
       placeOrder: async (_: unknown, args: { input: PlaceOrderInput }, ctx: CommerceContext) =>
         (await placeOrder(deps, requireActor(ctx), args.input, ctx.idempotencyKey)).order,
+    },
+    Tenant: {
+      catalogSize: () => catalog.countProducts(),
     },
     Product: {
       __resolveReference: (ref: { id: string }) => catalog.getProduct(ref.id),

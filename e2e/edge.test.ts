@@ -1,0 +1,365 @@
+/**
+ * The edge end to end, on Deno and on Node: the same suite runs against
+ * `edge/main.deno.ts` and `edge/main.node.ts` as real processes, in front of two real
+ * regions (east and west, started here) on the real stack.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { serverAudits } from 'graphql-http';
+import { SignJWT } from 'jose';
+import { createPostgres } from '../infra/adapters/postgres.ts';
+import { resolveEndpoints } from '../infra/config/endpoints.ts';
+import { east } from '../regions/east.ts';
+import { type RunningRegion, startRegion } from '../regions/host/region-host.ts';
+import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
+import type { Identity } from '../regions/identity/identity.ts';
+import { west } from '../regions/west.ts';
+import { type EdgeProcess, freePort, RUNTIMES, startEdge } from './support/edge-process.ts';
+import { gql, PLACE_ORDER } from './support/graphql-client.ts';
+import { openSse } from './support/sse-client.ts';
+
+const OPS = 'test-ops-token';
+const db = createPostgres({ url: resolveEndpoints('east', process.env).postgresUrl });
+let identity: Identity;
+let eastRegion: RunningRegion;
+let westRegion: RunningRegion;
+let eastPorts: { gatewayPort: number; hubPort: number };
+
+async function startEast() {
+  return startRegion({ ...testRegionConfig(east), ...eastPorts }, { identity });
+}
+
+function edgeEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const e = `http://127.0.0.1:${eastPorts.gatewayPort}`;
+  return {
+    MERIDIAN_EDGE_EAST_GATEWAY_URL: e,
+    MERIDIAN_EDGE_EAST_HUB_URL: `http://127.0.0.1:${eastPorts.hubPort}`,
+    MERIDIAN_EDGE_WEST_GATEWAY_URL: `http://127.0.0.1:${westRegion.gatewayPort}`,
+    MERIDIAN_EDGE_WEST_HUB_URL: `http://127.0.0.1:${westRegion.hubPort}`,
+    MERIDIAN_JWKS_URL: `http://127.0.0.1:${westRegion.gatewayPort}/.well-known/jwks.json`,
+    MERIDIAN_EDGE_HEALTH_INTERVAL_MS: '200',
+    MERIDIAN_EDGE_OPS_TOKEN: OPS,
+    MERIDIAN_EDGE_ANONYMOUS_LIMIT_CAPACITY: '1000000',
+    MERIDIAN_EDGE_ANONYMOUS_LIMIT_REFILL_PER_SECOND: '1000000',
+    MERIDIAN_EDGE_CLIENT_LIMIT_CAPACITY: '1000000',
+    MERIDIAN_EDGE_CLIENT_LIMIT_REFILL_PER_SECOND: '1000000',
+    MERIDIAN_EDGE_TENANT_LIMIT_CAPACITY: '1000000',
+    MERIDIAN_EDGE_TENANT_LIMIT_REFILL_PER_SECOND: '1000000',
+    ...extra,
+  };
+}
+
+async function token(sub: string, tenant: string, scopes: string[] = ['orders:write']): Promise<string> {
+  const issued = await identity.issuer?.issue({ sub, tenant, scopes });
+  assert.ok(issued);
+  return issued.access_token;
+}
+
+async function upstreamRequests(edge: EdgeProcess): Promise<number> {
+  const text = await (await fetch(`${edge.url}/metrics`)).text();
+  return [...text.matchAll(/^meridian_edge_upstream_requests_total\{[^}]*\} (\d+)/gm)].reduce(
+    (n, m) => n + Number(m[1]),
+    0,
+  );
+}
+
+async function newProduct(stock: number): Promise<string> {
+  const id = `p-zz-edge-${randomUUID().slice(0, 8)}`;
+  await db.pool.query("INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, 'edge', 100, $2)", [
+    id,
+    stock,
+  ]);
+  return id;
+}
+
+before(async () => {
+  identity = testIdentity();
+  const [g, h] = [await freePort(), await freePort()];
+  eastPorts = { gatewayPort: g, hubPort: h };
+  eastRegion = await startEast();
+  westRegion = await startRegion(testRegionConfig(west), { identity });
+});
+after(async () => {
+  await eastRegion?.stop();
+  await westRegion?.stop();
+  await db.close();
+});
+
+for (const runtime of RUNTIMES) {
+  describe(`edge on ${runtime}`, () => {
+    let edge: EdgeProcess;
+    let graphql: string;
+    before(async () => {
+      edge = await startEdge(runtime, edgeEnv({ MERIDIAN_EDGE_CACHE_BYTES: String(512 * 1024) }));
+      graphql = `${edge.url}/graphql`;
+    });
+    after(() => edge?.stop());
+
+    it('passes the graphql-http server audits', async () => {
+      const failures: string[] = [];
+      for (const audit of serverAudits({ url: graphql, fetchFn: fetch })) {
+        const result = await audit.fn();
+        if (result.status === 'error') failures.push(`${audit.id} ${audit.name}: ${result.reason}`);
+      }
+      assert.deepEqual(failures, []);
+    });
+
+    it('caches public reads: miss then hit, ETag and If-None-Match → 304, region and Cache-Status headers', async () => {
+      const query = `{ r${randomUUID().slice(0, 6)}: products(first: 2) { id name } }`;
+      const first = await gql(graphql, query);
+      assert.equal(first.status, 200);
+      assert.match(
+        first.headers.get('cache-status') ?? '',
+        /^meridian-edge; fwd=uri-miss; fwd-status=200; stored; ttl=\d+$/,
+      );
+      assert.equal(first.headers.get('x-meridian-region'), 'east');
+      assert.match(first.headers.get('ratelimit') ?? '', /r=\d+/);
+      const second = await gql(graphql, query);
+      assert.match(second.headers.get('cache-status') ?? '', /^meridian-edge; hit; ttl=\d+$/);
+      assert.deepEqual(second.data, first.data);
+      const etag = second.headers.get('etag') as string;
+      const res = await fetch(graphql, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'if-none-match': etag },
+        body: JSON.stringify({ query }),
+      });
+      assert.equal(res.status, 304);
+      const viaGet = await fetch(`${graphql}?query=${encodeURIComponent(query)}`);
+      assert.equal(viaGet.status, 200);
+      assert.match(viaGet.headers.get('cache-status') ?? '', /hit/);
+    });
+
+    it('never serves a response cached for another user or another tenant', async () => {
+      const [a1, b1, a2] = await Promise.all([token('alice', 't1'), token('bob', 't1'), token('alice', 't2')]);
+      const me = '{ me { id tenant } }';
+      const ask = (t: string) =>
+        gql<{ me: { id: string; tenant: string } }>(graphql, me, {}, { authorization: `Bearer ${t}` });
+      const alice1 = await ask(a1);
+      assert.deepEqual(alice1.data?.me, { id: 'alice', tenant: 't1' });
+      assert.match((await ask(a1)).headers.get('cache-status') ?? '', /hit/, 'USER scope is cached per user');
+      const bob = await ask(b1);
+      assert.deepEqual(bob.data?.me, { id: 'bob', tenant: 't1' });
+      assert.match(bob.headers.get('cache-status') ?? '', /fwd=uri-miss/);
+      const alice2 = await ask(a2);
+      assert.deepEqual(alice2.data?.me, { id: 'alice', tenant: 't2' });
+      const anonymous = await gql(graphql, me);
+      assert.equal(anonymous.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+
+      const tenantQuery = '{ myTenant { id } }';
+      const askTenant = (t: string) =>
+        gql<{ myTenant: { id: string } }>(graphql, tenantQuery, {}, { authorization: `Bearer ${t}` });
+      assert.equal((await askTenant(a1)).data?.myTenant.id, 't1');
+      const sameTenant = await askTenant(b1);
+      assert.equal(sameTenant.data?.myTenant.id, 't1');
+      assert.match(sameTenant.headers.get('cache-status') ?? '', /hit/, 'TENANT scope is shared within the tenant');
+      const otherTenant = await askTenant(a2);
+      assert.equal(otherTenant.data?.myTenant.id, 't2');
+      assert.match(otherTenant.headers.get('cache-status') ?? '', /fwd=uri-miss/);
+    });
+
+    it('200 concurrent identical misses make one origin request', async () => {
+      const query = `{ c${randomUUID().slice(0, 6)}: product(id: "p-keyboard") { id name } }`;
+      const before = await upstreamRequests(edge);
+      const results = await Promise.all(Array.from({ length: 200 }, () => gql(graphql, query)));
+      assert.ok(results.every((r) => r.status === 200));
+      assert.equal((await upstreamRequests(edge)) - before, 1);
+    });
+
+    it('a write through any path purges: the new stock is visible through the edge within 1 s', async () => {
+      const product = await newProduct(50);
+      const query = `query($id: ID!) { product(id: $id) { id stock } }`;
+      const read = () => gql<{ product: { stock: number } }>(graphql, query, { id: product });
+      assert.equal((await read()).data?.product.stock, 50);
+      assert.match((await read()).headers.get('cache-status') ?? '', /hit/);
+      // The write goes straight to the region, not through the edge.
+      const res = await gql(
+        `http://127.0.0.1:${eastPorts.gatewayPort}/graphql`,
+        PLACE_ORDER,
+        {
+          input: {
+            items: [{ productId: product, quantity: 3 }],
+            idempotencyKey: randomUUID(),
+            paymentToken: 'tok_visa',
+          },
+        },
+        { authorization: `Bearer ${await token('writer', 't1')}` },
+      );
+      assert.ok(res.data, JSON.stringify(res.errors));
+      const t0 = Date.now();
+      let stock = 50;
+      while (Date.now() - t0 < 1000 && stock !== 47) {
+        stock = (await read()).data?.product.stock ?? -1;
+        if (stock !== 47) await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.equal(stock, 47, 'visible within 1 s of the write');
+    });
+
+    it('keeps hot keys cached through a flood of 10,000 one-off queries', async () => {
+      const hot = Array.from(
+        { length: 5 },
+        (_, i) => `{ hot${i}_${randomUUID().slice(0, 4)}: product(id: "p-mouse") { id name } }`,
+      );
+      for (let round = 0; round < 8; round++) await Promise.all(hot.map((q) => gql(graphql, q)));
+      let next = 0;
+      const flood = async () => {
+        while (next < 10_000) {
+          const n = next++;
+          await gql(graphql, `{ cold${n}_${randomUUID().slice(0, 4)}: product(id: "p-mouse") { id name } }`);
+          if (n % 500 === 0) await Promise.all(hot.map((q) => gql(graphql, q)));
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, flood));
+      for (const q of hot) assert.match((await gql(graphql, q)).headers.get('cache-status') ?? '', /hit/, q);
+    });
+
+    it('rejects bad input before it reaches a region', async () => {
+      const before = await upstreamRequests(edge);
+      const malformed = await fetch(graphql, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"query":',
+      });
+      assert.equal(malformed.status, 400);
+      const big = await fetch(graphql, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: `{ __typename }`, variables: { pad: 'x'.repeat(300_000) } }),
+      });
+      assert.equal(big.status, 413);
+      const costly = await gql(
+        graphql,
+        `{ ${Array.from({ length: 200 }, (_, i) => `b${i}: products(first: 100) { id }`).join(' ')} }`,
+      );
+      assert.equal(costly.status, 400);
+      assert.equal(costly.errors?.[0]?.extensions?.code, 'QUERY_TOO_COSTLY');
+      const deep = await gql(graphql, `{ me { ${'orders { user { '.repeat(6)}id${' } }'.repeat(6)} } }`);
+      assert.equal(deep.status, 400);
+      assert.equal(deep.errors?.[0]?.extensions?.code, 'QUERY_TOO_DEEP');
+      assert.equal((await upstreamRequests(edge)) - before, 0, 'nothing reached a region');
+    });
+
+    it('answers 401 to forged, expired and alg:none tokens', async () => {
+      const good = await token('mallory', 't1');
+      const [h, p] = good.split('.');
+      const forged = `${h}.${p}.${'A'.repeat(86)}`;
+      const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`;
+      const { privateKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+        'sign',
+        'verify',
+      ]);
+      const expired = await new SignJWT({ tenant: 't1', scopes: [] })
+        .setProtectedHeader({ alg: 'ES256', kid: 'unknown' })
+        .setSubject('mallory')
+        .setIssuer('meridian-dev')
+        .setAudience('meridian')
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+        .sign(privateKey);
+      for (const bad of [forged, none, expired, 'not-a-jwt']) {
+        const res = await gql(graphql, '{ products(first: 1) { id } }', {}, { authorization: `Bearer ${bad}` });
+        assert.equal(res.status, 401, bad.slice(0, 20));
+        assert.equal(res.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+      }
+      const stream = await fetch(`${edge.url}/v1/stream?topics=user.mallory.orders`, {
+        headers: { authorization: `Bearer ${forged}` },
+      });
+      assert.equal(stream.status, 401);
+      assert.equal(stream.headers.get('content-type'), 'application/problem+json');
+    });
+
+    it('passes SSE through without buffering, and mutations go to the writer region', async () => {
+      const user = `sse-${randomUUID().slice(0, 6)}`;
+      const t = await token(user, 't1');
+      const stream = await openSse(`${edge.url}/v1/stream?topics=user.${user}.orders`, {
+        authorization: `Bearer ${t}`,
+      });
+      try {
+        assert.equal(stream.status, 200);
+        const res = await gql<{ placeOrder: { id: string } }>(
+          graphql,
+          PLACE_ORDER,
+          {
+            input: {
+              items: [{ productId: await newProduct(5), quantity: 1 }],
+              idempotencyKey: randomUUID(),
+              paymentToken: 'tok_visa',
+            },
+          },
+          { authorization: `Bearer ${t}`, 'x-meridian-region': 'west' },
+        );
+        assert.equal(res.headers.get('x-meridian-region'), 'east', 'writes go to the writer region whatever the hint');
+        assert.match(res.headers.get('cache-status') ?? '', /fwd=method/);
+        const id = res.data?.placeOrder.id as string;
+        const confirmed = await stream.next((f) => f.event === 'commerce.order.confirmed.v1' && f.data.includes(id));
+        assert.ok(confirmed.id);
+      } finally {
+        stream.close();
+      }
+    });
+
+    it('moves traffic to west when east stops, and back when east recovers', async () => {
+      const query = () => gql(graphql, `{ f${randomUUID().slice(0, 6)}: products(first: 1) { id } }`);
+      assert.equal((await query()).headers.get('x-meridian-region'), 'east');
+      await eastRegion.stop();
+      const stoppedAt = Date.now();
+      const during = await query();
+      assert.equal(during.status, 200, 'the request that finds east down is retried in west');
+      assert.equal(during.headers.get('x-meridian-region'), 'west');
+      await new Promise((r) => setTimeout(r, 600));
+      const status = (await (
+        await fetch(`${edge.url}/ops/regions`, { headers: { authorization: `Bearer ${OPS}` } })
+      ).json()) as {
+        regions: Record<string, { routable: boolean }>;
+      };
+      assert.equal(
+        status.regions.east?.routable,
+        false,
+        `east marked down ${Date.now() - stoppedAt} ms after it stopped`,
+      );
+      const mutation = await gql(
+        graphql,
+        PLACE_ORDER,
+        { input: { items: [], idempotencyKey: randomUUID(), paymentToken: 'tok_visa' } },
+        {
+          authorization: `Bearer ${await token('failover', 't1')}`,
+        },
+      );
+      assert.equal(mutation.status, 503, 'writes never go to a non-writer region');
+      assert.equal(mutation.errors?.[0]?.extensions?.code, 'WRITER_UNAVAILABLE');
+      eastRegion = await startEast();
+      const back = Date.now();
+      let region = '';
+      while (Date.now() - back < 10_000 && region !== 'east') {
+        region = (await query()).headers.get('x-meridian-region') ?? '';
+        if (region !== 'east') await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(region, 'east', 'traffic returns to east');
+    });
+  });
+}
+
+describe('rate limits shared by two edge instances (Deno and Node) through Redis', () => {
+  it('enforces one budget across both instances, with RateLimit headers and Retry-After', async () => {
+    const env = edgeEnv({
+      MERIDIAN_EDGE_REDIS_URL: resolveEndpoints('east', process.env).redisUrl,
+      MERIDIAN_EDGE_ANONYMOUS_LIMIT_CAPACITY: '10',
+      MERIDIAN_EDGE_ANONYMOUS_LIMIT_REFILL_PER_SECOND: '1',
+    });
+    const edges = await Promise.all(RUNTIMES.map((r) => startEdge(r, env)));
+    try {
+      const results = [];
+      for (let i = 0; i < 24; i++) results.push(await gql(`${edges[i % 2]?.url}/graphql`, '{ __typename }'));
+      const allowed = results.filter((r) => r.status === 200).length;
+      assert.ok(allowed >= 10 && allowed <= 12, `allowed ${allowed} of 24 (capacity 10 shared)`);
+      const limited = results.filter((r) => r.status === 429);
+      assert.ok(limited.length >= 12);
+      for (const r of limited) {
+        assert.ok(Number(r.headers.get('retry-after')) >= 1);
+        assert.equal(r.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
+        assert.match(r.headers.get('ratelimit-policy') ?? '', /"anonymous";q=10/);
+      }
+    } finally {
+      await Promise.all(edges.map((e) => e.stop()));
+    }
+  });
+});
