@@ -10,6 +10,7 @@ export async function checks(): Promise<StepResult[]> {
   return [
     await step('type check (tsc --noEmit)', bin('tsc'), ['-p', '.']),
     await step('format + lint (biome)', bin('biome'), ['check', '.']),
+    await step('edge Deno entry point (deno check)', bin('deno'), ['check', 'edge/main.deno.ts']),
     await step('supergraph composition (@apollo/composition)', process.execPath, ['schemas/compose.ts', '--check']),
     await step('dependency direction (dependency-cruiser)', bin('depcruise'), [
       '--config',

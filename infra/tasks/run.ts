@@ -23,7 +23,7 @@ export function step(
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, ...env, FORCE_COLOR: '0' },
+      env: { ...process.env, ...env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -4,6 +4,7 @@
  * services, so they run last and alone). Prints one closing line: "N passed, N failed".
  */
 import { globSync } from 'node:fs';
+import path from 'node:path';
 import { REPO_ROOT } from '../stack/paths.ts';
 import { checks, SOURCE_DIRS } from './check.ts';
 import { NODE, type StepResult, step } from './run.ts';
@@ -21,6 +22,12 @@ function counts(result: StepResult): { passed: number; failed: number } {
   return { passed: pick('pass'), failed: pick('fail') + pick('cancelled') };
 }
 
+/** Counts from deno test's summary ("ok | 12 passed (40 steps) | 0 failed"). */
+function denoCounts(result: StepResult): { passed: number; failed: number } {
+  const m = /(\d+) passed(?: \((\d+) steps?\))? \| (\d+) failed/.exec(result.output);
+  return { passed: Number(m?.[2] ?? m?.[1] ?? 0), failed: Number(m?.[3] ?? 0) };
+}
+
 const t0 = performance.now();
 const results: StepResult[] = [...(await checks())];
 const stack = await step('local stack up', NODE[0] as string, [...NODE.slice(1), 'infra/stack/cli.ts', 'up']);
@@ -28,6 +35,16 @@ results.push(stack);
 
 let passed = 0;
 let failed = 0;
+// The edge's own suite on Deno (Node runs it with the rest below).
+const deno = await step('edge unit tests on Deno', path.join(REPO_ROOT, 'node_modules', '.bin', 'deno'), [
+  'test',
+  '--allow-all',
+  '--no-check',
+  'edge/',
+]);
+results.push(deno);
+passed += denoCounts(deno).passed;
+failed += denoCounts(deno).failed + (deno.ok || denoCounts(deno).failed > 0 ? 0 : 1);
 if (stack.ok) {
   const { main, lifecycle } = testFiles();
   const nodeTest = (files: string[]) => [
