@@ -11,9 +11,11 @@ import { NODE, type StepResult, step } from './run.ts';
 
 const LIFECYCLE = /\.lifecycle\.test\.ts$/;
 
-function testFiles(): { main: string[]; lifecycle: string[] } {
+function testFiles(): { main: string[]; e2e: string[]; lifecycle: string[] } {
   const all = SOURCE_DIRS.flatMap((dir) => globSync(`${dir}/**/*.test.ts`, { cwd: REPO_ROOT })).sort();
-  return { main: all.filter((f) => !LIFECYCLE.test(f)), lifecycle: all.filter((f) => LIFECYCLE.test(f)) };
+  const lifecycle = all.filter((f) => LIFECYCLE.test(f));
+  const e2e = all.filter((f) => f.startsWith('e2e/') && !LIFECYCLE.test(f));
+  return { main: all.filter((f) => !f.startsWith('e2e/') && !LIFECYCLE.test(f)), e2e, lifecycle };
 }
 
 /** Counts from node's spec reporter summary ("ℹ pass 12", "ℹ fail 0"). */
