@@ -49,9 +49,21 @@ interface Prepared {
   readonly request: GraphQLRequest;
   readonly auth: AuthResult;
   readonly normalized: string;
-  /** The operation sent upstream: with __typename everywhere, for entity tags. */
-  readonly upstreamBody: string;
+  /** The operation sent upstream: with __typename everywhere, for entity tags (built on a miss only). */
+  readonly upstreamBody: () => string;
   readonly upstreamHeaders: Record<string, string>;
+}
+
+/** A small bounded memo (insertion-ordered Map): hashing is the costly part of a cache hit. */
+function memo<V>(limit: number) {
+  const map = new Map<string, V>();
+  return {
+    get: (key: string) => map.get(key),
+    set(key: string, value: V) {
+      if (map.size >= limit) map.delete(map.keys().next().value as string);
+      map.set(key, value);
+    },
+  };
 }
 
 interface Fetched {
@@ -86,7 +98,7 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
   /** Calls the origin, and stores a cacheable answer under its scope's key. */
   async function fetchAndStore(p: Prepared, hint: string | null, operationKey: string): Promise<Fetched> {
     const write = p.request.operationType !== 'query';
-    const result = await deps.origin({ body: p.upstreamBody, headers: p.upstreamHeaders, hint, write });
+    const result = await deps.origin({ body: p.upstreamBody(), headers: p.upstreamHeaders, hint, write });
     if (!result.ok) return { result, stored: false };
     let json: { data?: unknown; errors?: unknown[]; extensions?: unknown };
     try {
@@ -129,14 +141,31 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
     return { result, body, entry, stored };
   }
 
-  function keyFor(p: Prepared, scope: CacheScope): Promise<string | null> {
-    return cacheKey({
+  const keys = memo<string | null>(50_000);
+  async function keyFor(p: Prepared, scope: CacheScope): Promise<string | null> {
+    const who = identity(p.auth);
+    const id = `${scope}\u0001${who.tenant ?? ''}\u0001${who.subject ?? ''}\u0001${p.normalized}\u0001${p.request.operationName ?? ''}\u0001${canonicalJson(p.request.variables)}`;
+    const known = keys.get(id);
+    if (known !== undefined) return known;
+    const key = await cacheKey({
       normalizedQuery: p.normalized,
       operationName: p.request.operationName,
       variables: p.request.variables,
       scope,
-      ...identity(p.auth),
+      ...who,
     });
+    keys.set(id, key);
+    return key;
+  }
+  const operationKeys = memo<string>(50_000);
+  const costs = memo<ReturnType<typeof estimateCost>>(50_000);
+  async function operationKeyOf(normalized: string, operationName: string | null, variables: unknown): Promise<string> {
+    const id = `${normalized}\u0001${operationName ?? ''}\u0001${canonicalJson(variables)}`;
+    const known = operationKeys.get(id);
+    if (known !== undefined) return known;
+    const key = await sha256Hex(canonicalJson([normalized, operationName, variables]));
+    operationKeys.set(id, key);
+    return key;
   }
 
   function respond(
@@ -217,10 +246,11 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       return res;
     }
     const request = parsed.request;
-    const cost = estimateCost(request.document, request.operationName, {
-      ...deps.limits,
-      variables: request.variables,
-    });
+    const costId = `${request.query}\u0001${request.operationName ?? ''}\u0001${canonicalJson(request.variables)}`;
+    const cost =
+      costs.get(costId) ??
+      estimateCost(request.document, request.operationName, { ...deps.limits, variables: request.variables });
+    costs.set(costId, cost);
     if (!cost.ok) {
       const decision = await charge(1);
       return graphqlError(400, cost.code ?? 'QUERY_TOO_COSTLY', cost.reason ?? 'query too costly', decision.headers);
@@ -242,11 +272,12 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       request,
       auth,
       normalized,
-      upstreamBody: JSON.stringify({
-        query: print(withTypenames(operation)),
-        operationName: request.operation.name?.value ?? null,
-        variables: request.variables,
-      }),
+      upstreamBody: () =>
+        JSON.stringify({
+          query: print(withTypenames(operation)),
+          operationName: request.operation.name?.value ?? null,
+          variables: request.variables,
+        }),
       upstreamHeaders: upstreamHeaders(raw, auth),
     };
 
@@ -262,7 +293,7 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       );
     }
 
-    const operationKey = await sha256Hex(canonicalJson([normalized, request.operationName, request.variables]));
+    const operationKey = await operationKeyOf(normalized, request.operationName, request.variables);
     const scope = deps.scopes.get(operationKey);
     const key = scope ? await keyFor(prepared, scope) : null;
     const found = key ? cache.lookup(key) : ({ state: 'miss' } as const);
