@@ -1,46 +1,33 @@
 /** The edge on Deno: `deno run --allow-net --allow-env --allow-read edge/main.deno.ts`. */
 import type { Context } from 'hono';
 import { getConnInfo } from 'hono/deno';
-import { Redis } from 'ioredis';
-import { createEdge } from './app.ts';
-import { EdgeConfigError, edgeConfig } from './config.ts';
-import { createMemoryStore } from './ratelimit/memory-store.ts';
-import { createRedisStore } from './ratelimit/redis-store.ts';
+import { type BootedEdge, bootEdge } from './bootstrap.ts';
+import { EdgeConfigError } from './config.ts';
 
-let config: ReturnType<typeof edgeConfig>;
+let booted: BootedEdge;
 try {
-  config = edgeConfig(Deno.env.toObject());
+  booted = bootEdge(Deno.env.toObject(), (_req, c) => getConnInfo(c as Context).remote.address);
 } catch (err) {
   if (!(err instanceof EdgeConfigError)) throw err;
   console.error(`edge: invalid configuration — ${err.message}`);
   Deno.exit(78);
 }
-const memory = createMemoryStore();
-const redis = config.redisUrl
-  ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
-  : undefined;
-redis?.on('error', () => {});
-const edge = createEdge(config, {
-  clientIp: (_req, c) => getConnInfo(c as Context).remote.address,
-  rateLimitStore: redis ? createRedisStore({ client: redis }) : memory,
-  fallbackStore: redis ? memory : undefined,
-});
-edge.start();
+const { config, edge } = booted;
+const hostname = Deno.env.get('MERIDIAN_EDGE_HOST') ?? '127.0.0.1';
 const server = Deno.serve(
   {
     port: config.port,
-    hostname: Deno.env.get('MERIDIAN_EDGE_HOST') ?? '127.0.0.1',
+    hostname,
     onListen: ({ port }) =>
       console.log(
-        `edge (deno ${Deno.version.deno}) on http://127.0.0.1:${port}, nearest ${config.nearest}, writer ${config.writer}`,
+        `edge (deno ${Deno.version.deno}) on http://${hostname}:${port}, nearest ${config.nearest}, writer ${config.writer}`,
       ),
   },
   (req, info) => edge.app.fetch(req, info),
 );
 const shutdown = async () => {
   await server.shutdown();
-  await edge.stop();
-  redis?.disconnect();
+  await booted.close();
   Deno.exit(0);
 };
 Deno.addSignalListener('SIGINT', () => void shutdown());

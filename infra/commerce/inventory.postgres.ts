@@ -20,6 +20,7 @@ import type { Inventory } from '../../domains/commerce/ports.ts';
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import { appendToOutbox } from '../events/outbox.ts';
 import { currentTraceparent } from '../telemetry/context.ts';
+import { inTransaction, translate } from './pg.ts';
 
 /** The Inventory port plus the reads and outcomes the inventory gRPC service exposes. */
 export interface StockInventory extends Inventory {
@@ -40,11 +41,7 @@ const TENANT = /^[a-z0-9-]{1,64}$/;
 const MAX_REASON = 500;
 const MAX_STOCK_QUERY = 100;
 const SERVICE = 'inventory';
-/** SQLSTATEs after which the whole transaction may simply be run again. */
-const RETRY_TRANSACTION = new Set(['40001', '40P01']);
-/** SQLSTATE classes that mean our SQL or data is wrong, not that Postgres is unavailable. */
-const BUG_CLASSES = new Set(['22', '23', '42']);
-
+const STORE = 'inventory store';
 function bad(message: string, field: string): DomainError {
   return new DomainError('BAD_USER_INPUT', message, { details: { field } });
 }
@@ -57,71 +54,6 @@ function checkOrder(orderId: string, tenant: string): void {
 function checkReason(reason: string): void {
   if (typeof reason !== 'string' || reason.trim() === '' || reason.length > MAX_REASON) {
     throw bad(`reason must be 1-${MAX_REASON} characters`, 'reason');
-  }
-}
-
-function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
-}
-
-/** Infrastructure failures become domain errors at this boundary; domain errors pass through. */
-function translate(err: unknown): DomainError {
-  if (isDomainError(err)) return err;
-  const state = sqlState(err);
-  if (state && BUG_CLASSES.has(state.slice(0, 2))) {
-    return new DomainError('INTERNAL', `inventory store rejected a statement (${state})`, { cause: err });
-  }
-  return new DomainError('DEPENDENCY_UNAVAILABLE', 'inventory store unavailable', { retryable: true, cause: err });
-}
-
-function backoff(attempt: number): Promise<void> {
-  const ms = 5 * 2 ** attempt + Math.random() * 10;
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function rollback(client: pg.PoolClient): Promise<Error | undefined> {
-  try {
-    await client.query('ROLLBACK');
-    return undefined;
-  } catch (err) {
-    // The connection is broken: hand it back as such so the pool discards it.
-    return err instanceof Error ? err : new Error(String(err));
-  }
-}
-
-/** Runs `work` in one transaction, again when Postgres aborted it for a conflict (40001/40P01). */
-async function inTransaction<T>(
-  pool: pg.Pool,
-  maxAttempts: number,
-  work: (client: pg.PoolClient) => Promise<T>,
-): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    let client: pg.PoolClient;
-    try {
-      client = await pool.connect();
-    } catch (err) {
-      throw translate(err);
-    }
-    let broken: Error | undefined;
-    // A checked-out client has no error listener: a backend dying between our queries would crash the process.
-    const swallow = () => {};
-    client.on('error', swallow);
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      broken = await rollback(client);
-      const state = sqlState(err);
-      if (!(state && RETRY_TRANSACTION.has(state) && attempt < maxAttempts)) throw translate(err);
-    } finally {
-      client.off('error', swallow);
-      client.release(broken);
-    }
-    // Only a conflict gets here; the connection is back in the pool while we wait.
-    await backoff(attempt);
   }
 }
 
@@ -172,51 +104,59 @@ async function giveStockBack(client: pg.PoolClient, lines: readonly StockLine[])
 
 /** The Inventory port on PostgreSQL (plus getStock and releaseIfReserved); see the module comment. */
 export function createPostgresInventory(pool: pg.Pool, opts: PostgresInventoryOptions): StockInventory {
-  const maxAttempts = opts.maxAttempts ?? 4;
+  const tx = { maxAttempts: opts.maxAttempts ?? 4, store: STORE };
   const eventContext = () => ({ region: opts.region, service: SERVICE, traceparent: currentTraceparent() });
 
   async function reserve(orderId: string, tenant: string, lines: readonly StockLine[]): Promise<void> {
     checkOrder(orderId, tenant);
     const normalized = validateLines(lines);
-    await inTransaction(pool, maxAttempts, async (client) => {
-      await lockOrder(client, orderId);
-      // A known order is done, even when released since: reserving again would resurrect a cancelled order.
-      if (await hasReservation(client, orderId)) return;
-      await takeStock(client, normalized);
-      await client.query(
-        `INSERT INTO inventory_reservations (order_id, product_id, tenant, quantity, status)
+    await inTransaction(
+      pool,
+      async (client) => {
+        await lockOrder(client, orderId);
+        // A known order is done, even when released since: reserving again would resurrect a cancelled order.
+        if (await hasReservation(client, orderId)) return;
+        await takeStock(client, normalized);
+        await client.query(
+          `INSERT INTO inventory_reservations (order_id, product_id, tenant, quantity, status)
          SELECT $1, product_id, $2, quantity, 'RESERVED'
          FROM unnest($3::text[], $4::int[]) AS l (product_id, quantity)`,
-        [orderId, tenant, normalized.map((l) => l.productId), normalized.map((l) => l.quantity)],
-      );
-      const event = domainEvent(COMMERCE_EVENTS.inventoryReserved, orderId, tenant, { orderId, items: normalized });
-      await appendToOutbox(client, [event], eventContext());
-    });
+          [orderId, tenant, normalized.map((l) => l.productId), normalized.map((l) => l.quantity)],
+        );
+        const event = domainEvent(COMMERCE_EVENTS.inventoryReserved, orderId, tenant, { orderId, items: normalized });
+        await appendToOutbox(client, [event], eventContext());
+      },
+      tx,
+    );
   }
 
   async function releaseIfReserved(orderId: string, tenant: string, reason: string): Promise<boolean> {
     checkOrder(orderId, tenant);
     checkReason(reason);
-    return inTransaction(pool, maxAttempts, async (client) => {
-      await lockOrder(client, orderId);
-      // The tenant is part of the key: one tenant can never release another tenant's stock.
-      const held = await client.query<{ product_id: string; quantity: number }>(
-        `SELECT product_id, quantity FROM inventory_reservations
+    return inTransaction(
+      pool,
+      async (client) => {
+        await lockOrder(client, orderId);
+        // The tenant is part of the key: one tenant can never release another tenant's stock.
+        const held = await client.query<{ product_id: string; quantity: number }>(
+          `SELECT product_id, quantity FROM inventory_reservations
          WHERE order_id = $1 AND tenant = $2 AND status = 'RESERVED' FOR UPDATE`,
-        [orderId, tenant],
-      );
-      if (held.rows.length === 0) return false;
-      const items = normalizeLines(held.rows.map((r) => ({ productId: r.product_id, quantity: r.quantity })));
-      await giveStockBack(client, items);
-      await client.query(
-        `UPDATE inventory_reservations SET status = 'RELEASED', released_at = now(), release_reason = $3
+          [orderId, tenant],
+        );
+        if (held.rows.length === 0) return false;
+        const items = normalizeLines(held.rows.map((r) => ({ productId: r.product_id, quantity: r.quantity })));
+        await giveStockBack(client, items);
+        await client.query(
+          `UPDATE inventory_reservations SET status = 'RELEASED', released_at = now(), release_reason = $3
          WHERE order_id = $1 AND tenant = $2 AND status = 'RESERVED'`,
-        [orderId, tenant, reason],
-      );
-      const event = domainEvent(COMMERCE_EVENTS.inventoryReleased, orderId, tenant, { orderId, items });
-      await appendToOutbox(client, [event], eventContext());
-      return true;
-    });
+          [orderId, tenant, reason],
+        );
+        const event = domainEvent(COMMERCE_EVENTS.inventoryReleased, orderId, tenant, { orderId, items });
+        await appendToOutbox(client, [event], eventContext());
+        return true;
+      },
+      tx,
+    );
   }
 
   async function getStock(productIds: readonly string[]): Promise<Map<string, number>> {
@@ -229,7 +169,7 @@ export function createPostgresInventory(pool: pg.Pool, opts: PostgresInventoryOp
       );
       return new Map(res.rows.map((r) => [r.id, r.stock]));
     } catch (err) {
-      throw translate(err);
+      throw translate(err, STORE);
     }
   }
 

@@ -48,20 +48,23 @@ results.push(deno);
 passed += denoCounts(deno).passed;
 failed += denoCounts(deno).failed + (deno.ok || denoCounts(deno).failed > 0 ? 0 : 1);
 if (stack.ok) {
-  const { main, lifecycle } = testFiles();
-  const nodeTest = (files: string[]) => [
+  const { main, e2e, lifecycle } = testFiles();
+  const nodeTest = (files: string[], concurrency: number) => [
     ...NODE.slice(1),
     '--test',
     '--test-reporter=spec',
-    '--test-concurrency=2',
+    `--test-concurrency=${concurrency}`,
     ...files,
   ];
-  for (const [name, files] of [
-    ['unit + integration tests', main],
-    ['stack lifecycle tests', lifecycle],
+  // End-to-end suites assert latencies (purge within 1 s, failover within an interval):
+  // one at a time, so one suite's load is not another's flake.
+  for (const [name, files, concurrency] of [
+    ['unit + integration tests', main, 2],
+    ['end-to-end tests', e2e, 1],
+    ['stack lifecycle tests', lifecycle, 1],
   ] as const) {
     if (files.length === 0) continue;
-    const r = await step(`${name} (${files.length} files)`, NODE[0] as string, nodeTest([...files]));
+    const r = await step(`${name} (${files.length} files)`, NODE[0] as string, nodeTest([...files], concurrency));
     const c = counts(r);
     passed += c.passed;
     failed += c.failed + (r.ok || c.failed > 0 ? 0 : 1);
