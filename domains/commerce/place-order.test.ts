@@ -2,20 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isDomainError } from '../shared/errors.ts';
 import { type PlaceOrderDeps, placeOrder } from './place-order.ts';
-import { anActor, aProduct, fixedClock, memoryOrders, memoryShop, sequentialIds } from './testing.ts';
+import { anActor, aProduct, memoryCommerce } from './testing.ts';
 
 function setup(stock = 10) {
-  const shop = memoryShop([aProduct({ stock }), aProduct({ id: 'p-gadget', sku: 'G-1', priceCents: 1000, stock: 3 })]);
-  const orders = memoryOrders();
-  const deps: PlaceOrderDeps = {
-    catalog: shop.catalog,
-    inventory: shop.inventory,
-    orders: orders.store,
-    clock: fixedClock,
-    ids: sequentialIds(),
-    hash: (s) => s,
-  };
-  return { deps, shop, orders };
+  return memoryCommerce([aProduct({ stock }), aProduct({ id: 'p-gadget', sku: 'G-1', priceCents: 1000, stock: 3 })]);
 }
 
 const input = (overrides = {}) => ({

@@ -2,22 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DomainError, isDomainError } from '../shared/errors.ts';
 import type { OrderCreatedData } from './events.ts';
-import { type PlaceOrderDeps, placeOrder } from './place-order.ts';
+import { placeOrder } from './place-order.ts';
 import type { PaymentProvider, PaymentResult } from './ports.ts';
 import { processPayment } from './process-payment.ts';
-import { anActor, aProduct, fixedClock, memoryOrders, memoryShop, sequentialIds } from './testing.ts';
+import { anActor, aProduct, fixedClock, memoryCommerce } from './testing.ts';
 
 async function placed(decide: () => Promise<PaymentResult>) {
-  const shop = memoryShop([aProduct({ stock: 5 })]);
-  const orders = memoryOrders();
-  const deps: PlaceOrderDeps = {
-    catalog: shop.catalog,
-    inventory: shop.inventory,
-    orders: orders.store,
-    clock: fixedClock,
-    ids: sequentialIds(),
-    hash: (s) => s,
-  };
+  const { deps, shop, orders } = memoryCommerce([aProduct({ stock: 5 })]);
   const { order } = await placeOrder(deps, anActor(), {
     items: [{ productId: 'p-widget', quantity: 2 }],
     idempotencyKey: 'key-00000001',

@@ -111,3 +111,18 @@ export function sequentialIds() {
   let n = 0;
   return { uuid: () => `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}` };
 }
+
+/** placeOrder's dependencies over an in-memory shop and order store. */
+export function memoryCommerce(products: Product[]) {
+  const shop = memoryShop(products);
+  const orders = memoryOrders();
+  const deps = {
+    catalog: shop.catalog,
+    inventory: shop.inventory,
+    orders: orders.store,
+    clock: fixedClock,
+    ids: sequentialIds(),
+    hash: (s: string) => s,
+  };
+  return { deps, shop, orders };
+}

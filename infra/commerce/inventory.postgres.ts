@@ -17,7 +17,7 @@ import { normalizeLines, type StockLine } from '../../domains/commerce/inventory
 import { ORDER_ID } from '../../domains/commerce/order.ts';
 import { validateLines } from '../../domains/commerce/place-order.ts';
 import type { Inventory } from '../../domains/commerce/ports.ts';
-import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
+import { DomainError } from '../../domains/shared/errors.ts';
 import { appendToOutbox } from '../events/outbox.ts';
 import { currentTraceparent } from '../telemetry/context.ts';
 import { inTransaction, translate } from './pg.ts';

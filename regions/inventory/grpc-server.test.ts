@@ -14,51 +14,13 @@ import {
   type ReserveRequestMessage,
 } from '../../infra/commerce/inventory.grpc.ts';
 import { createPostgresInventory, type StockInventory } from '../../infra/commerce/inventory.postgres.ts';
+import { inventoryFixtures as fixtures } from '../../infra/commerce/inventory.testing.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
-import type { Envelope } from '../../infra/events/envelope.ts';
 import { withTelemetry } from '../../infra/telemetry/context.ts';
 import { traceIdOf } from '../../infra/telemetry/traceparent.ts';
 import { type RunningInventoryGrpcServer, startInventoryGrpcServer } from './grpc-server.ts';
 
 const TENANT = 'test-tenant';
-
-/** Test products and orders, removed with their reservations and outbox rows afterwards. */
-function fixtures(pool: () => Postgres['pool']) {
-  const productIds: string[] = [];
-  const orderIds: string[] = [];
-  return {
-    async product(stock: number): Promise<string> {
-      const id = `p-test-${randomUUID().replaceAll('-', '').slice(0, 20)}`;
-      await pool().query('INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, $2, 100, $3)', [
-        id,
-        'inventory grpc test product',
-        stock,
-      ]);
-      productIds.push(id);
-      return id;
-    },
-    order(): string {
-      const id = randomUUID();
-      orderIds.push(id);
-      return id;
-    },
-    async outbox(orderId: string): Promise<Envelope[]> {
-      const res = await pool().query<{ envelope: Envelope }>(
-        'SELECT envelope FROM outbox WHERE aggregate_id = $1 ORDER BY seq',
-        [orderId],
-      );
-      return res.rows.map((r) => r.envelope);
-    },
-    async cleanup(): Promise<void> {
-      await pool().query('DELETE FROM outbox WHERE aggregate_id = ANY($1::text[])', [orderIds]);
-      await pool().query(
-        'DELETE FROM inventory_reservations WHERE order_id = ANY($1::uuid[]) OR product_id = ANY($2::text[])',
-        [orderIds, productIds],
-      );
-      await pool().query('DELETE FROM products WHERE id = ANY($1::text[])', [productIds]);
-    },
-  };
-}
 
 function rejectsWith(code: ErrorCode, details?: Record<string, unknown>) {
   return (err: unknown) => {
