@@ -7,6 +7,7 @@ import { closedPort, eventually } from '../adapters/testing.ts';
 import { resolveEndpoints } from '../config/endpoints.ts';
 import type { Envelope } from '../events/envelope.ts';
 import { type EventRegistry, eventRegistry } from '../events/registry.ts';
+import { migrate } from '../postgres/migrate.ts';
 import { createPostgresInventory, type StockInventory } from './inventory.postgres.ts';
 import { inventoryFixtures } from './inventory.testing.ts';
 
@@ -28,15 +29,20 @@ describe('postgres inventory (east)', () => {
   let inventory: StockInventory;
   const fx = inventoryFixtures(() => postgres.pool);
 
-  before(() => {
+  before(async () => {
     const { postgresUrl } = resolveEndpoints('east', process.env);
     postgres = createPostgres({ url: postgresUrl, maxConnections: 20, applicationName: 'meridian-inventory-test' });
+    // A fresh stack has an empty database: bring it up to date as a region would at start.
+    await migrate(postgres.pool);
     inventory = createPostgresInventory(postgres.pool, { region: 'east' });
   });
 
   after(async () => {
-    await fx.cleanup();
-    await postgres.close();
+    try {
+      await fx.cleanup();
+    } finally {
+      await postgres.close();
+    }
   });
 
   it('reserve decrements stock, records the lines and appends one valid inventory.reserved event', async () => {

@@ -16,6 +16,7 @@ import {
 import { createPostgresInventory, type StockInventory } from '../../infra/commerce/inventory.postgres.ts';
 import { inventoryFixtures as fixtures } from '../../infra/commerce/inventory.testing.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
+import { migrate } from '../../infra/postgres/migrate.ts';
 import { withTelemetry } from '../../infra/telemetry/context.ts';
 import { traceIdOf } from '../../infra/telemetry/traceparent.ts';
 import { type RunningInventoryGrpcServer, startInventoryGrpcServer } from './grpc-server.ts';
@@ -64,16 +65,20 @@ describe('inventory gRPC service over loopback (east Postgres)', () => {
   before(async () => {
     const { postgresUrl } = resolveEndpoints('east', process.env);
     postgres = createPostgres({ url: postgresUrl, applicationName: 'meridian-inventory-grpc-test' });
+    await migrate(postgres.pool);
     inventory = createPostgresInventory(postgres.pool, { region: 'east' });
     server = await startInventoryGrpcServer({ port: 0, inventory });
     client = createGrpcInventory({ address: `127.0.0.1:${server.port}` });
   });
 
   after(async () => {
-    client.close();
-    await server.stop();
-    await fx.cleanup();
-    await postgres.close();
+    try {
+      client?.close();
+      await server?.stop();
+      await fx.cleanup();
+    } finally {
+      await postgres.close();
+    }
   });
 
   it('listens on the port it was given (0: a free one)', () => {
@@ -177,9 +182,10 @@ describe('inventory gRPC client when the service is slow or gone', () => {
   let postgres: Postgres;
   let inventory: StockInventory;
 
-  before(() => {
+  before(async () => {
     const { postgresUrl } = resolveEndpoints('east', process.env);
     postgres = createPostgres({ url: postgresUrl, applicationName: 'meridian-inventory-grpc-test' });
+    await migrate(postgres.pool);
     inventory = createPostgresInventory(postgres.pool, { region: 'east' });
   });
 
