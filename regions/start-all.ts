@@ -1,7 +1,8 @@
 /**
  * `npm start`: brings up the local stack if needed, starts both regions (one process
- * each), waits until every /ready is green and prints where everything is.
- * Ctrl-C stops the regions; the stack keeps running (`npm run stack down` stops it).
+ * each) and the edge on Deno in front of them, waits until every /ready is green and
+ * prints where everything is.
+ * Ctrl-C stops the edge and the regions; the stack keeps running (`npm run stack down` stops it).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -125,4 +126,4 @@ for (const s of stack) {
     `    ${s.service.padEnd(13)} ${s.region.padEnd(7)} ${String(s.port ?? '-').padEnd(6)} ${s.healthy ? 'healthy' : `UNHEALTHY ${s.reason}`}`,
   );
 }
-console.log('\n  Ctrl-C stops the regions; `npm run stack down` stops the stack.');
+console.log('\n  Ctrl-C stops the edge and the regions; `npm run stack down` stops the stack.');
