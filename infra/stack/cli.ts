@@ -72,6 +72,8 @@ async function main(): Promise<number> {
   }
 }
 
+// A probe that timed out may leave a client still retrying in the background (kafkajs,
+// amqplib): the command is done when main() is, so exit rather than wait for them.
 try {
   process.exitCode = await main();
 } catch (err) {
@@ -83,3 +85,4 @@ try {
   }
   process.exitCode = 1;
 }
+process.exit();
