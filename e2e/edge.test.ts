@@ -297,6 +297,37 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    it('ops can move the writer region (the failover drill), and only with the ops token', async () => {
+      const put = (region: string, auth = OPS) =>
+        fetch(`${edge.url}/ops/writer`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ region }),
+        });
+      assert.equal((await put('west', 'wrong-token')).status, 401);
+      assert.equal((await put('north')).status, 400);
+      assert.equal((await put('west')).status, 200);
+      try {
+        const t = await token(`drill-${randomUUID().slice(0, 6)}`, 't1');
+        const res = await gql(
+          graphql,
+          PLACE_ORDER,
+          {
+            input: {
+              items: [{ productId: 'p-cable', quantity: 1 }],
+              idempotencyKey: randomUUID(),
+              paymentToken: 'tok_visa',
+            },
+          },
+          { authorization: `Bearer ${t}` },
+        );
+        assert.ok(res.data, JSON.stringify(res.errors));
+        assert.equal(res.headers.get('x-meridian-region'), 'west', 'writes follow the writer region');
+      } finally {
+        assert.equal((await put('east')).status, 200);
+      }
+    });
+
     it('moves traffic to west when east stops, and back when east recovers', async () => {
       const query = () => gql(graphql, `{ f${randomUUID().slice(0, 6)}: products(first: 1) { id } }`);
       assert.equal((await query()).headers.get('x-meridian-region'), 'east');

@@ -84,6 +84,25 @@ async function waitHealthy(s: ServiceDef, pid: number): Promise<string> {
   throw new StackError(`${s.id} not healthy after ${s.startTimeoutMs / 1000}s: ${last}`, s.id, logFile(s.id));
 }
 
+/**
+ * Starts a service and waits until it is healthy. A service that exits while starting is
+ * started again, twice at most: a listening port can stay unbindable for a moment after its
+ * previous owner closed connections (TIME_WAIT), which RabbitMQ reports as eaddrinuse.
+ */
+async function startWithRetry(s: ServiceDef, log: Log): Promise<{ pid: number; version: string }> {
+  for (let attempt = 1; ; attempt++) {
+    const pid = startDetached(s.id, s.spawn());
+    try {
+      return { pid, version: await waitHealthy(s, pid) };
+    } catch (err) {
+      const exited = runningPid(s.id) !== pid;
+      if (!exited || attempt >= 3) throw err;
+      log(`  retrying  ${label(s)} it exited while starting (${(err as Error).message}); see ${logFile(s.id)}`);
+      await sleep(2000 * attempt);
+    }
+  }
+}
+
 /** Installs what is missing and starts every service that is not running. */
 export async function up(
   env: Record<string, string | undefined>,
@@ -129,9 +148,8 @@ export async function up(
       log(`  running   ${label(s)} pid ${existing}, left alone`);
     } else {
       s.prepare();
-      const pid = startDetached(s.id, s.spawn());
       startedNow.push(s);
-      const version = await waitHealthy(s, pid);
+      const { pid, version } = await startWithRetry(s, log);
       report.started.push(s.id);
       log(`  started   ${label(s)} pid ${pid}, ${version}, healthy in ${secs(t)}`);
     }
