@@ -9,10 +9,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { eventually } from '../infra/adapters/testing.ts';
 import { which } from '../infra/stack/install.ts';
 import { REPO_ROOT } from '../infra/stack/paths.ts';
 import { portOwner } from '../infra/stack/ports.ts';
-import { readTracked, runningPid } from '../infra/stack/process.ts';
+import { groupAlive, readTracked, runningPid } from '../infra/stack/process.ts';
 import { stackServices } from '../infra/stack/services.ts';
 import { startRegion } from '../regions/host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
@@ -83,7 +84,7 @@ describe('stack lifecycle', { concurrency: false }, () => {
       const before = await fetch(`http://127.0.0.1:${region.gatewayPort}/ready`);
       assert.equal(before.status, 200, await before.text());
       process.kill(pid, 'SIGKILL');
-      await waitFor(() => runningPid('redis-west') === undefined, 5000);
+      await eventually(() => assert.equal(runningPid('redis-west'), undefined), { timeoutMs: 5000, intervalMs: 50 });
 
       const st = await cli('status', '--json');
       assert.equal(st.code, 1, 'status exits non-zero when a service is unhealthy');
@@ -150,7 +151,7 @@ describe('stack lifecycle', { concurrency: false }, () => {
     assert.equal(res.code, 0, res.stderr);
     for (const { s, t } of tracked) {
       assert.ok(t);
-      assert.equal(processGroupAlive(t.pid), false, `${s.id} (pid ${t.pid}) or a child is still alive`);
+      assert.equal(groupAlive(t.pid), false, `${s.id} (pid ${t.pid}) or a child is still alive`);
       for (const port of s.ports) assert.equal(portOwner(port), undefined, `port ${port} of ${s.id} still listens`);
     }
     const again = await cli('down');
@@ -158,20 +159,3 @@ describe('stack lifecycle', { concurrency: false }, () => {
     assert.match(again.stdout, /nothing was running/);
   });
 });
-
-function processGroupAlive(pid: number): boolean {
-  try {
-    process.kill(-pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(cond: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

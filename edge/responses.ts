@@ -12,10 +12,3 @@ export function graphqlError(
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
 }
-
-/** Copies headers onto a response (responses from fetch have immutable headers, so rebuild). */
-export function withHeaders(res: Response, headers: Record<string, string>): Response {
-  const out = new Response(res.body, res);
-  for (const [name, value] of Object.entries(headers)) out.headers.set(name, value);
-  return out;
-}

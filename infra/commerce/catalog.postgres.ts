@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import type { Product } from '../../domains/commerce/catalog.ts';
 import type { ProductCatalog } from '../../domains/commerce/ports.ts';
-import { unavailable } from './pg.ts';
+import { translate } from './pg.ts';
 
 interface ProductRow {
   id: string;
@@ -33,7 +33,7 @@ export function createPostgresCatalog(pool: pg.Pool): ProductCatalog {
     try {
       return (await pool.query<ProductRow>(sql, params)).rows.map(toProduct);
     } catch (err) {
-      throw unavailable(err);
+      throw translate(err);
     }
   };
   return {
@@ -44,7 +44,7 @@ export function createPostgresCatalog(pool: pg.Pool): ProductCatalog {
       try {
         return (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM products')).rows[0]?.n ?? 0;
       } catch (err) {
-        throw unavailable(err);
+        throw translate(err);
       }
     },
     listProducts(first, after) {

@@ -9,7 +9,7 @@ import type { IdempotencyClaim, OrderStore, Placed } from '../../domains/commerc
 import { DomainError } from '../../domains/shared/errors.ts';
 import { appendToOutbox } from '../events/outbox.ts';
 import { currentTraceparent } from '../telemetry/context.ts';
-import { inTransaction, unavailable } from './pg.ts';
+import { inTransaction, translate } from './pg.ts';
 
 interface OrderRow {
   id: string;
@@ -188,7 +188,7 @@ export function createPostgresOrderStore(pool: pg.Pool, options: PostgresOrderSt
       try {
         return (await fetchOrders(pool, 'id = $1', [id]))[0];
       } catch (err) {
-        throw unavailable(err);
+        throw translate(err);
       }
     },
 
@@ -200,7 +200,7 @@ export function createPostgresOrderStore(pool: pg.Pool, options: PostgresOrderSt
           first,
         ]);
       } catch (err) {
-        throw unavailable(err);
+        throw translate(err);
       }
     },
   };

@@ -25,11 +25,6 @@ export function translate(err: unknown, store = 'database'): DomainError {
   });
 }
 
-/** A storage failure as the domain sees it: retryable, cause kept. */
-export function unavailable(err: unknown): DomainError {
-  return translate(err);
-}
-
 function backoff(attempt: number): Promise<void> {
   const ms = 5 * 2 ** attempt + Math.random() * 10;
   return new Promise((resolve) => setTimeout(resolve, ms));
