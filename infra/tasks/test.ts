@@ -1,25 +1,39 @@
 /**
- * `npm test`: static checks, then the real local stack (brought up if needed), then
- * every unit and integration test, then the stack lifecycle tests (which stop
- * services, so they run last and alone). Prints one closing line: "N passed, N failed".
+ * `npm test`: static checks, the unit tests (which need nothing running), then the real local
+ * stack (brought up if needed), the integration and end-to-end tests, and last the stack
+ * lifecycle tests (which stop services, so they run alone). Prints one closing line:
+ * "N passed, N failed".
+ *
+ * Test tiers are in the file names:
+ *   x.test.ts            unit: no service needed; runs (and reports) even when the stack cannot start
+ *   x.int.test.ts        integration: talks to the real local stack; e2e/ ones run one at a time
+ *   x.lifecycle.test.ts  stops and starts the stack itself: last and alone
  */
 import { globSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../stack/paths.ts';
 import { checks, SOURCE_DIRS } from './check.ts';
 import { NODE, type StepResult, step } from './run.ts';
+import { type TestTier, tierOf } from './tiers.ts';
 
-const LIFECYCLE = /\.lifecycle\.test\.ts$/;
-
-function testFiles(): { main: string[]; e2e: string[]; lifecycle: string[] } {
+function testFiles() {
   const all = SOURCE_DIRS.flatMap((dir) => globSync(`${dir}/**/*.test.ts`, { cwd: REPO_ROOT })).sort();
-  const lifecycle = all.filter((f) => LIFECYCLE.test(f));
-  const e2e = all.filter((f) => f.startsWith('e2e/') && !LIFECYCLE.test(f));
-  return { main: all.filter((f) => !f.startsWith('e2e/') && !LIFECYCLE.test(f)), e2e, lifecycle };
+  const of = (tier: TestTier) => all.filter((f) => tierOf(f) === tier);
+  const isEdge = (f: string) => f.startsWith('edge/');
+  const isE2e = (f: string) => f.startsWith('e2e/');
+  return {
+    unit: of('unit'),
+    // The edge's suites also run on Deno (Node runs them with the rest).
+    denoUnit: of('unit').filter(isEdge),
+    denoIntegration: of('integration').filter(isEdge),
+    integration: of('integration').filter((f) => !isE2e(f)),
+    e2e: of('integration').filter(isE2e),
+    lifecycle: of('lifecycle'),
+  };
 }
 
 /** Counts from node's spec reporter summary ("ℹ pass 12", "ℹ fail 0"). */
-function counts(result: StepResult): { passed: number; failed: number } {
+function nodeCounts(result: StepResult): { passed: number; failed: number } {
   const pick = (label: string) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(result.output)?.[1] ?? 0);
   return { passed: pick('pass'), failed: pick('fail') + pick('cancelled') };
 }
@@ -31,51 +45,69 @@ function denoCounts(result: StepResult): { passed: number; failed: number } {
 }
 
 const t0 = performance.now();
+const files = testFiles();
 const results: StepResult[] = [...(await checks())];
-const stack = await step('local stack up', NODE[0] as string, [...NODE.slice(1), 'infra/stack/cli.ts', 'up']);
-results.push(stack);
-
 let passed = 0;
 let failed = 0;
-// The edge's own suite on Deno (Node runs it with the rest below).
-const deno = await step('edge unit tests on Deno', path.join(REPO_ROOT, 'node_modules', '.bin', 'deno'), [
-  'test',
-  '--allow-all',
-  '--no-check',
-  'edge/',
-]);
-results.push(deno);
-passed += denoCounts(deno).passed;
-failed += denoCounts(deno).failed + (deno.ok || denoCounts(deno).failed > 0 ? 0 : 1);
+
+async function runTests(
+  name: string,
+  command: string,
+  args: string[],
+  count: (r: StepResult) => { passed: number; failed: number },
+): Promise<void> {
+  const r = await step(name, command, args);
+  const c = count(r);
+  passed += c.passed;
+  // A run that failed without a failed test (a crash, a load error) still counts once.
+  failed += c.failed + (r.ok || c.failed > 0 ? 0 : 1);
+  results.push(r);
+}
+
+const deno = path.join(REPO_ROOT, 'node_modules', '.bin', 'deno');
+const denoTest = (list: string[]) => ['test', '--allow-all', '--no-check', ...list];
+const nodeTest = (list: string[], concurrency: number) => [
+  ...NODE.slice(1),
+  '--test',
+  '--test-reporter=spec',
+  `--test-concurrency=${concurrency}`,
+  ...list,
+];
+const node = NODE[0] as string;
+
+// Unit tests first: they need nothing running, so they report even when the stack cannot start.
+await runTests(`edge unit tests on Deno (${files.denoUnit.length} files)`, deno, denoTest(files.denoUnit), denoCounts);
+await runTests(`unit tests (${files.unit.length} files)`, node, nodeTest(files.unit, 2), nodeCounts);
+
+const stack = await step('local stack up', node, [...NODE.slice(1), 'infra/stack/cli.ts', 'up']);
+results.push(stack);
 if (stack.ok) {
-  const { main, e2e, lifecycle } = testFiles();
-  const nodeTest = (files: string[], concurrency: number) => [
-    ...NODE.slice(1),
-    '--test',
-    '--test-reporter=spec',
-    `--test-concurrency=${concurrency}`,
-    ...files,
-  ];
+  if (files.denoIntegration.length > 0) {
+    await runTests(
+      `edge integration tests on Deno (${files.denoIntegration.length} files)`,
+      deno,
+      denoTest(files.denoIntegration),
+      denoCounts,
+    );
+  }
   // End-to-end suites assert latencies (purge within 1 s, failover within an interval):
   // one at a time, so one suite's load is not another's flake.
-  for (const [name, files, concurrency] of [
-    ['unit + integration tests', main, 2],
-    ['end-to-end tests', e2e, 1],
-    ['stack lifecycle tests', lifecycle, 1],
+  for (const [name, list, concurrency] of [
+    ['integration tests', files.integration, 2],
+    ['end-to-end tests', files.e2e, 1],
+    ['stack lifecycle tests', files.lifecycle, 1],
   ] as const) {
-    if (files.length === 0) continue;
-    const r = await step(`${name} (${files.length} files)`, NODE[0] as string, nodeTest([...files], concurrency));
-    const c = counts(r);
-    passed += c.passed;
-    failed += c.failed + (r.ok || c.failed > 0 ? 0 : 1);
-    results.push(r);
+    if (list.length === 0) continue;
+    await runTests(`${name} (${list.length} files)`, node, nodeTest([...list], concurrency), nodeCounts);
   }
+} else {
+  console.log('\nthe stack did not come up: integration, end-to-end and lifecycle tests were not run');
 }
 
 const stepsFailed = results.filter((r) => !r.ok);
 console.log('\n── summary ──');
-for (const r of results) console.log(`${r.ok ? '✔' : '✖'} ${r.name.padEnd(48)} ${r.seconds.toFixed(1)}s`);
+for (const r of results) console.log(`${r.ok ? '✔' : '✖'} ${r.name.padEnd(52)} ${r.seconds.toFixed(1)}s`);
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)}s`);
-// Failed checks count as failures too, so the closing line never hides one.
+// Failed checks (and a stack that did not start) count as failures too, so the closing line never hides one.
 console.log(`${passed} passed, ${failed + stepsFailed.filter((r) => !/tests/.test(r.name)).length} failed`);
 process.exitCode = stepsFailed.length === 0 ? 0 : 1;
