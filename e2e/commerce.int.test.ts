@@ -9,6 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { createPostgres } from '../infra/adapters/postgres.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
+import { commerceModule } from '../regions/commerce/module.ts';
+import { DOMAINS } from '../regions/domains.ts';
 import { east } from '../regions/east.ts';
 import { type RunningRegion, startRegion } from '../regions/host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
@@ -73,7 +75,7 @@ async function orderStatus(id: string): Promise<{ status: string; cancel_reason:
 
 before(async () => {
   identity = testIdentity();
-  region = await startRegion(testRegionConfig(east), { identity });
+  region = await startRegion(testRegionConfig(east), { identity, domains: DOMAINS });
   graphql = `http://127.0.0.1:${region.gatewayPort}/graphql`;
   hub = `http://127.0.0.1:${region.hubPort}/v1/stream`;
 });
@@ -256,7 +258,7 @@ describe('commerce through the region gateway', () => {
   });
 
   it('provider down: the order stays PENDING, and is confirmed once the provider is back', async () => {
-    const provider = region.commerce?.paymentProvider;
+    const provider = region.domain(commerceModule).paymentProvider();
     assert.ok(provider);
     const token = await tokenFor(`u-${randomUUID().slice(0, 8)}`);
     provider.setBehaviour({ mode: 'down' });
@@ -267,7 +269,9 @@ describe('commerce through the region gateway', () => {
         paymentToken: 'tok_visa',
       });
       const id = res.data?.placeOrder.id as string;
-      await eventually(async () => ((region.commerce?.consumers.payment.stats.retries ?? 0) > 0 ? true : undefined));
+      await eventually(async () =>
+        (region.consumer('commerce.payment-processor')?.stats.retries ?? 0) > 0 ? true : undefined,
+      );
       assert.equal((await orderStatus(id)).status, 'PENDING');
       provider.setBehaviour({ mode: 'normal' });
       const final = await eventually(
@@ -355,7 +359,7 @@ describe('commerce through the region gateway', () => {
 
   it('200 concurrent reads of a cold product make one database load', async () => {
     const product = await newProduct(7);
-    const stats = region.commerce?.cacheStats.products;
+    const stats = region.domain(commerceModule).cacheStats.products;
     assert.ok(stats);
     const before = stats.loads;
     const results = await Promise.all(

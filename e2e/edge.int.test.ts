@@ -10,6 +10,7 @@ import { serverAudits } from 'graphql-http';
 import { SignJWT } from 'jose';
 import { createPostgres } from '../infra/adapters/postgres.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
+import { DOMAINS } from '../regions/domains.ts';
 import { east } from '../regions/east.ts';
 import { type RunningRegion, startRegion } from '../regions/host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
@@ -27,7 +28,7 @@ let westRegion: RunningRegion;
 let eastPorts: { gatewayPort: number; hubPort: number };
 
 async function startEast() {
-  return startRegion({ ...testRegionConfig(east), ...eastPorts }, { identity });
+  return startRegion({ ...testRegionConfig(east), ...eastPorts }, { identity, domains: DOMAINS });
 }
 
 function edgeEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -78,7 +79,7 @@ before(async () => {
   const [g, h] = [await freePort(), await freePort()];
   eastPorts = { gatewayPort: g, hubPort: h };
   eastRegion = await startEast();
-  westRegion = await startRegion(testRegionConfig(west), { identity });
+  westRegion = await startRegion(testRegionConfig(west), { identity, domains: DOMAINS });
 });
 after(async () => {
   await eastRegion?.stop();

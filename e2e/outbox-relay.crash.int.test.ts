@@ -18,10 +18,12 @@ import { COMMERCE_EVENTS } from '../domains/commerce/events.ts';
 import { createKafka, type KafkaDependency } from '../infra/adapters/kafka.ts';
 import { createPostgres, type Postgres } from '../infra/adapters/postgres.ts';
 import { eventually, uniqueName } from '../infra/adapters/testing.ts';
+import { COMMERCE_MIGRATIONS } from '../infra/commerce/migrations.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
 import { kafkaHeader } from '../infra/events/kafka-codec.ts';
 import { type PartitionRange, readPartitionRanges, type TopicOffsets } from '../infra/outbox/relay.ts';
 import { migrate } from '../infra/postgres/migrate.ts';
+import { DOMAINS } from '../regions/domains.ts';
 import { east } from '../regions/east.ts';
 import { type RunningRegion, startRegion } from '../regions/host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
@@ -144,11 +146,11 @@ describe('outbox relay processes under SIGKILL (east)', () => {
 
   before(async () => {
     postgres = createPostgres({ url: endpoints.postgresUrl, maxConnections: 20, applicationName: 'relay-crash-test' });
-    await migrate(postgres.pool);
+    await migrate(postgres.pool, [COMMERCE_MIGRATIONS]);
     kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: uniqueName('relay-crash-test') });
     admin = await kafka.admin();
     const identity = testIdentity();
-    region = await startRegion(testRegionConfig(east), { identity, relay: false });
+    region = await startRegion(testRegionConfig(east), { identity, domains: DOMAINS, relay: false });
     token = (await identity.issuer?.issue({ sub: 'u-crash', tenant: TENANT, scopes: ['orders:write'] }))
       ?.access_token as string;
     productId = `p-zz-crash-${randomUUID().slice(0, 8)}`;

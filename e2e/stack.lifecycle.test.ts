@@ -79,7 +79,7 @@ describe('stack lifecycle', { concurrency: false }, () => {
   it('a killed service is reported unhealthy with its log path, and /ready says 503', async () => {
     const pid = runningPid('redis-west');
     assert.ok(pid, 'redis-west should be running');
-    const region = await startRegion(testRegionConfig(west), { identity: testIdentity(), commerce: false });
+    const region = await startRegion(testRegionConfig(west), { identity: testIdentity(), domains: [] });
     try {
       const before = await fetch(`http://127.0.0.1:${region.gatewayPort}/ready`);
       assert.equal(before.status, 200, await before.text());

@@ -1,6 +1,8 @@
 /**
- * A region's configuration: its name, the ports its processes serve on, and where its
- * dependencies live. Built once at start from the environment and validated.
+ * A region's configuration: its name, the ports its processes serve on, where its
+ * dependencies live, and the region's other MERIDIAN_<REGION>_* settings (domain modules'
+ * ports and options, read by name through the host). Built once at start from the
+ * environment and validated.
  */
 import {
   ConfigError,
@@ -19,56 +21,49 @@ export interface RegionProfile {
 }
 
 export interface RegionConfig extends RegionProfile {
-  readonly region: Region;
   /** Region gateway (GraphQL, /health, /ready). */
   readonly gatewayPort: number;
   /** Fan-out hub (SSE/WebSocket). */
   readonly hubPort: number;
-  /** Legacy SOAP payment provider. */
-  readonly soapPort: number;
-  /** Commerce subgraph (internal, behind the gateway). */
-  readonly commerceSubgraphPort: number;
-  /** Inventory gRPC service (internal). */
-  readonly inventoryGrpcPort: number;
-  /** The partner's SOAP endpoint; undefined runs the local stand-in on soapPort. */
-  readonly paymentProviderUrl: string | undefined;
+  /** The region's gRPC server (every domain's internal gRPC services). */
+  readonly grpcPort: number;
+  /** Listen on any free port everywhere, domain ports included (tests running beside `npm start`). */
+  readonly anyFreePort: boolean;
+  /** `MERIDIAN_<REGION>_<NAME>` values by NAME, e.g. `COMMERCE_SUBGRAPH_PORT`. */
+  readonly settings: Readonly<Record<string, string>>;
+  /** NODE_ENV=production: development conveniences are off. */
+  readonly production: boolean;
   readonly endpoints: RegionEndpoints;
+}
+
+/** Parses a port variable's value; ConfigError naming the variable when it is not a TCP port. */
+export function parsePort(variable: string, raw: string): number {
+  const value = Number(raw);
+  if (!/^\d{1,5}$/.test(raw) || value > 65535) throw new ConfigError(`${variable}: "${raw}" is not a TCP port`);
+  return value;
 }
 
 function port(env: Record<string, string | undefined>, variable: string, fallback: number): number {
   const raw = env[variable];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new ConfigError(`${variable}: "${raw}" is not a TCP port`);
-  }
-  return value;
+  return raw === undefined || raw === '' ? fallback : parsePort(variable, raw);
 }
 
-function url(env: Record<string, string | undefined>, variable: string): string | undefined {
-  const raw = env[variable];
-  if (raw === undefined || raw === '') return undefined;
-  try {
-    const parsed = new URL(raw);
-    if (parsed.protocol === 'http:' || parsed.protocol === 'https:') return raw;
-  } catch {
-    // reported below
-  }
-  throw new ConfigError(`${variable}: "${raw}" is not an http(s) URL`);
-}
-
-/** The region's configuration, with MERIDIAN_<REGION>_*_PORT and endpoint overrides applied. */
+/** The region's configuration, with MERIDIAN_<REGION>_* overrides applied. */
 export function regionConfig(profile: RegionProfile, env: Record<string, string | undefined>): RegionConfig {
   const { region } = profile;
-  const prefix = `MERIDIAN_${region.toUpperCase()}`;
+  const prefix = `MERIDIAN_${region.toUpperCase()}_`;
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith(prefix) && value !== undefined && value !== '') settings[name.slice(prefix.length)] = value;
+  }
   return {
     ...profile,
-    gatewayPort: port(env, `${prefix}_GATEWAY_PORT`, defaultPort(region, 'gateway')),
-    hubPort: port(env, `${prefix}_HUB_PORT`, defaultPort(region, 'hub')),
-    soapPort: port(env, `${prefix}_SOAP_PORT`, defaultPort(region, 'soap')),
-    commerceSubgraphPort: port(env, `${prefix}_COMMERCE_SUBGRAPH_PORT`, defaultPort(region, 'commerceSubgraph')),
-    inventoryGrpcPort: port(env, `${prefix}_INVENTORY_GRPC_PORT`, defaultPort(region, 'inventoryGrpc')),
-    paymentProviderUrl: url(env, `${prefix}_PAYMENT_PROVIDER_URL`),
+    gatewayPort: port(env, `${prefix}GATEWAY_PORT`, defaultPort(region, 'gateway')),
+    hubPort: port(env, `${prefix}HUB_PORT`, defaultPort(region, 'hub')),
+    grpcPort: port(env, `${prefix}GRPC_PORT`, defaultPort(region, 'grpc')),
+    anyFreePort: false,
+    settings,
+    production: env.NODE_ENV === 'production',
     endpoints: resolveEndpoints(region, env),
   };
 }

@@ -4,6 +4,7 @@
  */
 import { ConfigError, parseRegion } from '../infra/config/endpoints.ts';
 import { regionConfig } from './config.ts';
+import { DOMAINS } from './domains.ts';
 import { east } from './east.ts';
 import { startRegion } from './host/region-host.ts';
 import { identityFromEnv } from './identity/identity.ts';
@@ -15,7 +16,7 @@ try {
   const config = regionConfig(profile, process.env);
   const gatewayUrl = `http://127.0.0.1:${config.gatewayPort}`;
   const identity = identityFromEnv(process.env, { keyFile: DEV_ISSUER_KEY_FILE, gatewayUrl });
-  const region = await startRegion(config, { identity, log: (line) => console.log(line) });
+  const region = await startRegion(config, { identity, domains: DOMAINS, log: (line) => console.log(line) });
   console.log(`region ${config.region}: ${identity.summary}`);
   console.log(
     `region ${config.region}: gateway ${gatewayUrl}/graphql, hub http://127.0.0.1:${region.hubPort}/v1/stream (ready)`,

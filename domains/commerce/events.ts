@@ -1,3 +1,5 @@
+import type { DomainEvent as AnyDomainEvent } from '../shared/events.ts';
+
 /**
  * Commerce domain events. The type is also the Kafka topic
  * (`<domain>.<context>.<event>.v<N>`); the subject is the aggregate id (the Kafka key).
@@ -76,14 +78,8 @@ export interface CommerceEventData {
   'commerce.inventory.released.v1': InventoryChangeData;
 }
 
-/** A domain event before infra wraps it in the CloudEvents envelope. */
-export interface DomainEvent<T extends CommerceEventType = CommerceEventType> {
-  readonly type: T;
-  /** Aggregate id: the order id for order/payment events, the order id for inventory. */
-  readonly subject: string;
-  readonly tenant: string;
-  readonly data: CommerceEventData[T];
-}
+/** A commerce event before infra wraps it; the subject is the order id for every commerce event. */
+export type DomainEvent<T extends CommerceEventType = CommerceEventType> = AnyDomainEvent<T, CommerceEventData[T]>;
 
 export function domainEvent<T extends CommerceEventType>(
   type: T,

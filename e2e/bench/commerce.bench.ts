@@ -15,6 +15,7 @@ import { createRedis } from '../../infra/adapters/redis.ts';
 import { createCachedCatalog } from '../../infra/commerce/catalog.cached.ts';
 import { createPostgresCatalog } from '../../infra/commerce/catalog.postgres.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
+import { DOMAINS } from '../../regions/domains.ts';
 import { east } from '../../regions/east.ts';
 import { SUPERGRAPH_FILE, startRegion } from '../../regions/host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../../regions/host/testing.ts';
@@ -26,7 +27,7 @@ import { fmt, summarize } from './stats.ts';
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 500);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const identity = testIdentity();
-const region = await startRegion(testRegionConfig(east), { identity });
+const region = await startRegion(testRegionConfig(east), { identity, domains: DOMAINS });
 const graphql = `http://127.0.0.1:${region.gatewayPort}/graphql`;
 const endpoints = resolveEndpoints('east', process.env);
 const db = createPostgres({ url: endpoints.postgresUrl });
@@ -72,7 +73,7 @@ try {
   );
 
   // ── 2. region gateway vs plain Apollo Gateway, same subgraph ──────────────
-  const subgraphUrl = region.commerce?.subgraphUrl as string;
+  const subgraphUrl = region.subgraphUrl('commerce');
   const plain = new ApolloServer({
     gateway: new ApolloGateway({
       supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),

@@ -178,8 +178,11 @@ function toWireLines(lines: readonly StockLine[]): LineMessage[] {
 }
 
 export interface GrpcInventoryOptions {
-  /** host:port of the inventory service, e.g. 127.0.0.1:41021. */
-  readonly address: string;
+  /**
+   * host:port of the inventory service, e.g. 127.0.0.1:41021; a function is asked on the first
+   * call (the region's gRPC server may get its port after the client is built).
+   */
+  readonly address: string | (() => string);
   /** Deadline of every call. */
   readonly deadlineMs?: number;
 }
@@ -193,11 +196,19 @@ export interface GrpcInventory extends StockInventory {
 export function createGrpcInventory(opts: GrpcInventoryOptions): GrpcInventory {
   const deadlineMs = opts.deadlineMs ?? 2000;
   const { Client } = loadInventoryService();
-  const stub = new Client(opts.address, grpc.credentials.createInsecure());
+  let connected: InventoryStub | undefined;
+  const stub = () => {
+    connected ??= new Client(
+      typeof opts.address === 'function' ? opts.address() : opts.address,
+      grpc.credentials.createInsecure(),
+    );
+    return connected;
+  };
 
-  function call<Req, Res>(method: UnaryStub<Req, Res>, request: Req): Promise<Res> {
+  function call<Req, Res>(method: (s: InventoryStub) => UnaryStub<Req, Res>, request: Req): Promise<Res> {
+    const s = stub();
     return new Promise((resolve, reject) => {
-      method.call(stub, request, outgoingMetadata(), { deadline: Date.now() + deadlineMs }, (err, reply) => {
+      method(s).call(s, request, outgoingMetadata(), { deadline: Date.now() + deadlineMs }, (err, reply) => {
         if (err) reject(domainErrorFromStatus(err));
         else resolve(reply as Res);
       });
@@ -205,24 +216,24 @@ export function createGrpcInventory(opts: GrpcInventoryOptions): GrpcInventory {
   }
 
   async function releaseIfReserved(orderId: string, tenant: string, reason: string): Promise<boolean> {
-    const reply = await call(stub.Release, { orderId, tenant, reason });
+    const reply = await call((s) => s.Release, { orderId, tenant, reason });
     return reply.released;
   }
 
   return {
     async reserve(orderId, tenant, lines) {
-      await call(stub.Reserve, { orderId, tenant, lines: toWireLines(lines) });
+      await call((s) => s.Reserve, { orderId, tenant, lines: toWireLines(lines) });
     },
     async release(orderId, tenant, reason) {
       await releaseIfReserved(orderId, tenant, reason);
     },
     releaseIfReserved,
     async getStock(productIds) {
-      const reply = await call(stub.GetStock, { productIds: [...productIds] });
+      const reply = await call((s) => s.GetStock, { productIds: [...productIds] });
       return new Map(reply.stock.map((s) => [s.productId, s.available]));
     },
     close() {
-      stub.close();
+      connected?.close();
     },
   };
 }

@@ -10,6 +10,7 @@ import { type EventRegistry, eventRegistry } from '../events/registry.ts';
 import { migrate } from '../postgres/migrate.ts';
 import { createPostgresInventory, type StockInventory } from './inventory.postgres.ts';
 import { inventoryFixtures } from './inventory.testing.ts';
+import { COMMERCE_MIGRATIONS } from './migrations.ts';
 
 const TENANT = 'test-tenant';
 // Declared with its type: TypeScript only narrows through assertion methods of explicitly typed values.
@@ -33,7 +34,7 @@ describe('postgres inventory (east)', () => {
     const { postgresUrl } = resolveEndpoints('east', process.env);
     postgres = createPostgres({ url: postgresUrl, maxConnections: 20, applicationName: 'meridian-inventory-test' });
     // A fresh stack has an empty database: bring it up to date as a region would at start.
-    await migrate(postgres.pool);
+    await migrate(postgres.pool, [COMMERCE_MIGRATIONS]);
     inventory = createPostgresInventory(postgres.pool, { region: 'east' });
   });
 

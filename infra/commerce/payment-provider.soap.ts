@@ -29,8 +29,8 @@ export interface SoapPaymentProvider extends PaymentProvider {
 }
 
 export interface SoapPaymentProviderOptions {
-  /** The SOAP endpoint (the WSDL's address is only a placeholder). */
-  readonly url: string;
+  /** The SOAP endpoint (the WSDL's address is only a placeholder); a function is asked on the first call. */
+  readonly url: string | (() => string);
   /** Local WSDL file; defaults to schemas/wsdl/payment.wsdl. */
   readonly wsdlPath?: string;
   /** Deadline for one whole call, connect to last byte. */
@@ -100,11 +100,13 @@ export function createSoapPaymentProvider(opts: SoapPaymentProviderOptions): Soa
 
   // From the file, not from ?wsdl: the adapter must start, and fail cleanly, while the provider is down.
   function getClient(): Promise<soap.Client> {
-    client ??= soap.createClientAsync(wsdlPath, {}, opts.url).catch((err: unknown) => {
-      client = undefined; // a broken deployment may be fixed without a restart
-      // Our own file, not the provider: neither retryable nor the provider's fault.
-      throw new DomainError('INTERNAL', `payment WSDL ${wsdlPath} could not be loaded`, { cause: err });
-    });
+    client ??= soap
+      .createClientAsync(wsdlPath, {}, typeof opts.url === 'function' ? opts.url() : opts.url)
+      .catch((err: unknown) => {
+        client = undefined; // a broken deployment may be fixed without a restart
+        // Our own file, not the provider: neither retryable nor the provider's fault.
+        throw new DomainError('INTERNAL', `payment WSDL ${wsdlPath} could not be loaded`, { cause: err });
+      });
     return client;
   }
 

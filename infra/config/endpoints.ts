@@ -10,14 +10,13 @@ export type Region = (typeof REGIONS)[number];
 /** Port block per region: east uses 41xxx, west 42xxx. */
 const BLOCK: Record<Region, number> = { east: 41000, west: 42000 };
 
+/** Offsets in a region's block; domain modules declare their own (subgraphs 11-19, providers 80-89). */
 export const DEFAULT_PORTS = {
   gateway: 0,
   hub: 1,
-  commerceSubgraph: 11,
-  inventoryGrpc: 21,
+  grpc: 21,
   ferretdb: 17,
   ferretdbDebug: 18,
-  soap: 80,
   kafka: 92,
   kafkaController: 93,
   redis: 379,
@@ -30,6 +29,13 @@ export type PortName = keyof typeof DEFAULT_PORTS;
 /** The default local port of a region service. */
 export function defaultPort(region: Region, name: PortName): number {
   return BLOCK[region] + DEFAULT_PORTS[name];
+}
+
+/** A port in the region's block by offset (a domain module's own ports). */
+export function blockPort(region: Region, offset: number): number {
+  if (!Number.isInteger(offset) || offset < 0 || offset > 999)
+    throw new RangeError(`port offset ${offset} is not 0-999`);
+  return BLOCK[region] + offset;
 }
 
 export const RABBITMQ_PORT = 45672;

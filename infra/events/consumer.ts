@@ -5,9 +5,12 @@
  * reason, so they never block the partition. Offsets are committed only after a
  * record is handled or dead-lettered: nothing acknowledged is lost.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import type { KafkaDependency } from '../adapters/kafka.ts';
+import { REGIONS } from '../config/endpoints.ts';
 import { withTelemetry } from '../telemetry/context.ts';
 import type { Envelope } from './envelope.ts';
 import { fromKafkaMessage } from './kafka-codec.ts';
@@ -29,6 +32,13 @@ export interface EventConsumerOptions {
   readonly onError?: (err: unknown, meta: ConsumedMeta) => void;
   /** How long start() waits for the group join and first fetch. */
   readonly startTimeoutMs?: number;
+  /**
+   * A live feed of this process alone (hub fan-out, edge purges): reads from the end, commits
+   * no offsets and deletes its group on stop. A group left behind by a killed process holds no
+   * offsets either, so the broker removes it at its next offsets-retention check; groups never
+   * pile up however often processes restart. Give each process its own groupId.
+   */
+  readonly ephemeral?: boolean;
 }
 
 export interface EventConsumer {
@@ -37,8 +47,30 @@ export interface EventConsumer {
   readonly stats: { handled: number; deadLettered: number; retries: number };
 }
 
+const MIRRORED_PREFIX = new RegExp(`^(${REGIONS.join('|')})\\.`);
+
+/**
+ * The dead-letter topic of a consumed topic: `<topic>.dlq`, in this region. A record of a
+ * mirrored topic (`west.x.v1`) is parked in this region's `x.v1.dlq`: `west.x.v1.dlq` is where
+ * MirrorMaker 2 copies the other region's own dead letters, and the two must not mix.
+ */
 export function dlqTopic(topic: string): string {
-  return `${topic}.dlq`;
+  return `${localTopic(topic)}.dlq`;
+}
+
+/** The local name of a topic: without the `<region>.` prefix MirrorMaker 2 gives remote copies. */
+export function localTopic(topic: string): string {
+  return topic.replace(MIRRORED_PREFIX, '');
+}
+
+/** The topic names of an event type here: its local topic and the peer's copy. */
+export function withMirrored(types: readonly string[], peer: string): string[] {
+  return types.flatMap((t) => [t, `${peer}.${t}`]);
+}
+
+/** A consumer group id of its own for one process's ephemeral feed. */
+export function ephemeralGroupId(prefix: string): string {
+  return `${prefix}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
 }
 
 function reasonOf(err: unknown): string {
@@ -100,7 +132,10 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     async start() {
       consumer = opts.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: true });
       await consumer.connect();
-      await consumer.subscribe({ topics: [...opts.topics], fromBeginning: opts.fromBeginning ?? true });
+      await consumer.subscribe({
+        topics: [...opts.topics],
+        fromBeginning: opts.ephemeral ? false : (opts.fromBeginning ?? true),
+      });
       // start() resolves once the group is joined and a first fetch has resolved the
       // starting offsets: a consumer reading "from now on" must not miss what is
       // produced right after it says it is running.
@@ -112,7 +147,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         });
       });
       await consumer.run({
-        autoCommit: true,
+        autoCommit: !opts.ephemeral,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           const meta = { topic, partition, offset: message.offset };
           let event: Envelope;
@@ -142,6 +177,11 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       stopping = true;
       await consumer?.disconnect().catch(() => {});
       await producer?.disconnect().catch(() => {});
+      if (opts.ephemeral && consumer) {
+        // Gone at once rather than at the broker's next retention check.
+        const admin = await opts.kafka.admin().catch(() => undefined);
+        await admin?.deleteGroups([opts.groupId]).catch(() => {});
+      }
     },
   };
 }

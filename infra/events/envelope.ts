@@ -1,5 +1,5 @@
 /** The event envelope of ARCHITECTURE.md, with CloudEvents 1.0 attribute names. */
-import type { DomainEvent } from '../../domains/commerce/events.ts';
+import type { DomainEvent } from '../../domains/shared/events.ts';
 import { childTraceparent } from '../telemetry/traceparent.ts';
 
 export interface Envelope<D = unknown> {

@@ -3,7 +3,7 @@
  * state, so the change and its events commit or roll back together.
  */
 import type pg from 'pg';
-import type { DomainEvent } from '../../domains/commerce/events.ts';
+import type { DomainEvent } from '../../domains/shared/events.ts';
 import { type Envelope, type EnvelopeContext, envelope } from './envelope.ts';
 import { type EventRegistry, eventRegistry } from './registry.ts';
 

@@ -259,6 +259,9 @@ function kafka(region: Region, e: RegionEndpoints): ServiceDef {
           'transaction.state.log.min.isr=1',
           'auto.create.topics.enable=true',
           'group.initial.rebalance.delay.ms=0',
+          // Empty groups without committed offsets (per-process live feeds of killed processes) are
+          // removed at this check; the default is every 10 minutes.
+          'offsets.retention.check.interval.ms=60000',
           'num.network.threads=2',
           'num.io.threads=4',
           'log.retention.hours=168',

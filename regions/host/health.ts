@@ -1,10 +1,12 @@
 /**
  * Liveness and readiness of a region process. /health answers while the process runs;
- * /ready round-trips every dependency and answers 503 when any is down.
+ * /ready round-trips every dependency and asks every service of the region's manager, and
+ * answers 503 naming whichever dependency is down or service is not running.
  */
 import { Hono } from 'hono';
 import type { Dependency } from '../../infra/adapters/dependency.ts';
 import { withTimeout } from '../../infra/adapters/dependency.ts';
+import type { ServiceManager, ServiceStatus } from './services.ts';
 
 export interface DependencyState {
   readonly ok: boolean;
@@ -33,14 +35,28 @@ export async function readiness(
   return Object.fromEntries(entries);
 }
 
-export function healthRoutes(region: string, deps: readonly Dependency[]): Hono {
+/** What /ready checks. */
+export interface ReadinessChecks {
+  readonly dependencies: readonly Dependency[];
+  readonly services?: Pick<ServiceManager, 'status'>;
+}
+
+export function healthRoutes(region: string, checks: ReadinessChecks): Hono {
   const started = Date.now();
   const app = new Hono();
   app.get('/health', (c) => c.json({ status: 'ok', region, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
   app.get('/ready', async (c) => {
-    const dependencies = await readiness(deps);
-    const ready = Object.values(dependencies).every((d) => d.ok);
-    return c.json({ status: ready ? 'ready' : 'not-ready', region, dependencies }, ready ? 200 : 503);
+    const unanswered = (err: unknown): Record<string, ServiceStatus> => ({
+      services: { state: 'running', ok: false, detail: (err as Error).message },
+    });
+    const [dependencies, services] = await Promise.all([
+      readiness(checks.dependencies),
+      checks.services
+        ? withTimeout(checks.services.status(), 2000, 'service checks').catch(unanswered)
+        : ({} as Record<string, ServiceStatus>),
+    ]);
+    const ready = Object.values(dependencies).every((d) => d.ok) && Object.values(services).every((s) => s.ok);
+    return c.json({ status: ready ? 'ready' : 'not-ready', region, dependencies, services }, ready ? 200 : 503);
   });
   return app;
 }

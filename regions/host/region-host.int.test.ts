@@ -24,7 +24,7 @@ describe('region host (east, real dependencies)', () => {
   let region: RunningRegion;
   let base: string;
   before(async () => {
-    region = await startRegion(testRegionConfig(east), { identity: testIdentity(), commerce: false });
+    region = await startRegion(testRegionConfig(east), { identity: testIdentity(), domains: [] });
     base = `http://127.0.0.1:${region.gatewayPort}`;
   });
   after(() => region.stop());
@@ -61,7 +61,7 @@ describe('region host with a dependency down', () => {
   it('/ready is 503 and names the dependency that is down', async () => {
     const port = await closedPort();
     const config = testRegionConfig(east, { MERIDIAN_EAST_REDIS_URL: `redis://127.0.0.1:${port}` });
-    const region = await startRegion(config, { identity: testIdentity(), commerce: false });
+    const region = await startRegion(config, { identity: testIdentity(), domains: [] });
     try {
       const res = await fetch(`http://127.0.0.1:${region.gatewayPort}/ready`);
       const body = (await res.json()) as ReadyBody;

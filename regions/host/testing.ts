@@ -6,19 +6,12 @@ import type { RegionConfig, RegionProfile } from '../config.ts';
 import { regionConfig } from '../config.ts';
 import { type Identity, identityFromEnv } from '../identity/identity.ts';
 
-/** The region's config with every listening port set to 0 (any free port). */
+/** The region's config with every listening port, domain ports included, on any free port. */
 export function testRegionConfig(
   profile: RegionProfile,
   env: Record<string, string | undefined> = process.env,
 ): RegionConfig {
-  return {
-    ...regionConfig(profile, env),
-    gatewayPort: 0,
-    hubPort: 0,
-    soapPort: 0,
-    commerceSubgraphPort: 0,
-    inventoryGrpcPort: 0,
-  };
+  return { ...regionConfig(profile, env), anyFreePort: true };
 }
 
 /** A development identity with its own throwaway signing key. */

@@ -12,7 +12,23 @@ import { createDevIssuer, type DevIssuer } from '../identity/dev-issuer.ts';
 import { createTokenVerifier } from '../identity/verifier.ts';
 import { createHub, type Hub } from './hub.ts';
 import { sseRoutes } from './sse.ts';
-import { commerceTopicAuthorizer, orderTopic, userOrdersTopic } from './topics.ts';
+import { type HubTopic, tenantTopicKey, topicResolver, topicSegment } from './topics.ts';
+
+// Two topic families like a domain module declares: a thing's topic (owner only) and a user's own topic.
+const thingTopic = (id: string) => `thing.${id}`;
+const userTopic = (subject: string) => `user.${topicSegment(subject)}.things`;
+function testFamilies(owners: Map<string, { tenant: string; userId: string }>): HubTopic[] {
+  return [
+    {
+      pattern: /^thing\.[0-9a-f-]{36}$/,
+      authorize: async (actor, topic) => {
+        const owner = owners.get(topic.slice('thing.'.length));
+        return owner?.tenant === actor.tenant && owner.userId === actor.subject;
+      },
+    },
+    { pattern: /^user\.[^.]+\.things$/, authorize: async (actor, topic) => topic === userTopic(actor.subject) },
+  ];
+}
 
 /** One parsed event-stream block (fields as the WHATWG parser would see them). */
 interface Frame {
@@ -123,7 +139,7 @@ describe('SSE stream over HTTP', () => {
     const app = sseRoutes({
       hub,
       verify: verifier.verify,
-      authorize: commerceTopicAuthorizer({ orderOwner: async (id) => owners.get(id) }),
+      topics: topicResolver(testFamilies(owners)),
       heartbeatMs: 50,
     });
     server = await new Promise((resolve) => {
@@ -153,15 +169,15 @@ describe('SSE stream over HTTP', () => {
   }
 
   it('401 problem+json without a token or with a bad one', async () => {
-    const none = await fetch(streamUrl([orderTopic(myOrder)]));
+    const none = await fetch(streamUrl([thingTopic(myOrder)]));
     assert.match(none.headers.get('www-authenticate') ?? '', /^Bearer /);
     await expectProblem(none, 401, /missing Authorization/);
     await expectProblem(
-      await fetch(streamUrl([orderTopic(myOrder)]), { headers: { authorization: `Bearer ${token}x` } }),
+      await fetch(streamUrl([thingTopic(myOrder)]), { headers: { authorization: `Bearer ${token}x` } }),
       401,
       /signature/,
     );
-    await expectProblem(await fetch(streamUrl([orderTopic(myOrder)], '&access_token=nope')), 401, /malformed/);
+    await expectProblem(await fetch(streamUrl([thingTopic(myOrder)], '&access_token=nope')), 401, /malformed/);
   });
 
   it('400 problem+json for no topics, too many, or a malformed one', async () => {
@@ -169,24 +185,24 @@ describe('SSE stream over HTTP', () => {
     await expectProblem(await fetch(`${base}/v1/stream?topics=`, { headers: auth() }), 400, /at least one topic/);
     const many = Array.from({ length: 21 }, (_, i) => `t${i}`);
     await expectProblem(await fetch(streamUrl(many), { headers: auth() }), 400, /at most 20/);
-    await expectProblem(await fetch(streamUrl(['order.ok', 'Order.BAD']), { headers: auth() }), 400, /"Order\.BAD"/);
+    await expectProblem(await fetch(streamUrl(['thing.ok', 'Order.BAD']), { headers: auth() }), 400, /"Order\.BAD"/);
     await expectProblem(await fetch(streamUrl(['a', '']), { headers: auth() }), 400, /""/);
   });
 
   it('403 problem+json naming each topic the actor may not follow', async () => {
-    const res = await fetch(streamUrl([orderTopic(myOrder), orderTopic(theirOrder), userOrdersTopic('u2')]), {
+    const res = await fetch(streamUrl([thingTopic(myOrder), thingTopic(theirOrder), userTopic('u2')]), {
       headers: auth(),
     });
-    await expectProblem(res, 403, new RegExp(`${orderTopic(theirOrder)}, ${userOrdersTopic('u2')}$`));
-    const unknownOrder = await fetch(streamUrl([orderTopic(randomUUID())]), { headers: auth() });
+    await expectProblem(res, 403, new RegExp(`${thingTopic(theirOrder)}, ${userTopic('u2')}$`));
+    const unknownOrder = await fetch(streamUrl([thingTopic(randomUUID())]), { headers: auth() });
     await expectProblem(unknownOrder, 403, /not allowed/);
     const otherTenant = (await issuer.issue({ sub: 'u1', tenant: 'globex', scopes: [] })).access_token;
-    const res2 = await fetch(streamUrl([orderTopic(myOrder)]), { headers: { authorization: `Bearer ${otherTenant}` } });
+    const res2 = await fetch(streamUrl([thingTopic(myOrder)]), { headers: { authorization: `Bearer ${otherTenant}` } });
     await expectProblem(res2, 403, /not allowed/);
   });
 
   it('streams id/event/data frames in publish order, after retry: 2000', async () => {
-    const topics = [orderTopic(myOrder), userOrdersTopic('u1')];
+    const topics = [thingTopic(myOrder), userTopic('u1')];
     const stream = await openStream(streamUrl(topics), auth());
     try {
       assert.equal(stream.res.headers.get('content-type'), 'text/event-stream');
@@ -194,9 +210,19 @@ describe('SSE stream over HTTP', () => {
       assert.equal(stream.res.headers.get('x-accel-buffering'), 'no');
       assert.equal((await stream.next()).retry, '2000');
       await until(() => hub.stats().subscriptions === 1);
-      hub.publish(topics[0] as string, { id: 'f1', event: 'order.updated', data: { status: 'PAID', note: 'a\nb' } });
-      hub.publish(topics[1] as string, { id: 'f2', event: 'order.created', data: { orderId: myOrder } });
-      hub.publish('order.not-subscribed', { id: 'f3', event: 'x', data: null });
+      hub.publish(tenantTopicKey('acme', topics[0] as string), {
+        id: 'f1',
+        event: 'order.updated',
+        data: { status: 'PAID', note: 'a\nb' },
+      });
+      hub.publish(tenantTopicKey('acme', topics[1] as string), {
+        id: 'f2',
+        event: 'order.created',
+        data: { orderId: myOrder },
+      });
+      hub.publish(tenantTopicKey('acme', 'thing.not-subscribed'), { id: 'f3', event: 'x', data: null });
+      // The same user id in another tenant is another person: their topic of the same name is another hub topic.
+      hub.publish(tenantTopicKey('globex', topics[1] as string), { id: 'f4', event: 'x', data: 'globex' });
       const first = await stream.next();
       assert.deepEqual(
         [first.id, first.event, JSON.parse(first.data ?? '')],
@@ -204,13 +230,38 @@ describe('SSE stream over HTTP', () => {
       );
       const second = await stream.next();
       assert.deepEqual([second.id, second.event], ['f2', 'order.created']);
+      hub.publish(tenantTopicKey('acme', topics[1] as string), { id: 'f5', event: 'x', data: 'acme' });
+      assert.equal((await stream.next()).id, 'f5', "globex's f4 never reached acme's u1");
     } finally {
       stream.close();
     }
   });
 
+  it('the same user id in two tenants follows the same topic name but never sees the other tenant', async () => {
+    const globex = (await issuer.issue({ sub: 'u1', tenant: 'globex', scopes: [] })).access_token;
+    const topic = userTopic('u1');
+    const mine = await openStream(streamUrl([topic]), auth());
+    const theirs = await openStream(streamUrl([topic]), { authorization: `Bearer ${globex}` });
+    try {
+      await mine.next((f) => f.retry !== undefined);
+      await theirs.next((f) => f.retry !== undefined);
+      await until(() => hub.stats().subscriptions >= 2);
+      hub.publish(tenantTopicKey('globex', topic), { id: 't-globex', event: 'x', data: 'globex' });
+      hub.publish(tenantTopicKey('acme', topic), { id: 't-acme', event: 'x', data: 'acme' });
+      assert.equal((await mine.next()).id, 't-acme');
+      assert.equal((await theirs.next()).id, 't-globex');
+      hub.publish(tenantTopicKey('acme', topic), { id: 't-acme-2', event: 'x', data: 'acme' });
+      hub.publish(tenantTopicKey('globex', topic), { id: 't-globex-2', event: 'x', data: 'globex' });
+      assert.equal((await mine.next()).id, 't-acme-2', 'no globex message came in between');
+      assert.equal((await theirs.next()).id, 't-globex-2', 'no acme message came in between');
+    } finally {
+      mine.close();
+      theirs.close();
+    }
+  });
+
   it('accepts the token as ?access_token= (EventSource cannot set headers)', async () => {
-    const stream = await openStream(streamUrl([userOrdersTopic('u1')], `&access_token=${token}`));
+    const stream = await openStream(streamUrl([userTopic('u1')], `&access_token=${token}`));
     try {
       assert.equal((await stream.next()).retry, '2000');
     } finally {
@@ -219,7 +270,7 @@ describe('SSE stream over HTTP', () => {
   });
 
   it('sends ": ping" comment heartbeats', async () => {
-    const stream = await openStream(streamUrl([userOrdersTopic('u1')]), auth());
+    const stream = await openStream(streamUrl([userTopic('u1')]), auth());
     try {
       const ping = await stream.next((f) => f.comments.includes('ping'), 1000);
       assert.equal(ping.id, undefined, 'a heartbeat is not an event');
@@ -230,13 +281,14 @@ describe('SSE stream over HTTP', () => {
   });
 
   it('Last-Event-ID resumes with only the later messages, then follows live', async () => {
-    const topic = orderTopic(myOrder);
-    for (const id of ['r1', 'r2', 'r3']) hub.publish(topic, { id, event: 'order.updated', data: { id } });
+    const topic = thingTopic(myOrder);
+    for (const id of ['r1', 'r2', 'r3'])
+      hub.publish(tenantTopicKey('acme', topic), { id, event: 'order.updated', data: { id } });
     const stream = await openStream(streamUrl([topic]), { ...auth(), 'last-event-id': 'r1' });
     try {
       assert.equal((await stream.next()).retry, '2000');
       assert.deepEqual([(await stream.next()).id, (await stream.next()).id], ['r2', 'r3']);
-      hub.publish(topic, { id: 'r4', event: 'order.updated', data: {} });
+      hub.publish(tenantTopicKey('acme', topic), { id: 'r4', event: 'order.updated', data: {} });
       assert.equal((await stream.next()).id, 'r4');
     } finally {
       stream.close();
@@ -252,13 +304,13 @@ describe('SSE stream over HTTP', () => {
   });
 
   it('an unknown Last-Event-ID gets a reset event and no replay', async () => {
-    const topic = orderTopic(myOrder);
+    const topic = thingTopic(myOrder);
     const stream = await openStream(streamUrl([topic]), { ...auth(), 'last-event-id': 'long-gone' });
     try {
       await stream.next((f) => f.retry !== undefined);
       const reset = await stream.next();
       assert.equal(reset.event, 'reset');
-      hub.publish(topic, { id: 'r5', event: 'order.updated', data: {} });
+      hub.publish(tenantTopicKey('acme', topic), { id: 'r5', event: 'order.updated', data: {} });
       assert.equal((await stream.next()).id, 'r5', 'r1-r4 were not replayed');
     } finally {
       stream.close();
@@ -267,7 +319,7 @@ describe('SSE stream over HTTP', () => {
 
   it('a client disconnect releases its subscription', async () => {
     await until(() => hub.stats().subscriptions === 0);
-    const streams = await Promise.all([1, 2, 3].map(() => openStream(streamUrl([userOrdersTopic('u1')]), auth())));
+    const streams = await Promise.all([1, 2, 3].map(() => openStream(streamUrl([userTopic('u1')]), auth())));
     await until(() => hub.stats().subscriptions === 3);
     streams[0]?.close();
     await until(() => hub.stats().subscriptions === 2);

@@ -22,21 +22,21 @@ import type { Actor } from '../../domains/shared/actor.ts';
 import { isDomainError } from '../../domains/shared/errors.ts';
 import { problem } from '../host/problem.ts';
 import type { Delivery, Hub } from './hub.ts';
+import { TOPIC, type TopicResolver } from './topics.ts';
 
 /** Options of sseRoutes. */
 export interface SseOptions {
   readonly hub: Pick<Hub, 'subscribe'>;
   /** Turns the Authorization header value into an Actor, or throws a DomainError. */
   readonly verify: (authorization: string | null | undefined) => Promise<Actor>;
-  /** Whether the actor may follow the topic. */
-  readonly authorize: (actor: Actor, topic: string) => Promise<boolean>;
+  /** The hub key of a topic the actor may follow (scoped to the actor's tenant), or undefined. */
+  readonly topics: TopicResolver;
   /** Comment heartbeat interval; 15 s keeps idle connections through proxies that cut at 30-60 s. */
   readonly heartbeatMs?: number;
   /** Topics per connection; 20 by default. */
   readonly maxTopics?: number;
 }
 
-const TOPIC = /^[a-z][a-z0-9_.:-]{0,199}$/;
 const RECONNECT_MS = 2000;
 
 /** A stream that tells the client to refetch: it could not be resumed from its Last-Event-ID. */
@@ -44,7 +44,7 @@ const RESET_FRAME = `event: reset\ndata: ${JSON.stringify({ reason: 'resume-not-
 
 /** Builds the SSE routes over a hub, with bearer auth and per-topic authorization. */
 export function sseRoutes(opts: SseOptions): Hono {
-  const { hub, verify, authorize, heartbeatMs = 15_000, maxTopics = 20 } = opts;
+  const { hub, verify, topics: resolveTopic, heartbeatMs = 15_000, maxTopics = 20 } = opts;
   // Every subscriber of a topic gets the same Delivery object: encode it once, not per client.
   const frames = new WeakMap<Delivery, string>();
 
@@ -97,19 +97,19 @@ export function sseRoutes(opts: SseOptions): Hono {
       return problem(c, 400, 'Bad Request', `topics: "${malformed.slice(0, 64)}" does not match ${TOPIC.source}`);
     }
 
-    let allowed: boolean[];
+    let keys: Array<string | undefined>;
     try {
-      allowed = await Promise.all(topics.map((t) => authorize(actor, t)));
+      keys = await Promise.all(topics.map((t) => resolveTopic(actor, t)));
     } catch (err) {
       if (isDomainError(err) && err.retryable) return problem(c, 503, 'Service Unavailable', err.message);
       throw err;
     }
-    const denied = topics.filter((_, i) => !allowed[i]);
+    const denied = topics.filter((_, i) => keys[i] === undefined);
     if (denied.length > 0) return problem(c, 403, 'Forbidden', `not allowed to subscribe to ${denied.join(', ')}`);
 
     // An id the hub never issued (too long, garbage) is simply unknown: the client gets a reset.
     const lastEventId = c.req.header('last-event-id') || c.req.query('lastEventId') || undefined;
-    const subscription = hub.subscribe(topics, lastEventId);
+    const subscription = hub.subscribe(keys as string[], lastEventId);
     // nginx (and others honouring it) would otherwise buffer the stream and delay every event.
     c.header('X-Accel-Buffering', 'no');
     c.header('Cache-Control', 'no-cache');

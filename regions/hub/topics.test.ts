@@ -1,48 +1,47 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Actor } from '../../domains/shared/actor.ts';
-import { commerceTopicAuthorizer, orderTopic, userOrdersTopic } from './topics.ts';
+import { globalTopicKey, type HubTopic, TOPIC, tenantTopicKey, topicResolver, topicSegment } from './topics.ts';
 
-const ORDER = '0b6f1c9e-8f3a-4d2b-9c1e-3a5b7d9f1e2c';
-const actor = (subject: string, tenant = 'acme'): Actor => ({ subject, tenant, scopes: [] });
-const TOPIC = /^[a-z][a-z0-9_.:-]{0,199}$/; // the SSE topic grammar
+const actor = (subject: string, tenant: string, scopes: string[] = []): Actor => ({ subject, tenant, scopes });
 
-describe('commerce topics', () => {
-  const authorize = commerceTopicAuthorizer({
-    orderOwner: async (id) => (id === ORDER ? { tenant: 'acme', userId: 'u1' } : undefined),
+describe('hub topic keys', () => {
+  it("scopes a tenant topic by the tenant, so one name in two tenants is two topics; globals are no tenant's", () => {
+    assert.equal(tenantTopicKey('acme', 'user.u1.things'), 'acme/user.u1.things');
+    assert.notEqual(tenantTopicKey('acme', 'user.u1.things'), tenantTopicKey('globex', 'user.u1.things'));
+    assert.equal(globalTopicKey('edge.purge'), '*/edge.purge');
   });
 
-  it('names topics publishers and subscribers agree on', () => {
-    assert.equal(orderTopic(ORDER.toUpperCase()), `order.${ORDER}`);
-    assert.throws(() => orderTopic('42'), /not a UUID/);
-    assert.equal(userOrdersTopic('u1'), 'user.u1.orders');
+  it('encodes subjects injectively into the topic grammar', () => {
+    const subjects = ['Alice', 'alice', 'a:41lice', 'a b', 'ü', 'u1'];
+    const segments = subjects.map(topicSegment);
+    assert.equal(new Set(segments).size, subjects.length);
+    for (const s of segments) assert.match(`x.${s}`, TOPIC);
+  });
+});
+
+describe('topic resolver', () => {
+  const mine: HubTopic = {
+    pattern: /^user\.[^.]+\.things$/,
+    authorize: async (a, topic) => topic === `user.${topicSegment(a.subject)}.things`,
+  };
+  const denyAll: HubTopic = { pattern: /^secret\./, authorize: async () => false };
+  const resolve = topicResolver([mine, denyAll], [{ topic: 'edge.purge', scope: 'edge:purge' }]);
+
+  it('gives the key in the actor’s own tenant when the family allows it', async () => {
+    assert.equal(await resolve(actor('u1', 'acme'), 'user.u1.things'), 'acme/user.u1.things');
+    assert.equal(await resolve(actor('u1', 'globex'), 'user.u1.things'), 'globex/user.u1.things');
+    assert.equal(await resolve(actor('u2', 'acme'), 'user.u1.things'), undefined);
   });
 
-  it('encodes any subject into the topic grammar without two subjects colliding', () => {
-    const subjects = ['Alice', 'alice', 'a:40b', 'a@b', 'auth0|abc', 'ü', 'a.b'];
-    const topics = subjects.map(userOrdersTopic);
-    assert.equal(new Set(topics).size, subjects.length);
-    for (const t of topics) assert.match(t, TOPIC);
-    assert.equal(userOrdersTopic('Alice'), 'user.:41lice.orders');
+  it('denies topics no family claims, families that say no, and malformed names', async () => {
+    assert.equal(await resolve(actor('u1', 'acme'), 'unknown.topic'), undefined);
+    assert.equal(await resolve(actor('u1', 'acme'), 'secret.x'), undefined);
+    assert.equal(await resolve(actor('u1', 'acme'), 'acme/user.u1.things'), undefined, 'a key is not a topic');
   });
 
-  it('an order topic is allowed only to its owner in the same tenant', async () => {
-    assert.equal(await authorize(actor('u1'), orderTopic(ORDER)), true);
-    assert.equal(await authorize(actor('u2'), orderTopic(ORDER)), false);
-    assert.equal(await authorize(actor('u1', 'globex'), orderTopic(ORDER)), false);
-    assert.equal(await authorize(actor('u1'), orderTopic('11111111-2222-4333-8444-555555555555')), false);
-  });
-
-  it("a user's orders topic is allowed only to that user", async () => {
-    assert.equal(await authorize(actor('u1'), 'user.u1.orders'), true);
-    assert.equal(await authorize(actor('Alice'), userOrdersTopic('Alice')), true);
-    assert.equal(await authorize(actor('alice'), userOrdersTopic('Alice')), false, 'subjects are case-sensitive');
-    assert.equal(await authorize(actor('u1'), 'user.u2.orders'), false);
-  });
-
-  it('anything else is denied', async () => {
-    for (const topic of ['order.42', 'orders', 'user.u1', 'user.u1.orders.x', 'chat.room.1', `order.${ORDER}.x`]) {
-      assert.equal(await authorize(actor('u1'), topic), false, topic);
-    }
+  it('a global topic needs its scope, whatever the tenant', async () => {
+    assert.equal(await resolve(actor('edge-1', 'meridian', ['edge:purge']), 'edge.purge'), '*/edge.purge');
+    assert.equal(await resolve(actor('u1', 'acme', ['orders:read']), 'edge.purge'), undefined);
   });
 });

@@ -1,50 +1,73 @@
 /**
- * Which commerce topics an actor may follow on the hub, and the topic names publishers use.
- * A denied topic and a topic about an order that does not exist look the same (false), so
- * the hub never tells a caller whether someone else's order exists.
+ * Hub topic names and who may follow them.
+ *
+ * Clients name topics relative to their tenant (`user.u1.orders`, `order.<uuid>`); the hub
+ * keys every tenant topic by the tenant taken from the verified token (`acme/user.u1.orders`),
+ * and publishers by the tenant of the event. So the same subject in two tenants follows two
+ * different hub topics, and no topic name a client can send reaches another tenant's events.
+ * A few platform topics (the edge purge stream) are global: keyed `*` and allowed by scope only.
+ *
+ * A denied topic and a topic about something that does not exist look the same (not allowed),
+ * so the hub never tells a caller whether someone else's order exists.
  */
 import type { Actor } from '../../domains/shared/actor.ts';
 
-/** Looks up who owns an order; undefined when there is no such order. */
-export type OrderOwnerLookup = (orderId: string) => Promise<{ tenant: string; userId: string } | undefined>;
+/** The client-facing topic grammar (also what transports validate). */
+export const TOPIC = /^[a-z][a-z0-9_.:-]{0,199}$/;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const ORDER_TOPIC = /^order\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 /** Subject characters that may appear in a topic as they are; everything else is escaped. */
 const PLAIN = /[a-z0-9_.-]/;
 
-/** The topic with every event about one order: `order.<uuid>` (lower-case). */
-export function orderTopic(orderId: string): string {
-  const id = orderId.toLowerCase(); // RFC 9562: UUID hex digits compare case-insensitively
-  if (!UUID.test(id)) throw new TypeError(`order id "${orderId}" is not a UUID`);
-  return `order.${id}`;
+/** The hub's key for a tenant's topic. Tenants (`[a-z0-9-]`) and topics have no `/`, so the key is unambiguous. */
+export function tenantTopicKey(tenant: string, topic: string): string {
+  return `${tenant}/${topic}`;
+}
+
+/** The hub's key for a global (platform) topic; `*` is no tenant's name. */
+export function globalTopicKey(topic: string): string {
+  return `*/${topic}`;
 }
 
 /**
- * The topic with one user's order events: `user.<sub>.orders`. Topics are lower-case only,
- * but subjects are case-sensitive ("Alice" and "alice" are different users), so any byte
- * outside [a-z0-9_.-] is written as `:` plus two hex digits — an injective encoding, so no
- * two subjects share a topic. Common subjects (uuids, "u1") are unchanged.
+ * One topic segment for a subject: topics are lower-case only, but subjects are case-sensitive
+ * ("Alice" and "alice" are different users), so any byte outside [a-z0-9_.-] is written as `:`
+ * plus two hex digits — an injective encoding, so no two subjects share a segment. Common
+ * subjects (uuids, "u1") are unchanged.
  */
-export function userOrdersTopic(userId: string): string {
+export function topicSegment(subject: string): string {
   let encoded = '';
-  for (const ch of userId) {
+  for (const ch of subject) {
     if (PLAIN.test(ch)) encoded += ch;
     else for (const byte of new TextEncoder().encode(ch)) encoded += `:${byte.toString(16).padStart(2, '0')}`;
   }
-  return `user.${encoded}.orders`;
+  return encoded;
 }
 
-/** Commerce topic rules: an order's topic for its owner (same tenant and user), a user's orders topic for that user. */
-export function commerceTopicAuthorizer(deps: {
-  orderOwner: OrderOwnerLookup;
-}): (actor: Actor, topic: string) => Promise<boolean> {
-  const { orderOwner } = deps;
-  return async function authorizeCommerceTopic(actor, topic) {
-    if (topic.startsWith('user.')) return topic === userOrdersTopic(actor.subject);
-    const match = ORDER_TOPIC.exec(topic);
-    if (match === null) return false;
-    const owner = await orderOwner(match[1] as string);
-    return owner !== undefined && owner.tenant === actor.tenant && owner.userId === actor.subject;
+/** A family of tenant topics a client may follow. */
+export interface HubTopic {
+  /** Client-facing topic names of this family, e.g. /^order\.[0-9a-f-]{36}$/. */
+  readonly pattern: RegExp;
+  /** Whether `actor` may follow `topic` (already known to match `pattern`; always within the actor's tenant). */
+  authorize(actor: Actor, topic: string): Promise<boolean>;
+}
+
+/** A global topic: not in any tenant, followed by holders of a scope (edge instances, ops). */
+export interface GlobalTopic {
+  readonly topic: string;
+  readonly scope: string;
+}
+
+/** Resolves a client's topic to the hub key it may follow, or undefined when it may not. */
+export type TopicResolver = (actor: Actor, topic: string) => Promise<string | undefined>;
+
+/** The resolver over every module's topic families and the platform's global topics. */
+export function topicResolver(families: readonly HubTopic[], globals: readonly GlobalTopic[] = []): TopicResolver {
+  return async function resolveTopic(actor, topic) {
+    if (!TOPIC.test(topic)) return undefined;
+    const global = globals.find((g) => g.topic === topic);
+    if (global) return actor.scopes.includes(global.scope) ? globalTopicKey(topic) : undefined;
+    const family = families.find((f) => f.pattern.test(topic));
+    if (family === undefined) return undefined;
+    return (await family.authorize(actor, topic)) ? tenantTopicKey(actor.tenant, topic) : undefined;
   };
 }

@@ -15,6 +15,7 @@ import {
 } from '../../infra/commerce/inventory.grpc.ts';
 import { createPostgresInventory, type StockInventory } from '../../infra/commerce/inventory.postgres.ts';
 import { inventoryFixtures as fixtures } from '../../infra/commerce/inventory.testing.ts';
+import { COMMERCE_MIGRATIONS } from '../../infra/commerce/migrations.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { migrate } from '../../infra/postgres/migrate.ts';
 import { withTelemetry } from '../../infra/telemetry/context.ts';
@@ -65,7 +66,7 @@ describe('inventory gRPC service over loopback (east Postgres)', () => {
   before(async () => {
     const { postgresUrl } = resolveEndpoints('east', process.env);
     postgres = createPostgres({ url: postgresUrl, applicationName: 'meridian-inventory-grpc-test' });
-    await migrate(postgres.pool);
+    await migrate(postgres.pool, [COMMERCE_MIGRATIONS]);
     inventory = createPostgresInventory(postgres.pool, { region: 'east' });
     server = await startInventoryGrpcServer({ port: 0, inventory });
     client = createGrpcInventory({ address: `127.0.0.1:${server.port}` });
@@ -185,7 +186,7 @@ describe('inventory gRPC client when the service is slow or gone', () => {
   before(async () => {
     const { postgresUrl } = resolveEndpoints('east', process.env);
     postgres = createPostgres({ url: postgresUrl, applicationName: 'meridian-inventory-grpc-test' });
-    await migrate(postgres.pool);
+    await migrate(postgres.pool, [COMMERCE_MIGRATIONS]);
     inventory = createPostgresInventory(postgres.pool, { region: 'east' });
   });
 

@@ -24,6 +24,8 @@ import {
 } from '../../infra/commerce/inventory.grpc.ts';
 import type { StockInventory } from '../../infra/commerce/inventory.postgres.ts';
 import { withTelemetry } from '../../infra/telemetry/context.ts';
+import type { GrpcService } from '../host/domain-module.ts';
+import { startGrpcServer } from '../host/grpc-server.ts';
 
 export interface InventoryGrpcServerOptions {
   /** 0 picks a free port (tests). */
@@ -129,38 +131,12 @@ function handlers(inventory: StockInventory): grpc.UntypedServiceImplementation 
   };
 }
 
-function bind(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
-    );
-  });
+/** The inventory service for the region's gRPC server. */
+export function inventoryGrpcService(inventory: StockInventory): GrpcService {
+  return { definition: loadInventoryService().definition, implementation: handlers(inventory) };
 }
 
-/** Starts the inventory gRPC service on host:port; stop() drains in-flight calls, then closes. */
-export async function startInventoryGrpcServer(opts: InventoryGrpcServerOptions): Promise<RunningInventoryGrpcServer> {
-  const host = opts.host ?? '127.0.0.1';
-  const graceMs = opts.shutdownGraceMs ?? 5000;
-  const server = new grpc.Server();
-  server.addService(loadInventoryService().definition, handlers(opts.inventory));
-  // An IPv6 literal needs brackets in a gRPC address.
-  const port = await bind(server, `${host.includes(':') ? `[${host}]` : host}:${opts.port}`);
-  let stopped: Promise<void> | undefined;
-  return {
-    port,
-    stop() {
-      stopped ??= new Promise<void>((resolve) => {
-        // A call still running after the grace period is cut off rather than holding the shutdown forever.
-        const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
-        }, graceMs);
-        server.tryShutdown(() => {
-          clearTimeout(force);
-          resolve();
-        });
-      });
-      return stopped;
-    },
-  };
+/** Starts the inventory gRPC service alone on host:port; stop() drains in-flight calls, then closes. */
+export function startInventoryGrpcServer(opts: InventoryGrpcServerOptions): Promise<RunningInventoryGrpcServer> {
+  return startGrpcServer({ ...opts, services: [inventoryGrpcService(opts.inventory)] });
 }

@@ -57,26 +57,3 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (tenant, key)
 );
 
--- Transactional outbox: written in the same transaction as the state change, published
--- to Kafka by the relay. seq orders events; lane partitions the relay's work by aggregate
--- so one aggregate's events are always published by one relay, in seq order.
-CREATE TABLE outbox (
-  seq           bigserial PRIMARY KEY,
-  event_id      uuid NOT NULL UNIQUE,
-  topic         text NOT NULL,
-  aggregate_id  text NOT NULL,
-  lane          smallint NOT NULL,
-  envelope      jsonb NOT NULL,
-  created_at    timestamptz NOT NULL DEFAULT now(),
-  published_at  timestamptz
-);
-CREATE INDEX outbox_unpublished ON outbox (lane, seq) WHERE published_at IS NULL;
-
--- Idempotent consumers: one row per (consumer, event) processed, written in the same
--- transaction as the consumer's effect.
-CREATE TABLE processed_events (
-  consumer      text NOT NULL,
-  event_id      uuid NOT NULL,
-  processed_at  timestamptz NOT NULL DEFAULT now(),
-  PRIMARY KEY (consumer, event_id)
-);

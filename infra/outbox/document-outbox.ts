@@ -1,0 +1,196 @@
+/**
+ * The outbox of a document store without multi-document transactions (FerretDB v1 has none:
+ * a write is atomic per document only). A domain that keeps its state in documents writes each
+ * change together with the events it causes INTO THE SAME DOCUMENT (`_outbox`, one atomic
+ * single-document update, see `withOutbox`). The mover then copies pending events into the
+ * region's transactional outbox in PostgreSQL — idempotent by event id (`ON CONFLICT DO
+ * NOTHING` on the outbox's unique event_id) — and only after that commit clears them from the
+ * document, guarded by the document's revision. The relay publishes the PostgreSQL outbox to
+ * Kafka exactly once as for every other domain, so the effect is the same:
+ * - a crash before the copy commits leaves the events in the document: copied next pass;
+ * - a crash after the copy, before the clear: copied again next pass, a no-op by event id;
+ * - a write racing the clear bumps `_rev`, so the clear misses and the next pass copies the
+ *   new events (and re-copies the old ones, again a no-op).
+ * Order per document holds: events are appended in order, copied in order, and a document's
+ * events share one aggregate id, hence one relay lane.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Collection, Document, Filter, UpdateFilter } from 'mongodb';
+import type pg from 'pg';
+import type { Envelope } from '../events/envelope.ts';
+import { laneOf } from '../events/outbox.ts';
+import { type EventRegistry, eventRegistry } from '../events/registry.ts';
+
+/** Where document outboxes deliver: the region's transactional outbox, idempotent by event id. */
+export interface OutboxSink {
+  /** Appends the envelopes (in order) unless their ids are already there; resolves once durable. */
+  append(envelopes: readonly Envelope[]): Promise<void>;
+}
+
+/** Documents that carry their own pending events. */
+export interface DocumentOutboxSource {
+  /** Names the source in logs. */
+  readonly name: string;
+  /** Moves up to `limit` documents' pending events into `sink`; returns how many events it moved. */
+  drain(sink: OutboxSink, limit: number): Promise<number>;
+}
+
+/** The fields the outbox adds to a document. */
+export interface OutboxFields {
+  /** Events not yet copied to the relational outbox, oldest first. */
+  readonly _outbox?: readonly Envelope[];
+  /** True while `_outbox` is not empty (an indexable flag: FerretDB cannot index array length). */
+  readonly _outboxPending?: boolean;
+  /** Bumped by every write through `withOutbox`; guards the mover's clear. */
+  readonly _rev?: number;
+}
+
+/**
+ * An update that also records `events` in the document's outbox, in the same atomic write.
+ * Every write to an outbox-carrying document must go through this (it bumps `_rev`).
+ */
+export function withOutbox<T extends Document>(
+  update: UpdateFilter<T>,
+  events: readonly Envelope[],
+  registry: EventRegistry = eventRegistry(),
+): UpdateFilter<T> {
+  for (const e of events) registry.assertValid(e);
+  const u = update as Record<string, Record<string, unknown> | undefined>;
+  return {
+    ...update,
+    $inc: { ...(u.$inc ?? {}), _rev: 1 },
+    ...(events.length > 0
+      ? {
+          $push: { ...(u.$push ?? {}), _outbox: { $each: [...events] } },
+          $set: { ...(u.$set ?? {}), _outboxPending: true },
+        }
+      : {}),
+  } as unknown as UpdateFilter<T>;
+}
+
+/** A new document's outbox fields, for an insert that causes `events`. */
+export function newOutbox(events: readonly Envelope[], registry: EventRegistry = eventRegistry()): OutboxFields {
+  for (const e of events) registry.assertValid(e);
+  return { _outbox: [...events], _outboxPending: events.length > 0, _rev: 1 };
+}
+
+/** The pending events of one collection. Call `ensureIndex` at start. */
+export function collectionOutbox<T extends Document>(name: string, collection: Collection<T>) {
+  const pending = { _outboxPending: true } as unknown as Filter<T>;
+  return {
+    name,
+    /** The index the mover's query uses. */
+    async ensureIndex(): Promise<void> {
+      await collection.createIndex({ _outboxPending: 1 } as never, { name: 'outbox_pending' });
+    },
+    async drain(sink: OutboxSink, limit: number): Promise<number> {
+      const docs = (await collection.find(pending, { limit }).toArray()) as Array<Document & OutboxFields>;
+      let moved = 0;
+      for (const doc of docs) {
+        const events = doc._outbox ?? [];
+        if (events.length > 0) await sink.append(events);
+        await collection.updateOne(
+          { _id: doc._id, _rev: doc._rev } as unknown as Filter<T>,
+          {
+            $set: { _outbox: [], _outboxPending: false },
+          } as unknown as UpdateFilter<T>,
+        );
+        moved += events.length;
+      }
+      return moved;
+    },
+  } satisfies DocumentOutboxSource & { ensureIndex(): Promise<void> };
+}
+
+/** The region's PostgreSQL outbox as a sink: one transaction per append, duplicates by event id skipped. */
+export function postgresOutboxSink(pool: pg.Pool, registry: EventRegistry = eventRegistry()): OutboxSink {
+  return {
+    async append(envelopes) {
+      for (const e of envelopes) registry.assertValid(e);
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        for (const e of envelopes) {
+          await client.query(
+            `INSERT INTO outbox (event_id, topic, aggregate_id, lane, envelope) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (event_id) DO NOTHING`,
+            [e.id, e.type, e.subject, laneOf(e.subject), JSON.stringify(e)],
+          );
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+          broken = rollbackErr;
+        });
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+  };
+}
+
+export interface DocumentOutboxMover {
+  start(): void;
+  stop(): Promise<void>;
+  /** One pass over every source; resolves with the events moved. */
+  drainOnce(): Promise<number>;
+}
+
+/** Moves every source's pending events into the sink, polling while idle. */
+export function createDocumentOutboxMover(opts: {
+  readonly sources: readonly DocumentOutboxSource[];
+  readonly sink: OutboxSink;
+  /** Documents per source per pass; 100 by default. */
+  readonly batch?: number;
+  /** Wait between passes that found nothing; 50 ms by default. */
+  readonly idleMs?: number;
+  readonly onError?: (err: unknown) => void;
+}): DocumentOutboxMover {
+  const batch = opts.batch ?? 100;
+  const idleMs = opts.idleMs ?? 50;
+  let stopping = false;
+  let loop: Promise<void> | undefined;
+  const wake = new AbortController();
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function pass(): Promise<number> {
+    let moved = 0;
+    for (const source of opts.sources) moved += await source.drain(opts.sink, batch);
+    return moved;
+  }
+  function drainOnce(): Promise<number> {
+    // Serialised: the loop and direct callers never copy the same document at once.
+    const run = queue.then(pass, pass);
+    queue = run.catch(() => {});
+    return run;
+  }
+  async function run(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      let delay = 0;
+      try {
+        if ((await drainOnce()) === 0) delay = idleMs;
+        failures = 0;
+      } catch (err) {
+        failures++;
+        if (!stopping) opts.onError?.(err);
+        delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
+      }
+      if (delay > 0 && !stopping) await sleep(delay, undefined, { signal: wake.signal }).catch(() => {});
+    }
+  }
+  return {
+    start() {
+      loop ??= run();
+    },
+    async stop() {
+      stopping = true;
+      wake.abort();
+      await loop;
+      await queue;
+    },
+    drainOnce,
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The domain module contract: one typed description per domain that the region host
+ * composes. A module says what the domain brings (its subgraph, migrations, events, what each
+ * event changed, hub topics, processors, gRPC services, its own services); the host owns the
+ * machinery that runs them once per region process for every module alike (migrations
+ * runner, topic creation, one outbox relay, consumer groups with dead-letter topics, the hub
+ * and its transports, cache invalidation, the edge purge feed, the service manager, /ready).
+ *
+ * Adding a domain: its own folders (domains/<d>, subgraphs/<d>, regions/<d>, infra/<d>,
+ * schemas/events/<d>, schemas/subgraphs/<d>.graphql) and one line in regions/domains.ts.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { GraphQLSchema } from 'graphql';
+import type { Envelope } from '../../infra/events/envelope.ts';
+import type { DocumentOutboxSource } from '../../infra/outbox/document-outbox.ts';
+import type { MigrationSet } from '../../infra/postgres/migrate.ts';
+import type { RegionConfig } from '../config.ts';
+import type { Verify } from '../graphql/graphql-app.ts';
+import type { HubMessage } from '../hub/hub.ts';
+import type { HubTopic } from '../hub/topics.ts';
+import type { RegionDependencies } from './dependencies.ts';
+import type { Service } from './services.ts';
+
+export type { DocumentOutboxSource, OutboxSink } from '../../infra/outbox/document-outbox.ts';
+export type { HubTopic } from '../hub/topics.ts';
+export type { Service } from './services.ts';
+
+/** One entity an event changed, as the edge tags cached data: `<__typename>:<id>`. */
+export interface EntityRef {
+  readonly type: string;
+  readonly id: string;
+}
+
+/** What an event changed: feeds both the region's cache invalidation and the edge's purge. */
+export interface EntityChange {
+  readonly entities: readonly EntityRef[];
+  /**
+   * true: a moment of staleness is harmless (the edge may serve stale while it refetches);
+   * false: cached copies must go now (a client who saw the new state must not see the old).
+   */
+  readonly soft: boolean;
+}
+
+/** A consumer of the domain's (or another domain's) events, run in a consumer group per region. */
+export interface Processor {
+  /** Names the group: `<domain>-<name>-<region>`; every process of the region shares it. */
+  readonly name: string;
+  /** Event types (local topic names). */
+  readonly topics: readonly string[];
+  /** Also consume the peer region's copies (`<peer>.<topic>`) that MirrorMaker 2 writes here. */
+  readonly mirrored?: boolean;
+  /** A new group starts at the beginning (true, default) or at the end. */
+  readonly fromBeginning?: boolean;
+  /** Services that must be running before this processor starts (e.g. a provider it calls). */
+  readonly needs?: readonly string[];
+  /**
+   * Handles one event at least once; must be idempotent (by event id). Dead-letter policy:
+   * a DomainError with `retryable` is retried with backoff while the partition waits; any
+   * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.
+   */
+  handle(event: Envelope): Promise<void>;
+}
+
+/** A message for the hub, on a tenant-relative topic (the host scopes it to the event's tenant). */
+export interface HubPublication {
+  readonly topic: string;
+  readonly message: HubMessage;
+}
+
+/** A projection of events onto hub topics. */
+export interface HubFeed {
+  /** Event types it projects; local and mirrored copies alike. */
+  readonly topics: readonly string[];
+  publications(event: Envelope): readonly HubPublication[];
+}
+
+/** A gRPC service the region's gRPC server hosts. */
+export interface GrpcService {
+  readonly definition: grpc.ServiceDefinition;
+  readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+/** The region's caches of this domain's data, dropped by what events changed. */
+export interface RegionalCache {
+  invalidate(change: EntityChange): Promise<void>;
+}
+
+/** What a module's setup hands the host: built, not started. */
+export interface DomainParts<Handle = undefined> {
+  /** The subgraph schema; the host serves it on the module's `subgraph` port and puts it behind the gateway. */
+  readonly subgraph?: GraphQLSchema;
+  readonly processors?: readonly Processor[];
+  readonly hubTopics?: readonly HubTopic[];
+  readonly hubFeed?: HubFeed;
+  readonly grpc?: readonly GrpcService[];
+  readonly cache?: RegionalCache;
+  /** Document collections whose pending events the host moves to the outbox. */
+  readonly documentOutboxes?: readonly DocumentOutboxSource[];
+  /** The domain's own long-running services (a stand-in provider, a bridge…), started in dependency order. */
+  readonly services?: readonly Service[];
+  /** What the domain exposes to tests and ops through `RunningRegion.domain(module)`. */
+  readonly handle?: Handle;
+}
+
+/** What the host gives a module's setup. */
+export interface DomainContext {
+  readonly config: RegionConfig;
+  readonly deps: RegionDependencies;
+  readonly verify: Verify;
+  readonly log: (line: string) => void;
+  /** The port this module's `ports` entry resolved to (env override, or 0 in tests). */
+  port(name: string): number;
+  /** The region setting MERIDIAN_<REGION>_<MODULE>_<NAME> (e.g. COMMERCE_PAYMENT_PROVIDER_URL), if set. */
+  setting(name: string): string | undefined;
+  /** The region gRPC server's address, once the `grpc` service is running. */
+  grpcAddress(): string;
+  /** NODE_ENV=production: development conveniences are off. */
+  readonly production: boolean;
+}
+
+/** One domain, as the region host composes it. */
+export interface DomainModule<Handle = undefined> {
+  /** `commerce`: prefixes its event types, names its consumer groups, subgraph and services. */
+  readonly name: string;
+  /** Event types it publishes; each has a JSON Schema under schemas/events/<name>/. */
+  readonly events: readonly string[];
+  /** Its PostgreSQL migrations, applied after the platform's. */
+  readonly migrations?: MigrationSet;
+  /**
+   * Its internal ports, as offsets in the region's block (east 41xxx, west 42xxx), e.g.
+   * `{ subgraph: 11 }` → 41011; overridden by MERIDIAN_<REGION>_<NAME>_<PORT>_PORT.
+   */
+  readonly ports?: Readonly<Record<string, number>>;
+  /** Per-field query costs at the gateway, `Type.field` → cost (default 1). */
+  readonly fieldCosts?: Readonly<Record<string, number>>;
+  /** Which entities an event changed; undefined (or no entities) when it changes nothing cached. */
+  changedEntities?(event: Envelope): EntityChange | undefined;
+  /** Builds the domain's parts for one region. */
+  setup(ctx: DomainContext): Promise<DomainParts<Handle>>;
+}

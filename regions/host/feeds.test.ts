@@ -1,0 +1,204 @@
+/** The host's projections over modules, with two made-up modules (no real domain is named here). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Actor } from '../../domains/shared/actor.ts';
+import { DomainError } from '../../domains/shared/errors.ts';
+import { createPurgeSubscriber } from '../../edge/purge/subscriber.ts';
+import type { Envelope } from '../../infra/events/envelope.ts';
+import { createHub, type Delivery, type Subscription } from '../hub/hub.ts';
+import { sseRoutes } from '../hub/sse.ts';
+import { tenantTopicKey, topicResolver } from '../hub/topics.ts';
+import type { DomainModule, DomainParts } from './domain-module.ts';
+import {
+  type ComposedDomain,
+  changeOf,
+  GLOBAL_TOPICS,
+  PURGE_SCOPE,
+  PURGE_TOPIC,
+  type PurgeMessageData,
+  publishPurge,
+  publishToHub,
+} from './feeds.ts';
+
+const TRACE = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01';
+let n = 0;
+function event(type: string, data: Record<string, unknown>, tenant = 'acme'): Envelope {
+  n += 1;
+  return {
+    specversion: '1.0',
+    id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    type,
+    source: '/regions/east/widgets',
+    time: '2026-11-30T00:00:00.000Z',
+    subject: String(data.id ?? 'x'),
+    tenant,
+    traceparent: TRACE,
+    datacontenttype: 'application/json',
+    data,
+  };
+}
+
+/** A module owning widget events: a widget change is hard, a stock tick soft; it feeds `widget.<id>`. */
+const widgets: DomainModule = {
+  name: 'widgets',
+  events: ['widgets.widget.changed.v1', 'widgets.stock.ticked.v1', 'widgets.audit.logged.v1'],
+  changedEntities(e) {
+    const id = String((e.data as { id?: unknown }).id);
+    if (e.type === 'widgets.widget.changed.v1') return { entities: [{ type: 'Widget', id }], soft: false };
+    if (e.type === 'widgets.stock.ticked.v1') {
+      return {
+        entities: [
+          { type: 'Widget', id },
+          { type: 'Widget', id },
+        ],
+        soft: true,
+      };
+    }
+    return undefined;
+  },
+  setup: async () => ({}),
+};
+const widgetParts: DomainParts = {
+  hubFeed: {
+    topics: ['widgets.widget.changed.v1'],
+    publications: (e) => [
+      { topic: `widget.${(e.data as { id: string }).id}`, message: { id: e.id, event: e.type, data: e.data } },
+    ],
+  },
+};
+/** A second module: it owns no widget events, but its cache holds widgets too. */
+const gadgets: DomainModule = { name: 'gadgets', events: ['gadgets.gadget.made.v1'], setup: async () => ({}) };
+const domains: ComposedDomain[] = [
+  { module: widgets as DomainModule<unknown>, parts: widgetParts },
+  { module: gadgets as DomainModule<unknown>, parts: {} },
+];
+
+async function take(sub: Subscription): Promise<Delivery> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no delivery within 500 ms')), 500);
+  });
+  try {
+    const r = await Promise.race([sub.next(), timeout]);
+    assert.equal(r.done, false);
+    return r.value as Delivery;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const actor = (scopes: string[], tenant = 'meridian'): Actor => ({ subject: 'edge-1', tenant, scopes });
+
+describe('changeOf', () => {
+  it('asks the module that owns the event type', () => {
+    assert.deepEqual(changeOf(domains, event('widgets.widget.changed.v1', { id: 'w1' })), {
+      entities: [{ type: 'Widget', id: 'w1' }],
+      soft: false,
+    });
+  });
+
+  it('is undefined for events no module owns, a module without changedEntities, or an empty change', () => {
+    assert.equal(changeOf(domains, event('nobody.thing.done.v1', { id: 'w1' })), undefined);
+    assert.equal(changeOf(domains, event('gadgets.gadget.made.v1', { id: 'g1' })), undefined);
+    assert.equal(changeOf(domains, event('widgets.audit.logged.v1', { id: 'w1' })), undefined);
+  });
+});
+
+describe('publishPurge (real hub)', () => {
+  it('publishes tags once each on the global purge topic, with softness, source and the event id', async () => {
+    const hub = createHub();
+    const sub = hub.subscribe([`*/${PURGE_TOPIC}`]);
+    const tick = event('widgets.stock.ticked.v1', { id: 'w1' });
+    const change = event('widgets.widget.changed.v1', { id: 'w2' });
+    assert.equal(publishPurge(hub, domains, tick), true);
+    assert.equal(publishPurge(hub, domains, change), true);
+    const first = await take(sub);
+    assert.equal(first.id, tick.id);
+    assert.equal(first.event, 'purge');
+    assert.deepEqual(first.data, {
+      tags: ['Widget:w1'],
+      soft: true,
+      source: '/regions/east/widgets',
+      type: 'widgets.stock.ticked.v1',
+      time: tick.time,
+    } satisfies PurgeMessageData);
+    const second = await take(sub);
+    assert.deepEqual([second.id, (second.data as PurgeMessageData).soft], [change.id, false]);
+    sub.close();
+    hub.close();
+  });
+
+  it('a Kafka redelivery (same event id) is published once; an event that changes nothing, never', () => {
+    const hub = createHub();
+    const e = event('widgets.widget.changed.v1', { id: 'w1' });
+    assert.equal(publishPurge(hub, domains, e), true);
+    assert.equal(publishPurge(hub, domains, e), false);
+    assert.equal(publishPurge(hub, domains, event('widgets.audit.logged.v1', { id: 'w1' })), false);
+    assert.equal(hub.stats().topics, 1);
+    hub.close();
+  });
+});
+
+describe('publishToHub', () => {
+  it("publishes a module's messages in the event's tenant only", async () => {
+    const hub = createHub();
+    const acme = hub.subscribe([tenantTopicKey('acme', 'widget.w1')]);
+    const globex = hub.subscribe([tenantTopicKey('globex', 'widget.w1')]);
+    const e = event('widgets.widget.changed.v1', { id: 'w1' }, 'globex');
+    assert.equal(publishToHub(hub, domains, e), 1);
+    assert.equal((await take(globex)).id, e.id);
+    assert.equal(acme.pending, 0, 'the same topic name in another tenant got nothing');
+    assert.equal(publishToHub(hub, domains, event('widgets.stock.ticked.v1', { id: 'w1' })), 0, 'not fed');
+    hub.close();
+  });
+});
+
+describe('purge feed → hub SSE → edge subscriber (wire contract)', () => {
+  it('the edge gets each purge once, with tags and softness; a client without the scope gets 403', async () => {
+    const hub = createHub();
+    const tokens: Record<string, Actor> = { edge: actor([PURGE_SCOPE]), client: actor(['orders:read'], 'acme') };
+    const app = sseRoutes({
+      hub,
+      verify: async (authorization) => {
+        const found = tokens[authorization?.replace(/^Bearer /, '') ?? ''];
+        if (found === undefined) throw new DomainError('UNAUTHENTICATED', 'unknown token');
+        return found;
+      },
+      topics: topicResolver([], GLOBAL_TOPICS),
+    });
+    const denied = await app.request(`/v1/stream?topics=${PURGE_TOPIC}`, {
+      headers: { authorization: 'Bearer client' },
+    });
+    assert.equal(denied.status, 403);
+
+    const purges: Array<{ tags: string[]; soft: boolean }> = [];
+    // Both "regions" are this one hub: every event arrives twice, as it will once regions mirror each other.
+    const inProcess: typeof fetch = (input, init) => Promise.resolve(app.fetch(new Request(String(input), init)));
+    const subscriber = createPurgeSubscriber({
+      regions: { east: 'http://east.test', west: 'http://west.test' },
+      token: () => 'edge',
+      onPurge: (tags, soft) => {
+        purges.push({ tags, soft });
+      },
+      fetch: inProcess,
+    });
+    subscriber.start();
+    try {
+      const deadline = Date.now() + 2000;
+      while (hub.stats().subscriptions < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(hub.stats().subscriptions, 2, 'both streams are subscribed');
+      publishPurge(hub, domains, event('widgets.stock.ticked.v1', { id: 'w7' }));
+      publishPurge(hub, domains, event('widgets.widget.changed.v1', { id: 'w8' }));
+      while (purges.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20)); // room for a duplicate to (wrongly) arrive
+      assert.deepEqual(purges, [
+        { tags: ['Widget:w7'], soft: true },
+        { tags: ['Widget:w8'], soft: false },
+      ]);
+      assert.equal(subscriber.status().duplicates, 2);
+    } finally {
+      await subscriber.stop();
+      hub.close();
+    }
+  });
+});

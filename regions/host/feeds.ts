@@ -1,0 +1,204 @@
+/**
+ * The region's event projections that serve every domain alike, each driven by what the
+ * modules declare:
+ * - cache invalidation: one consumer group per region; each event's `changedEntities` (asked of
+ *   the module that owns the event type) goes to every module's regional cache;
+ * - the edge purge feed: per process, the same change as entity tags on the global hub topic
+ *   `edge.purge`, which every edge instance follows;
+ * - the hub feed: per process, each module's publications for an event, on topics scoped to
+ *   the event's tenant.
+ * All three read local and mirrored (`<peer>.`) copies: a change made in either region reaches
+ * this region's caches, edges and clients. The hub message id is the event id, so a Kafka
+ * redelivery is dropped by the hub, and the same event arriving through both regions is
+ * dropped by the edge subscriber.
+ */
+import {
+  createEventConsumer,
+  type EventConsumer,
+  ephemeralGroupId,
+  withMirrored,
+} from '../../infra/events/consumer.ts';
+import type { Envelope } from '../../infra/events/envelope.ts';
+import type { Hub } from '../hub/hub.ts';
+import { type GlobalTopic, globalTopicKey, tenantTopicKey } from '../hub/topics.ts';
+import type { RegionDependencies } from './dependencies.ts';
+import type { DomainModule, DomainParts, EntityChange } from './domain-module.ts';
+import type { Service } from './services.ts';
+
+/** The global hub topic every edge instance follows for cache purges. */
+export const PURGE_TOPIC = 'edge.purge';
+/** The scope a token needs to follow PURGE_TOPIC: edge instances hold it, clients do not. */
+export const PURGE_SCOPE = 'edge:purge';
+/** The global hub topics the host serves. */
+export const GLOBAL_TOPICS: readonly GlobalTopic[] = [{ topic: PURGE_TOPIC, scope: PURGE_SCOPE }];
+
+/** The `data` of a purge message on PURGE_TOPIC. */
+export interface PurgeMessageData {
+  readonly tags: readonly string[];
+  /** true: mark stale (serve while revalidating); false: drop now. */
+  readonly soft: boolean;
+  /** The CloudEvents source of the event that caused the purge, e.g. `/regions/east/commerce`. */
+  readonly source: string;
+  readonly type: string;
+  readonly time: string;
+}
+
+/** A module with the parts its setup built. */
+export interface ComposedDomain {
+  readonly module: DomainModule<unknown>;
+  readonly parts: DomainParts<unknown>;
+}
+
+/** What an event changed, asked of the module that owns its type; undefined when nothing cached changed. */
+export function changeOf(domains: readonly ComposedDomain[], event: Envelope): EntityChange | undefined {
+  const owner = domains.find((d) => d.module.events.includes(event.type));
+  const change = owner?.module.changedEntities?.(event);
+  return change && change.entities.length > 0 ? change : undefined;
+}
+
+/** Entity tags as the edge tags cached data (`<__typename>:<id>`), each once. */
+export function purgeTags(change: EntityChange): string[] {
+  return [...new Set(change.entities.map((e) => `${e.type}:${e.id}`))];
+}
+
+/** Publishes the event's purge on PURGE_TOPIC; false when it purges nothing or the hub already had that id. */
+export function publishPurge(hub: Pick<Hub, 'publish'>, domains: readonly ComposedDomain[], event: Envelope): boolean {
+  const change = changeOf(domains, event);
+  if (change === undefined) return false;
+  const data: PurgeMessageData = {
+    tags: purgeTags(change),
+    soft: change.soft,
+    source: event.source,
+    type: event.type,
+    time: event.time,
+  };
+  return hub.publish(globalTopicKey(PURGE_TOPIC), { id: event.id, event: 'purge', data });
+}
+
+/** Publishes the event's hub messages, each on its topic in the event's tenant; returns how many were new. */
+export function publishToHub(hub: Pick<Hub, 'publish'>, domains: readonly ComposedDomain[], event: Envelope): number {
+  let published = 0;
+  for (const { parts } of domains) {
+    if (!parts.hubFeed?.topics.includes(event.type)) continue;
+    for (const p of parts.hubFeed.publications(event)) {
+      if (hub.publish(tenantTopicKey(event.tenant, p.topic), p.message)) published++;
+    }
+  }
+  return published;
+}
+
+/** Every event type some module can say a change for. */
+function changingTypes(domains: readonly ComposedDomain[]): string[] {
+  return domains.filter((d) => d.module.changedEntities).flatMap((d) => d.module.events);
+}
+
+interface FeedContext {
+  readonly region: string;
+  readonly peer: string;
+  readonly deps: RegionDependencies;
+  readonly domains: readonly ComposedDomain[];
+  readonly log: (line: string) => void;
+}
+
+/** A service that runs one event consumer. */
+export interface ConsumerService extends Service {
+  readonly consumer: EventConsumer;
+}
+
+/** A consumer as a service, stopped with the consumer. */
+export function consumerService(name: string, needs: readonly string[], consumer: EventConsumer): ConsumerService {
+  return {
+    name,
+    needs,
+    consumer,
+    start: () => consumer.start(),
+    stop: () => consumer.stop(),
+    check: async () => {
+      const { handled, retries, deadLettered } = consumer.stats;
+      return `handled ${handled}, retried ${retries}, dead-lettered ${deadLettered}`;
+    },
+  };
+}
+
+/** The consumer a service runs, if it is a consumer service. */
+export function consumerOf(service: Service): EventConsumer | undefined {
+  return (service as Partial<ConsumerService>).consumer;
+}
+
+function onError(ctx: FeedContext, role: string) {
+  return (err: unknown, meta: { topic: string; offset: string }) =>
+    ctx.log(`${role} ${ctx.region}: ${meta.topic}@${meta.offset}: ${(err as Error)?.message ?? err}`);
+}
+
+/** The region's cache invalidation (one group per region: each event once per region's caches). */
+export function cacheInvalidatorService(ctx: FeedContext): ConsumerService | undefined {
+  const caches = ctx.domains.flatMap((d) => (d.parts.cache ? [d.parts.cache] : []));
+  const types = changingTypes(ctx.domains);
+  if (caches.length === 0 || types.length === 0) return undefined;
+  const consumer = createEventConsumer({
+    kafka: ctx.deps.kafka,
+    groupId: `cache-invalidator-${ctx.region}`,
+    topics: withMirrored(types, ctx.peer),
+    fromBeginning: false,
+    handle: async (event) => {
+      const change = changeOf(ctx.domains, event);
+      if (change) await Promise.all(caches.map((c) => c.invalidate(change)));
+    },
+    onError: onError(ctx, 'cache-invalidator'),
+  });
+  return consumerService('cache-invalidator', ['topics'], consumer);
+}
+
+/** This process's edge purge feed onto the hub. */
+export function purgeFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService | undefined {
+  const types = changingTypes(ctx.domains);
+  if (types.length === 0) return undefined;
+  const consumer = createEventConsumer({
+    kafka: ctx.deps.kafka,
+    groupId: ephemeralGroupId(`edge-purge-${ctx.region}`),
+    ephemeral: true,
+    topics: withMirrored(types, ctx.peer),
+    handle: async (event) => {
+      publishPurge(hub, ctx.domains, event);
+    },
+    onError: onError(ctx, 'edge-purge-feed'),
+  });
+  return consumerService('edge-purge-feed', ['topics'], consumer);
+}
+
+/** This process's hub feed: every module's publications for the events it projects. */
+export function hubFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService | undefined {
+  const types = [...new Set(ctx.domains.flatMap((d) => d.parts.hubFeed?.topics ?? []))];
+  if (types.length === 0) return undefined;
+  const consumer = createEventConsumer({
+    kafka: ctx.deps.kafka,
+    groupId: ephemeralGroupId(`hub-${ctx.region}`),
+    ephemeral: true,
+    topics: withMirrored(types, ctx.peer),
+    handle: async (event) => {
+      publishToHub(hub, ctx.domains, event);
+    },
+    onError: onError(ctx, 'hub-feed'),
+  });
+  return consumerService('hub-feed', ['topics'], consumer);
+}
+
+/** One module's processors, each in its region-wide consumer group. */
+export function processorServices(
+  ctx: FeedContext,
+  domain: ComposedDomain,
+  baseNeeds: readonly string[],
+): ConsumerService[] {
+  const { module, parts } = domain;
+  return (parts.processors ?? []).map((p) => {
+    const consumer = createEventConsumer({
+      kafka: ctx.deps.kafka,
+      groupId: `${module.name}-${p.name}-${ctx.region}`,
+      topics: p.mirrored ? withMirrored(p.topics, ctx.peer) : [...p.topics],
+      fromBeginning: p.fromBeginning ?? true,
+      handle: (event) => p.handle(event),
+      onError: onError(ctx, `${module.name}.${p.name}`),
+    });
+    return consumerService(`${module.name}.${p.name}`, [...baseNeeds, ...(p.needs ?? [])], consumer);
+  });
+}
