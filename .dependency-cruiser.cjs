@@ -23,6 +23,16 @@ module.exports = {
       to: { path: '^(subgraphs|bridges|domains|regions|infra|e2e)/' },
     },
     {
+      name: 'only-edge-auth-is-shared',
+      comment:
+        'Outside edge/, production code may import from edge/ only edge/auth/ (the one web-standard JWT ' +
+        'verifier, shared so both ends apply the same rules). Tests may reach other edge modules to check ' +
+        'both ends of a wire (regions/commerce/purge-feed.test.ts drives the edge purge subscriber).',
+      severity: 'error',
+      from: { pathNot: ['^edge/', '\\.test\\.ts$'] },
+      to: { path: '^edge/', pathNot: '^edge/auth/' },
+    },
+    {
       name: 'schemas-are-leaves',
       severity: 'error',
       from: { path: '^schemas/' },

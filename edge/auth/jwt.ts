@@ -1,11 +1,13 @@
 /**
  * Edge authentication: turns `Authorization: Bearer <jwt>` into a caller or a value-typed
- * error, on web-standard APIs only (jose's webapi build). Only asymmetric algorithms are
- * accepted, so neither `alg: none` nor an HS256 token "signed" with the public key (the
- * classic algorithm confusion) can pass. The region verifies the token again; the edge
- * checks it so bad traffic never reaches a region and rate limits can key on its claims.
+ * error. The rules live in token-verifier.ts, shared with the regions; this adapter adds
+ * the edge's view: no header is anonymous, failures carry an HTTP status. The region
+ * verifies the token again; the edge checks it so bad traffic never reaches a region and
+ * rate limits can key on its claims.
  */
-import { createRemoteJWKSet, customFetch, errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
+import { createJwtVerifier, type FetchLike } from './token-verifier.ts';
+
+export type { FetchLike } from './token-verifier.ts';
 
 /** The outcome of authenticating one request; failures are values, not exceptions. */
 export type AuthResult =
@@ -31,9 +33,6 @@ export type AuthResult =
 export const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'FORBIDDEN', 'UNAVAILABLE'] as const;
 /** One of AUTH_ERROR_CODES. */
 export type AuthErrorCode = (typeof AUTH_ERROR_CODES)[number];
-
-/** The fetch signature jose calls for the JWKS (a subset of the global fetch). */
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /** Options of createEdgeAuth. */
 export interface EdgeAuthOptions {
@@ -65,116 +64,24 @@ export interface EdgeAuth {
 /** Headers the edge sets upstream; a client-sent copy must never reach a region (see stripIdentityHeaders). */
 export const IDENTITY_HEADERS = ['x-meridian-tenant', 'x-meridian-subject', 'x-meridian-scopes'] as const;
 
-const ALGORITHMS = ['ES256', 'RS256'];
-// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
-// A JWT bigger than this is not one we issue; refusing early bounds the work per request.
-const MAX_AUTHORIZATION = 8 * 1024;
-// Claims are forwarded as header values, so they must be visible ASCII without spaces.
-const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/;
-const MAX_SCOPES = 64;
-
-/** Marks a failure to obtain keys (network, status, JSON): the caller is not at fault. */
-class KeysUnavailable extends Error {}
-
 function unauthenticated(message: string): AuthResult {
   return { kind: 'error', status: 401, code: 'UNAUTHENTICATED', message };
 }
 
-/** Errors that describe the token rather than the key source. */
-function isTokenFault(err: unknown): boolean {
-  return (
-    err instanceof errors.JWKSNoMatchingKey ||
-    err instanceof errors.JWKSMultipleMatchingKeys ||
-    err instanceof errors.JOSENotSupported ||
-    err instanceof errors.JOSEAlgNotAllowed
-  );
-}
-
-/** Wraps a key resolver so an unreachable issuer is told apart from a bad token. */
-function guarded(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
-  return async function resolveEdgeKey(header, token) {
-    try {
-      return await getKey(header, token);
-    } catch (err) {
-      if (isTokenFault(err)) throw err;
-      throw new KeysUnavailable('the token issuer keys could not be loaded', { cause: err });
-    }
-  };
-}
-
-function reasonOf(err: unknown): string {
-  if (err instanceof errors.JWTExpired) return 'token expired';
-  if (err instanceof errors.JWTClaimValidationFailed) return `token rejected: ${err.message}`;
-  if (err instanceof errors.JWSSignatureVerificationFailed) return 'token signature does not verify';
-  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported) {
-    return `token algorithm not accepted (only ${ALGORITHMS.join(', ')})`;
-  }
-  if (err instanceof errors.JWKSNoMatchingKey) return 'no trusted key matches the token kid';
-  if (err instanceof errors.JWKSMultipleMatchingKeys) return 'several trusted keys match; the token must name a kid';
-  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return 'malformed token';
-  return 'token rejected';
-}
-
-/** RFC 9068 §2.2.3 uses a space-separated `scope`; Meridian's issuer a `scopes` array. Both are accepted. */
-function scopesOf(payload: JWTPayload): string[] | undefined {
-  const { scopes, scope } = payload;
-  let list: unknown[];
-  if (scopes !== undefined) {
-    if (!Array.isArray(scopes)) return undefined;
-    list = scopes;
-  } else if (typeof scope === 'string') {
-    list = scope.split(' ').filter((s) => s !== '');
-  } else {
-    list = [];
-  }
-  if (list.length > MAX_SCOPES) return undefined;
-  return list.every((s): s is string => typeof s === 'string' && HEADER_SAFE.test(s)) ? list : undefined;
-}
-
 /** Creates an authenticator trusting one issuer and audience, with keys from the issuer's JWKS URL. */
 export function createEdgeAuth(opts: EdgeAuthOptions): EdgeAuth {
-  const { issuer, audience, clockToleranceSeconds = 30, cooldownSeconds = 30, cacheMaxAgeSeconds = 600 } = opts;
-  // createRemoteJWKSet caches the set and refetches when a token names an unknown kid
-  // (after the cooldown), so a rotated key is picked up without a restart.
-  const remote = createRemoteJWKSet(new URL(opts.jwksUrl), {
-    cooldownDuration: cooldownSeconds * 1000,
-    cacheMaxAge: cacheMaxAgeSeconds * 1000,
-    timeoutDuration: opts.jwksTimeoutMs ?? 5000,
-    ...(opts.fetch === undefined ? {} : { [customFetch]: opts.fetch }),
-  });
-  const getKey = guarded(remote);
+  const { jwksUrl, ...shared } = opts;
+  const verifier = createJwtVerifier({ ...shared, keys: { url: jwksUrl } });
 
   async function authenticate(request: Request): Promise<AuthResult> {
     const authorization = request.headers.get('authorization');
     if (authorization === null) return { kind: 'anonymous' };
-    const match = authorization.length <= MAX_AUTHORIZATION ? BEARER.exec(authorization.trim()) : null;
-    if (match === null) return unauthenticated('Authorization header is not "Bearer <jwt>"');
-    const token = match[1] as string;
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, getKey, {
-        issuer,
-        audience,
-        algorithms: ALGORITHMS,
-        clockTolerance: clockToleranceSeconds,
-        // Without exp a leaked token would be valid forever.
-        requiredClaims: ['exp'],
-      }));
-    } catch (err) {
-      if (err instanceof KeysUnavailable) {
-        return { kind: 'error', status: 503, code: 'UNAVAILABLE', message: err.message };
-      }
-      return unauthenticated(reasonOf(err));
+    const outcome = await verifier.verify(authorization);
+    if (outcome.ok) return { kind: 'user', ...outcome.claims };
+    if (outcome.kind === 'unavailable') {
+      return { kind: 'error', status: 503, code: 'UNAVAILABLE', message: outcome.message };
     }
-    const { sub, tenant } = payload;
-    if (typeof sub !== 'string' || !HEADER_SAFE.test(sub)) return unauthenticated('token has no usable "sub" claim');
-    if (typeof tenant !== 'string' || !HEADER_SAFE.test(tenant)) {
-      return unauthenticated('token has no usable "tenant" claim');
-    }
-    const scopes = scopesOf(payload);
-    if (scopes === undefined) return unauthenticated('token "scopes" claim must be an array of scope strings');
-    return { kind: 'user', subject: sub, tenant, scopes, token };
+    return unauthenticated(outcome.message);
   }
 
   return { authenticate };

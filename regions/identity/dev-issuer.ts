@@ -11,6 +11,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { DomainError } from '../../domains/shared/errors.ts';
+import { TENANT_PATTERN } from '../../edge/auth/token-verifier.ts';
 import { problem } from '../host/problem.ts';
 
 /** What a caller may put in a dev token. */
@@ -46,7 +47,6 @@ export interface DevIssuer {
 }
 
 const SUB = /^[A-Za-z0-9_.@:-]{1,128}$/;
-const TENANT = /^[a-z0-9-]{1,64}$/;
 const SCOPE = /^[a-z][a-z0-9_-]*:[a-z][a-z0-9_-]*$/;
 const MAX_SCOPES = 32;
 const ALG = 'ES256';
@@ -65,7 +65,9 @@ export function validateTokenRequest(
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return fail('body', 'must be a JSON object');
   const { sub, tenant, scopes } = body as Record<string, unknown>;
   if (typeof sub !== 'string' || !SUB.test(sub)) return fail('sub', 'must be 1-128 characters of [A-Za-z0-9_.@:-]');
-  if (typeof tenant !== 'string' || !TENANT.test(tenant)) return fail('tenant', 'must be 1-64 characters of [a-z0-9-]');
+  if (typeof tenant !== 'string' || !TENANT_PATTERN.test(tenant)) {
+    return fail('tenant', 'must be 1-64 characters of [a-z0-9-]');
+  }
   if (!Array.isArray(scopes)) return fail('scopes', 'must be an array of "<resource>:<action>" strings');
   if (scopes.length > MAX_SCOPES) return fail('scopes', `must hold at most ${MAX_SCOPES} entries`);
   for (const [i, scope] of scopes.entries()) {
