@@ -36,7 +36,7 @@ export interface EdgeDeps {
 
 export interface Edge {
   readonly app: Hono;
-  /** Starts health checks and purge subscriptions. */
+  /** Starts health checks and purge subscriptions; idempotent until stop(). */
   start(): void;
   stop(): Promise<void>;
 }
@@ -137,6 +137,8 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     app,
     start() {
       router.start();
+      // Idempotent like the router: a second subscriber would be one that stop() never closes.
+      if (purges) return;
       purges = createPurgeSubscriber({
         regions: Object.fromEntries(REGION_NAMES.map((r) => [r, config.regions[r].hubUrl])),
         token: purgeToken(config, fetchFn),
@@ -153,7 +155,9 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     },
     async stop() {
       router.stop();
-      await purges?.stop();
+      const stopping = purges;
+      purges = undefined;
+      await stopping?.stop();
     },
   };
 }

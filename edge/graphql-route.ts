@@ -67,6 +67,8 @@ function memo<V>(limit: number) {
 }
 
 interface Fetched {
+  /** Whose request the origin answered (tenant and subject): the answer may be personal to them. */
+  readonly caller: string;
   readonly result: OriginResult;
   readonly body?: string;
   readonly entry?: CacheEntry;
@@ -77,6 +79,10 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 function identity(auth: AuthResult): { tenant: string | null; subject: string | null } {
   return auth.kind === 'user' ? { tenant: auth.tenant, subject: auth.subject } : { tenant: null, subject: null };
+}
+
+function callerOf(who: { tenant: string | null; subject: string | null }): string {
+  return `${who.tenant ?? ''}|${who.subject ?? ''}`;
 }
 
 function upstreamHeaders(raw: Request, auth: AuthResult): Record<string, string> {
@@ -98,22 +104,23 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
   /** Calls the origin, and stores a cacheable answer under its scope's key. */
   async function fetchAndStore(p: Prepared, hint: string | null, operationKey: string): Promise<Fetched> {
     const write = p.request.operationType !== 'query';
+    const caller = callerOf(identity(p.auth));
     const result = await deps.origin({ body: p.upstreamBody(), headers: p.upstreamHeaders, hint, write });
-    if (!result.ok) return { result, stored: false };
+    if (!result.ok) return { caller, result, stored: false };
     let json: { data?: unknown; errors?: unknown[]; extensions?: unknown };
     try {
       json = JSON.parse(result.text);
     } catch {
-      return { result, body: result.text, stored: false };
+      return { caller, result, body: result.text, stored: false };
     }
     const tags = entityTags(json.data);
     const clientData = stripAddedFields(json.data, p.request.document, p.request.operationName);
     const body = JSON.stringify({ ...json, data: clientData });
     const policy = cachePolicy(result.headers.get('cache-control'), { scopeHeader: result.headers.get(SCOPE_HEADER) });
     const cacheable = !write && result.status === 200 && !json.errors?.length && policy.cacheable;
-    if (!cacheable) return { result, body, stored: false };
+    if (!cacheable) return { caller, result, body, stored: false };
     const key = await keyFor(p, policy.scope);
-    if (!key) return { result, body, stored: false };
+    if (!key) return { caller, result, body, stored: false };
     const entry: CacheEntry = {
       key,
       body,
@@ -138,7 +145,7 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
         await fetchAndStore(p, null, operationKey);
       });
     }
-    return { result, body, entry, stored };
+    return { caller, result, body, entry, stored };
   }
 
   const keys = memo<string | null>(50_000);
@@ -198,7 +205,10 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
 
   function fromEntry(entry: CacheEntry, outcome: CacheOutcome, raw: Request, extra: Record<string, string>): Response {
     const region = entry.headers['x-meridian-region'] ?? 'edge';
-    const common = { ...extra, 'cache-control': entry.headers['cache-control'] ?? '' };
+    // RFC 9111 §4: a cache answering from storage "MUST generate an Age header field"; without it
+    // a client's own cache would count the origin's max-age again from now.
+    const age = String(Math.max(0, Math.floor((deps.clock() - entry.storedAt) / 1000)));
+    const common = { ...extra, 'cache-control': entry.headers['cache-control'] ?? '', age };
     if (raw.headers.get('if-none-match') === entry.etag) {
       metrics.cacheRequests.inc({ result: outcome.kind === 'stale' ? 'stale' : 'hit' });
       return new Response(null, {
@@ -305,8 +315,17 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
     }
     // A miss: identical concurrent misses share one origin call. Until the scope is known the
     // flight is per caller, so a private answer can never be handed to someone else.
-    const flightKey = key ?? `${operationKey}|${who.tenant ?? ''}|${who.subject ?? ''}`;
-    const fetched = await cache.singleFlight(flightKey, () => fetchAndStore(prepared, hint, operationKey));
+    const flightKey = key ?? `${operationKey}|${callerOf(who)}`;
+    let led = false;
+    let fetched = await cache.singleFlight(flightKey, () => {
+      led = true;
+      return fetchAndStore(prepared, hint, operationKey);
+    });
+    // The learned scope is a guess from earlier answers: the answer to whoever led the flight may
+    // be narrower (private to them). A joiner takes it only when it was stored under the very key
+    // this caller would look up, or was fetched for the same caller; otherwise it asks for itself.
+    const shareable = led || !fetched.result.ok || fetched.entry?.key === flightKey || fetched.caller === callerOf(who);
+    if (!shareable) fetched = await fetchAndStore(prepared, hint, operationKey);
     if (!fetched.result.ok) return failure(fetched.result, rl);
     const outcome: CacheOutcome = {
       kind: 'miss',
