@@ -2,6 +2,8 @@
  * The edge's configuration, read once from an environment map by the entry points
  * (main.deno.ts, main.node.ts) and validated with clear messages. Pure: no runtime APIs.
  */
+import { GRAPHQL_LIMITS } from './graphql/limits.ts';
+
 export type RegionName = 'east' | 'west';
 export const REGION_NAMES: readonly RegionName[] = ['east', 'west'];
 
@@ -98,9 +100,9 @@ export function edgeConfig(env: Env): EdgeConfig {
     },
     redisUrl: env.MERIDIAN_EDGE_REDIS_URL?.trim() || undefined,
     cacheMaxBytes: int(env, 'MERIDIAN_EDGE_CACHE_BYTES', 64 * 1024 * 1024, 1024, 2 ** 40),
-    maxBodyBytes: int(env, 'MERIDIAN_EDGE_MAX_BODY_BYTES', 64 * 1024, 1024, 16 * 1024 * 1024),
-    maxDepth: int(env, 'MERIDIAN_EDGE_MAX_DEPTH', 10, 1, 100),
-    maxCost: int(env, 'MERIDIAN_EDGE_MAX_COST', 5000, 1, 10_000_000),
+    maxBodyBytes: int(env, 'MERIDIAN_EDGE_MAX_BODY_BYTES', GRAPHQL_LIMITS.maxBodyBytes, 1024, 16 * 1024 * 1024),
+    maxDepth: int(env, 'MERIDIAN_EDGE_MAX_DEPTH', GRAPHQL_LIMITS.maxDepth, 1, 100),
+    maxCost: int(env, 'MERIDIAN_EDGE_MAX_COST', GRAPHQL_LIMITS.maxCost, 1, 10_000_000),
     healthIntervalMs: int(env, 'MERIDIAN_EDGE_HEALTH_INTERVAL_MS', 1000, 50, 60_000),
     opsToken: env.MERIDIAN_EDGE_OPS_TOKEN?.trim() || undefined,
     purgeToken: env.MERIDIAN_EDGE_PURGE_TOKEN?.trim() || undefined,

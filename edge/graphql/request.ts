@@ -24,6 +24,8 @@
 import { type DocumentNode, GraphQLError, type OperationDefinitionNode, type OperationTypeNode, parse } from 'graphql';
 import { sha256Hex } from '../cache/hash.ts';
 import { createByteLru } from '../cache/lru.ts';
+import { PAYLOAD_TOO_LARGE, payloadTooLargeMessage, readBodyWithin } from './body.ts';
+import { GRAPHQL_LIMITS } from './limits.ts';
 import { isJsonRequest, negotiateMediaType, type ResponseMediaType } from './media-type.ts';
 import { selectOperation } from './operation.ts';
 import type { PersistedQueryStore } from './persisted-query-store.ts';
@@ -81,9 +83,9 @@ export type GraphQLRequestResult =
 
 /** Options of {@link createGraphQLRequestParser}. */
 export interface GraphQLRequestParserOptions {
-  /** Largest accepted POST body in bytes (default 256 KiB). */
+  /** Largest accepted POST body in bytes (default GRAPHQL_LIMITS.maxBodyBytes). */
   maxBodyBytes?: number;
-  /** Largest accepted document in lexer tokens, a cheap guard against parser exhaustion (default 15,000). */
+  /** Largest accepted document in lexer tokens, a cheap guard against parser exhaustion (default GRAPHQL_LIMITS.maxTokens). */
   maxTokens?: number;
   /** APQ storage; without one, persisted-query requests get PERSISTED_QUERY_NOT_SUPPORTED. */
   persistedQueries?: PersistedQueryStore;
@@ -91,8 +93,8 @@ export interface GraphQLRequestParserOptions {
   documentCacheBytes?: number;
 }
 
-/** Default body limit: far above real queries and variables, far below what hurts an edge isolate. */
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+/** Default body limit, the platform's (edge/graphql/limits.ts). */
+export const DEFAULT_MAX_BODY_BYTES = GRAPHQL_LIMITS.maxBodyBytes;
 
 /** Rough AST-to-source size ratio, to charge parsed documents against their budget. */
 const AST_BYTES_PER_SOURCE_CHAR = 12;
@@ -132,37 +134,6 @@ export function requestErrorStatus(mediaType: ResponseMediaType): 200 | 400 {
   return mediaType === 'application/json' ? 200 : 400;
 }
 
-/** Reads at most `max` bytes of the body; undefined when it is longer. */
-async function readBody(request: Request, max: number): Promise<Uint8Array | undefined> {
-  const declared = Number(request.headers.get('content-length'));
-  if (declared > max) {
-    await request.body?.cancel().catch(() => {});
-    return undefined;
-  }
-  if (!request.body) return new Uint8Array(0);
-  // Content-Length may be absent (chunked) or wrong, so count what actually arrives.
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
-
 /** GET parameters; variables and extensions "MUST be encoded as a JSON string". */
 function paramsFromSearch(url: URL, mediaType: ResponseMediaType): ParamsResult {
   const params: Record<string, unknown> = {};
@@ -191,10 +162,8 @@ async function paramsFromBody(request: Request, mediaType: ResponseMediaType, ma
     await request.body?.cancel().catch(() => {});
     return failure(415, mediaType, 'UNSUPPORTED_MEDIA_TYPE', 'POST requests must be application/json (UTF-8).');
   }
-  const bytes = await readBody(request, maxBytes);
-  if (!bytes) {
-    return failure(413, mediaType, 'PAYLOAD_TOO_LARGE', `The request body exceeds ${maxBytes} bytes.`);
-  }
+  const bytes = await readBodyWithin(request, maxBytes);
+  if (!bytes) return failure(413, mediaType, PAYLOAD_TOO_LARGE, payloadTooLargeMessage(maxBytes));
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -221,7 +190,7 @@ export type GraphQLRequestParser = (request: Request) => Promise<GraphQLRequestR
 /** Creates the request parser; its APQ store and parsed-document memory live as long as it does. */
 export function createGraphQLRequestParser(options: GraphQLRequestParserOptions = {}): GraphQLRequestParser {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const maxTokens = options.maxTokens ?? 15_000;
+  const maxTokens = options.maxTokens ?? GRAPHQL_LIMITS.maxTokens;
   const store = options.persistedQueries;
   // Keyed by the source text (which the LRU counts); the AST is charged at a multiple of it.
   const documents = createByteLru<{ document: DocumentNode; chars: number }>({
