@@ -23,14 +23,18 @@ module.exports = {
       to: { path: '^(subgraphs|bridges|domains|regions|infra|e2e)/' },
     },
     {
-      name: 'only-edge-auth-is-shared',
+      name: 'only-shared-edge-modules',
       comment:
-        'Outside edge/, production code may import from edge/ only edge/auth/ (the one web-standard JWT ' +
-        'verifier, shared so both ends apply the same rules). Tests may reach other edge modules to check ' +
-        'both ends of a wire (regions/commerce/purge-feed.test.ts drives the edge purge subscriber).',
+        'Outside edge/, production code may import from edge/ only what both ends must apply alike: the ' +
+        'one web-standard JWT verifier (edge/auth/) and the GraphQL request limits and cost estimator ' +
+        '(edge/graphql/limits, cost, operation, body, media-type). Tests may reach other edge modules to ' +
+        'check both ends of a wire (regions/host/feeds.test.ts drives the edge purge subscriber).',
       severity: 'error',
       from: { pathNot: ['^edge/', '\\.test\\.ts$'] },
-      to: { path: '^edge/', pathNot: '^edge/auth/' },
+      to: {
+        path: '^edge/',
+        pathNot: ['^edge/auth/', '^edge/graphql/(limits|cost|operation|body|media-type)\\.ts$'],
+      },
     },
     {
       name: 'schemas-are-leaves',

@@ -238,6 +238,18 @@ describe('edge /graphql: cache scopes', () => {
     assert.equal(t.origin.graphqlCalls().length, 1);
   });
 
+  it('a TENANT answer reaches the client as private, so no shared cache in front of the edge stores it', async () => {
+    const t = setup();
+    t.origin.respond.east = whoAsked({ cacheControl: 'public, s-maxage=300, max-age=60', scope: 'tenant' });
+    const token = await signToken(key, 'alice', 'acme');
+    // s-maxage is for shared caches: the edge is one (it keeps the entry 300 s), the client is told max-age only.
+    for (const expected of [/fwd=uri-miss; fwd-status=200; stored; ttl=300$/, /; hit; ttl=300$/]) {
+      const res = await t.request('/graphql', postGraphQL(VIEWER, { token }));
+      assert.match(res.headers.get('cache-status') ?? '', expected);
+      assert.equal(res.headers.get('cache-control'), 'private, max-age=60');
+    }
+  });
+
   for (const [scope, cacheControl, scopeHeader] of [
     ['TENANT', 'public, max-age=60', 'tenant'],
     ['USER', 'private, max-age=60', undefined],

@@ -9,7 +9,7 @@ import type { AuthResult } from './auth/jwt.ts';
 import { forwardHeaders, wwwAuthenticate } from './auth/jwt.ts';
 import { sha256Hex } from './cache/hash.ts';
 import { cacheKey, canonicalJson, etagOf } from './cache/key.ts';
-import { cachePolicy, SCOPE_HEADER } from './cache/policy.ts';
+import { cachePolicy, clientCacheControl, SCOPE_HEADER } from './cache/policy.ts';
 import type { CacheEntry, ResponseCache } from './cache/response-cache.ts';
 import type { CacheScope } from './cache/scope.ts';
 import type { ScopeIndex } from './cache/scope-index.ts';
@@ -127,7 +127,7 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       status: 200,
       headers: {
         'content-type': JSON_TYPE,
-        'cache-control': result.headers.get('cache-control') ?? '',
+        'cache-control': clientCacheControl(result.headers.get('cache-control') ?? '', policy.scope),
         'x-meridian-region': result.region,
       },
       etag: await etagOf(body),
@@ -333,7 +333,11 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       stored: fetched.stored,
       ttlMs: fetched.entry?.maxAgeMs,
     };
-    const extra = { ...rl, 'cache-control': fetched.result.headers.get('cache-control') ?? 'no-store' };
+    const extra = {
+      ...rl,
+      'cache-control':
+        fetched.entry?.headers['cache-control'] ?? fetched.result.headers.get('cache-control') ?? 'no-store',
+    };
     return respond(
       fetched.body ?? '',
       fetched.result.status,

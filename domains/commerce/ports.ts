@@ -9,8 +9,12 @@ import type { Order } from './order.ts';
 
 /** Read side of the catalog. */
 export interface ProductCatalog {
+  /** The product, or undefined when no product has this id. */
   getProduct(id: string): Promise<Product | undefined>;
-  /** Products in id order, at most `first`, after the id `after` when given. */
+  /**
+   * Products in id order, at most `first`, after the id `after` when given (exclusive;
+   * `after` need not be a product's id, so the last id of a page is the next page's cursor).
+   */
   listProducts(first: number, after?: string): Promise<Product[]>;
   /** How many products the catalog has. */
   countProducts(): Promise<number>;
@@ -20,9 +24,16 @@ export interface ProductCatalog {
  * Stock reservations, keyed by order id. Guarantees: all lines or none; stock never
  * negative under any concurrency; reserve and release are idempotent per order id
  * (a repeated reserve returns the same result, a repeated release changes nothing).
+ * An order id is reserved at most once: a reserve after its release takes nothing (a late
+ * retry must not hold stock for a cancelled order); a reserve that failed recorded nothing.
+ * Failures: INSUFFICIENT_STOCK (details productId, available, requested) or
+ * PRODUCT_NOT_FOUND (details productId) for the first failing line in product id order;
+ * BAD_USER_INPUT for an order id that is not a UUID, lines that validateLines refuses or a
+ * blank release reason. Failed calls change nothing.
  */
 export interface Inventory {
   reserve(orderId: string, tenant: string, lines: readonly StockLine[]): Promise<void>;
+  /** Gives back the order's stock; an unknown order, or one reserved by another tenant, changes nothing. */
   release(orderId: string, tenant: string, reason: string): Promise<void>;
 }
 
@@ -46,7 +57,7 @@ export interface OrderStore {
    * same key. A new key: `decide` runs and its order, events (outbox) and the key are
    * committed in one transaction; if `decide` throws nothing is written. A known key
    * with the same request hash: the stored order, `replayed: true`, `decide` not run.
-   * A known key with another hash: IDEMPOTENCY_KEY_REUSED.
+   * A known key with another hash: IDEMPOTENCY_KEY_REUSED (details.orderId: the key's order).
    */
   placeOnce(claim: IdempotencyClaim, decide: () => Promise<Placed>): Promise<{ order: Order; replayed: boolean }>;
 
@@ -54,6 +65,10 @@ export interface OrderStore {
    * Applies `change` to the order once per (consumer, eventId): loads the order, calls
    * `change`, and commits the new state, its events and the processed mark in one
    * transaction. A repeated eventId returns `applied: false` without calling `change`.
+   * Consumers are independent: each applies the same eventId once. When `change` throws,
+   * the call rejects and nothing is committed, not even the mark, so a retry applies.
+   * `change` answering undefined marks the event processed and leaves the order as it
+   * was (`applied: true`). An unknown order: ORDER_NOT_FOUND (details.orderId).
    */
   applyOnce(
     consumer: string,
@@ -62,7 +77,12 @@ export interface OrderStore {
     change: (order: Order) => Placed | undefined,
   ): Promise<{ order: Order; applied: boolean }>;
 
+  /** The order, or undefined when no order has this id. */
   getOrder(id: string): Promise<Order | undefined>;
+  /**
+   * The user's orders in that tenant only (a user id is scoped by its tenant), newest
+   * `createdAt` first, at most `first`.
+   */
   listOrdersForUser(tenant: string, userId: string, first: number): Promise<Order[]>;
 }
 

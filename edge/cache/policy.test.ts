@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
-import { cachePolicy, parseCacheControl } from './policy.ts';
+import { describe, it, test } from 'node:test';
+import { cachePolicy, clientCacheControl, parseCacheControl } from './policy.ts';
 
 describe('cachePolicy', () => {
   test('Apollo public hint: PUBLIC, max-age, default SWR of 10%', () => {
@@ -80,5 +80,18 @@ describe('parseCacheControl', () => {
     assert.equal(d.get('private'), 'set-cookie, x-a');
     assert.equal(d.get('max-age'), '5');
     assert.equal(d.get('no-transform'), true);
+  });
+});
+
+describe('clientCacheControl', () => {
+  it('keeps a PUBLIC answer as the origin said', () => {
+    assert.equal(clientCacheControl('max-age=60, public', 'PUBLIC'), 'max-age=60, public');
+  });
+
+  it('makes TENANT and USER answers private, dropping public and s-maxage', () => {
+    assert.equal(clientCacheControl('max-age=30, public', 'TENANT'), 'private, max-age=30');
+    assert.equal(clientCacheControl('public, s-maxage=600, max-age=30', 'USER'), 'private, max-age=30');
+    assert.equal(clientCacheControl('max-age=30, private', 'USER'), 'private, max-age=30');
+    assert.equal(clientCacheControl('', 'TENANT'), 'private');
   });
 });

@@ -81,3 +81,18 @@ export function cachePolicy(
   const swrMs = mustRevalidate ? 0 : swr !== undefined ? swr * 1000 : Math.round(maxAgeMs * DEFAULT_SWR_RATIO);
   return { cacheable: true, scope, maxAgeMs, swrMs };
 }
+
+/**
+ * The Cache-Control a client gets for an answer of `scope`: a TENANT or USER answer is
+ * `private` whatever the origin said, so no shared cache in front of the edge (a CDN, a
+ * corporate proxy) can hand one tenant's or user's answer to another (RFC 9111 §5.2.2.7:
+ * private "indicates that a shared cache MUST NOT store the response").
+ */
+export function clientCacheControl(originHeader: string, scope: CacheScope): string {
+  if (scope === 'PUBLIC') return originHeader;
+  const directives = originHeader
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '' && !/^(public|private|s-maxage\s*=.*)$/i.test(d));
+  return ['private', ...directives].join(', ');
+}

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { inventoryContract } from '../../domains/commerce/inventory.contract.test.ts';
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import { createPostgres, type Postgres } from '../adapters/postgres.ts';
 import { closedPort, eventually } from '../adapters/testing.ts';
@@ -11,6 +12,7 @@ import { migrate } from '../postgres/migrate.ts';
 import { createPostgresInventory, type StockInventory } from './inventory.postgres.ts';
 import { inventoryFixtures } from './inventory.testing.ts';
 import { COMMERCE_MIGRATIONS } from './migrations.ts';
+import { type ScratchDatabase, scratchDatabase } from './scratch-database.testing.ts';
 
 const TENANT = 'test-tenant';
 // Declared with its type: TypeScript only narrows through assertion methods of explicitly typed values.
@@ -248,6 +250,27 @@ describe('postgres inventory (east)', () => {
     assert.deepEqual([...stock], [[id, 42]]);
     assert.deepEqual([...(await inventory.getStock([]))], []);
   });
+});
+
+describe('postgres inventory: the Inventory contract (scratch database)', () => {
+  let db: ScratchDatabase;
+  let inventory: StockInventory;
+  const fx = inventoryFixtures(() => db.postgres.pool);
+
+  before(async () => {
+    db = await scratchDatabase('inventory');
+    inventory = createPostgresInventory(db.postgres.pool, { region: 'east' });
+  });
+
+  after(async () => {
+    await db?.drop();
+  });
+
+  inventoryContract('postgres', async (stocks) => ({
+    inventory,
+    products: await fx.products(stocks),
+    stockOf: fx.stockOf,
+  }));
 });
 
 describe('postgres inventory with the store down', () => {

@@ -24,6 +24,14 @@ export function inventoryFixtures(pool: () => Postgres['pool']) {
       productIds.push(id);
       return id;
     },
+    /** Products holding `stocks` units, their ids in ascending order (as the Inventory contract wants them). */
+    async products(stocks: readonly number[]): Promise<string[]> {
+      const base = `p-test-${randomUUID().replaceAll('-', '').slice(0, 20)}`;
+      const ids: string[] = [];
+      for (const [i, stock] of stocks.entries())
+        ids.push(await this.product(stock, `${base}-${String(i).padStart(2, '0')}`));
+      return ids;
+    },
     order(): string {
       const id = randomUUID();
       orderIds.push(id);

@@ -191,7 +191,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         name: `${d.module.name}.subgraph`,
         needs: infra,
         async start() {
-          app = await subgraphApp(schema, verify);
+          app = await subgraphApp(schema, verify, { production: config.production });
           server = await listen(app.app.fetch, modulePort(config, d.module, 'subgraph'));
           subgraphUrls[d.module.name] = `http://127.0.0.1:${server.port}/graphql`;
         },
@@ -210,7 +210,10 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         name: 'gateway',
         needs: subgraphNames,
         async start() {
-          gateway = await gatewayApp(readFileSync(SUPERGRAPH_FILE, 'utf8'), subgraphUrls, verify);
+          gateway = await gatewayApp(readFileSync(SUPERGRAPH_FILE, 'utf8'), subgraphUrls, verify, {
+            production: config.production,
+            fieldCosts: Object.assign({}, ...domains.map((d) => d.module.fieldCosts ?? {})),
+          });
           gatewayRoutes.route('/', gateway.app);
         },
         stop: async () => gateway?.stop(),

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
+import { inventoryContract } from '../../domains/commerce/inventory.contract.test.ts';
 import { type ErrorCode, isDomainError } from '../../domains/shared/errors.ts';
 import { createPostgres, type Postgres } from '../../infra/adapters/postgres.ts';
 import { closedPort } from '../../infra/adapters/testing.ts';
@@ -16,6 +17,7 @@ import {
 import { createPostgresInventory, type StockInventory } from '../../infra/commerce/inventory.postgres.ts';
 import { inventoryFixtures as fixtures } from '../../infra/commerce/inventory.testing.ts';
 import { COMMERCE_MIGRATIONS } from '../../infra/commerce/migrations.ts';
+import { type ScratchDatabase, scratchDatabase } from '../../infra/commerce/scratch-database.testing.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { migrate } from '../../infra/postgres/migrate.ts';
 import { withTelemetry } from '../../infra/telemetry/context.ts';
@@ -177,6 +179,37 @@ describe('inventory gRPC service over loopback (east Postgres)', () => {
     // A child span, not the caller's own.
     assert.notEqual(event?.traceparent, traceparent);
   });
+});
+
+describe('inventory gRPC client → in-process server → Postgres: the Inventory contract (scratch database)', () => {
+  let db: ScratchDatabase;
+  let server: RunningInventoryGrpcServer;
+  let client: GrpcInventory;
+  const fx = fixtures(() => db.postgres.pool);
+
+  before(async () => {
+    db = await scratchDatabase('inventory_grpc');
+    server = await startInventoryGrpcServer({
+      port: 0,
+      inventory: createPostgresInventory(db.postgres.pool, { region: 'east' }),
+    });
+    client = createGrpcInventory({ address: `127.0.0.1:${server.port}` });
+  });
+
+  after(async () => {
+    try {
+      client?.close();
+      await server?.stop();
+    } finally {
+      await db?.drop();
+    }
+  });
+
+  inventoryContract('grpc', async (stocks) => ({
+    inventory: client,
+    products: await fx.products(stocks),
+    stockOf: fx.stockOf,
+  }));
 });
 
 describe('inventory gRPC client when the service is slow or gone', () => {
