@@ -4,8 +4,12 @@
  * `regions/outbox-relay/main.ts` children drain the outbox, and the test SIGKILLs and restarts
  * the children at random moments. The orders then go through payment (whose events need the
  * relay too). At the end every event of those orders is in Kafka exactly once and each order's
- * events are in seq order. Any other relay running against the region (a started region host)
- * simply joins in: the guarantees are the same whoever publishes.
+ * events are in seq order.
+ *
+ * The region and the relays use a database of their own (lanes are locked per database), and the
+ * test samples the lane locks throughout: every lane holder must be one of its own relay
+ * children — a relay it does not kill (say, an in-process one the host was told not to run)
+ * would make the run prove nothing about crashes.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -16,13 +20,17 @@ import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
 import { COMMERCE_EVENTS } from '../domains/commerce/events.ts';
 import { createKafka, type KafkaDependency } from '../infra/adapters/kafka.ts';
-import { createPostgres, type Postgres } from '../infra/adapters/postgres.ts';
+import type { Postgres } from '../infra/adapters/postgres.ts';
 import { eventually, uniqueName } from '../infra/adapters/testing.ts';
-import { COMMERCE_MIGRATIONS } from '../infra/commerce/migrations.ts';
+import { type ScratchDatabase, scratchDatabase } from '../infra/commerce/scratch-database.testing.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
 import { kafkaHeader } from '../infra/events/kafka-codec.ts';
-import { type PartitionRange, readPartitionRanges, type TopicOffsets } from '../infra/outbox/relay.ts';
-import { migrate } from '../infra/postgres/migrate.ts';
+import {
+  LANE_LOCK_NAMESPACE,
+  type PartitionRange,
+  readPartitionRanges,
+  type TopicOffsets,
+} from '../infra/outbox/relay.ts';
 import { DOMAINS } from '../regions/domains.ts';
 import { east } from '../regions/east.ts';
 import { type RunningRegion, startRegion } from '../regions/host/region-host.ts';
@@ -80,6 +88,10 @@ describe('outbox relay processes under SIGKILL (east)', () => {
   const live = new Set<RelayProcess>();
   const output: string[] = [];
   let postgres: Postgres;
+  let scratch: ScratchDatabase;
+  let env: Record<string, string | undefined>;
+  const spawnedPids = new Set<number>();
+  const laneHolders = new Map<string, number>();
   let kafka: KafkaDependency;
   let admin: Admin;
   let region: RunningRegion;
@@ -89,7 +101,9 @@ describe('outbox relay processes under SIGKILL (east)', () => {
   function startRelay(): Promise<RelayProcess> {
     const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', RELAY_MAIN, 'east'], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     });
+    if (child.pid !== undefined) spawnedPids.add(child.pid);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const relay = { child, exited };
     live.add(relay);
@@ -144,13 +158,25 @@ describe('outbox relay processes under SIGKILL (east)', () => {
     return out;
   }
 
+  /** Records who holds each lane lock now (application names of the holding sessions). */
+  async function sampleLaneHolders(): Promise<void> {
+    const { rows } = await postgres.pool.query<{ name: string }>(
+      `SELECT a.application_name AS name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+       WHERE l.locktype = 'advisory' AND l.classid = $1::int4::oid AND l.objsubid = 2 AND l.granted
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [LANE_LOCK_NAMESPACE],
+    );
+    for (const r of rows) laneHolders.set(r.name, (laneHolders.get(r.name) ?? 0) + 1);
+  }
+
   before(async () => {
-    postgres = createPostgres({ url: endpoints.postgresUrl, maxConnections: 20, applicationName: 'relay-crash-test' });
-    await migrate(postgres.pool, [COMMERCE_MIGRATIONS]);
+    scratch = await scratchDatabase('relay_crash');
+    postgres = scratch.postgres;
+    env = { ...process.env, MERIDIAN_EAST_POSTGRES_URL: scratch.url };
     kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: uniqueName('relay-crash-test') });
     admin = await kafka.admin();
     const identity = testIdentity();
-    region = await startRegion(testRegionConfig(east), { identity, domains: DOMAINS, relay: false });
+    region = await startRegion(testRegionConfig(east, env), { identity, domains: DOMAINS, relay: false });
     token = (await identity.issuer?.issue({ sub: 'u-crash', tenant: TENANT, scopes: ['orders:write'] }))
       ?.access_token as string;
     productId = `p-zz-crash-${randomUUID().slice(0, 8)}`;
@@ -165,7 +191,7 @@ describe('outbox relay processes under SIGKILL (east)', () => {
     await Promise.allSettled([...live].map(kill));
     await region?.stop();
     await kafka?.close();
-    await postgres?.close();
+    await scratch?.drop();
   });
 
   it('publishes 1,000 orders exactly once and in order while relays are killed and restarted', async (t) => {
@@ -175,12 +201,27 @@ describe('outbox relay processes under SIGKILL (east)', () => {
 
     const writing = { done: false };
     const chaosDone = chaos(writing);
+    const sampling = (async () => {
+      while (!writing.done) {
+        await sampleLaneHolders();
+        await sleep(100);
+      }
+    })();
     const orderIds = await placeOrders(`http://127.0.0.1:${region.gatewayPort}/graphql`, token, productId).finally(
       () => {
         writing.done = true;
       },
     );
     const kills = await chaosDone;
+    await sampling;
+    // Only this test's relay children held lanes: the host was told not to run a relay, and did not.
+    const holders = [...laneHolders.keys()];
+    assert.ok(holders.length >= 2, `lane locks were seen held (${holders.join(', ')})`);
+    const foreign = holders.filter((name) => {
+      const pid = Number(/^outbox-relay-east-.+-(\d+)$/.exec(name)?.[1]);
+      return !spawnedPids.has(pid);
+    });
+    assert.deepEqual(foreign, [], 'every lane holder is a relay child of this test');
     // Payment needs order.created published, and its own events published after it.
     await eventually(
       async () => {

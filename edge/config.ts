@@ -24,6 +24,8 @@ export interface EdgeConfig {
   readonly opsToken: string | undefined;
   /** Token the edge presents to the regions' purge streams (scope edge:purge). */
   readonly purgeToken: string | undefined;
+  /** NODE_ENV=production: development conveniences are refused unless opted in (see edgeConfig). */
+  readonly production: boolean;
   readonly limits: {
     readonly tenant: { readonly capacity: number; readonly refillPerSecond: number };
     readonly client: { readonly capacity: number; readonly refillPerSecond: number };
@@ -78,8 +80,39 @@ function bucket(env: Env, prefix: string, capacity: number, refill: number) {
   };
 }
 
+/** The ops token `npm start` uses; never accepted in production. */
+export const DEV_OPS_TOKEN = 'dev-ops-token';
+
+/**
+ * Production mode (NODE_ENV=production) refuses the development conveniences: the local dev
+ * issuer as the token authority (it mints tokens for anyone) and the edge minting its own purge
+ * token from it, unless MERIDIAN_DEV_ISSUER=enabled says so by name; and a guessable ops token.
+ */
+function checkProduction(env: Env, config: EdgeConfig): void {
+  if (!config.production) return;
+  const devIssuer = env.MERIDIAN_DEV_ISSUER?.trim() === 'enabled';
+  if (!devIssuer) {
+    for (const name of ['MERIDIAN_JWT_ISSUER', 'MERIDIAN_JWKS_URL', 'MERIDIAN_EDGE_PURGE_TOKEN']) {
+      if (!env[name]?.trim()) {
+        throw new EdgeConfigError(
+          `${name} is required in production (NODE_ENV=production); the local development issuer is used only with MERIDIAN_DEV_ISSUER=enabled`,
+        );
+      }
+    }
+  }
+  if (config.opsToken !== undefined && (config.opsToken === DEV_OPS_TOKEN || config.opsToken.length < 32)) {
+    throw new EdgeConfigError('MERIDIAN_EDGE_OPS_TOKEN must be a secret of at least 32 characters in production');
+  }
+}
+
 /** The edge configuration from an environment map (local defaults: the two local regions). */
 export function edgeConfig(env: Env): EdgeConfig {
+  const config = readConfig(env);
+  checkProduction(env, config);
+  return config;
+}
+
+function readConfig(env: Env): EdgeConfig {
   const gateway = (r: RegionName, port: number) =>
     httpUrl(env, `MERIDIAN_EDGE_${r.toUpperCase()}_GATEWAY_URL`, `http://127.0.0.1:${port}`);
   const hub = (r: RegionName, port: number) =>
@@ -106,6 +139,7 @@ export function edgeConfig(env: Env): EdgeConfig {
     healthIntervalMs: int(env, 'MERIDIAN_EDGE_HEALTH_INTERVAL_MS', 1000, 50, 60_000),
     opsToken: env.MERIDIAN_EDGE_OPS_TOKEN?.trim() || undefined,
     purgeToken: env.MERIDIAN_EDGE_PURGE_TOKEN?.trim() || undefined,
+    production: env.NODE_ENV?.trim() === 'production',
     limits: {
       tenant: bucket(env, 'MERIDIAN_EDGE_TENANT_LIMIT', 6000, 100),
       client: bucket(env, 'MERIDIAN_EDGE_CLIENT_LIMIT', 1200, 20),

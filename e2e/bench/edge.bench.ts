@@ -24,9 +24,9 @@ async function regionProcess(region: 'east' | 'west') {
     ...(process.env as Record<string, string>),
     [`${prefix}_GATEWAY_PORT`]: String(ports.gatewayPort),
     [`${prefix}_HUB_PORT`]: String(ports.hubPort),
-    [`${prefix}_SOAP_PORT`]: String(await freePort()),
+    [`${prefix}_COMMERCE_PAYMENT_PROVIDER_PORT`]: String(await freePort()),
     [`${prefix}_COMMERCE_SUBGRAPH_PORT`]: String(await freePort()),
-    [`${prefix}_INVENTORY_GRPC_PORT`]: String(await freePort()),
+    [`${prefix}_GRPC_PORT`]: String(await freePort()),
   };
   const child = spawn(
     process.execPath,

@@ -24,7 +24,7 @@ export interface ConsumedMeta {
 export interface EventConsumerOptions {
   readonly kafka: KafkaDependency;
   readonly groupId: string;
-  /** Exact topics or patterns (e.g. /^(west\.)?commerce\.order\.created\.v1$/). */
+  /** Exact topics or patterns (e.g. /^(west\.)?orders\.order\.created\.v1$/). */
   readonly topics: ReadonlyArray<string | RegExp>;
   readonly handle: (event: Envelope, meta: ConsumedMeta) => Promise<void>;
   readonly fromBeginning?: boolean;
@@ -39,6 +39,8 @@ export interface EventConsumerOptions {
    * pile up however often processes restart. Give each process its own groupId.
    */
   readonly ephemeral?: boolean;
+  /** Longest wait of one fetch on an idle topic; 500 ms by default. */
+  readonly maxWaitMs?: number;
 }
 
 export interface EventConsumer {
@@ -130,7 +132,14 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   return {
     stats,
     async start() {
-      consumer = opts.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: true });
+      consumer = opts.kafka.consumer({
+        groupId: opts.groupId,
+        allowAutoTopicCreation: true,
+        // How long a fetch waits on an idle topic. Records are returned as soon as they arrive
+        // either way; this bounds how long start() (which waits for the first fetch) and stop()
+        // (which waits for the fetch in flight) take. kafkajs' default is 5 s.
+        maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+      });
       await consumer.connect();
       await consumer.subscribe({
         topics: [...opts.topics],

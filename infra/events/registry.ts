@@ -24,21 +24,25 @@ function schemaFiles(dir: string): string[] {
 }
 
 export interface EventRegistry {
-  /** Event types with a schema, e.g. `commerce.order.created.v1`. */
+  /** Event types with a schema, e.g. `<domain>.<context>.<event>.v1`. */
   readonly types: readonly string[];
   /** Throws INVALID_EVENT (not retryable) with every schema violation in the message. */
   assertValid(value: unknown): asserts value is Envelope;
 }
 
-export function loadEventRegistry(dir = EVENT_SCHEMAS_DIR): EventRegistry {
+/** The schemas of one or more folders (the repo's, plus a test folder), one validator per event type. */
+export function loadEventRegistry(dirs: string | readonly string[] = EVENT_SCHEMAS_DIR): EventRegistry {
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   addFormats(ajv);
   const byType = new Map<string, ValidateFunction>();
-  const docs = schemaFiles(dir).map((f) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>);
+  const files = (typeof dirs === 'string' ? [dirs] : dirs).flatMap((d) => schemaFiles(d));
+  const docs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>);
   for (const doc of docs) ajv.addSchema(doc);
-  for (const doc of docs) {
+  for (const [i, doc] of docs.entries()) {
     const type = (doc.properties as { type?: { const?: string } } | undefined)?.type?.const;
-    if (type) byType.set(type, ajv.getSchema(doc.$id as string) as ValidateFunction);
+    if (!type) continue;
+    if (byType.has(type)) throw new Error(`two schemas describe event type ${type} (one is ${files[i]})`);
+    byType.set(type, ajv.getSchema(doc.$id as string) as ValidateFunction);
   }
   const envelopeCheck = ajv.getSchema(ENVELOPE_ID) as ValidateFunction;
   return {

@@ -2,9 +2,10 @@
  * Outbox relay against the real east Postgres and Kafka. Postgres side: a scratch database per
  * run (migrated like any other), because lane locks are per database: no relay of a running
  * region, nor the e2e crash test's relays, can take these tests' lanes, so the fault injection
- * below is deterministic, and no test row is left in the region's outbox. Kafka side: the real
- * commerce topics, shared; each test reads them from the offsets captured before it wrote and
- * keeps only the event ids it produced.
+ * below is deterministic, and no test row is left in the region's outbox. Kafka side: the
+ * made-up `testing.thing.*` topics (infra/events/testing.ts), so no domain's consumer sees these
+ * events; each test reads them from the offsets captured before it wrote and keeps only the
+ * event ids it produced.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -12,7 +13,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, KafkaMessage, Producer } from 'kafkajs';
 import pg from 'pg';
-import { COMMERCE_EVENTS, type DomainEvent, domainEvent } from '../../domains/commerce/events.ts';
+import type { DomainEvent } from '../../domains/shared/events.ts';
 import { withTimeout } from '../adapters/dependency.ts';
 import { createKafka, type KafkaDependency } from '../adapters/kafka.ts';
 import { createPostgres, type Postgres } from '../adapters/postgres.ts';
@@ -21,6 +22,7 @@ import { resolveEndpoints } from '../config/endpoints.ts';
 import type { Envelope } from '../events/envelope.ts';
 import { kafkaHeader, toKafkaMessage } from '../events/kafka-codec.ts';
 import { appendToOutbox, laneOf, OUTBOX_LANES } from '../events/outbox.ts';
+import { TESTING_EVENTS, testingRegistry, thingEvent } from '../events/testing.ts';
 import { migrate } from '../postgres/migrate.ts';
 import {
   backoffDelay,
@@ -37,68 +39,38 @@ import {
 } from './relay.ts';
 
 const TENANT = 'relay-test';
+const REGISTRY = testingRegistry();
 const CTX = { region: 'east', service: 'outbox-relay-test' };
 
 // ── test data ───────────────────────────────────────────────────────────────────────────
 
-/** An order id whose events land in `lane` (or any lane). */
-function orderId(lane?: number): string {
+/** A thing id whose events land in `lane` (or any lane). */
+function thingId(lane?: number): string {
   for (;;) {
     const id = randomUUID();
     if (lane === undefined || laneOf(id) === lane) return id;
   }
 }
 
-/** The life of one order, as the commerce domain would emit it, one event per step. */
-function orderLife(id: string): DomainEvent[] {
-  const item = { productId: 'p-cable', quantity: 2 };
-  return [
-    domainEvent(COMMERCE_EVENTS.orderCreated, id, TENANT, {
-      orderId: id,
-      userId: 'u-relay-test',
-      status: 'PENDING',
-      items: [{ ...item, unitPriceCents: 1500 }],
-      totalCents: 3000,
-      currency: 'USD',
-      paymentToken: 'tok_relay_test',
-      version: 1,
-    }),
-    domainEvent(COMMERCE_EVENTS.inventoryReserved, id, TENANT, { orderId: id, items: [item] }),
-    domainEvent(COMMERCE_EVENTS.inventoryReserved, id, TENANT, { orderId: id, items: [{ ...item, quantity: 1 }] }),
-    domainEvent(COMMERCE_EVENTS.paymentDeclined, id, TENANT, {
-      orderId: id,
-      reason: 'insufficient funds',
-      amountCents: 3000,
-      currency: 'USD',
-    }),
-    domainEvent(COMMERCE_EVENTS.paymentAuthorized, id, TENANT, {
-      orderId: id,
-      authorizationId: `auth-${id}`,
-      amountCents: 3000,
-      currency: 'USD',
-    }),
-    domainEvent(COMMERCE_EVENTS.orderConfirmed, id, TENANT, {
-      orderId: id,
-      userId: 'u-relay-test',
-      status: 'CONFIRMED',
-      version: 2,
-    }),
-  ];
+/** The life of one aggregate, one event per step, across three topics (runs of one topic and switches). */
+function thingLife(id: string): DomainEvent[] {
+  const { created, changed, noted } = TESTING_EVENTS;
+  return [created, changed, changed, noted, noted, changed].map((type, step) => thingEvent(type, id, TENANT, step));
 }
 
-/** created → confirmed, the shortest real order life. */
-function createdThenConfirmed(id: string): DomainEvent[] {
-  const life = orderLife(id);
+/** created → changed, the shortest life across two topics. */
+function createdThenChanged(id: string): DomainEvent[] {
+  const life = thingLife(id);
   return [life[0], life[5]].filter((e) => e !== undefined);
 }
 
-const ALL_TOPICS = [...new Set(orderLife(randomUUID()).map((e) => e.type))];
+const ALL_TOPICS = [...new Set(thingLife(randomUUID()).map((e) => e.type))];
 
 async function append(pool: pg.Pool, events: readonly DomainEvent[]): Promise<Envelope[]> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const envelopes = await appendToOutbox(client, events, CTX);
+    const envelopes = await appendToOutbox(client, events, CTX, REGISTRY);
     await client.query('COMMIT');
     return envelopes;
   } catch (err) {
@@ -382,7 +354,13 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
   });
 
   function relay(overrides: Partial<OutboxRelayOptions> = {}) {
-    const r = createOutboxRelay({ pool: postgres.pool, kafka, name: uniqueName('relay-test'), ...overrides });
+    const r = createOutboxRelay({
+      pool: postgres.pool,
+      kafka,
+      name: uniqueName('relay-test'),
+      registry: REGISTRY,
+      ...overrides,
+    });
     relays.push(r);
     return r;
   }
@@ -424,7 +402,7 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
   it('publishes a batch once, keyed by aggregate, with ce_id/ce_type/traceparent headers, and marks the rows', async () => {
     const since = await offsetsNow(admin, ALL_TOPICS);
     const written: Envelope[] = [];
-    for (let i = 0; i < 10; i++) written.push(...(await append(postgres.pool, createdThenConfirmed(orderId()))));
+    for (let i = 0; i < 10; i++) written.push(...(await append(postgres.pool, createdThenChanged(thingId()))));
     const ids = written.map((e) => e.id);
 
     let reported = 0;
@@ -481,7 +459,7 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
 
     const written = await appendInSteps(
       postgres.pool,
-      Array.from({ length: 100 }, () => orderLife(orderId())),
+      Array.from({ length: 100 }, () => thingLife(thingId())),
     );
     assert.equal(written.length, 600);
     const ids = written.map((e) => e.id);
@@ -490,7 +468,11 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
     const seen = await readBack(kafka, admin, since, new Set(ids));
     assertExactlyOnce(seen, written);
     const samePartitionPairs = assertAggregateOrder(seen, await seqs(ids));
-    assert.equal(samePartitionPairs, 100, "each order's two inventory.reserved events are checked by offset");
+    assert.equal(
+      samePartitionPairs,
+      200,
+      "each aggregate's two same-topic runs (changed, changed; noted, noted) are checked by offset",
+    );
     assert.equal(
       published.reduce((a, b) => a + b, 0),
       600,
@@ -507,7 +489,7 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
     const lane = 3;
     const since = await offsetsNow(admin, ALL_TOPICS);
     const written: Envelope[] = [];
-    for (let i = 0; i < 3; i++) written.push(...(await append(postgres.pool, createdThenConfirmed(orderId(lane)))));
+    for (let i = 0; i < 3; i++) written.push(...(await append(postgres.pool, createdThenChanged(thingId(lane)))));
     // The state a SIGKILL between the Kafka ack and the DB commit leaves: the record of the whole
     // batch is committed, its first wave (the three `created`) is in Kafka, nothing is marked.
     const record: InflightRecord = {
@@ -517,11 +499,11 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
       offsets: await offsetsNow(admin, [...new Set(written.map((e) => e.type))]),
     };
     const producer = await kafka.producer();
-    const created = written.filter((e) => e.type === COMMERCE_EVENTS.orderCreated);
+    const created = written.filter((e) => e.type === TESTING_EVENTS.created);
     await producer.send({
-      topic: COMMERCE_EVENTS.orderCreated,
+      topic: TESTING_EVENTS.created,
       acks: -1,
-      messages: created.map((e) => toKafkaMessage(e)),
+      messages: created.map((e) => toKafkaMessage(e, REGISTRY)),
     });
     await postgres.pool.query(
       `INSERT INTO outbox_lanes (lane, inflight, owner) VALUES ($1, $2, $3)
@@ -557,7 +539,7 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
     });
     faults.mode = 'down';
     const written: Envelope[] = [];
-    for (let i = 0; i < 3; i++) written.push(...(await append(postgres.pool, createdThenConfirmed(orderId(lane)))));
+    for (let i = 0; i < 3; i++) written.push(...(await append(postgres.pool, createdThenChanged(thingId(lane)))));
     const ids = written.map((e) => e.id);
     r.start();
     await sleep(2000);
@@ -599,7 +581,7 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
     faults.delayMs = 400;
     const r = relay({ kafka: slow });
     const written: Envelope[] = [];
-    for (let i = 0; i < 2; i++) written.push(...(await append(postgres.pool, createdThenConfirmed(orderId(lane)))));
+    for (let i = 0; i < 2; i++) written.push(...(await append(postgres.pool, createdThenChanged(thingId(lane)))));
     r.start();
     await eventually(() => assert.ok(faults.sendTimes.length >= 1), { timeoutMs: 10_000, intervalMs: 10 });
     const t0 = Date.now();

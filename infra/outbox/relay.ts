@@ -35,6 +35,7 @@ import { withTimeout } from '../adapters/dependency.ts';
 import type { Envelope } from '../events/envelope.ts';
 import { kafkaHeader, toKafkaMessage } from '../events/kafka-codec.ts';
 import { OUTBOX_LANES } from '../events/outbox.ts';
+import { type EventRegistry, eventRegistry } from '../events/registry.ts';
 
 /** First key of the lane locks: `pg_try_advisory_lock(LANE_LOCK_NAMESPACE, lane)`. */
 export const LANE_LOCK_NAMESPACE = 4_100_010;
@@ -100,6 +101,8 @@ export interface OutboxRelayOptions {
   readonly onReconciled?: (report: ReconcileReport) => void;
   /** A failed drain; the relay backs off and retries. Defaults to console.error. */
   readonly onError?: (err: unknown) => void;
+  /** Schemas every envelope is checked against before it is sent (the repo's by default). */
+  readonly registry?: EventRegistry;
 }
 
 /** A relay service: start()/stop() for a process, drainOnce() for tests and scripts. */
@@ -182,20 +185,20 @@ export function rangesToRead(recorded: TopicOffsets, current: TopicOffsets, low:
 }
 
 /** One wave as a sendBatch request: messages grouped by topic, in seq order within each. */
-function topicMessages(wave: readonly OutboxRow[]): TopicMessages[] {
+function topicMessages(wave: readonly OutboxRow[], registry: EventRegistry): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
   for (const row of wave) {
     const list = byTopic.get(row.topic) ?? [];
     // Key = aggregate id: the lane and the partition follow the same id.
-    list.push({ ...toKafkaMessage(row.envelope), key: row.aggregateId });
+    list.push({ ...toKafkaMessage(row.envelope, registry), key: row.aggregateId });
     byTopic.set(row.topic, list);
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 /** A lane batch as its sends, one per wave; throws INVALID_EVENT for an envelope without a valid schema. */
-function encodeWaves(rows: readonly OutboxRow[]): TopicMessages[][] {
-  return planWaves(rows).map(topicMessages);
+function encodeWaves(rows: readonly OutboxRow[], registry: EventRegistry): TopicMessages[][] {
+  return planWaves(rows).map((wave) => topicMessages(wave, registry));
 }
 
 /**
@@ -261,6 +264,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const lanes = options.lanes ?? OUTBOX_LANES;
   const batchSize = options.batchSize ?? 200;
   const idleMs = options.idleMs ?? 50;
+  const registry = options.registry ?? eventRegistry();
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const onError = options.onError ?? ((err: unknown) => console.error(`outbox relay ${name}:`, err));
 
@@ -550,7 +554,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const rows = await nextBatch(lane);
     if (rows.length === 0) return reconciled;
     // Encoding validates every envelope: a row that fails must fail before anything is recorded.
-    const waves = encodeWaves(rows);
+    const waves = encodeWaves(rows, registry);
     const topics = [...new Set(rows.map((r) => r.topic))];
     let offsets: TopicOffsets;
     try {

@@ -120,7 +120,7 @@ export interface DomainContext {
 
 /** One domain, as the region host composes it. */
 export interface DomainModule<Handle = undefined> {
-  /** `commerce`: prefixes its event types, names its consumer groups, subgraph and services. */
+  /** The domain's name: prefixes its event types, names its consumer groups, subgraph and services. */
   readonly name: string;
   /** Event types it publishes; each has a JSON Schema under schemas/events/<name>/. */
   readonly events: readonly string[];

@@ -37,7 +37,7 @@ export interface PurgeMessageData {
   readonly tags: readonly string[];
   /** true: mark stale (serve while revalidating); false: drop now. */
   readonly soft: boolean;
-  /** The CloudEvents source of the event that caused the purge, e.g. `/regions/east/commerce`. */
+  /** The CloudEvents source of the event that caused the purge, e.g. `/regions/east/<domain>`. */
   readonly source: string;
   readonly type: string;
   readonly time: string;

@@ -1,7 +1,12 @@
 /** Integration: a region host against the real local stack. */
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { hostname } from 'node:os';
 import { after, before, describe, it } from 'node:test';
+import { createKafka, type KafkaDependency } from '../../infra/adapters/kafka.ts';
+import { uniqueName } from '../../infra/adapters/testing.ts';
+import { resolveEndpoints } from '../../infra/config/endpoints.ts';
+import { DOMAINS } from '../domains.ts';
 import { east } from '../east.ts';
 import { type RunningRegion, startRegion } from './region-host.ts';
 import { testIdentity, testRegionConfig } from './testing.ts';
@@ -18,6 +23,7 @@ interface ReadyBody {
   status: string;
   region: string;
   dependencies: Record<string, { ok: boolean; version?: string; error?: string }>;
+  services: Record<string, { ok: boolean; state: string; detail?: string }>;
 }
 
 describe('region host (east, real dependencies)', () => {
@@ -43,6 +49,11 @@ describe('region host (east, real dependencies)', () => {
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.status, 'ready');
     assert.deepEqual(Object.keys(body.dependencies).sort(), ['amqp', 'kafka', 'mongo', 'mqtt', 'postgres', 'redis']);
+    assert.ok(
+      Object.values(body.services).every((s) => s.ok && s.state === 'running'),
+      JSON.stringify(body.services),
+    );
+    assert.ok('hub-http' in body.services && 'gateway-http' in body.services);
     assert.match(body.dependencies.postgres?.version ?? '', /^\d+\.\d+/);
     assert.match(body.dependencies.mongo?.version ?? '', /FerretDB v1\./);
     assert.match(body.dependencies.mqtt?.version ?? '', /mosquitto/);
@@ -72,6 +83,58 @@ describe('region host with a dependency down', () => {
       assert.equal(body.dependencies.postgres?.ok, true);
       const health = await fetch(`http://127.0.0.1:${region.gatewayPort}/health`);
       assert.equal(health.status, 200, 'liveness does not depend on dependencies');
+    } finally {
+      await region.stop();
+    }
+  });
+});
+
+describe('region host with every domain', () => {
+  const endpoints = resolveEndpoints('east', process.env);
+  let kafka: KafkaDependency;
+  before(() => {
+    kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: uniqueName('region-host-test') });
+  });
+  after(() => kafka.close());
+
+  const mine = async () =>
+    (await (await kafka.admin()).listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((id) => id.includes(`-${hostname()}-${process.pid}-`));
+
+  it('per-process live feeds commit nothing and leave no consumer group behind, however often it restarts', async () => {
+    assert.deepEqual(await mine(), []);
+    for (let round = 0; round < 2; round++) {
+      const region = await startRegion(testRegionConfig(east), { identity: testIdentity(), domains: DOMAINS });
+      try {
+        const live = await mine();
+        assert.ok(live.some((g) => g.startsWith('hub-east-')) && live.some((g) => g.startsWith('edge-purge-east-')));
+        const admin = await kafka.admin();
+        for (const groupId of live) {
+          const offsets = await admin.fetchOffsets({ groupId });
+          const committed = offsets.flatMap((t) => t.partitions).filter((p) => p.offset !== '-1');
+          assert.deepEqual(committed, [], `${groupId} commits no offsets, so the broker drops it if the process dies`);
+        }
+        const ready = (await (await fetch(`http://127.0.0.1:${region.gatewayPort}/ready`)).json()) as ReadyBody;
+        assert.ok('outbox-relay' in ready.services, 'a host runs the relay unless told not to');
+      } finally {
+        await region.stop();
+      }
+      assert.deepEqual(await mine(), [], `round ${round}: the groups went with the process`);
+    }
+  });
+
+  it('relay: false runs no outbox relay in the process', async () => {
+    const region = await startRegion(testRegionConfig(east), {
+      identity: testIdentity(),
+      domains: DOMAINS,
+      relay: false,
+    });
+    try {
+      assert.ok(!region.services.names().includes('outbox-relay'));
+      const ready = (await (await fetch(`http://127.0.0.1:${region.gatewayPort}/ready`)).json()) as ReadyBody;
+      assert.equal(ready.status, 'ready');
+      assert.ok(!('outbox-relay' in ready.services));
     } finally {
       await region.stop();
     }

@@ -51,7 +51,7 @@ export interface RunningRegion {
   readonly services: ServiceManager;
   /** What a module's setup exposed (its handle), for tests and ops. */
   domain<H>(module: DomainModule<H>): H;
-  /** A consumer the host runs, by service name (e.g. `commerce.payment-processor`). */
+  /** A consumer the host runs, by service name (`<domain>.<processor>`, `hub-feed`…). */
   consumer(name: string): EventConsumer | undefined;
   /** Where a domain's subgraph listens (what the gateway calls). */
   subgraphUrl(domain: string): string;
@@ -67,7 +67,7 @@ export interface RegionOptions {
   readonly relay?: boolean;
 }
 
-/** `commerce` + `paymentProvider` → `COMMERCE_PAYMENT_PROVIDER` (what follows MERIDIAN_<REGION>_). */
+/** `shop` + `paymentProvider` → `SHOP_PAYMENT_PROVIDER` (what follows MERIDIAN_<REGION>_). */
 export function settingKey(module: string, name: string): string {
   return `${module}_${name}`
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')

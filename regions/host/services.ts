@@ -8,7 +8,7 @@
 
 /** A long-running part of a region process. */
 export interface Service {
-  /** Unique within the process, e.g. `outbox-relay`, `commerce.payment-processor`. */
+  /** Unique within the process, e.g. `outbox-relay`, `<domain>.<processor>`. */
   readonly name: string;
   /** Services that must be running before this one starts. */
   readonly needs?: readonly string[];
@@ -79,6 +79,8 @@ export function createServiceManager(log: (line: string) => void = () => {}): Se
   const services: Service[] = [];
   const state = new Map<string, { state: ServiceState; detail?: string; startMs?: number }>();
   const started: string[] = [];
+  /** Services started together, in start order: stopped together, in reverse. */
+  const startedWaves: Service[][] = [];
   let stopping: Promise<void> | undefined;
 
   async function startOne(s: Service): Promise<void> {
@@ -96,18 +98,23 @@ export function createServiceManager(log: (line: string) => void = () => {}): Se
     log(`service ${s.name} running (${startMs} ms)`);
   }
 
+  async function stopOne(s: Service): Promise<void> {
+    state.set(s.name, { ...state.get(s.name), state: 'stopping' });
+    const t0 = performance.now();
+    try {
+      await s.stop();
+      state.set(s.name, { state: 'stopped' });
+      log(`service ${s.name} stopped (${Math.round(performance.now() - t0)} ms)`);
+    } catch (err) {
+      state.set(s.name, { state: 'stopped', detail: `stop failed: ${(err as Error)?.message ?? err}` });
+      log(`service ${s.name}: stop failed: ${(err as Error)?.message ?? err}`);
+    }
+  }
+
   async function stopAll(): Promise<void> {
-    for (const name of [...started].reverse()) {
-      const s = services.find((x) => x.name === name);
-      if (!s) continue;
-      state.set(name, { ...state.get(name), state: 'stopping' });
-      try {
-        await s.stop();
-        state.set(name, { state: 'stopped' });
-      } catch (err) {
-        state.set(name, { state: 'stopped', detail: `stop failed: ${(err as Error)?.message ?? err}` });
-        log(`service ${name}: stop failed: ${(err as Error)?.message ?? err}`);
-      }
+    // A later wave may need an earlier one; services of one wave need none of each other.
+    for (const wave of [...startedWaves].reverse()) {
+      await Promise.all(wave.filter((s) => started.includes(s.name)).map(stopOne));
     }
   }
 
@@ -125,6 +132,8 @@ export function createServiceManager(log: (line: string) => void = () => {}): Se
       const running = services.filter((s) => started.includes(s.name));
       const waves = startOrder([...running, ...pending]).map((w) => w.filter((s) => !started.includes(s.name)));
       for (const wave of waves) {
+        if (wave.length === 0) continue;
+        startedWaves.push(wave);
         const results = await Promise.allSettled(wave.map(startOne));
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) {

@@ -28,6 +28,24 @@ describe('identityFromEnv', () => {
     assert.deepEqual(actor, { subject: 'u1', tenant: 't1', scopes: ['orders:read'] });
   });
 
+  it('in production the dev issuer refuses to start unless opted in by name', () => {
+    assert.throws(
+      () => identityFromEnv({ NODE_ENV: 'production' }, defaults),
+      (err: unknown) => err instanceof ConfigError && /MERIDIAN_DEV_ISSUER=enabled/.test(err.message),
+    );
+    assert.throws(() => identityFromEnv({ NODE_ENV: 'production', MERIDIAN_DEV_ISSUER: 'yes' }, defaults), ConfigError);
+    assert.equal(identityFromEnv({ NODE_ENV: 'production', MERIDIAN_DEV_ISSUER: 'enabled' }, defaults).mode, 'dev');
+    const external = identityFromEnv(
+      {
+        NODE_ENV: 'production',
+        MERIDIAN_JWT_ISSUER: 'https://id.example.com/',
+        MERIDIAN_JWKS_URL: 'https://id.example.com/jwks',
+      },
+      defaults,
+    );
+    assert.equal(external.mode, 'external');
+  });
+
   it('with issuer and JWKS URL set, the dev issuer is off', () => {
     const identity = identityFromEnv(
       { MERIDIAN_JWT_ISSUER: 'https://id.example.com/', MERIDIAN_JWKS_URL: 'https://id.example.com/jwks' },

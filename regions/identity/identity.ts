@@ -23,6 +23,8 @@ export interface Identity {
 const ISSUER_VAR = 'MERIDIAN_JWT_ISSUER';
 const JWKS_VAR = 'MERIDIAN_JWKS_URL';
 const AUDIENCE_VAR = 'MERIDIAN_JWT_AUDIENCE';
+/** Production mode refuses the development issuer unless this says `enabled` (a demo box, a staging drill). */
+export const DEV_ISSUER_OPT_IN_VAR = 'MERIDIAN_DEV_ISSUER';
 
 function httpUrl(variable: string, raw: string): string {
   let url: URL;
@@ -62,6 +64,13 @@ export function identityFromEnv(
       routes: undefined,
       summary: `identity: external issuer ${externalIssuer} (keys ${url}, audience ${audience})`,
     };
+  }
+  if (env.NODE_ENV === 'production' && value(DEV_ISSUER_OPT_IN_VAR) !== 'enabled') {
+    // The dev issuer mints any token for anyone: in production it runs only when asked for by name.
+    throw new ConfigError(
+      `NODE_ENV=production needs an external issuer (${ISSUER_VAR} and ${JWKS_VAR}); ` +
+        `the development issuer mints tokens for anyone and runs in production only with ${DEV_ISSUER_OPT_IN_VAR}=enabled`,
+    );
   }
   const gateway = httpUrl('gateway URL', defaults.gatewayUrl).replace(/\/$/, '');
   const issuer = createDevIssuer({ keyFile: defaults.keyFile, audience });
