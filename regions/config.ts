@@ -27,8 +27,8 @@ export interface RegionConfig extends RegionProfile {
   readonly hubPort: number;
   /** The region's gRPC server (every domain's internal gRPC services). */
   readonly grpcPort: number;
-  /** Listen on any free port everywhere, domain ports included (tests running beside `npm start`). */
-  readonly anyFreePort: boolean;
+  /** Every domain module port on any free port (tests running beside `npm start`). */
+  readonly anyFreeDomainPorts: boolean;
   /** `MERIDIAN_<REGION>_<NAME>` values by NAME, e.g. `COMMERCE_SUBGRAPH_PORT`. */
   readonly settings: Readonly<Record<string, string>>;
   /** NODE_ENV=production: development conveniences are off. */
@@ -61,7 +61,7 @@ export function regionConfig(profile: RegionProfile, env: Record<string, string 
     gatewayPort: port(env, `${prefix}GATEWAY_PORT`, defaultPort(region, 'gateway')),
     hubPort: port(env, `${prefix}HUB_PORT`, defaultPort(region, 'hub')),
     grpcPort: port(env, `${prefix}GRPC_PORT`, defaultPort(region, 'grpc')),
-    anyFreePort: false,
+    anyFreeDomainPorts: false,
     settings,
     production: env.NODE_ENV === 'production',
     endpoints: resolveEndpoints(region, env),

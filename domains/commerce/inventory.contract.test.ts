@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { type ErrorCode, isDomainError } from '../shared/errors.ts';
+import { isDomainError } from '../shared/errors.ts';
+import { rejectsWith } from '../shared/testing.ts';
 import type { StockLine } from './inventory.ts';
 import type { Inventory } from './ports.ts';
 
@@ -23,15 +24,6 @@ export type WithStock = (stocks: readonly number[]) => Promise<InventoryFixture>
 
 function freshTenant(): string {
   return `t-${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-}
-
-function rejectsWith(code: ErrorCode, details?: Record<string, unknown>) {
-  return (err: unknown) => {
-    assert.ok(isDomainError(err), `expected a DomainError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (details) assert.deepEqual(err.details, details);
-    return true;
-  };
 }
 
 const line = (productId: string, quantity: number): StockLine => ({ productId, quantity });

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DomainError, type ErrorCode, isDomainError } from '../shared/errors.ts';
+import { DomainError } from '../shared/errors.ts';
+import { rejectsWith } from '../shared/testing.ts';
 import { COMMERCE_EVENTS } from './events.ts';
 import type { Order } from './order.ts';
 import type { IdempotencyClaim, OrderStore, Placed } from './ports.ts';
@@ -30,15 +31,6 @@ function fresh(prefix: string): string {
 
 function aClaim(tenant: string, overrides: Partial<IdempotencyClaim> = {}): IdempotencyClaim {
   return { tenant, key: fresh('key'), requestHash: 'hash-a', ...overrides };
-}
-
-function rejectsWith(code: ErrorCode, details?: Record<string, unknown>) {
-  return (err: unknown) => {
-    assert.ok(isDomainError(err), `expected a DomainError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (details) assert.deepEqual(err.details, details);
-    return true;
-  };
 }
 
 /** A `decide` that counts its calls and answers `placed` (after `delayMs`, to widen races). */

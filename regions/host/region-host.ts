@@ -80,7 +80,7 @@ function modulePort(config: RegionConfig, module: DomainModule<unknown>, name: s
   const offset = module.ports?.[name];
   if (offset === undefined)
     throw new Error(`domain ${module.name} asked for port "${name}", which it does not declare`);
-  if (config.anyFreePort) return 0;
+  if (config.anyFreeDomainPorts) return 0;
   const key = `${settingKey(module.name, name)}_PORT`;
   const raw = config.settings[key];
   return raw === undefined
@@ -96,6 +96,26 @@ function baseApp(config: RegionConfig, checks: Parameters<typeof healthRoutes>[1
   });
   app.route('/', healthRoutes(config.region, checks));
   return app;
+}
+
+/** An HTTP port as a service; `listening` learns the port (0 in tests means any free one). */
+function httpService(
+  name: string,
+  app: Hono,
+  port: number,
+  needs: readonly string[],
+  listening: (port: number) => void,
+): Service {
+  let server: Awaited<ReturnType<typeof listen>> | undefined;
+  return {
+    name,
+    needs,
+    async start() {
+      server = await listen(finish(app).fetch, port);
+      listening(server.port);
+    },
+    stop: async () => server?.close(),
+  };
 }
 
 function finish(app: Hono): Hono {
@@ -171,7 +191,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         name: 'grpc',
         needs: ['migrations'],
         async start() {
-          server = await startGrpcServer({ port: config.anyFreePort ? 0 : config.grpcPort, services: grpcServices });
+          server = await startGrpcServer({ port: config.grpcPort, services: grpcServices });
           grpcPort = server.port;
         },
         stop: async () => server?.stop(),
@@ -262,29 +282,11 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
 
     // The ports clients use, last: /ready is green only once everything above runs.
     const everything = services.names();
-    let gatewayServer: Awaited<ReturnType<typeof listen>> | undefined;
-    add({
-      name: 'gateway-http',
-      needs: everything,
-      async start() {
-        gatewayServer = await listen(finish(gatewayRoutes).fetch, config.anyFreePort ? 0 : config.gatewayPort);
-        ports.gateway = gatewayServer.port;
-      },
-      stop: async () => gatewayServer?.close(),
-    });
     const hubRoutes = baseApp(config, { dependencies: deps.all, services });
     const families = domains.flatMap((d) => d.parts.hubTopics ?? []);
     hubRoutes.route('/', sseRoutes({ hub, verify, topics: topicResolver(families, GLOBAL_TOPICS) }));
-    let hubServer: Awaited<ReturnType<typeof listen>> | undefined;
-    add({
-      name: 'hub-http',
-      needs: everything,
-      async start() {
-        hubServer = await listen(finish(hubRoutes).fetch, config.anyFreePort ? 0 : config.hubPort);
-        ports.hub = hubServer.port;
-      },
-      stop: async () => hubServer?.close(),
-    });
+    add(httpService('gateway-http', gatewayRoutes, config.gatewayPort, everything, (port) => (ports.gateway = port)));
+    add(httpService('hub-http', hubRoutes, config.hubPort, everything, (port) => (ports.hub = port)));
 
     await services.start();
 

@@ -6,12 +6,12 @@ import type { RegionConfig, RegionProfile } from '../config.ts';
 import { regionConfig } from '../config.ts';
 import { type Identity, identityFromEnv } from '../identity/identity.ts';
 
-/** The region's config with every listening port, domain ports included, on any free port. */
+/** The region's config with every listening port, domain ports included, on any free port (0). */
 export function testRegionConfig(
   profile: RegionProfile,
   env: Record<string, string | undefined> = process.env,
 ): RegionConfig {
-  return { ...regionConfig(profile, env), anyFreePort: true };
+  return { ...regionConfig(profile, env), gatewayPort: 0, hubPort: 0, grpcPort: 0, anyFreeDomainPorts: true };
 }
 
 /** A development identity with its own throwaway signing key. */

@@ -4,7 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { inventoryContract } from '../../domains/commerce/inventory.contract.test.ts';
-import { type ErrorCode, isDomainError } from '../../domains/shared/errors.ts';
+import { isDomainError } from '../../domains/shared/errors.ts';
+import { rejectsWith } from '../../domains/shared/testing.ts';
 import { createPostgres, type Postgres } from '../../infra/adapters/postgres.ts';
 import { closedPort } from '../../infra/adapters/testing.ts';
 import {
@@ -25,15 +26,6 @@ import { traceIdOf } from '../../infra/telemetry/traceparent.ts';
 import { type RunningInventoryGrpcServer, startInventoryGrpcServer } from './grpc-server.ts';
 
 const TENANT = 'test-tenant';
-
-function rejectsWith(code: ErrorCode, details?: Record<string, unknown>) {
-  return (err: unknown) => {
-    assert.ok(isDomainError(err), `expected a DomainError, got ${String(err)}`);
-    assert.equal(err.code, code, err.message);
-    if (details) assert.deepEqual(err.details, details);
-    return true;
-  };
-}
 
 /** The inventory, each call held back `ms` first: a server slower than its clients' deadline. */
 function slowed(inner: StockInventory, ms: number): StockInventory {
