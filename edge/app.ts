@@ -124,7 +124,13 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
   if (config.opsToken) {
     app.route(
       '/',
-      opsRoutes({ router, token: config.opsToken, onWriterChange: (c) => log(`edge: writer ${c.from} → ${c.to}`) }),
+      opsRoutes({
+        router,
+        token: config.opsToken,
+        regionToken: config.regionOpsToken,
+        fetch: fetchFn,
+        onWriterChange: (c) => log(`edge: writer ${c.from} → ${c.to} (epoch ${c.epoch})`),
+      }),
     );
   }
   app.notFound(() => problemResponse(404, 'Not Found'));

@@ -22,6 +22,8 @@ export interface EdgeConfig {
   readonly healthIntervalMs: number;
   /** Bearer token for /ops endpoints; ops are disabled when undefined. */
   readonly opsToken: string | undefined;
+  /** Token the edge presents to the regions' ops endpoints when it moves the writer. */
+  readonly regionOpsToken: string | undefined;
   /** Token the edge presents to the regions' purge streams (scope edge:purge). */
   readonly purgeToken: string | undefined;
   /** NODE_ENV=production: development conveniences are refused unless opted in (see edgeConfig). */
@@ -139,6 +141,8 @@ function readConfig(env: Env): EdgeConfig {
     healthIntervalMs: int(env, 'MERIDIAN_EDGE_HEALTH_INTERVAL_MS', 1000, 50, 60_000),
     opsToken: env.MERIDIAN_EDGE_OPS_TOKEN?.trim() || undefined,
     purgeToken: env.MERIDIAN_EDGE_PURGE_TOKEN?.trim() || undefined,
+    regionOpsToken:
+      env.MERIDIAN_EDGE_REGION_OPS_TOKEN?.trim() || (env.NODE_ENV?.trim() === 'production' ? undefined : DEV_OPS_TOKEN),
     production: env.NODE_ENV?.trim() === 'production',
     limits: {
       tenant: bucket(env, 'MERIDIAN_EDGE_TENANT_LIMIT', 6000, 100),

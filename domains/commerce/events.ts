@@ -32,6 +32,9 @@ export interface OrderCreatedData {
   readonly currency: string;
   readonly paymentToken: string;
   readonly version: number;
+  /** The idempotency key and request hash it was placed under, so a standby copy answers retries alike. */
+  readonly idempotencyKey?: string;
+  readonly requestHash?: string;
 }
 
 export interface OrderConfirmedData {

@@ -111,3 +111,12 @@ export interface Clock {
 export interface IdGenerator {
   uuid(): string;
 }
+
+/**
+ * Single-writer fencing of orders: resolves when this region may write orders now, rejects
+ * with WRITER_MOVED (details: the writer region and epoch) when it may not. Checked before any
+ * work; the order store checks again inside its transaction.
+ */
+export interface WriterFence {
+  assertWriter(): Promise<unknown>;
+}

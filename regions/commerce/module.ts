@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { COMMERCE_EVENTS, type OrderCreatedData } from '../../domains/commerce/events.ts';
 import { processPayment } from '../../domains/commerce/process-payment.ts';
+import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import { createPostgres } from '../../infra/adapters/postgres.ts';
 import type { CacheStats } from '../../infra/cache/read-through.ts';
 import { createCachedCatalog } from '../../infra/commerce/catalog.cached.ts';
@@ -13,9 +14,11 @@ import { createPostgresCatalog } from '../../infra/commerce/catalog.postgres.ts'
 import { createGrpcInventory } from '../../infra/commerce/inventory.grpc.ts';
 import { createPostgresInventory } from '../../infra/commerce/inventory.postgres.ts';
 import { COMMERCE_MIGRATIONS } from '../../infra/commerce/migrations.ts';
+import { applyPeerEvent } from '../../infra/commerce/order-standby.postgres.ts';
 import { createCachedOrderStore } from '../../infra/commerce/order-store.cached.ts';
 import { createPostgresOrderStore } from '../../infra/commerce/order-store.postgres.ts';
 import { createSoapPaymentProvider } from '../../infra/commerce/payment-provider.soap.ts';
+import type { Envelope } from '../../infra/events/envelope.ts';
 import { commerceSchema } from '../../subgraphs/commerce/server.ts';
 import type { DomainModule, Service } from '../host/domain-module.ts';
 import { inventoryGrpcService } from '../inventory/grpc-server.ts';
@@ -32,6 +35,20 @@ export interface CommerceHandle {
 }
 
 const PAYMENT_PROVIDER = 'commerce.payment-provider';
+
+const STANDBY_TOPICS = [
+  ['standby-orders', COMMERCE_EVENTS.orderCreated],
+  ['standby-confirmations', COMMERCE_EVENTS.orderConfirmed],
+  ['standby-cancellations', COMMERCE_EVENTS.orderCancelled],
+  ['standby-reservations', COMMERCE_EVENTS.inventoryReserved],
+  ['standby-releases', COMMERCE_EVENTS.inventoryReleased],
+] as const;
+
+/** A peer's order not in the standby copy yet is worth waiting for (a few minutes), not dead-lettering. */
+function untilProjected(err: unknown, event: Envelope): unknown {
+  if (!isDomainError(err, 'ORDER_NOT_FOUND') || Date.now() - Date.parse(event.time) > 5 * 60_000) return err;
+  return new DomainError('ORDER_NOT_FOUND', `${err.message} in the standby copy yet`, { retryable: true, cause: err });
+}
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function validHttpUrl(name: string, raw: string | undefined): string | undefined {
@@ -50,6 +67,8 @@ export const commerceModule: DomainModule<CommerceHandle> = {
   events: Object.values(COMMERCE_EVENTS),
   migrations: COMMERCE_MIGRATIONS,
   ports: { subgraph: 11, paymentProvider: 80 },
+  // One writer region at a time for orders (and the stock they reserve); the other keeps a standby copy.
+  singleWriter: ['orders'],
   // A product list item resolves stock and price: a little more than a plain field.
   fieldCosts: { 'Query.products': 2, 'Query.order': 2, 'Mutation.placeOrder': 10, 'Tenant.catalogSize': 5 },
   changedEntities: commerceChangedEntities,
@@ -66,9 +85,15 @@ export const commerceModule: DomainModule<CommerceHandle> = {
     const redis = ctx.deps.redis.client;
     const catalog = createCachedCatalog(createPostgresCatalog(ctx.deps.postgres.pool), redis);
     const orders = createCachedOrderStore(
-      createPostgresOrderStore(ctx.deps.postgres.pool, { region, service: 'commerce' }),
+      createPostgresOrderStore(ctx.deps.postgres.pool, {
+        region,
+        service: 'commerce',
+        fence: { aggregate: 'orders', initialWriter: ctx.config.initialWriter },
+      }),
       redis,
     );
+    const fence = ctx.fence('orders');
+    const standby = (event: Envelope) => applyPeerEvent(ctx.deps.postgres.pool, event).then(() => undefined);
     const clock = { now: () => new Date().toISOString() };
     const ids = { uuid: () => crypto.randomUUID() };
 
@@ -95,20 +120,30 @@ export const commerceModule: DomainModule<CommerceHandle> = {
     }
 
     return {
-      subgraph: commerceSchema({ catalog, inventory, orders, clock, ids, hash: sha256 }),
+      subgraph: commerceSchema({ catalog, inventory, orders, clock, ids, hash: sha256, fence }),
       grpc: [inventoryGrpcService(createPostgresInventory(inventoryDb.pool, { region }))],
       processors: [
         {
+          // Writes orders: runs in the writer region only, and there also finishes the peer's
+          // orders (its topic copy, from its group's translated offsets) after a failover.
           name: 'payment-processor',
           topics: [COMMERCE_EVENTS.orderCreated],
+          writes: 'orders',
           needs: configuredProvider ? [] : [PAYMENT_PROVIDER],
-          handle: async (event) => {
-            await processPayment(
-              { orders, inventory, provider, clock },
-              { id: event.id, tenant: event.tenant, data: event.data as OrderCreatedData },
-            );
+          handle: async (event, meta) => {
+            try {
+              await processPayment(
+                { orders, inventory, provider, clock },
+                { id: event.id, tenant: event.tenant, data: event.data as OrderCreatedData },
+              );
+            } catch (err) {
+              throw meta.origin === 'peer' ? untilProjected(err, event) : err;
+            }
           },
         },
+        // The standby copy of the peer's orders and stock, one processor per topic: a state change
+        // waits for its order.created without holding up the topic that brings it.
+        ...STANDBY_TOPICS.map(([name, type]) => ({ name, topics: [type], mirrored: 'only' as const, handle: standby })),
       ],
       cache: {
         async invalidate(change) {

@@ -20,10 +20,12 @@ import type { HubMessage } from '../hub/hub.ts';
 import type { HubTopic } from '../hub/topics.ts';
 import type { RegionDependencies } from './dependencies.ts';
 import type { Service } from './services.ts';
+import type { AggregateFence } from './writer-fence.ts';
 
 export type { DocumentOutboxSource, OutboxSink } from '../../infra/outbox/document-outbox.ts';
 export type { HubTopic } from '../hub/topics.ts';
 export type { Service } from './services.ts';
+export type { AggregateFence, WriterLease } from './writer-fence.ts';
 
 /** One entity an event changed, as the edge tags cached data: `<__typename>:<id>`. */
 export interface EntityRef {
@@ -41,14 +43,30 @@ export interface EntityChange {
   readonly soft: boolean;
 }
 
+/** Where an event a processor handles was written: this region, or the peer (a mirrored copy). */
+export interface ProcessorMeta {
+  readonly topic: string;
+  readonly origin: 'local' | 'peer';
+}
+
 /** A consumer of the domain's (or another domain's) events, run in a consumer group per region. */
 export interface Processor {
   /** Names the group: `<domain>-<name>-<region>`; every process of the region shares it. */
   readonly name: string;
   /** Event types (local topic names). */
   readonly topics: readonly string[];
-  /** Also consume the peer region's copies (`<peer>.<topic>`) that MirrorMaker 2 writes here. */
-  readonly mirrored?: boolean;
+  /**
+   * Also (true) or only ('only') the peer region's copies (`<peer>.<topic>`) that MirrorMaker 2
+   * writes here; a projection of both regions' events uses true, a standby copy of the peer's 'only'.
+   */
+  readonly mirrored?: boolean | 'only';
+  /**
+   * The single-writer aggregate this processor writes (e.g. `orders`): it runs only while this
+   * region holds that aggregate's writer lease, and then also takes over the peer's work — the
+   * peer's topic copy under the peer's group id, from the offsets MirrorMaker 2 translated
+   * (they round down: the handler must absorb duplicates). It pauses when the lease moves away.
+   */
+  readonly writes?: string;
   /** A new group starts at the beginning (true, default) or at the end. */
   readonly fromBeginning?: boolean;
   /** Services that must be running before this processor starts (e.g. a provider it calls). */
@@ -58,7 +76,7 @@ export interface Processor {
    * a DomainError with `retryable` is retried with backoff while the partition waits; any
    * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.
    */
-  handle(event: Envelope): Promise<void>;
+  handle(event: Envelope, meta: ProcessorMeta): Promise<void>;
 }
 
 /** A message for the hub, on a tenant-relative topic (the host scopes it to the event's tenant). */
@@ -116,6 +134,8 @@ export interface DomainContext {
   grpcAddress(): string;
   /** NODE_ENV=production: development conveniences are off. */
   readonly production: boolean;
+  /** The writer fence of one of this module's `singleWriter` aggregates. */
+  fence(aggregate: string): AggregateFence;
 }
 
 /** One domain, as the region host composes it. */
@@ -131,6 +151,11 @@ export interface DomainModule<Handle = undefined> {
    * `{ subgraph: 11 }` → 41011; overridden by MERIDIAN_<REGION>_<NAME>_<PORT>_PORT.
    */
   readonly ports?: Readonly<Record<string, number>>;
+  /**
+   * Aggregates with one writer region at a time (e.g. `orders`): the host keeps their writer
+   * lease (regions/host/writer-fence.ts) and the module asks `ctx.fence(name)` before writing.
+   */
+  readonly singleWriter?: readonly string[];
   /** Per-field query costs at the gateway, `Type.field` → cost (default 1). */
   readonly fieldCosts?: Readonly<Record<string, number>>;
   /** Which entities an event changed; undefined (or no entities) when it changes nothing cached. */

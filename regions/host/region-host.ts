@@ -36,8 +36,10 @@ import {
 import { startGrpcServer } from './grpc-server.ts';
 import { healthRoutes } from './health.ts';
 import { listen } from './http.ts';
+import { opsRoutes } from './ops.ts';
 import { problem } from './problem.ts';
 import { createServiceManager, type Service, type ServiceManager, step } from './services.ts';
+import { createWriterFence, type WriterFence } from './writer-fence.ts';
 
 export const SUPERGRAPH_FILE = fileURLToPath(new URL('../../schemas/supergraph.graphql', import.meta.url));
 
@@ -49,6 +51,8 @@ export interface RunningRegion {
   readonly hubPort: number;
   readonly hub: Hub;
   readonly services: ServiceManager;
+  /** The writer leases of single-writer aggregates, when a module declares any. */
+  readonly writers: WriterFence | undefined;
   /** What a module's setup exposed (its handle), for tests and ops. */
   domain<H>(module: DomainModule<H>): H;
   /** A consumer the host runs, by service name (`<domain>.<processor>`, `hub-feed`…). */
@@ -88,13 +92,17 @@ function modulePort(config: RegionConfig, module: DomainModule<unknown>, name: s
     : parsePort(`MERIDIAN_${config.region.toUpperCase()}_${key}`, raw);
 }
 
-function baseApp(config: RegionConfig, checks: Parameters<typeof healthRoutes>[1]): Hono {
+function baseApp(
+  config: RegionConfig,
+  checks: Parameters<typeof healthRoutes>[1],
+  about?: Parameters<typeof healthRoutes>[2],
+): Hono {
   const app = new Hono();
   app.use(async function regionHeader(c, next) {
     await next();
     c.res.headers.set('x-meridian-region', config.region);
   });
-  app.route('/', healthRoutes(config.region, checks));
+  app.route('/', healthRoutes(config.region, checks, about));
   return app;
 }
 
@@ -142,6 +150,18 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
 
   try {
     const verify = (authorization: string | null | undefined) => opts.identity.verifier.verify(authorization);
+    const singleWriter = opts.domains.flatMap((d) => d.singleWriter ?? []);
+    const writers =
+      singleWriter.length === 0
+        ? undefined
+        : createWriterFence({
+            pool: deps.postgres.pool,
+            region: config.region,
+            aggregates: singleWriter,
+            initialWriter: config.initialWriter,
+            peerGatewayUrl: config.peerGatewayUrl,
+            log: (line) => log(`region ${config.region}: ${line}`),
+          });
     const names = new Set<string>();
     const domains: ComposedDomain[] = [];
     for (const module of opts.domains) {
@@ -155,6 +175,12 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         production: config.production,
         port: (name) => modulePort(config, module, name),
         setting: (name) => config.settings[settingKey(module.name, name)],
+        fence: (aggregate) => {
+          if (!writers || !module.singleWriter?.includes(aggregate)) {
+            throw new Error(`domain ${module.name} does not declare ${aggregate} as single-writer`);
+          }
+          return writers.fence(aggregate);
+        },
         grpcAddress: () => {
           if (grpcPort === undefined) throw new Error('the region gRPC server is not running yet');
           return `127.0.0.1:${grpcPort}`;
@@ -166,6 +192,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     }
 
     const add = (s: Service | undefined) => s && services.add(s);
+    if (writers) add(writers.service);
     add(
       step('migrations', async () => {
         const applied = await migrate(
@@ -197,7 +224,12 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         stop: async () => server?.stop(),
       });
     }
-    const infra = ['migrations', 'topics', ...(grpcServices.length > 0 ? ['grpc'] : [])];
+    const infra = [
+      'migrations',
+      'topics',
+      ...(grpcServices.length > 0 ? ['grpc'] : []),
+      ...(writers ? ['writer-fence'] : []),
+    ];
     for (const d of domains) for (const s of d.parts.services ?? []) add(s);
 
     // Subgraphs, and the gateway over them.
@@ -221,8 +253,13 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         },
       });
     }
-    const gatewayRoutes = baseApp(config, { dependencies: deps.all, services });
+    const about = () => (writers ? { writers: writers.leases() } : {});
+    const gatewayRoutes = baseApp(config, { dependencies: deps.all, services }, about);
     if (opts.identity.routes) gatewayRoutes.route('/', opts.identity.routes);
+    if (writers) {
+      const regions = [config.region, config.peer];
+      gatewayRoutes.route('/', opsRoutes({ fence: writers, token: config.opsToken, regions }));
+    }
     const subgraphNames = domains.filter((d) => d.parts.subgraph).map((d) => `${d.module.name}.subgraph`);
     if (subgraphNames.length > 0) {
       let gateway: Awaited<ReturnType<typeof gatewayApp>> | undefined;
@@ -268,7 +305,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     // Consumers.
     const feedCtx = { region: config.region, peer: config.peer, deps, domains, log };
     const consumerServices = [
-      ...domains.flatMap((d) => processorServices(feedCtx, d, infra)),
+      ...domains.flatMap((d) => processorServices(feedCtx, d, infra, writers)),
       cacheInvalidatorService(feedCtx),
       hubFeedService(feedCtx, hub),
       purgeFeedService(feedCtx, hub),
@@ -298,6 +335,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       hubPort: ports.hub,
       hub,
       services,
+      writers,
       domain: <H>(module: DomainModule<H>) => {
         if (!handles.has(module as DomainModule<unknown>)) throw new Error(`domain ${module.name} is not running here`);
         return handles.get(module as DomainModule<unknown>) as H;
