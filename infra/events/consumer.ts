@@ -139,6 +139,10 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         // either way; this bounds how long start() (which waits for the first fetch) and stop()
         // (which waits for the fetch in flight) take. kafkajs' default is 5 s.
         maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+        // A member that died without leaving (SIGKILL) holds its partitions until the session
+        // times out, and every join waits for it: 10 s rather than kafkajs' 30 s.
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
       });
       await consumer.connect();
       await consumer.subscribe({
