@@ -11,6 +11,7 @@ import { createKafka } from '../infra/adapters/kafka.ts';
 import { createPostgres, type Postgres } from '../infra/adapters/postgres.ts';
 import { until } from '../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
+import { groupLag } from '../infra/events/consumer-lag.ts';
 import { DEV_OPS_TOKEN } from '../regions/config.ts';
 import { DOMAINS } from '../regions/domains.ts';
 import { east } from '../regions/east.ts';
@@ -18,7 +19,6 @@ import { type RunningRegion, startRegion } from '../regions/host/region-host.ts'
 import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
 import type { Identity } from '../regions/identity/identity.ts';
 import { west } from '../regions/west.ts';
-import { groupLag } from './support/consumer-lag.ts';
 import { freePort } from './support/edge-process.ts';
 import { gql, PLACE_ORDER } from './support/graphql-client.ts';
 

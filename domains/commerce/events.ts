@@ -35,6 +35,8 @@ export interface OrderCreatedData {
   /** The idempotency key and request hash it was placed under, so a standby copy answers retries alike. */
   readonly idempotencyKey?: string;
   readonly requestHash?: string;
+  /** The writer lease epoch it was accepted under. */
+  readonly writerEpoch?: number;
 }
 
 export interface OrderConfirmedData {

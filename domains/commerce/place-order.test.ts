@@ -137,14 +137,23 @@ describe('placeOrder in a region that is not the writer', () => {
     assert.equal(orders.outbox.length, 0);
   });
 
-  it('the writer records the idempotency key and request hash in order.created, for standby copies', async () => {
+  it('the writer records the idempotency key, request hash and writer epoch in order.created, for standby copies', async () => {
     const { deps, orders } = setup();
     let asked = 0;
-    const fenced: PlaceOrderDeps = { ...deps, fence: { assertWriter: async () => void asked++ } };
+    const fenced: PlaceOrderDeps = {
+      ...deps,
+      fence: {
+        assertWriter: async () => {
+          asked++;
+          return { epoch: 7 };
+        },
+      },
+    };
     await placeOrder(fenced, anActor(), input());
     assert.equal(asked, 1);
-    const created = orders.outbox[0]?.data as { idempotencyKey?: string; requestHash?: string };
+    const created = orders.outbox[0]?.data as { idempotencyKey?: string; requestHash?: string; writerEpoch?: number };
     assert.equal(created.idempotencyKey, 'key-00000001');
     assert.ok(created.requestHash);
+    assert.equal(created.writerEpoch, 7, 'the epoch it was accepted under');
   });
 });

@@ -90,7 +90,7 @@ export async function placeOrder(
   const canonical = JSON.stringify({ items: lines, paymentToken: input.paymentToken });
   const claim = { tenant: actor.tenant, key, requestHash: deps.hash(canonical) };
   // A region that is not the writer says so (WRITER_MOVED, naming the writer) before any work.
-  await deps.fence?.assertWriter();
+  const lease = await deps.fence?.assertWriter();
 
   // Priced before the idempotency lock is taken: the store's transaction must not wait
   // on other reads while it holds a connection and a lock.
@@ -140,6 +140,7 @@ export async function placeOrder(
         version: order.version,
         idempotencyKey: key,
         requestHash: claim.requestHash,
+        ...(lease === undefined ? {} : { writerEpoch: lease.epoch }),
       });
       return { order, events: [created] };
     });

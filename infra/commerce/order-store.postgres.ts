@@ -127,13 +127,12 @@ async function placeUnderKey(
   const lease = await fence(client);
   const placed = await decide();
   await insertOrder(client, placed.order);
-  if (lease) {
-    await client.query('UPDATE orders SET writer_region = $2, writer_epoch = $3 WHERE id = $1', [
-      placed.order.id,
-      lease.writer,
-      lease.epoch,
-    ]);
-  }
+  await client.query('UPDATE orders SET writer_region = $2, writer_epoch = $3, idempotency_key = $4 WHERE id = $1', [
+    placed.order.id,
+    lease?.writer ?? null,
+    lease?.epoch ?? null,
+    claim.key,
+  ]);
   await write(client, placed);
   await client.query('INSERT INTO idempotency_keys (tenant, key, request_hash, order_id) VALUES ($1, $2, $3, $4)', [
     claim.tenant,
@@ -203,6 +202,29 @@ export function createPostgresOrderStore(pool: pg.Pool, options: PostgresOrderSt
         await writeEvents(client, placed);
         return { order: next, applied: true };
       });
+    },
+
+    async ordersForKey(tenant, key) {
+      try {
+        const { rows } = await pool.query<{
+          id: string;
+          status: OrderStatus;
+          writer_epoch: string | null;
+          created_at: Date;
+        }>(
+          `SELECT id::text, status, writer_epoch, created_at FROM orders
+           WHERE tenant = $1 AND idempotency_key = $2 ORDER BY created_at, id`,
+          [tenant, key],
+        );
+        return rows.map((r) => ({
+          id: r.id,
+          status: r.status,
+          writerEpoch: r.writer_epoch === null ? null : Number(r.writer_epoch),
+          createdAt: r.created_at.toISOString(),
+        }));
+      } catch (err) {
+        throw translate(err);
+      }
     },
 
     async getOrder(id) {

@@ -41,6 +41,8 @@ export interface EventConsumerOptions {
   readonly ephemeral?: boolean;
   /** Longest wait of one fetch on an idle topic; 500 ms by default. */
   readonly maxWaitMs?: number;
+  /** Partitions handled at once (order holds within each); 3 by default, the partitions of an event topic. */
+  readonly partitionsConcurrently?: number;
 }
 
 export interface EventConsumer {
@@ -161,6 +163,9 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       });
       await consumer.run({
         autoCommit: !opts.ephemeral,
+        // Partitions are handled side by side (each still in order): one slow record — a
+        // provider call, a retry — no longer holds up the other partitions' keys.
+        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           const meta = { topic, partition, offset: message.offset };
           let event: Envelope;

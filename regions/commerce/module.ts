@@ -143,7 +143,13 @@ export const commerceModule: DomainModule<CommerceHandle> = {
         },
         // The standby copy of the peer's orders and stock, one processor per topic: a state change
         // waits for its order.created without holding up the topic that brings it.
-        ...STANDBY_TOPICS.map(([name, type]) => ({ name, topics: [type], mirrored: 'only' as const, handle: standby })),
+        // MERIDIAN_<REGION>_COMMERCE_STANDBY=off: a region that keeps no copy of the peer's orders.
+        ...(ctx.setting('STANDBY') === 'off' ? [] : STANDBY_TOPICS).map(([name, type]) => ({
+          name,
+          topics: [type],
+          mirrored: 'only' as const,
+          handle: standby,
+        })),
       ],
       cache: {
         async invalidate(change) {

@@ -99,6 +99,8 @@ interface FeedContext {
   readonly deps: RegionDependencies;
   readonly domains: readonly ComposedDomain[];
   readonly log: (line: string) => void;
+  /** What every consumer waits for (migrations, topics…): all consumers then join their groups at once. */
+  readonly needs: readonly string[];
 }
 
 /** A service that runs one event consumer. */
@@ -147,7 +149,7 @@ export function cacheInvalidatorService(ctx: FeedContext): ConsumerService | und
     },
     onError: onError(ctx, 'cache-invalidator'),
   });
-  return consumerService('cache-invalidator', ['topics'], consumer);
+  return consumerService('cache-invalidator', ctx.needs, consumer);
 }
 
 /** This process's edge purge feed onto the hub. */
@@ -164,7 +166,7 @@ export function purgeFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): C
     },
     onError: onError(ctx, 'edge-purge-feed'),
   });
-  return consumerService('edge-purge-feed', ['topics'], consumer);
+  return consumerService('edge-purge-feed', ctx.needs, consumer);
 }
 
 /** This process's hub feed: every module's publications for the events it projects. */
@@ -181,7 +183,7 @@ export function hubFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): Con
     },
     onError: onError(ctx, 'hub-feed'),
   });
-  return consumerService('hub-feed', ['topics'], consumer);
+  return consumerService('hub-feed', ctx.needs, consumer);
 }
 
 /** The topics a processor reads, with where each comes from. */
@@ -299,12 +301,11 @@ function gatedProcessorService(
 export function processorServices(
   ctx: FeedContext,
   domain: ComposedDomain,
-  baseNeeds: readonly string[],
   writers: WriterFence | undefined,
 ): ConsumerService[] {
   const { module, parts } = domain;
   return (parts.processors ?? []).map((p) => {
-    const needs = [...baseNeeds, ...(p.needs ?? [])];
+    const needs = [...ctx.needs, ...(p.needs ?? [])];
     if (p.writes !== undefined) {
       if (!writers)
         throw new Error(`${module.name}.${p.name} writes ${p.writes}, which no module declares single-writer`);

@@ -303,9 +303,9 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     }
 
     // Consumers.
-    const feedCtx = { region: config.region, peer: config.peer, deps, domains, log };
+    const feedCtx = { region: config.region, peer: config.peer, deps, domains, log, needs: infra };
     const consumerServices = [
-      ...domains.flatMap((d) => processorServices(feedCtx, d, infra, writers)),
+      ...domains.flatMap((d) => processorServices(feedCtx, d, writers)),
       cacheInvalidatorService(feedCtx),
       hubFeedService(feedCtx, hub),
       purgeFeedService(feedCtx, hub),

@@ -1,5 +1,5 @@
 /** Consumer group lag, read from the broker: what a group has yet to consume of its topics. */
-import type { KafkaDependency } from '../../infra/adapters/kafka.ts';
+import type { KafkaDependency } from '../adapters/kafka.ts';
 
 /** Records not yet consumed by each group whose id starts with `prefix` (a group with no offsets counts everything). */
 export async function groupLag(kafka: KafkaDependency, prefix: string): Promise<Record<string, number>> {
