@@ -21,7 +21,6 @@ import type {
   OrderCreatedData,
 } from '../../domains/commerce/events.ts';
 import { COMMERCE_EVENTS } from '../../domains/commerce/events.ts';
-import { DomainError } from '../../domains/shared/errors.ts';
 import type { Envelope } from '../events/envelope.ts';
 import { inTransaction } from './pg.ts';
 
@@ -81,28 +80,33 @@ async function applyState(
      WHERE id = $1 AND version < $4`,
     [d.orderId, d.status, reason, d.version, event.time],
   );
-  if (updated.rowCount === 0) await requireProjected(client, 'SELECT 1 FROM orders WHERE id = $1', [d.orderId], event);
+  if (updated.rowCount === 0 && !(await exists(client, 'SELECT 1 FROM orders WHERE id = $1', [d.orderId]))) {
+    await defer(client, d.orderId, event);
+  }
 }
 
-/** How long an event may wait for what it builds on (its order.created, its reservation) before it is dead-lettered. */
-const PREREQUISITE_PATIENCE_MS = 5 * 60_000;
+async function exists(client: pg.ClientBase, sql: string, params: unknown[]): Promise<boolean> {
+  return ((await client.query(sql, params)).rowCount ?? 0) > 0;
+}
 
-/**
- * Topics are not ordered with each other: a state change can arrive before its order.created.
- * Retry (the partition waits, nothing is marked) until it is there; an event still orphaned
- * after a few minutes is dead-lettered with the reason.
- */
-async function requireProjected(client: pg.ClientBase, sql: string, params: unknown[], event: Envelope): Promise<void> {
-  if ((await client.query(sql, params)).rowCount !== 0) return;
-  const waited = Date.now() - Date.parse(event.time);
-  throw new DomainError(
-    'ORDER_NOT_FOUND',
-    `${event.type} ${event.id}: what it changes is not in the standby copy yet`,
-    {
-      retryable: waited < PREREQUISITE_PATIENCE_MS,
-      details: { event: event.id },
-    },
+/** Parks an event until the order it changes is in the copy (applyCreated replays it). */
+async function defer(client: pg.ClientBase, orderId: string, event: Envelope): Promise<void> {
+  await client.query(
+    'INSERT INTO standby_deferred (event_id, order_id, envelope) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+    [event.id, orderId, JSON.stringify(event)],
   );
+}
+
+/** Applies what was parked for an order that is now in the copy, oldest version first. */
+async function replayDeferred(client: pg.ClientBase, orderId: string): Promise<void> {
+  const { rows } = await client.query<{ event_id: string; envelope: Envelope }>(
+    'DELETE FROM standby_deferred WHERE order_id = $1 RETURNING event_id, envelope',
+    [orderId],
+  );
+  const version = (e: Envelope) => (e.data as { version?: number }).version ?? 0;
+  for (const { envelope } of rows.sort((a, b) => version(a.envelope) - version(b.envelope))) {
+    await applyEvent(client, envelope);
+  }
 }
 
 async function applyStock(
@@ -133,7 +137,8 @@ async function applyStock(
       const released = (row.rows[0] as { quantity?: number } | undefined)?.quantity;
       if (released === undefined) {
         const sql = 'SELECT 1 FROM inventory_reservations WHERE order_id = $1 AND product_id = $2';
-        await requireProjected(client, sql, [orderId, item.productId], event);
+        // Released before the reservation arrived: parked, replayed when the reservation is projected.
+        if (!(await exists(client, sql, [orderId, item.productId]))) await defer(client, orderId, event);
       } else {
         await client.query(
           'UPDATE products SET stock = stock + $2, version = version + 1, updated_at = now() WHERE id = $1',
@@ -141,6 +146,27 @@ async function applyStock(
         );
       }
     }
+  }
+}
+
+/** Applies one event to the copy (inside the caller's transaction). */
+async function applyEvent(client: pg.ClientBase, event: Envelope): Promise<void> {
+  switch (event.type) {
+    case COMMERCE_EVENTS.orderCreated:
+      await applyCreated(client, event as Envelope<OrderCreatedData>);
+      await replayDeferred(client, (event.data as OrderCreatedData).orderId);
+      break;
+    case COMMERCE_EVENTS.orderConfirmed:
+    case COMMERCE_EVENTS.orderCancelled:
+      await applyState(client, event as Envelope<OrderConfirmedData | OrderCancelledData>);
+      break;
+    case COMMERCE_EVENTS.inventoryReserved:
+      await applyStock(client, event as Envelope<InventoryChangeData>, true);
+      await replayDeferred(client, (event.data as InventoryChangeData).orderId);
+      break;
+    case COMMERCE_EVENTS.inventoryReleased:
+      await applyStock(client, event as Envelope<InventoryChangeData>, false);
+      break;
   }
 }
 
@@ -152,21 +178,7 @@ export async function applyPeerEvent(pool: pg.Pool, event: Envelope): Promise<bo
       [STANDBY_CONSUMER, event.id],
     );
     if (mark.rowCount === 0) return false;
-    switch (event.type) {
-      case COMMERCE_EVENTS.orderCreated:
-        await applyCreated(client, event as Envelope<OrderCreatedData>);
-        break;
-      case COMMERCE_EVENTS.orderConfirmed:
-      case COMMERCE_EVENTS.orderCancelled:
-        await applyState(client, event as Envelope<OrderConfirmedData | OrderCancelledData>);
-        break;
-      case COMMERCE_EVENTS.inventoryReserved:
-        await applyStock(client, event as Envelope<InventoryChangeData>, true);
-        break;
-      case COMMERCE_EVENTS.inventoryReleased:
-        await applyStock(client, event as Envelope<InventoryChangeData>, false);
-        break;
-    }
+    await applyEvent(client, event);
     return true;
   });
 }

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { COMMERCE_EVENTS, type OrderCreatedData } from '../../domains/commerce/events.ts';
 import { processPayment } from '../../domains/commerce/process-payment.ts';
-import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import { createPostgres } from '../../infra/adapters/postgres.ts';
 import type { CacheStats } from '../../infra/cache/read-through.ts';
 import { createCachedCatalog } from '../../infra/commerce/catalog.cached.ts';
@@ -44,11 +43,6 @@ const STANDBY_TOPICS = [
   ['standby-releases', COMMERCE_EVENTS.inventoryReleased],
 ] as const;
 
-/** A peer's order not in the standby copy yet is worth waiting for (a few minutes), not dead-lettering. */
-function untilProjected(err: unknown, event: Envelope): unknown {
-  if (!isDomainError(err, 'ORDER_NOT_FOUND') || Date.now() - Date.parse(event.time) > 5 * 60_000) return err;
-  return new DomainError('ORDER_NOT_FOUND', `${err.message} in the standby copy yet`, { retryable: true, cause: err });
-}
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function validHttpUrl(name: string, raw: string | undefined): string | undefined {
@@ -131,14 +125,12 @@ export const commerceModule: DomainModule<CommerceHandle> = {
           writes: 'orders',
           needs: configuredProvider ? [] : [PAYMENT_PROVIDER],
           handle: async (event, meta) => {
-            try {
-              await processPayment(
-                { orders, inventory, provider, clock },
-                { id: event.id, tenant: event.tenant, data: event.data as OrderCreatedData },
-              );
-            } catch (err) {
-              throw meta.origin === 'peer' ? untilProjected(err, event) : err;
-            }
+            // Taking over the peer's orders: its copy first (idempotent), so the order is there to pay.
+            if (meta.origin === 'peer') await applyPeerEvent(ctx.deps.postgres.pool, event);
+            await processPayment(
+              { orders, inventory, provider, clock },
+              { id: event.id, tenant: event.tenant, data: event.data as OrderCreatedData },
+            );
           },
         },
         // The standby copy of the peer's orders and stock, one processor per topic: a state change
