@@ -33,6 +33,8 @@ export interface DrillOptions {
    * standby copy, so the orders the survivor took never reach it.
    */
   readonly breakReconciliation?: boolean;
+  /** How long reconciliation may take before the drill moves on and judges; 180 s by default. */
+  readonly reconcileTimeoutSeconds?: number;
   readonly log: (line: string) => void;
 }
 
@@ -196,7 +198,8 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
     mark(`${from} back${opts.breakReconciliation ? ' (sabotaged: no standby copy)' : ''}`);
     let reconcileMs: number | null = null;
     try {
-      await until('reconciliation', async () => ((await reconciled(db, kafka, to)) ? true : undefined), 180_000, 500);
+      const timeout = (opts.reconcileTimeoutSeconds ?? 180) * 1000;
+      await until('reconciliation', async () => ((await reconciled(db, kafka, to)) ? true : undefined), timeout, 500);
       reconcileMs = now() - tFail;
       mark('reconciled');
     } catch (err) {
@@ -208,7 +211,8 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
     await traffic.stop(30_000);
     mark('traffic stopped');
     // Let the last orders settle everywhere before judging.
-    await until('settling', async () => ((await reconciled(db, kafka, from)) ? true : undefined), 180_000, 500).catch(
+    const settle = (opts.reconcileTimeoutSeconds ?? 180) * 1000;
+    await until('settling', async () => ((await reconciled(db, kafka, from)) ? true : undefined), settle, 500).catch(
       () => {},
     );
     const ackedAfter = traffic.acknowledged.filter((a) => a.at > tFail);
