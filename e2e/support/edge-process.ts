@@ -34,12 +34,17 @@ function command(runtime: Runtime): [string, string[]] {
     : [bin, ['edge/main.node.ts']];
 }
 
-export async function startEdge(runtime: Runtime, env: Record<string, string>): Promise<EdgeProcess> {
+/** Starts the edge on `runtime`; `root` runs another checkout's edge (benchmarks compare before and after). */
+export async function startEdge(
+  runtime: Runtime,
+  env: Record<string, string>,
+  opts: { root?: string } = {},
+): Promise<EdgeProcess> {
   const port = await freePort();
   const [bin, args] = command(runtime);
   let output = '';
   const child = spawn(bin, args, {
-    cwd: REPO_ROOT,
+    cwd: opts.root ?? REPO_ROOT,
     env: { ...process.env, ...env, MERIDIAN_EDGE_PORT: String(port), NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

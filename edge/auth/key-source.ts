@@ -21,6 +21,22 @@ export interface KeyCacheOptions {
   readonly fetch: FetchLike;
   /** Abort a JWKS fetch after this long. */
   readonly timeoutMs: number;
+  /** The clock key ages are measured with (Date.now by default). */
+  readonly now?: () => number;
+}
+
+/**
+ * Resolves a token's key, and says which load of the key set answered. Every successful load
+ * is a new generation; a generation stays current until the next load, or until it is old
+ * enough that the next lookup would reload it. Whatever was verified with a key of a
+ * generation that is no longer current must be verified again: the key may be gone.
+ */
+export interface KeyResolver {
+  resolve(
+    ...args: Parameters<JWTVerifyGetKey>
+  ): Promise<{ key: Awaited<ReturnType<JWTVerifyGetKey>>; generation: number }>;
+  /** Whether a lookup now would still use the key set of `generation` (no reload due or done). */
+  isCurrent(generation: number): boolean;
 }
 
 /** Keys could not be obtained (network, HTTP status, JSON, an unusable key): answer 503, not 401. */
@@ -71,16 +87,19 @@ async function fetchJwks(url: string, fetchFn: FetchLike, timeoutMs: number): Pr
  * cooldown, so a stream of random kids cannot turn the verifier into a load generator on the
  * issuer; a set loaded for this very call is not reloaded again.
  */
-function cachedKeySet(load: () => Promise<unknown>, opts: KeyCacheOptions): JWTVerifyGetKey {
-  let current: { set: LocalKeySet; at: number } | undefined;
-  let pending: Promise<{ set: LocalKeySet; at: number }> | undefined;
+function cachedKeySet(load: () => Promise<unknown>, opts: KeyCacheOptions): KeyResolver {
+  const now = opts.now ?? Date.now;
+  let current: { set: LocalKeySet; at: number; generation: number } | undefined;
+  let pending: Promise<{ set: LocalKeySet; at: number; generation: number }> | undefined;
   let lastKidReload = Number.NEGATIVE_INFINITY;
+  let generations = 0;
 
   const reload = () => {
     pending ??= (async () => {
       try {
         // createLocalJWKSet validates the shape, so a malformed answer is a load failure too.
-        current = { set: createLocalJWKSet((await load()) as JSONWebKeySet), at: Date.now() };
+        const set = createLocalJWKSet((await load()) as JSONWebKeySet);
+        current = { set, at: now(), generation: ++generations };
         return current;
       } catch (err) {
         throw new KeysUnavailable('the token issuer keys could not be loaded', { cause: err });
@@ -91,34 +110,41 @@ function cachedKeySet(load: () => Promise<unknown>, opts: KeyCacheOptions): JWTV
     return pending;
   };
 
-  return async function cachedKey(header, token) {
-    let keys = current;
-    let loadedNow = false;
-    if (keys === undefined || Date.now() - keys.at >= opts.maxAgeMs) {
-      keys = await reload();
-      loadedNow = true;
-    }
-    try {
-      return await lookUp(keys.set, header, token);
-    } catch (err) {
-      const mayReload = !loadedNow && Date.now() - lastKidReload >= opts.cooldownMs;
-      if (!(err instanceof errors.JWKSNoMatchingKey) || !mayReload) throw err;
-      lastKidReload = Date.now();
-      return lookUp((await reload()).set, header, token);
-    }
+  return {
+    async resolve(header, token) {
+      let keys = current;
+      let loadedNow = false;
+      if (keys === undefined || now() - keys.at >= opts.maxAgeMs) {
+        keys = await reload();
+        loadedNow = true;
+      }
+      try {
+        return { key: await lookUp(keys.set, header, token), generation: keys.generation };
+      } catch (err) {
+        const mayReload = !loadedNow && now() - lastKidReload >= opts.cooldownMs;
+        if (!(err instanceof errors.JWKSNoMatchingKey) || !mayReload) throw err;
+        lastKidReload = now();
+        const fresh = await reload();
+        return { key: await lookUp(fresh.set, header, token), generation: fresh.generation };
+      }
+    },
+    isCurrent(generation) {
+      return current !== undefined && current.generation === generation && now() - current.at < opts.maxAgeMs;
+    },
   };
 }
 
-/** The key resolver for jwtVerify over a key source; loading failures throw KeysUnavailable. */
-export function keyResolver(source: KeySource, opts: KeyCacheOptions): JWTVerifyGetKey {
+/** The key resolver over a key source; loading failures throw KeysUnavailable. */
+export function keyResolver(source: KeySource, opts: KeyCacheOptions): KeyResolver {
   if (typeof source === 'function') return cachedKeySet(source, opts);
   if ('url' in source) {
     const url = new URL(source.url).href;
     return cachedKeySet(() => fetchJwks(url, opts.fetch, opts.timeoutMs), opts);
   }
-  // A fixed list cannot change, so it is checked once here and never reloaded.
+  // A fixed list cannot change, so it is checked once here and never reloaded: one generation forever.
   const set = createLocalJWKSet({ keys: source.keys });
-  return function staticKey(header, token) {
-    return lookUp(set, header, token);
+  return {
+    resolve: async (header, token) => ({ key: await lookUp(set, header, token), generation: 0 }),
+    isCurrent: (generation) => generation === 0,
   };
 }

@@ -141,3 +141,147 @@ describe('token verifier core', () => {
     assert.throws(() => createJwtVerifier({ ...base, keys: { url: 'not a url' } }));
   });
 });
+
+describe('token verifier: verified tokens remembered until they expire', () => {
+  let keyA: TestKey;
+  let keyB: TestKey;
+  before(async () => {
+    [keyA, keyB] = await Promise.all([makeKey('key-a'), makeKey('key-b')]);
+  });
+
+  /** Counts signature checks (jose's webapi build verifies through crypto.subtle.verify). */
+  async function countingVerifies<T>(fn: () => Promise<T>): Promise<{ result: T; verifies: number }> {
+    const subtle = crypto.subtle;
+    const original = subtle.verify;
+    let verifies = 0;
+    subtle.verify = function (this: SubtleCrypto, ...args: Parameters<SubtleCrypto['verify']>) {
+      verifies += 1;
+      return original.apply(this, args);
+    } as SubtleCrypto['verify'];
+    try {
+      return { result: await fn(), verifies };
+    } finally {
+      subtle.verify = original;
+    }
+  }
+
+  /** Two verifiers on one issuer and clock, one remembering and one not: they must always agree. */
+  function pair(keys: TestKey[]) {
+    const server = jwksServer(keys);
+    const clock = { ms: Date.now() };
+    const options = {
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: { url: JWKS_URL },
+      fetch: server.fetch,
+      now: () => clock.ms,
+    };
+    const cached = createJwtVerifier(options);
+    const fresh = createJwtVerifier({ ...options, verifiedCacheBytes: 0 });
+    const both = async (token: string) => {
+      const [a, b] = [
+        normalise(await cached.verify(`Bearer ${token}`)),
+        normalise(await fresh.verify(`Bearer ${token}`)),
+      ];
+      assert.deepEqual(a, b, 'the remembering verifier agrees with one that checks every time');
+      return a;
+    };
+    return { server, clock, cached, both };
+  }
+
+  it('a repeated token is checked once, then answered from memory with the same claims', async () => {
+    const verifier = createJwtVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: { keys: [keyA.publicJwk] } });
+    const token = await sign(keyA);
+    const first = await countingVerifies(() => verifier.verify(`Bearer ${token}`));
+    assert.equal(first.verifies, 1);
+    const again = await countingVerifies(async () => {
+      const outcomes = [];
+      for (let i = 0; i < 5; i++) outcomes.push(await verifier.verify(`Bearer ${token}`));
+      return outcomes;
+    });
+    assert.equal(again.verifies, 0);
+    for (const outcome of again.result) assert.deepEqual(outcome, first.result);
+  });
+
+  it('a tampered copy of a remembered token is checked, and refused', async () => {
+    const verifier = createJwtVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: { keys: [keyA.publicJwk] } });
+    const token = await sign(keyA, { sub: 'user-1' });
+    assert.equal((await verifier.verify(`Bearer ${token}`)).ok, true);
+    const [h, p, s] = token.split('.') as [string, string, string];
+    const otherPayload = (await sign(keyA, { sub: 'user-2' })).split('.')[1];
+    const flipped = `${s.slice(0, -2)}${s.endsWith('AA') ? 'AB' : 'AA'}`;
+    for (const forged of [`${h}.${otherPayload}.${s}`, `${h}.${p}.${flipped}`]) {
+      const { result, verifies } = await countingVerifies(() => verifier.verify(`Bearer ${forged}`));
+      assert.equal(result.ok, false);
+      assert.equal(verifies, 1, 'a different text is never a remembered token');
+    }
+  });
+
+  it('a remembered token stops verifying when it expires (with the same 30 s skew)', async () => {
+    const { clock, both } = pair([keyA]);
+    const t = Math.floor(clock.ms / 1000);
+    const token = await sign(keyA, { iat: t, nbf: t, exp: t + 60 });
+    assert.equal((await both(token)).ok, true);
+    clock.ms += 89_000; // exp + 29 s: inside the skew
+    assert.equal((await both(token)).ok, true);
+    clock.ms += 1_000; // exp + 30 s: expired for both
+    assert.deepEqual(await both(token), { ok: false, kind: 'invalid' });
+  });
+
+  it('a key removed from the JWKS stops verifying at the next reload: the periodic refresh', async () => {
+    const { server, clock, both } = pair([keyA]);
+    const token = await sign(keyA, { exp: Math.floor(clock.ms / 1000) + 3600 });
+    assert.equal((await both(token)).ok, true);
+    server.state.keys = [keyB]; // key-a revoked at the issuer
+    clock.ms += 599_000; // the key set is not due for a refresh yet: both still trust key-a
+    assert.equal((await both(token)).ok, true);
+    clock.ms += 1_000; // 600 s: the refresh runs, and key-a is gone
+    assert.deepEqual(await both(token), { ok: false, kind: 'invalid' });
+  });
+
+  it('a key removed from the JWKS stops verifying at the next reload: a rotation (unknown kid)', async () => {
+    const { server, clock, both } = pair([keyA]);
+    const old = await sign(keyA, { exp: Math.floor(clock.ms / 1000) + 3600 });
+    assert.equal((await both(old)).ok, true);
+    server.state.keys = [keyB];
+    assert.equal((await both(await sign(keyB))).ok, true, 'the new kid reloads the keys');
+    assert.deepEqual(await both(old), { ok: false, kind: 'invalid' }, 'the remembered key-a token is checked again');
+  });
+
+  it('after a reload that keeps the key, a remembered token verifies again and is remembered anew', async () => {
+    const { server, clock, both, cached } = pair([keyA]);
+    const token = await sign(keyA, { exp: Math.floor(clock.ms / 1000) + 3600 });
+    assert.equal((await both(token)).ok, true);
+    server.state.keys = [keyA, keyB];
+    assert.equal((await both(await sign(keyB))).ok, true);
+    assert.equal((await both(token)).ok, true);
+    const { verifies } = await countingVerifies(() => cached.verify(`Bearer ${token}`));
+    assert.equal(verifies, 0);
+  });
+
+  it('keys unavailable at a due refresh: a remembered token is unavailable too, not accepted', async () => {
+    const { server, clock, both } = pair([keyA]);
+    const token = await sign(keyA, { exp: Math.floor(clock.ms / 1000) + 3600 });
+    assert.equal((await both(token)).ok, true);
+    server.state.mode = 'down';
+    assert.equal((await both(token)).ok, true, 'inside max-age the loaded keys are used');
+    clock.ms += 600_000;
+    assert.deepEqual(await both(token), { ok: false, kind: 'unavailable' });
+  });
+
+  it('memory is bounded: a full memory forgets the oldest tokens, which still verify', async () => {
+    const verifier = createJwtVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: { keys: [keyA.publicJwk] },
+      verifiedCacheBytes: 2000,
+    });
+    const tokens = await Promise.all(['u1', 'u2', 'u3', 'u4'].map((sub) => sign(keyA, { sub })));
+    for (const t of tokens) assert.equal((await verifier.verify(`Bearer ${t}`)).ok, true);
+    const oldest = await countingVerifies(() => verifier.verify(`Bearer ${tokens[0]}`));
+    assert.equal(oldest.result.ok, true);
+    assert.equal(oldest.verifies, 1, 'the oldest was forgotten');
+    const newest = await countingVerifies(() => verifier.verify(`Bearer ${tokens[3]}`));
+    assert.equal(newest.verifies, 0);
+  });
+});

@@ -4,6 +4,10 @@
  * The edge (auth/jwt.ts) and the regions (regions/identity/verifier.ts) are thin adapters
  * over it, so both ends of a request apply exactly the same rules.
  *
+ * A token that verified is remembered until it expires (verified-tokens.ts: keyed by the exact
+ * token, its time claims checked again on every use, forgotten as soon as the issuer's keys are
+ * reloaded), so a client repeating its token pays for one signature check.
+ *
  * Only asymmetric algorithms are accepted, so neither `alg: none` nor an HS256 token
  * "signed" with the public key (the classic algorithm confusion) can pass; jose rejects a
  * disallowed alg before it asks for a key, so such a token is invalid even while keys are down.
@@ -11,6 +15,7 @@
 import { errors, type JWTPayload, jwtVerify } from 'jose';
 import { checkClaims } from './claims.ts';
 import { type FetchLike, type KeySource, KeysUnavailable, keyResolver } from './key-source.ts';
+import { createVerifiedTokens } from './verified-tokens.ts';
 
 export { MAX_SCOPES, TENANT_PATTERN } from './claims.ts';
 export type { FetchLike, KeySource } from './key-source.ts';
@@ -30,6 +35,10 @@ export interface JwtVerifierOptions {
   readonly fetch?: FetchLike;
   /** Abort a JWKS fetch after this long; 5000 ms by default. */
   readonly jwksTimeoutMs?: number;
+  /** Bytes of tokens remembered as verified (until they expire); 4 MiB by default, 0 turns it off. */
+  readonly verifiedCacheBytes?: number;
+  /** The clock, in epoch milliseconds (Date.now by default; tests move it). */
+  readonly now?: () => number;
 }
 
 /** A verified token: who, for which tenant, with which scopes, and the raw JWT. */
@@ -95,12 +104,19 @@ function seconds(value: number | undefined, fallback: number, name: string): num
 export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
   const { issuer, audience } = opts;
   const clockTolerance = seconds(opts.clockToleranceSeconds, 30, 'clockToleranceSeconds');
-  const getKey = keyResolver(opts.keys, {
+  const now = opts.now ?? Date.now;
+  const keys = keyResolver(opts.keys, {
     cooldownMs: seconds(opts.cooldownSeconds, 30, 'cooldownSeconds') * 1000,
     maxAgeMs: seconds(opts.cacheMaxAgeSeconds, 600, 'cacheMaxAgeSeconds') * 1000,
     timeoutMs: seconds(opts.jwksTimeoutMs, 5000, 'jwksTimeoutMs'),
     fetch: opts.fetch ?? ((url, init) => fetch(url, init)),
+    now,
   });
+  const verified = createVerifiedTokens<VerifiedClaims>(
+    seconds(opts.verifiedCacheBytes, 4 << 20, 'verifiedCacheBytes'),
+    clockTolerance,
+  );
+  const isCurrent = (generation: number) => keys.isCurrent(generation);
 
   async function verify(authorization: string | null | undefined): Promise<JwtOutcome> {
     if (authorization === null || authorization === undefined || authorization === '') {
@@ -112,16 +128,29 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
     const match = BEARER.exec(authorization.trim());
     if (match === null) return invalid('Authorization header is not "Bearer <jwt>"');
     const token = match[1] as string;
+    const known = verified.get(token, now(), isCurrent);
+    if (known !== undefined) return { ok: true, claims: known.claims };
     let payload: JWTPayload;
+    // The generation of the key set whose key verified the signature (a reload may run meanwhile).
+    let generation = -1;
     try {
-      ({ payload } = await jwtVerify(token, getKey, {
-        issuer,
-        audience,
-        algorithms: [...ALGORITHMS],
-        clockTolerance,
-        // Without exp a leaked token would be valid forever.
-        requiredClaims: ['exp'],
-      }));
+      ({ payload } = await jwtVerify(
+        token,
+        async (header, jws) => {
+          const found = await keys.resolve(header, jws);
+          generation = found.generation;
+          return found.key;
+        },
+        {
+          issuer,
+          audience,
+          algorithms: [...ALGORITHMS],
+          clockTolerance,
+          currentDate: new Date(now()),
+          // Without exp a leaked token would be valid forever.
+          requiredClaims: ['exp'],
+        },
+      ));
     } catch (err) {
       if (err instanceof KeysUnavailable) {
         return { ok: false, kind: 'unavailable', message: 'the token issuer keys could not be loaded', cause: err };
@@ -130,7 +159,14 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
     }
     const checked = checkClaims(payload);
     if (!checked.ok) return invalid(checked.message);
-    return { ok: true, claims: { ...checked.claims, token } };
+    const claims: VerifiedClaims = { ...checked.claims, token };
+    verified.set(token, {
+      claims,
+      exp: payload.exp as number,
+      nbf: typeof payload.nbf === 'number' ? payload.nbf : Number.NEGATIVE_INFINITY,
+      generation,
+    });
+    return { ok: true, claims };
   }
 
   return { verify };

@@ -38,6 +38,8 @@ const DEBIAN: ReadonlyArray<readonly [string, string]> = [
   ['java', 'default-jre-headless'],
   ['mvn', 'maven'],
   ['go', 'golang-go'],
+  // The external load generator of `npm run bench` (e2e/bench/wrk.ts): throughput measured from outside.
+  ['wrk', 'wrk'],
 ];
 
 const SEARCH_PATH = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/go/bin'];
