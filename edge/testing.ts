@@ -348,7 +348,9 @@ export interface TestEdge {
  * interval is a minute) and opens the purge streams, and `stop()` ends both.
  * The rate-limit bucket of an anonymous caller is its `x-test-client-ip` header.
  */
-export function testEdge(opts: { env?: Record<string, string>; origin?: ScriptedOrigin } = {}): TestEdge {
+export function testEdge(
+  opts: { env?: Record<string, string>; origin?: ScriptedOrigin; fastPath?: boolean } = {},
+): TestEdge {
   const origin = opts.origin ?? scriptedOrigin();
   const config = edgeConfig({ ...TEST_ENV, ...opts.env });
   const clock = fakeClock();
@@ -359,6 +361,7 @@ export function testEdge(opts: { env?: Record<string, string>; origin?: Scripted
     fetch: origin.fetch,
     clock: () => clock.now(),
     log: (line) => logs.push(line),
+    fastPath: opts.fastPath,
   });
   return {
     edge,

@@ -1,170 +1,167 @@
 /**
- * Edge benchmarks on the real stack: two regions and the edge each as a real process (the
- * edge on each runtime in turn), the load generated from this process:
- * 1. cache-hit throughput and p99 on Deno and on Node, each against a bare Hono handler
- *    returning the same bytes on the same runtime (goal ≥ 0.8);
- * 2. hit versus miss latency;
- * 3. a 90/10 hot/cold query mix through the edge versus straight at the region gateway
- *    (goal ≥ 10× throughput).
+ * Edge benchmarks on the real stack: two regions and the edge each as a real process (the edge
+ * on Deno, then on Node), load from `wrk` (an external generator; its CPU is reported beside
+ * the servers'), three interleaved rounds, ratios against a baseline measured in the same run:
+ * 1. cache hits — anonymous and authenticated, GET and POST, at 8 and 32 connections — against
+ *    a bare Hono handler returning the same bytes on the same runtime (goal ≥ 0.6× throughput,
+ *    p99 ≤ 2×);
+ * 2. misses (new variables every request) through the edge against the same requests straight
+ *    at the region gateway (goal: the edge adds ≤ 10%);
+ * 3. a 90/10 hot/cold mix through the edge against straight at the region gateway.
+ * BENCH_BEFORE=<another checkout> adds that checkout's edge to every row ("before").
+ * BENCH_DURATION_S (4), BENCH_ROUNDS (3), BENCH_RUNTIMES (deno,node) tune the run.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
-import { freePort, RUNTIMES, type Runtime, startEdge } from '../support/edge-process.ts';
-import { fmtLoad, runLoad } from './load.ts';
+import { type EdgeProcess, RUNTIMES, type Runtime, startEdge } from '../support/edge-process.ts';
+import { BEFORE_ROOT, devToken, type Server, startBareHono, startRegionProcess } from './processes.ts';
+import { type Case, runRounds, type Target } from './rounds.ts';
+import { haveWrk, type WrkLoad, type WrkRequest } from './wrk.ts';
 
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 6000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-/** A region as its own process (regions/main.ts) on free ports, so it does not share the load generator's CPU. */
-async function regionProcess(region: 'east' | 'west') {
-  const prefix = `MERIDIAN_${region.toUpperCase()}`;
-  const ports = { gatewayPort: await freePort(), hubPort: await freePort() };
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    [`${prefix}_GATEWAY_PORT`]: String(ports.gatewayPort),
-    [`${prefix}_HUB_PORT`]: String(ports.hubPort),
-    [`${prefix}_COMMERCE_PAYMENT_PROVIDER_PORT`]: String(await freePort()),
-    [`${prefix}_COMMERCE_SUBGRAPH_PORT`]: String(await freePort()),
-    [`${prefix}_GRPC_PORT`]: String(await freePort()),
-  };
-  const child = spawn(
-    process.execPath,
-    ['--disable-warning=TimeoutNegativeWarning', path.join(REPO_ROOT, 'regions/main.ts'), region],
-    {
-      env,
-      stdio: 'ignore',
-    },
-  );
-  for (let i = 0; i < 600; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${ports.gatewayPort}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { ...ports, stop: () => child.kill('SIGTERM') };
-}
-const regions = await Promise.all([regionProcess('east'), regionProcess('west')]);
-const [re, rw] = regions as [(typeof regions)[0], (typeof regions)[0]];
-const unlimited = '1000000';
-const edgeEnv = {
-  MERIDIAN_EDGE_EAST_GATEWAY_URL: `http://127.0.0.1:${re.gatewayPort}`,
-  MERIDIAN_EDGE_EAST_HUB_URL: `http://127.0.0.1:${re.hubPort}`,
-  MERIDIAN_EDGE_WEST_GATEWAY_URL: `http://127.0.0.1:${rw.gatewayPort}`,
-  MERIDIAN_EDGE_WEST_HUB_URL: `http://127.0.0.1:${rw.hubPort}`,
-  MERIDIAN_JWKS_URL: `http://127.0.0.1:${re.gatewayPort}/.well-known/jwks.json`,
-  MERIDIAN_EDGE_ANONYMOUS_LIMIT_CAPACITY: unlimited,
-  MERIDIAN_EDGE_ANONYMOUS_LIMIT_REFILL_PER_SECOND: unlimited,
-};
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const runtimes = (process.env.BENCH_RUNTIMES?.split(',') ?? RUNTIMES) as Runtime[];
+if (!(await haveWrk())) throw new Error('wrk is not installed: run `npm run stack -- up` (it installs Debian wrk)');
+
 const HOT_QUERY = '{ products(first: 5) { id name price { formatted } } }';
-const get = (base: string, query: string) => `${base}/graphql?query=${encodeURIComponent(query)}`;
-const ok = async (url: string) => {
-  const res = await fetch(url);
-  await res.arrayBuffer();
-  return res.status === 200;
-};
+const COLD_QUERY = 'query Cold($after: ID) { products(first: 3, after: $after) { id name } }';
+const JSON_HEADERS = { 'content-type': 'application/json' };
 
-async function bare(runtime: Runtime, body: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const bin = path.join(REPO_ROOT, 'node_modules', '.bin', runtime);
-  const file = path.join(REPO_ROOT, 'e2e/bench/bare-hono.ts');
-  const args = runtime === 'deno' ? ['run', '--allow-net', '--allow-env', '--no-check', file] : [file];
-  const child = spawn(bin, args, {
-    env: { ...process.env, BENCH_PORT: String(port), BENCH_BODY: body },
-    stdio: 'ignore',
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`bare hono on ${runtime} did not start`);
+const regions = await Promise.all([startRegionProcess('east'), startRegionProcess('west')]);
+const [east, west] = regions as [(typeof regions)[0], (typeof regions)[0]];
+const unlimited = '1000000';
+const edgeEnv: Record<string, string> = {
+  MERIDIAN_EDGE_EAST_GATEWAY_URL: east.url,
+  MERIDIAN_EDGE_EAST_HUB_URL: `http://127.0.0.1:${east.hubPort}`,
+  MERIDIAN_EDGE_WEST_GATEWAY_URL: west.url,
+  MERIDIAN_EDGE_WEST_HUB_URL: `http://127.0.0.1:${west.hubPort}`,
+  MERIDIAN_JWKS_URL: `${east.url}/.well-known/jwks.json`,
+};
+for (const policy of ['ANONYMOUS', 'CLIENT', 'TENANT']) {
+  edgeEnv[`MERIDIAN_EDGE_${policy}_LIMIT_CAPACITY`] = unlimited;
+  edgeEnv[`MERIDIAN_EDGE_${policy}_LIMIT_REFILL_PER_SECOND`] = unlimited;
+}
+const token = await devToken(east.url, 'bench-user', 'bench-tenant', ['orders:read']);
+const bearer = { authorization: `Bearer ${token}` };
+
+const hits: Record<string, WrkRequest> = {
+  'anonymous GET': { path: `/graphql?query=${encodeURIComponent(HOT_QUERY)}` },
+  'anonymous POST': {
+    method: 'POST',
+    path: '/graphql',
+    headers: JSON_HEADERS,
+    body: JSON.stringify({ query: HOT_QUERY }),
+  },
+  'authenticated GET': { path: `/graphql?query=${encodeURIComponent(HOT_QUERY)}`, headers: bearer },
+  'authenticated POST': {
+    method: 'POST',
+    path: '/graphql',
+    headers: { ...JSON_HEADERS, ...bearer },
+    body: JSON.stringify({ query: HOT_QUERY }),
+  },
+};
+/** A request of its own every time (new variables): a miss at the edge, a known query plan at the gateway. */
+const cold: WrkRequest = {
+  method: 'POST',
+  path: '/graphql',
+  headers: JSON_HEADERS,
+  body: JSON.stringify({ query: COLD_QUERY, variables: { after: 'p-{{n}}' } }),
+};
+const hotMix: WrkRequest[] = Array.from({ length: 10 }, (_, i) => ({
+  method: 'POST',
+  path: '/graphql',
+  headers: JSON_HEADERS,
+  body: JSON.stringify({ query: `{ h${i}: products(first: ${i + 1}) { id name } }` }),
+}));
+
+async function send(base: string, r: WrkRequest): Promise<Response> {
+  return fetch(`${base}${r.path}`, { method: r.method ?? 'GET', headers: r.headers, body: r.body });
 }
 
+/** Throws unless `r` is answered from the edge cache (after one request that may miss). */
+async function assertHit(base: string, name: string, r: WrkRequest): Promise<string> {
+  await (await send(base, r)).arrayBuffer();
+  const res = await send(base, r);
+  const body = await res.text();
+  const status = res.headers.get('cache-status') ?? '';
+  if (res.status !== 200 || !status.includes('; hit')) {
+    throw new Error(`${name} at ${base} is not a cache hit: ${res.status} ${status} ${body.slice(0, 200)}`);
+  }
+  return body;
+}
+
+const servers: Server[] = [];
 try {
-  for (const runtime of RUNTIMES) {
-    const edge = await startEdge(runtime, edgeEnv);
-    const hitUrl = get(edge.url, HOT_QUERY);
-    await fetch(hitUrl);
-    const body = await (await fetch(hitUrl)).text();
-    const baseline = await bare(runtime, body);
-    const load = (url: string) =>
-      runLoad({ concurrency: CONCURRENCY, durationMs: DURATION_MS, warmupMs: 1000, fn: () => ok(url) });
-    const b = await load(`${baseline.url}/graphql`);
-    const h = await load(hitUrl);
-    console.log(`[${runtime}] bare Hono, same bytes         ${fmtLoad(b)}`);
-    console.log(`[${runtime}] edge cache hit                ${fmtLoad(h)}`);
-    console.log(
-      `[${runtime}] ratio hit/bare: throughput ${(h.rps / b.rps).toFixed(2)} (goal ≥ 0.8), p99 ${(h.latency.p99 / b.latency.p99).toFixed(2)}x`,
-    );
-    baseline.child.kill('SIGTERM');
-
-    // Hit versus miss, one request at a time so neither queues behind the other.
-    const miss = await runLoad({
-      concurrency: 1,
-      durationMs: DURATION_MS / 2,
-      fn: () =>
-        ok(get(edge.url, `{ m${randomUUID().replace(/-/g, '')}: products(first: 5) { id name price { formatted } } }`)),
-    });
-    const hit = await runLoad({ concurrency: 1, durationMs: DURATION_MS / 2, fn: () => ok(hitUrl) });
-    console.log(`[${runtime}] hit,  sequential              ${fmtLoad(hit)}`);
-    console.log(`[${runtime}] miss, sequential              ${fmtLoad(miss)}`);
-    console.log(
-      `[${runtime}] miss/hit: p50 ${(miss.latency.p50 / hit.latency.p50).toFixed(1)}x, p95 ${(miss.latency.p95 / hit.latency.p95).toFixed(1)}x`,
-    );
-
-    // 90/10 hot/cold: ten hot queries; one request in ten is cold — never seen by the edge.
-    // Two kinds of cold: a known operation with new variables (the common case: the gateway
-    // has its query plan), and a never-seen document (the worst case: planned from scratch).
-    const hot = Array.from({ length: 10 }, (_, i) => `{ h${i}: products(first: ${i + 1}) { id name } }`);
-    const coldVariables = () =>
-      `${encodeURIComponent('query Cold($after: ID) { products(first: 3, after: $after) { id name } }')}&variables=${encodeURIComponent(JSON.stringify({ after: `p-${randomUUID()}` }))}`;
-    const coldDocument = () => encodeURIComponent(`{ c${randomUUID().replace(/-/g, '')}: products(first: 3) { id } }`);
-    for (const q of hot) await fetch(get(edge.url, q));
-    for (const [kind, cold] of [
-      ['new variables', coldVariables],
-      ['new document', coldDocument],
-    ] as const) {
-      let n = 0;
-      const url = (base: string) =>
-        n++ % 10 === 9 ? `${base}/graphql?query=${cold()}` : get(base, hot[n % 10] as string);
-      const fetchOk = async (u: string) => {
-        const res = await fetch(u, { headers: { 'apollo-require-preflight': 'true' } });
-        await res.arrayBuffer();
-        return res.status === 200;
-      };
-      const viaEdge = await runLoad({
-        concurrency: CONCURRENCY,
-        durationMs: DURATION_MS,
-        warmupMs: 500,
-        fn: () => fetchOk(url(edge.url)),
-      });
-      const region = `http://127.0.0.1:${re.gatewayPort}`;
-      const direct = await runLoad({
-        concurrency: CONCURRENCY,
-        durationMs: DURATION_MS,
-        warmupMs: 500,
-        fn: () => fetchOk(url(region)),
-      });
-      console.log(`[${runtime}] 90/10 (cold: ${kind}) through the edge    ${fmtLoad(viaEdge)}`);
-      console.log(`[${runtime}] 90/10 (cold: ${kind}) straight at region  ${fmtLoad(direct)}`);
-      console.log(
-        `[${runtime}] ratio edge/region (cold: ${kind}): throughput ${(viaEdge.rps / direct.rps).toFixed(1)}x (goal ≥ 10x), p95 ${(viaEdge.latency.p95 / direct.latency.p95).toFixed(2)}x`,
-      );
+  for (const runtime of runtimes) {
+    const edges: Array<{ label: string; edge: EdgeProcess }> = [
+      { label: `edge ${runtime}`, edge: await startEdge(runtime, edgeEnv) },
+    ];
+    if (BEFORE_ROOT) {
+      edges.push({ label: `edge ${runtime} before`, edge: await startEdge(runtime, edgeEnv, { root: BEFORE_ROOT }) });
     }
-    await edge.stop();
+    const [subject] = edges as [{ label: string; edge: EdgeProcess }];
+    const body = await assertHit(subject.edge.url, 'anonymous GET', hits['anonymous GET'] as WrkRequest);
+    const bare = await startBareHono(runtime, body);
+    servers.push(bare);
+    const load = (url: string, pid: number, hot: WrkRequest[], connections: number, more: Partial<WrkLoad> = {}) => ({
+      url,
+      hot,
+      connections,
+      durationSeconds: DURATION_S,
+      servers: { server: pid, ...more.servers },
+      ...more,
+    });
+    const cases: Case[] = [];
+    for (const connections of [8, 32]) {
+      for (const [name, request] of Object.entries(hits)) {
+        const targets: Target[] = [
+          { label: `bare Hono ${runtime}`, load: load(bare.url, bare.pid, [request], connections), server: 'server' },
+          ...edges.map(({ label, edge }) => ({
+            label: `${label} hit`,
+            load: load(edge.url, edge.child.pid as number, [request], connections),
+            server: 'server',
+          })),
+        ];
+        cases.push({
+          name: `${runtime} ${name} c${connections}`,
+          targets,
+          check: async () => {
+            for (const { edge } of edges) {
+              if ((await assertHit(edge.url, name, request)) !== body)
+                throw new Error(`${name}: other bytes than the baseline`);
+            }
+          },
+        });
+      }
+    }
+    const viaRegion = (hot: WrkRequest[], coldEvery: number): Target => ({
+      label: 'region gateway direct',
+      load: load(east.url, east.pid, hot, 32, { cold, coldEvery, servers: { server: east.pid } }),
+      server: 'server',
+    });
+    const viaEdges = (hot: WrkRequest[], coldEvery: number): Target[] =>
+      edges.map(({ label, edge }) => ({
+        label,
+        load: load(edge.url, edge.child.pid as number, hot, 32, {
+          cold,
+          coldEvery,
+          servers: { server: edge.child.pid as number, region: east.pid },
+        }),
+        server: 'server',
+      }));
+    cases.push({
+      name: `${runtime} miss (new variables) c32`,
+      targets: [viaRegion(hotMix, 1), ...viaEdges(hotMix, 1)],
+    });
+    cases.push({
+      name: `${runtime} 90/10 hot/cold mix c32`,
+      targets: [viaRegion(hotMix, 10), ...viaEdges(hotMix, 10)],
+    });
+    console.log(`\n── ${runtime} (${REPO_ROOT}${BEFORE_ROOT ? `; before: ${BEFORE_ROOT}` : ''}) ──`);
+    await runRounds(cases, ROUNDS);
+    await bare.stop();
+    for (const { edge } of edges) await edge.stop();
   }
 } finally {
-  await Promise.all(regions.map((r) => r.stop()));
+  await Promise.all([...servers, ...regions].map((s) => s.stop()));
 }
 process.exit(0);

@@ -31,8 +31,12 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** BENCH_ONLY=<regex>: only the cases whose name matches (e.g. `c32|miss`). */
+const only = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+
 /** Runs every case's targets `rounds` times, round by round, and prints each case's report after the last round. */
-export async function runRounds(cases: readonly Case[], rounds: number, log = console.log): Promise<RoundResults> {
+export async function runRounds(all: readonly Case[], rounds: number, log = console.log): Promise<RoundResults> {
+  const cases = only ? all.filter((c) => only.test(c.name)) : all;
   const results: RoundResults = new Map();
   for (const c of cases) {
     await c.check?.();

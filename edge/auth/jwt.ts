@@ -64,6 +64,8 @@ export interface EdgeAuth {
 /** Headers the edge sets upstream; a client-sent copy must never reach a region (see stripIdentityHeaders). */
 export const IDENTITY_HEADERS = ['x-meridian-tenant', 'x-meridian-subject', 'x-meridian-scopes'] as const;
 
+const ANONYMOUS: AuthResult = Object.freeze({ kind: 'anonymous' });
+
 function unauthenticated(message: string): AuthResult {
   return { kind: 'error', status: 401, code: 'UNAUTHENTICATED', message };
 }
@@ -75,7 +77,7 @@ export function createEdgeAuth(opts: EdgeAuthOptions): EdgeAuth {
 
   async function authenticate(request: Request): Promise<AuthResult> {
     const authorization = request.headers.get('authorization');
-    if (authorization === null) return { kind: 'anonymous' };
+    if (authorization === null) return ANONYMOUS;
     const outcome = await verifier.verify(authorization);
     if (outcome.ok) return { kind: 'user', ...outcome.claims };
     if (outcome.kind === 'unavailable') {

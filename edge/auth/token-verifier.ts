@@ -125,6 +125,12 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
     if (authorization.length > MAX_AUTHORIZATION_LENGTH) {
       return invalid(`Authorization header is longer than ${MAX_AUTHORIZATION_LENGTH} characters`);
     }
+    // The common spelling first: a remembered token matched BEARER's token pattern when it was
+    // verified, so `Bearer <it>` needs no second look (any other spelling takes the regex below).
+    if (authorization.startsWith('Bearer ')) {
+      const known = verified.get(authorization.slice(7), now(), isCurrent);
+      if (known !== undefined) return { ok: true, claims: known.claims };
+    }
     const match = BEARER.exec(authorization.trim());
     if (match === null) return invalid('Authorization header is not "Bearer <jwt>"');
     const token = match[1] as string;

@@ -19,8 +19,16 @@ export async function readBodyWithin(request: Request, max: number): Promise<Uin
     await request.body?.cancel().catch(() => {});
     return undefined;
   }
+  // A declared length within the limit, without chunking: the runtime's HTTP parser frames the body
+  // by that length, so reading it whole is bounded, and much cheaper than a chunk loop (on
+  // @hono/node-server it reads the socket directly; even touching `request.body` would build a
+  // web stream for it first).
+  if (declared >= 0 && request.headers.get('content-length') !== null && !request.headers.has('transfer-encoding')) {
+    const whole = new Uint8Array(await request.arrayBuffer());
+    return whole.byteLength <= max ? whole : undefined;
+  }
   if (!request.body) return new Uint8Array(0);
-  // Content-Length may be absent (chunked) or wrong, so count what actually arrives.
+  // Content-Length may be absent (chunked), so count what actually arrives.
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;

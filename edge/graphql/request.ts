@@ -157,19 +157,36 @@ function paramsFromSearch(url: URL, mediaType: ResponseMediaType): ParamsResult 
   return { ok: true, params };
 }
 
-async function paramsFromBody(request: Request, mediaType: ResponseMediaType, maxBytes: number): Promise<ParamsResult> {
+/** A POST body read before parsing (the route reads it once, for its fast key): undefined bytes when over the limit. */
+export interface PreReadBody {
+  readonly bytes: Uint8Array | undefined;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body as UTF-8 text, or undefined when it is not valid UTF-8 (one decoder, no state between calls). */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+async function paramsFromBody(
+  request: Request,
+  mediaType: ResponseMediaType,
+  maxBytes: number,
+  preRead: PreReadBody | undefined,
+): Promise<ParamsResult> {
   if (!isJsonRequest(request.headers.get('content-type'))) {
-    await request.body?.cancel().catch(() => {});
+    if (!preRead) await request.body?.cancel().catch(() => {});
     return failure(415, mediaType, 'UNSUPPORTED_MEDIA_TYPE', 'POST requests must be application/json (UTF-8).');
   }
-  const bytes = await readBodyWithin(request, maxBytes);
+  const bytes = preRead ? preRead.bytes : await readBodyWithin(request, maxBytes);
   if (!bytes) return failure(413, mediaType, PAYLOAD_TOO_LARGE, payloadTooLargeMessage(maxBytes));
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    return failure(400, mediaType, 'BAD_REQUEST', 'The request body is not valid UTF-8.');
-  }
+  const text = decodeUtf8(bytes);
+  if (text === undefined) return failure(400, mediaType, 'BAD_REQUEST', 'The request body is not valid UTF-8.');
   if (!text.trim()) return failure(400, mediaType, 'BAD_REQUEST', 'The request body is empty.');
   let json: unknown;
   try {
@@ -184,8 +201,11 @@ async function paramsFromBody(request: Request, mediaType: ResponseMediaType, ma
   return { ok: true, params: json };
 }
 
-/** Turns a web Request into a GraphQL request or the response rejecting it. */
-export type GraphQLRequestParser = (request: Request) => Promise<GraphQLRequestResult>;
+/**
+ * Turns a web Request into a GraphQL request or the response rejecting it. A POST body the
+ * caller already read (with the same limit, readBodyWithin) is passed as `body`.
+ */
+export type GraphQLRequestParser = (request: Request, body?: PreReadBody) => Promise<GraphQLRequestResult>;
 
 /** Creates the request parser; its APQ store and parsed-document memory live as long as it does. */
 export function createGraphQLRequestParser(options: GraphQLRequestParserOptions = {}): GraphQLRequestParser {
@@ -208,7 +228,7 @@ export function createGraphQLRequestParser(options: GraphQLRequestParserOptions 
     return document;
   };
 
-  return async function parseGraphQLRequest(request: Request): Promise<GraphQLRequestResult> {
+  return async function parseGraphQLRequest(request: Request, body?: PreReadBody): Promise<GraphQLRequestResult> {
     const method = request.method.toUpperCase();
     const negotiated = negotiateMediaType(request.headers.get('accept'));
     const mediaType = negotiated ?? 'application/json';
@@ -229,7 +249,7 @@ export function createGraphQLRequestParser(options: GraphQLRequestParserOptions 
     const parsed =
       method === 'GET'
         ? paramsFromSearch(new URL(request.url), mediaType)
-        : await paramsFromBody(request, mediaType, maxBodyBytes);
+        : await paramsFromBody(request, mediaType, maxBodyBytes, body);
     if (!parsed.ok) return parsed;
 
     const badRequest = (message: string) => failure(400, mediaType, 'BAD_REQUEST', message);

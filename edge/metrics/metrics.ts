@@ -22,6 +22,8 @@ export type Labels<L extends string = string> = Readonly<Record<L, string | numb
 /** A monotonically increasing count. */
 export interface Counter<L extends string = string> {
   inc(labels?: Labels<L>, by?: number): void;
+  /** `inc` for one fixed label set, its series resolved once: for hot paths. */
+  bind(labels?: Labels<L>): (by?: number) => void;
 }
 
 /** A value that goes up and down. */
@@ -34,6 +36,8 @@ export interface Gauge<L extends string = string> {
 /** Observations counted into fixed buckets. */
 export interface Histogram<L extends string = string> {
   observe(labels: Labels<L> | undefined, value: number): void;
+  /** `observe` for one fixed label set, its series resolved once: for hot paths. */
+  bind(labels?: Labels<L>): (value: number) => void;
   /** Starts a timer; calling the result observes the elapsed seconds (labels may be completed at the end). */
   startTimer(labels?: Partial<Labels<L>>): (extra?: Partial<Labels<L>>) => number;
 }
@@ -153,6 +157,14 @@ export function createRegistry(): Registry {
         const series = seriesOf(opts.name, labelNames, labels);
         values.set(series, (values.get(series) ?? 0) + by);
       },
+      bind(labels) {
+        const series = seriesOf(opts.name, labelNames, labels);
+        if (!values.has(series)) values.set(series, 0);
+        return (by = 1) => {
+          checkAmount(opts.name, by);
+          values.set(series, (values.get(series) as number) + by);
+        };
+      },
     };
   }
 
@@ -211,22 +223,35 @@ export function createRegistry(): Registry {
     }
     register({ name: opts.name, help: opts.help, type: 'histogram', lines });
 
-    function observe(labels: Partial<Labels<L>> | undefined, value: number): void {
-      if (Number.isNaN(value)) return;
+    function seriesFor(labels: Partial<Labels<L>> | undefined): HistogramSeries {
       const key = seriesOf(opts.name, labelNames, labels);
       let s = series.get(key);
       if (s === undefined) {
         s = fresh();
         series.set(key, s);
       }
+      return s;
+    }
+
+    function record(s: HistogramSeries, value: number): void {
+      if (Number.isNaN(value)) return;
       const index = bounds.findIndex((b) => value <= b);
       if (index !== -1) s.counts[index] = (s.counts[index] as number) + 1;
       s.sum += value;
       s.count += 1;
     }
 
+    function observe(labels: Partial<Labels<L>> | undefined, value: number): void {
+      if (Number.isNaN(value)) return;
+      record(seriesFor(labels), value);
+    }
+
     return {
       observe,
+      bind(labels) {
+        const s = seriesFor(labels);
+        return (value) => record(s, value);
+      },
       startTimer(labels) {
         const started = performance.now();
         return (extra) => {

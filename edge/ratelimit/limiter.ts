@@ -117,12 +117,24 @@ function part(value: string): string {
   return encodeURIComponent(value);
 }
 
+// Parsing an address is the dearest part of an anonymous take; the same addresses come back.
+const addressKeys = new Map<string | undefined, string>();
+function addressKey(ip: string | undefined): string {
+  let key = addressKeys.get(ip);
+  if (key === undefined) {
+    if (addressKeys.size >= 10_000) addressKeys.clear();
+    key = clientAddressKey(ip);
+    addressKeys.set(ip, key);
+  }
+  return key;
+}
+
 function targetsOf(request: RateLimitRequest): Target[] {
   const targets: Target[] = [];
   if (request.subject !== undefined && request.subject !== '') {
     targets.push({ policy: 'client', key: `client:${part(request.tenant ?? '')}:${part(request.subject)}` });
   } else {
-    targets.push({ policy: 'anonymous', key: `anon:${clientAddressKey(request.ip)}` });
+    targets.push({ policy: 'anonymous', key: `anon:${addressKey(request.ip)}` });
   }
   if (request.tenant !== undefined && request.tenant !== '') {
     targets.push({ policy: 'tenant', key: `tenant:${part(request.tenant)}` });
@@ -163,7 +175,8 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     const at = now();
     if (!state.degraded) {
       try {
-        return await withTimeout(store.take(target.key, cost, policy, at));
+        const taking = store.take(target.key, cost, policy, at);
+        return await (store.inProcess ? taking : withTimeout(taking));
       } catch (err) {
         state.degraded = true;
         onStoreError?.(err);
@@ -178,14 +191,24 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
     }
   }
 
+  // The header depends only on which kinds of bucket apply: four values, built once each.
+  const policyHeaders = new Map<string, string>();
   function policyHeader(kind: { tenant?: string | undefined; subject?: string | undefined }): string {
-    const names = targetsOf({ ...kind, cost: 0 }).map((t) => t.policy);
-    return POLICY_NAMES.filter((n) => names.includes(n))
-      .map((n) => policyItem(n, policies[n]))
-      .join(', ');
+    const id = `${kind.subject ? 's' : ''}${kind.tenant ? 't' : ''}`;
+    let header = policyHeaders.get(id);
+    if (header === undefined) {
+      const names = targetsOf({ ...kind, cost: 0 }).map((t) => t.policy);
+      header = POLICY_NAMES.filter((n) => names.includes(n))
+        .map((n) => policyItem(n, policies[n]))
+        .join(', ');
+      policyHeaders.set(id, header);
+    }
+    return header;
   }
 
   function decide(outcomes: BucketOutcome[], request: RateLimitRequest, degraded: boolean): RateLimitDecision {
+    if (outcomes.length > 0 && outcomes.every((o) => o.result.allowed))
+      return allowedDecision(outcomes, request, degraded);
     const violated = outcomes.filter((o) => !o.result.allowed);
     const allowed = violated.length === 0;
     const retryAfterSeconds = allowed ? 0 : Math.max(...violated.map((o) => o.result.retryAfterSeconds));
@@ -202,6 +225,21 @@ export function createRateLimiter(opts: RateLimiterOptions): RateLimiter {
       buckets: sorted,
       degraded,
     };
+  }
+
+  /** The common case, on every request: everything allowed (no sorting, filtering or Retry-After). */
+  function allowedDecision(outcomes: BucketOutcome[], request: RateLimitRequest, degraded: boolean): RateLimitDecision {
+    const [a, b] = outcomes as [BucketOutcome, BucketOutcome | undefined];
+    const sorted =
+      b === undefined || POLICY_NAMES.indexOf(a.policy) <= POLICY_NAMES.indexOf(b.policy) ? outcomes : [b, a];
+    const headers: Record<string, string> = {
+      'RateLimit-Policy': policyHeader(request),
+      RateLimit:
+        b === undefined
+          ? limitItem(a)
+          : `${limitItem(sorted[0] as BucketOutcome)}, ${limitItem(sorted[1] as BucketOutcome)}`,
+    };
+    return { allowed: true, status: 200, headers, retryAfterSeconds: 0, violated: [], buckets: sorted, degraded };
   }
 
   async function check(request: RateLimitRequest): Promise<RateLimitDecision> {

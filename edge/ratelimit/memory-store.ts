@@ -61,5 +61,5 @@ export function createMemoryStore(opts: MemoryStoreOptions = {}): MemoryStore {
     return result;
   }
 
-  return { take, size: () => entries.size };
+  return { take, size: () => entries.size, inProcess: true };
 }

@@ -10,6 +10,11 @@ import type { BucketPolicy, BucketResult } from './bucket.ts';
 /** Where bucket state lives: in this process (memory-store.ts) or shared by edge instances (redis-store.ts). */
 export interface RateLimitStore {
   /**
+   * True for a store answering from this process's memory: it cannot hang, so the limiter
+   * skips the timeout it puts around a take on a remote store.
+   */
+  readonly inProcess?: boolean;
+  /**
    * Spends `cost` tokens from the bucket at `key`. `nowMs` is the caller's clock; an adapter
    * shared by several processes may use its server's clock instead, so their clocks need not agree.
    */
