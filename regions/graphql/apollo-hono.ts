@@ -58,6 +58,8 @@ function queryParams(method: string, search: URLSearchParams, body: unknown): Qu
   return { query, operationName: operationName || null, variables: variables ?? undefined };
 }
 
+const utf8 = new TextDecoder();
+
 /** A Hono handler serving `server`, with `context` built per request. */
 export function apolloHandler<TContext extends BaseContext>(
   server: ApolloServer<TContext>,
@@ -70,14 +72,15 @@ export function apolloHandler<TContext extends BaseContext>(
       headers.set(key, value);
     });
     const method = c.req.method.toUpperCase();
-    const url = new URL(c.req.url);
+    // Apollo reads the search string of GETs only; a POST needs no URL parsed.
+    const search = method === 'GET' ? new URL(c.req.url).search : '';
     let body: unknown;
     if (method === 'POST') {
       const bytes = await readBodyWithin(c.req.raw, options.maxBodyBytes);
       if (!bytes) {
         return options.errorResponse(c, 413, PAYLOAD_TOO_LARGE, payloadTooLargeMessage(options.maxBodyBytes));
       }
-      const text = new TextDecoder().decode(bytes);
+      const text = utf8.decode(bytes);
       if ((headers.get('content-type') ?? '').includes('json')) {
         try {
           body = text ? JSON.parse(text) : undefined;
@@ -89,12 +92,12 @@ export function apolloHandler<TContext extends BaseContext>(
       }
     }
     if (options.screen) {
-      const params = queryParams(method, url.searchParams, body);
+      const params = queryParams(method, new URLSearchParams(search), body);
       const refused = params && options.screen(c, params);
       if (refused) return refused;
     }
     const res = await server.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method, headers, search: url.search, body },
+      httpGraphQLRequest: { method, headers, search, body },
       context: () => context(c),
     });
     const out = new Headers();

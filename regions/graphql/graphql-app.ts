@@ -9,7 +9,7 @@
  * production mode (NODE_ENV=production, read by the composition root) neither answers
  * introspection nor suggests field names ("Did you mean …?") in its errors.
  */
-import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import {
@@ -36,6 +36,7 @@ import {
   screenOperation,
 } from './operation-limits.ts';
 import { actorOf, type RequestMeta, requestMeta } from './request-context.ts';
+import { SubgraphSource } from './subgraph-source.ts';
 
 export type Verify = (authorization: string) => Promise<Actor>;
 
@@ -136,8 +137,11 @@ function mount(
   options: Omit<ApolloHandlerOptions, 'errorResponse'>,
 ): Hono {
   const app = new Hono();
+  // The request's metadata, read once by the middleware and found again by Apollo's context.
+  const metas = new WeakMap<Request, RequestMeta>();
   app.use('/graphql', async function traced(c, next) {
     const meta = requestMeta(c);
+    metas.set(c.req.raw, meta);
     await withTelemetry({ traceparent: meta.traceparent, correlationId: meta.correlationId }, async () => {
       await next();
       c.res.headers.set('x-correlation-id', meta.correlationId);
@@ -146,7 +150,8 @@ function mount(
   const handler = apolloHandler(
     server,
     async (c) => {
-      const meta = { ...requestMeta(c), correlationId: currentTelemetry()?.correlationId ?? crypto.randomUUID() };
+      const read = metas.get(c.req.raw) ?? requestMeta(c);
+      const meta = { ...read, correlationId: currentTelemetry()?.correlationId ?? read.correlationId };
       return {
         meta,
         actor: await actorOf(meta, verify),
@@ -174,30 +179,30 @@ export async function subgraphApp(schema: GraphQLSchema, verify: Verify, options
   return { app: mount(server, verify, { maxBodyBytes: limits.maxBodyBytes }), stop: () => server.stop() };
 }
 
-/** Forwards the caller's identity, idempotency key and trace to subgraphs. */
-class ForwardingDataSource extends RemoteGraphQLDataSource<GraphQLRequestContext> {
-  override willSendRequest({
-    request,
-    context,
-  }: Parameters<RemoteGraphQLDataSource<GraphQLRequestContext>['willSendRequest'] & object>[0]) {
-    const headers = request.http?.headers;
-    if (!headers || !context.meta) return;
-    if (context.meta.authorization) headers.set('authorization', context.meta.authorization);
-    if (context.idempotencyKey) headers.set('idempotency-key', context.idempotencyKey);
-    headers.set('x-correlation-id', context.meta.correlationId);
-    const traceparent = currentTraceparent();
-    if (traceparent) headers.set('traceparent', traceparent);
-  }
-
-  override didReceiveResponse({
-    response,
-    context,
-  }: Parameters<RemoteGraphQLDataSource<GraphQLRequestContext>['didReceiveResponse'] & object>[0]) {
-    const headers = response.http?.headers;
-    if (headers?.get(CACHE_SCOPE_HEADER) === 'tenant') context.cacheScope.tenant = true;
-    else if (/\bprivate\b/.test(headers?.get('cache-control') ?? '')) context.cacheScope.user = true;
-    return response;
-  }
+/**
+ * A subgraph as the gateway calls it: the caller's identity, idempotency key and trace go with
+ * each fetch, identical in-flight query fetches of the same caller credentials are merged
+ * (subgraph-source.ts), and each answer's headers say whether it was shared per tenant or
+ * private per user.
+ */
+function subgraphSource(url: string): SubgraphSource<GraphQLRequestContext> {
+  return new SubgraphSource<GraphQLRequestContext>({
+    url,
+    forward(context) {
+      const headers: Record<string, string> = {};
+      if (!context.meta) return headers;
+      if (context.meta.authorization) headers.authorization = context.meta.authorization;
+      if (context.idempotencyKey) headers['idempotency-key'] = context.idempotencyKey;
+      headers['x-correlation-id'] = context.meta.correlationId;
+      const traceparent = currentTraceparent();
+      if (traceparent) headers.traceparent = traceparent;
+      return headers;
+    },
+    observe(headers, context) {
+      if (headers.get(CACHE_SCOPE_HEADER) === 'tenant') context.cacheScope.tenant = true;
+      else if (/\bprivate\b/.test(headers.get('cache-control') ?? '')) context.cacheScope.user = true;
+    },
+  });
 }
 
 /** The gateway passes the subgraphs' tenant scope on only when no answer was private per user. */
@@ -251,7 +256,7 @@ export async function gatewayApp(
     buildService: ({ name }) => {
       const url = subgraphUrls[name];
       if (!url) throw new Error(`no URL configured for subgraph ${name}`);
-      return new ForwardingDataSource({ url });
+      return subgraphSource(url);
     },
   });
   const server = new ApolloServer<GraphQLRequestContext>({

@@ -13,6 +13,8 @@
  *   never validates, answers such an operation with the cost code too;
  * - {@link operationLimitsPlugin} at `didResolveOperation`, before execution plans or calls any
  *   subgraph: it also sees what the screen cannot, an APQ hash sent without its query.
+ * A verdict depends only on the operation, its variables and the schema, so both checkpoints
+ * remember it (bounded): a repeated request is judged once, not parsed and measured each time.
  */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import {
@@ -75,6 +77,27 @@ export function judgeOperation(
   return { code: estimate.code, message: estimate.reason ?? estimate.code };
 }
 
+/** A bounded memo of verdicts (undefined — may run — is remembered too). */
+function verdicts(limit = 10_000) {
+  const map = new Map<string, Refusal | null>();
+  return {
+    get: (key: string): Refusal | null | undefined => map.get(key),
+    set(key: string, verdict: Refusal | undefined): Refusal | undefined {
+      if (map.size >= limit) map.delete(map.keys().next().value as string);
+      map.set(key, verdict ?? null);
+      return verdict;
+    },
+  };
+}
+
+/** The memo key of an operation's verdict: its name and variables (the document or text is keyed apart). */
+function verdictKey(operationName: string | null | undefined, variables: unknown): string {
+  return `${operationName ?? ''}\u0001${variables === undefined ? '' : JSON.stringify(variables)}`;
+}
+
+/** Screens by query text: verdicts per schema, then per text, name and variables. */
+const screened = new WeakMap<GraphQLSchema, ReturnType<typeof verdicts>>();
+
 /**
  * The verdict before Apollo sees the request. A document that does not parse is let through:
  * Apollo reports the syntax error (with the same token limit) as it always does.
@@ -84,13 +107,21 @@ export function screenOperation(
   schema: GraphQLSchema,
   options: OperationLimits,
 ): Refusal | undefined {
+  let memo = screened.get(schema);
+  if (memo === undefined) {
+    memo = verdicts();
+    screened.set(schema, memo);
+  }
+  const key = `${verdictKey(params.operationName, params.variables)}\u0001${params.query}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known ?? undefined;
   let document: DocumentNode;
   try {
     document = parse(params.query, { noLocation: true, maxTokens: options.limits.maxTokens });
   } catch {
     return undefined;
   }
-  return judgeOperation(document, params.operationName, params.variables, schema, options);
+  return memo.set(key, judgeOperation(document, params.operationName, params.variables, schema, options));
 }
 
 /** Refuses too deep or too costly operations after Apollo resolved them, before any subgraph is called. */
@@ -98,14 +129,35 @@ export function operationLimitsPlugin<T extends BaseContext>(
   options: OperationLimits,
   refuse: (refusal: Refusal) => Error,
 ): ApolloServerPlugin<T> {
+  // Apollo hands out one parsed document per query text (its document store), for one schema.
+  const judged = new WeakMap<DocumentNode, ReturnType<typeof verdicts>>();
+  const hooks = {
+    async didResolveOperation({
+      document,
+      request,
+      schema,
+    }: {
+      document: DocumentNode;
+      request: { operationName?: string; variables?: Record<string, unknown> };
+      schema: GraphQLSchema;
+    }) {
+      let memo = judged.get(document);
+      if (memo === undefined) {
+        memo = verdicts(64);
+        judged.set(document, memo);
+      }
+      const key = verdictKey(request.operationName, request.variables);
+      let refusal = memo.get(key);
+      if (refusal === undefined) {
+        refusal =
+          memo.set(key, judgeOperation(document, request.operationName, request.variables, schema, options)) ?? null;
+      }
+      if (refusal) throw refuse(refusal);
+    },
+  };
   return {
     async requestDidStart() {
-      return {
-        async didResolveOperation({ document, request, schema }) {
-          const refusal = judgeOperation(document, request.operationName, request.variables, schema, options);
-          if (refusal) throw refuse(refusal);
-        },
-      };
+      return hooks;
     },
   };
 }
