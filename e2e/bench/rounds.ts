@@ -20,6 +20,8 @@ export interface Case {
   readonly targets: readonly Target[];
   /** Checked once before the first round (e.g. that a hit really is a hit); throws to abort the bench. */
   readonly check?: () => Promise<void>;
+  /** Another target to state every ratio against too (e.g. the subgraph a gateway fronts). */
+  readonly alsoAgainst?: string;
 }
 
 /** Results by case name, then by target label, one per round. */
@@ -86,10 +88,16 @@ export function printCase(c: Case, byTarget: Map<string, WrkResult[]>, log = con
         `  errors ${rs.reduce((a, r) => a + r.errors, 0)}`,
     );
   }
-  const [base, ...rest] = c.targets;
-  if (!base) return;
+  const [first] = c.targets;
+  const second = c.targets.find((t) => t.label === c.alsoAgainst);
+  for (const base of [first, second]) {
+    if (base) printRatios(c, base, byTarget, log);
+  }
+}
+
+function printRatios(c: Case, base: Target, byTarget: Map<string, WrkResult[]>, log: typeof console.log): void {
   const b = byTarget.get(base.label) ?? [];
-  for (const t of rest) {
+  for (const t of c.targets.filter((x) => x !== base)) {
     const rs = byTarget.get(t.label) ?? [];
     const per = (pick: (x: WrkResult, y: WrkResult) => number) => rs.map((r, i) => pick(r, b[i] as WrkResult));
     const thr = per((r, x) => r.rps / x.rps);

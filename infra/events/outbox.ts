@@ -1,6 +1,9 @@
 /**
  * Appending to the transactional outbox: call inside the transaction that changes
- * state, so the change and its events commit or roll back together.
+ * state, so the change and its events commit or roll back together. The transaction also
+ * notifies OUTBOX_CHANNEL, which wakes the relays the moment it commits (PostgreSQL NOTIFY:
+ * "if a NOTIFY is executed inside a transaction, the notify events are not delivered until
+ * and unless the transaction is committed"), so they need not poll to find new rows.
  */
 import type pg from 'pg';
 import type { DomainEvent } from '../../domains/shared/events.ts';
@@ -9,6 +12,14 @@ import { type EventRegistry, eventRegistry } from './registry.ts';
 
 /** The relay's unit of ordering: one aggregate always maps to one lane. */
 export const OUTBOX_LANES = 8;
+
+/** The LISTEN/NOTIFY channel a committed outbox write signals on; the payload lists its lanes. */
+export const OUTBOX_CHANNEL = 'meridian_outbox';
+
+/** Tells listening relays, at commit, that `lanes` got rows (call inside the writing transaction). */
+export async function notifyOutbox(client: pg.ClientBase, lanes: Iterable<number>): Promise<void> {
+  await client.query('SELECT pg_notify($1, $2)', [OUTBOX_CHANNEL, [...new Set(lanes)].sort().join(',')]);
+}
 
 /** FNV-1a of the aggregate id, modulo the lane count (stable across processes). */
 export function laneOf(aggregateId: string): number {
@@ -35,5 +46,10 @@ export async function appendToOutbox(
       [e.id, e.type, e.subject, laneOf(e.subject), JSON.stringify(e)],
     );
   }
+  if (envelopes.length > 0)
+    await notifyOutbox(
+      client,
+      envelopes.map((e) => laneOf(e.subject)),
+    );
   return envelopes;
 }

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Document, Filter, UpdateFilter } from 'mongodb';
 import type pg from 'pg';
 import type { Envelope } from '../events/envelope.ts';
-import { laneOf } from '../events/outbox.ts';
+import { laneOf, notifyOutbox } from '../events/outbox.ts';
 import { type EventRegistry, eventRegistry } from '../events/registry.ts';
 
 /** Where document outboxes deliver: the region's transactional outbox, idempotent by event id. */
@@ -118,6 +118,11 @@ export function postgresOutboxSink(pool: pg.Pool, registry: EventRegistry = even
             [e.id, e.type, e.subject, laneOf(e.subject), JSON.stringify(e)],
           );
         }
+        if (envelopes.length > 0)
+          await notifyOutbox(
+            client,
+            envelopes.map((e) => laneOf(e.subject)),
+          );
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch((rollbackErr: Error) => {

@@ -19,9 +19,9 @@ import { createKafka, type KafkaDependency } from '../adapters/kafka.ts';
 import { createPostgres, type Postgres } from '../adapters/postgres.ts';
 import { eventually, uniqueName } from '../adapters/testing.ts';
 import { resolveEndpoints } from '../config/endpoints.ts';
-import type { Envelope } from '../events/envelope.ts';
+import { type Envelope, envelope } from '../events/envelope.ts';
 import { kafkaHeader, toKafkaMessage } from '../events/kafka-codec.ts';
-import { appendToOutbox, laneOf, OUTBOX_LANES } from '../events/outbox.ts';
+import { appendToOutbox, laneOf, OUTBOX_CHANNEL, OUTBOX_LANES } from '../events/outbox.ts';
 import { TESTING_EVENTS, testingRegistry, thingEvent } from '../events/testing.ts';
 import { migrate } from '../postgres/migrate.ts';
 import {
@@ -590,5 +590,99 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
     assert.equal(await unpublished(written.map((e) => e.id)), 0, 'the batch in flight was completed');
     assert.deepEqual(await inflightLanes(), []);
     assert.equal((await laneLockHolders()).size, 0);
+  });
+
+  describe('woken by LISTEN/NOTIFY', () => {
+    /** Backends of this test database listening for outbox writes. */
+    async function listeners(): Promise<number[]> {
+      const { rows } = await postgres.pool.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid() AND query = 'LISTEN ${OUTBOX_CHANNEL}'`,
+      );
+      return rows.map((r) => r.pid);
+    }
+
+    it('a committed outbox write wakes an idle relay: published long before its next poll', async () => {
+      // Polls an hour apart: only a notification can explain a publish within the test.
+      const r = relay({ idleMs: 3_600_000, listenIdleMs: 3_600_000 });
+      r.start();
+      await eventually(() => assert.ok(r.listening()), { timeoutMs: 10_000, intervalMs: 10 });
+      await sleep(200); // the pass that follows LISTEN is over: the relay is asleep
+      for (let round = 0; round < 3; round++) {
+        const written = await append(postgres.pool, createdThenChanged(thingId()));
+        const ids = written.map((e) => e.id);
+        await eventually(async () => assert.equal(await unpublished(ids), 0), { timeoutMs: 10_000, intervalMs: 10 });
+      }
+    });
+
+    it('a write rolled back notifies nobody and publishes nothing', async () => {
+      let published = 0;
+      const counting = relay({ idleMs: 3_600_000, listenIdleMs: 3_600_000, onPublished: (n) => (published += n) });
+      counting.start();
+      await eventually(() => assert.ok(counting.listening()), { timeoutMs: 10_000, intervalMs: 10 });
+      await sleep(200);
+      const before = published;
+      const client = await postgres.pool.connect();
+      try {
+        await client.query('BEGIN');
+        await appendToOutbox(client, createdThenChanged(thingId()), CTX, REGISTRY);
+        await client.query('ROLLBACK');
+      } finally {
+        client.release();
+      }
+      await sleep(500);
+      assert.equal(published, before);
+    });
+
+    it('rows written without a notification are still found, by the slow poll', async () => {
+      const r = relay({ idleMs: 3_600_000, listenIdleMs: 200 });
+      r.start();
+      await eventually(() => assert.ok(r.listening()), { timeoutMs: 10_000, intervalMs: 10 });
+      await sleep(200);
+      // Written by hand, as a writer that does not notify would: no pg_notify.
+      const silent = envelope(createdThenChanged(thingId())[0] as DomainEvent, CTX);
+      const id = silent.id;
+      await postgres.pool.query(
+        'INSERT INTO outbox (event_id, topic, aggregate_id, lane, envelope) VALUES ($1, $2, $3, $4, $5)',
+        [id, silent.type, silent.subject, laneOf(silent.subject), JSON.stringify(silent)],
+      );
+      await eventually(async () => assert.equal(await unpublished([id]), 0), { timeoutMs: 10_000, intervalMs: 20 });
+    });
+
+    it('a cut LISTEN connection: the relay polls meanwhile, listens again, and is woken again', async () => {
+      const errors: unknown[] = [];
+      const r = relay({ idleMs: 20, listenIdleMs: 3_600_000, maxBackoffMs: 200, onError: (err) => errors.push(err) });
+      r.start();
+      await eventually(() => assert.ok(r.listening()), { timeoutMs: 10_000, intervalMs: 10 });
+      const [first] = await listeners();
+      assert.ok(first, 'the relay has a LISTEN connection');
+      await postgres.pool.query('SELECT pg_terminate_backend($1)', [first]);
+      await eventually(() => assert.match(String((errors[0] as Error)?.message), /LISTEN meridian_outbox lost/), {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
+      const during = await append(postgres.pool, createdThenChanged(thingId()));
+      await eventually(async () => assert.equal(await unpublished(during.map((e) => e.id)), 0), {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
+      await eventually(
+        async () => {
+          assert.ok(r.listening());
+          const now = await listeners();
+          assert.equal(now.length, 1);
+          assert.notEqual(now[0], first);
+        },
+        { timeoutMs: 10_000, intervalMs: 20 },
+      );
+      await sleep(200);
+      const after = await append(postgres.pool, createdThenChanged(thingId()));
+      await eventually(async () => assert.equal(await unpublished(after.map((e) => e.id)), 0), {
+        timeoutMs: 10_000,
+        intervalMs: 10,
+      });
+      await r.stop();
+      assert.deepEqual(await listeners(), [], 'stop() closes the LISTEN connection');
+    });
   });
 });

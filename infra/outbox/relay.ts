@@ -26,6 +26,13 @@
  *   be read too early and the event sent twice. Consumers stay idempotent on `ce_id` regardless.
  * - A row whose envelope fails its schema blocks its lane (reported through onError every
  *   retry) rather than being skipped: dropping an event silently would break exactly-once.
+ * - Waking: a relay LISTENs on OUTBOX_CHANNEL, which every outbox write NOTIFYs in its own
+ *   transaction, so a committed row wakes it at once instead of at its next poll. A wake only
+ *   starts a pass sooner; the pass is the same, so the guarantees above do not depend on it.
+ *   While listening it still polls, rarely (listenIdleMs), for rows written without a notify and
+ *   to keep its share of lanes; when the listening connection drops it polls every idleMs
+ *   as it did before LISTEN, and reconnects with backoff (one pass right after, for anything
+ *   written while nobody listened).
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,7 +41,7 @@ import type pg from 'pg';
 import { withTimeout } from '../adapters/dependency.ts';
 import type { Envelope } from '../events/envelope.ts';
 import { kafkaHeader, toKafkaMessage } from '../events/kafka-codec.ts';
-import { OUTBOX_LANES } from '../events/outbox.ts';
+import { OUTBOX_CHANNEL, OUTBOX_LANES } from '../events/outbox.ts';
 import { type EventRegistry, eventRegistry } from '../events/registry.ts';
 
 /** First key of the lane locks: `pg_try_advisory_lock(LANE_LOCK_NAMESPACE, lane)`. */
@@ -48,6 +55,8 @@ const REBALANCE_MS = 1000;
 const BASE_BACKOFF_MS = 100;
 /** Upper bound for reading an in-flight record's partitions back. */
 const RECONCILE_TIMEOUT_MS = 30_000;
+/** How long end offsets read for in-flight records are reused (see recentEndOffsets). */
+const ENDS_MAX_AGE_MS = 10_000;
 /** Disconnecting from an unreachable broker must not hold up recovery or shutdown. */
 const DISCONNECT_TIMEOUT_MS = 3000;
 
@@ -92,8 +101,12 @@ export interface OutboxRelayOptions {
   readonly lanes?: number;
   /** Rows per lane per send (200). */
   readonly batchSize?: number;
-  /** Poll interval when there is nothing to publish (50 ms). */
+  /** Poll interval when there is nothing to publish and no LISTEN connection (50 ms). */
   readonly idleMs?: number;
+  /** Poll interval when there is nothing to publish while notifications wake the relay (1000 ms). */
+  readonly listenIdleMs?: number;
+  /** LISTEN for outbox writes on a connection of its own (true); false: poll only. */
+  readonly listen?: boolean;
   /** Cap of the exponential backoff after failures (5000 ms). */
   readonly maxBackoffMs?: number;
   /** Rows marked published (sent now, or found in Kafka by reconciliation). */
@@ -113,6 +126,8 @@ export interface OutboxRelay {
   stop(): Promise<void>;
   /** One pass over the owned lanes (one batch each); resolves with the rows marked published. */
   drainOnce(): Promise<number>;
+  /** Whether a LISTEN connection is up (notifications wake the relay). */
+  listening(): boolean;
 }
 
 /** An outbox row as the relay reads it. */
@@ -264,12 +279,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const lanes = options.lanes ?? OUTBOX_LANES;
   const batchSize = options.batchSize ?? 200;
   const idleMs = options.idleMs ?? 50;
+  const listenIdleMs = options.listenIdleMs ?? 1000;
   const registry = options.registry ?? eventRegistry();
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const onError = options.onError ?? ((err: unknown) => console.error(`outbox relay ${name}:`, err));
 
   const owned = new Set<number>();
   const knownTopics = new Set<string>();
+  const recentEnds = new Map<string, { at: number; high: Record<string, string> }>();
   let session: LockSession | undefined;
   let lastRebalance = 0;
   let producer: Producer | undefined;
@@ -278,7 +295,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let loop: Promise<void> | undefined;
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  /** Aborted by stop(): ends every wait. */
   const wake = new AbortController();
+  /** A notification (or a new LISTEN) asked for a pass since the current one started. */
+  let wakeRequested = false;
+  let endIdle: (() => void) | undefined;
+  let listener: pg.PoolClient | undefined;
+  let listenLoop: Promise<void> | undefined;
 
   // ── lane ownership ──────────────────────────────────────────────────────────────────────
 
@@ -432,6 +455,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     producer = undefined;
     admin = undefined;
     knownTopics.clear();
+    recentEnds.clear();
     await Promise.allSettled(
       clients.map((c) => withTimeout(c.disconnect(), DISCONNECT_TIMEOUT_MS, 'kafka disconnect')),
     );
@@ -441,6 +465,30 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
    * End (and start) offsets of every partition of `topics`. A topic that does not exist yet gets
    * an empty map: the send will create it, and reading it back then starts at its beginning.
    */
+  /**
+   * End offsets for an in-flight record, read at most every ENDS_MAX_AGE_MS per topic. The record
+   * needs a point at or before where the batch will land; an earlier one only makes reconciling
+   * read more (offsets never go back, and ids not in the record are ignored), so a recent read is
+   * as safe as one made just before the send, and saves a broker round trip per batch.
+   */
+  async function recentEndOffsets(topics: readonly string[]): Promise<TopicOffsets> {
+    const now = Date.now();
+    const stale = topics.filter((t) => {
+      const known = recentEnds.get(t);
+      return known === undefined || now - known.at >= ENDS_MAX_AGE_MS;
+    });
+    if (stale.length > 0) {
+      const { high } = await endOffsets(stale);
+      for (const t of stale) {
+        // A topic not created yet has no partitions: read again next time rather than remember that.
+        if (Object.keys(high[t] ?? {}).length > 0) recentEnds.set(t, { at: now, high: high[t] ?? {} });
+        else recentEnds.delete(t);
+      }
+      return Object.fromEntries(topics.map((t) => [t, recentEnds.get(t)?.high ?? high[t] ?? {}]));
+    }
+    return Object.fromEntries(topics.map((t) => [t, recentEnds.get(t)?.high ?? {}]));
+  }
+
   async function endOffsets(topics: readonly string[]): Promise<{ high: TopicOffsets; low: TopicOffsets }> {
     const a = await kafkaAdmin();
     if (topics.some((t) => !knownTopics.has(t))) {
@@ -517,23 +565,41 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return rows;
   }
 
+  /** The lane lock held by this relay's session, as a condition inside one statement. */
+  const LANE_HELD = `EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = ${LANE_LOCK_NAMESPACE}::int4::oid
+    AND objid = $1::int4::oid AND objsubid = 2 AND pid = $2 AND granted)`;
+
+  /**
+   * Records the batch about to be sent, in one statement that first checks this relay still holds
+   * the lane (as inLaneTransaction does, without the round trips of a transaction around it).
+   */
   async function writeInflight(lane: number, record: InflightRecord): Promise<void> {
-    await inLaneTransaction(lane, (client) =>
-      client.query(
-        `INSERT INTO outbox_lanes (lane, inflight, owner, updated_at) VALUES ($1, $2, $3, now())
-         ON CONFLICT (lane) DO UPDATE SET inflight = EXCLUDED.inflight, owner = EXCLUDED.owner, updated_at = now()`,
-        [lane, JSON.stringify(record), name],
-      ),
+    const { rowCount } = await pool.query(
+      `INSERT INTO outbox_lanes (lane, inflight, owner, updated_at)
+       SELECT $1::int4, $3::jsonb, $4::text, now() WHERE ${LANE_HELD}
+       ON CONFLICT (lane) DO UPDATE SET inflight = EXCLUDED.inflight, owner = EXCLUDED.owner, updated_at = now()`,
+      [lane, session?.pid ?? -1, JSON.stringify(record), name],
     );
+    if (rowCount !== 1) {
+      owned.delete(lane);
+      throw new OutboxRelayError('LANE_LOST', `relay ${name} no longer holds lane ${lane}`);
+    }
   }
 
+  /** Marks the sent rows published and clears the in-flight record: one statement, under the same lane check. */
   async function markPublished(lane: number, rows: readonly OutboxRow[]): Promise<void> {
-    await inLaneTransaction(lane, async (client) => {
-      await client.query('UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])', [
-        rows.map((r) => r.seq),
-      ]);
-      await client.query('UPDATE outbox_lanes SET inflight = NULL, updated_at = now() WHERE lane = $1', [lane]);
-    });
+    // Data-modifying CTEs run exactly once whether or not the outer query reads them.
+    const { rows: result } = await pool.query<{ held: boolean }>(
+      `WITH held AS (SELECT ${LANE_HELD} AS ok),
+       marked AS (UPDATE outbox SET published_at = now() WHERE seq = ANY($3::bigint[]) AND (SELECT ok FROM held)),
+       cleared AS (UPDATE outbox_lanes SET inflight = NULL, updated_at = now() WHERE lane = $1::int4 AND (SELECT ok FROM held))
+       SELECT ok AS held FROM held`,
+      [lane, session?.pid ?? -1, rows.map((r) => r.seq)],
+    );
+    if (result[0]?.held !== true) {
+      owned.delete(lane);
+      throw new OutboxRelayError('LANE_LOST', `relay ${name} no longer holds lane ${lane}`);
+    }
   }
 
   async function send(waves: readonly TopicMessages[][], count: number): Promise<void> {
@@ -547,8 +613,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   /** Reconciles the lane's in-flight record if there is one, then publishes one batch. */
-  async function drainLane(lane: number): Promise<number> {
-    const record = await inflightOf(lane);
+  async function drainLane(lane: number, mayHaveInflight = true): Promise<number> {
+    const record = mayHaveInflight ? await inflightOf(lane) : undefined;
     const reconciled = record === undefined ? 0 : await reconcile(lane, record);
     if (reconciled > 0) options.onPublished?.(reconciled);
     const rows = await nextBatch(lane);
@@ -558,7 +624,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const topics = [...new Set(rows.map((r) => r.topic))];
     let offsets: TopicOffsets;
     try {
-      offsets = (await endOffsets(topics)).high;
+      offsets = await recentEndOffsets(topics);
     } catch (err) {
       await resetKafka();
       throw new OutboxRelayError('SEND_FAILED', `lane ${lane}: reading end offsets failed`, { cause: err });
@@ -575,17 +641,19 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return reconciled + rows.length;
   }
 
-  async function lanesWithWork(): Promise<number[]> {
+  /** Owned lanes with rows to publish or an in-flight record to reconcile (which only this owner writes). */
+  async function lanesWithWork(): Promise<Array<{ lane: number; inflight: boolean }>> {
     if (owned.size === 0) return [];
     // One index probe per lane (a DISTINCT over a large backlog would read all of it).
-    const { rows } = await pool.query<{ lane: number }>(
-      `SELECT l AS lane FROM unnest($1::smallint[]) AS l
+    const { rows } = await pool.query<{ lane: number; inflight: boolean }>(
+      `SELECT l AS lane, EXISTS (SELECT 1 FROM outbox_lanes WHERE lane = l AND inflight IS NOT NULL) AS inflight
+       FROM unnest($1::smallint[]) AS l
        WHERE EXISTS (SELECT 1 FROM outbox WHERE lane = l AND published_at IS NULL)
           OR EXISTS (SELECT 1 FROM outbox_lanes WHERE lane = l AND inflight IS NOT NULL)
        ORDER BY l`,
       [[...owned]],
     );
-    return rows.map((r) => r.lane);
+    return rows;
   }
 
   async function drainPass(): Promise<number> {
@@ -593,12 +661,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     await rebalance();
     let published = 0;
     let firstError: unknown;
-    for (const lane of await lanesWithWork()) {
+    for (const { lane, inflight } of await lanesWithWork()) {
       // stop() waits for the batch in progress, not for a whole pass over the lanes.
       if (stopping) break;
       if (!owned.has(lane)) continue;
       try {
-        published += await drainLane(lane);
+        published += await drainLane(lane, inflight);
       } catch (err) {
         // One lane's failure (a poison row, a lost lock) must not hold up the others.
         firstError ??= err;
@@ -623,33 +691,110 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  // ── waking ─────────────────────────────────────────────────────────────────────────────
+
+  function wakeUp(): void {
+    wakeRequested = true;
+    endIdle?.();
+  }
+
+  /** Waits `ms`, or less when a notification arrives or stop() is called. */
+  function idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wake.signal.removeEventListener('abort', done);
+        endIdle = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      wake.signal.addEventListener('abort', done, { once: true });
+      endIdle = done;
+    });
+  }
+
+  /** Holds a LISTEN connection while the relay runs; reconnects with backoff when it drops. */
+  async function listenForWrites(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await pool.connect();
+        const c = client;
+        const lost = new Promise<Error>((resolve) => {
+          c.on('error', resolve);
+          c.on('end', () => resolve(new Error('LISTEN connection ended')));
+        });
+        c.on('notification', (message) => {
+          if (message.channel === OUTBOX_CHANNEL) wakeUp();
+        });
+        await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        listener = c;
+        failures = 0;
+        // Rows committed while nobody listened sent their notifications to no one.
+        wakeUp();
+        const stoppedNow = wake.signal.aborted
+          ? Promise.resolve(undefined)
+          : new Promise<undefined>((resolve) =>
+              wake.signal.addEventListener('abort', () => resolve(undefined), { once: true }),
+            );
+        const err = await Promise.race([lost, stoppedNow]);
+        listener = undefined;
+        if (err === undefined) {
+          // Closed, not pooled: the connection carries this relay's LISTEN and listeners.
+          c.release(true);
+          return;
+        }
+        c.release(err);
+        client = undefined;
+        throw err;
+      } catch (err) {
+        listener = undefined;
+        client?.release(err as Error);
+        if (stopping) return;
+        failures++;
+        report(
+          new Error(`outbox relay ${name}: LISTEN ${OUTBOX_CHANNEL} lost, polling every ${idleMs} ms`, { cause: err }),
+        );
+        await sleep(backoffDelay(failures, maxBackoffMs), undefined, { signal: wake.signal }).catch(() => {});
+      }
+    }
+  }
+
   async function runLoop(): Promise<void> {
     let failures = 0;
     while (!stopping) {
       let delay = 0;
+      wakeRequested = false;
       try {
         const published = await drainOnce();
         failures = 0;
-        if (published === 0) delay = idleMs;
+        if (published === 0) delay = listener !== undefined ? listenIdleMs : idleMs;
       } catch (err) {
         failures++;
         if (!stopping) report(err);
         delay = backoffDelay(failures, maxBackoffMs);
       }
-      if (delay > 0 && !stopping) await sleep(delay, undefined, { signal: wake.signal }).catch(() => {});
+      if (delay <= 0 || stopping) continue;
+      // A failure backs off whatever arrives; an idle relay wakes for a notification.
+      if (failures > 0) await sleep(delay, undefined, { signal: wake.signal }).catch(() => {});
+      else if (!wakeRequested) await idle(delay);
     }
   }
 
   return {
     start() {
       if (loop !== undefined || stopped !== undefined) return;
+      if (options.listen ?? true) listenLoop = listenForWrites();
       loop = runLoop();
     },
+    listening: () => listener !== undefined,
     stop() {
       stopped ??= (async () => {
         stopping = true;
         wake.abort();
         await loop;
+        await listenLoop;
         await queue;
         await releaseLanes();
         await resetKafka();

@@ -23,8 +23,8 @@ async function main(): Promise<void> {
   const region = parseRegion(process.argv[2] ?? process.env.MERIDIAN_REGION);
   const endpoints = resolveEndpoints(region, process.env);
   const name = `outbox-relay-${region}-${hostname()}-${process.pid}`;
-  // One connection holds the lane locks, one does the lane work; the rest is headroom.
-  const postgres = createPostgres({ url: endpoints.postgresUrl, applicationName: name, maxConnections: 4 });
+  // One connection holds the lane locks, one listens for outbox writes, one does the lane work; the rest is headroom.
+  const postgres = createPostgres({ url: endpoints.postgresUrl, applicationName: name, maxConnections: 5 });
   await migrate(postgres.pool);
   const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: name });
   const relay = createOutboxRelay({
