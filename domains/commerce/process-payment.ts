@@ -26,10 +26,9 @@ export const DUPLICATE_REASON = 'duplicate of order';
  * writer epoch (the client's latest answer), then the later, then the greater id — the same
  * verdict in whichever region decides, and for whichever of the two is processed first.
  */
-async function duplicateOf(orders: OrderStore, event: PaymentEvent, self: Order): Promise<string | undefined> {
-  const key = event.data.idempotencyKey;
-  if (key === undefined) return undefined;
-  const others = (await orders.ordersForKey(event.tenant, key)).filter((o) => o.id !== self.id);
+function duplicateOf(keyed: readonly KeyedOrder[] | undefined, event: PaymentEvent, self: Order): string | undefined {
+  if (keyed === undefined) return undefined;
+  const others = keyed.filter((o) => o.id !== self.id);
   const confirmed = others.find((o) => o.status === 'CONFIRMED');
   if (confirmed) return confirmed.id;
   const rank = (o: Pick<KeyedOrder, 'writerEpoch' | 'createdAt' | 'id'>) =>
@@ -51,10 +50,14 @@ type PaymentEvent = { readonly id: string; readonly tenant: string; readonly dat
  * is unavailable (the caller retries with backoff; the order stays PENDING).
  */
 export async function processPayment(deps: ProcessPaymentDeps, event: PaymentEvent): Promise<Order> {
-  const { orderId } = event.data;
-  const current = await deps.orders.getOrder(orderId);
+  const { orderId, idempotencyKey } = event.data;
+  // Both reads at once: the key's orders are needed whenever the order is still pending.
+  const [current, keyed] = await Promise.all([
+    deps.orders.getOrder(orderId),
+    idempotencyKey === undefined ? undefined : deps.orders.ordersForKey(event.tenant, idempotencyKey),
+  ]);
   let result: PaymentResult | undefined;
-  const twin = current?.status === 'PENDING' ? await duplicateOf(deps.orders, event, current) : undefined;
+  const twin = current?.status === 'PENDING' ? duplicateOf(keyed, event, current) : undefined;
   if (twin !== undefined) {
     // The same request was written in two regions around a failover (in flight in the old
     // writer, retried in the new one): the order the key resolves to is the client's; this

@@ -40,16 +40,26 @@ export async function appendToOutbox(
 ): Promise<Envelope[]> {
   const envelopes = events.map((e) => envelope(e, ctx));
   for (const e of envelopes) registry.assertValid(e);
-  for (const e of envelopes) {
-    await client.query(
-      'INSERT INTO outbox (event_id, topic, aggregate_id, lane, envelope) VALUES ($1, $2, $3, $4, $5)',
-      [e.id, e.type, e.subject, laneOf(e.subject), JSON.stringify(e)],
-    );
-  }
-  if (envelopes.length > 0)
-    await notifyOutbox(
-      client,
+  if (envelopes.length === 0) return envelopes;
+  // One round trip for the rows and the notification. Rows are inserted in the order given
+  // (ORDER BY the position), so `seq` — the relay's order within an aggregate — follows it.
+  await client.query(
+    `WITH rows AS (
+       INSERT INTO outbox (event_id, topic, aggregate_id, lane, envelope)
+       SELECT id, topic, aggregate, lane, envelope
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::jsonb[])
+         WITH ORDINALITY AS e(id, topic, aggregate, lane, envelope, position)
+       ORDER BY position
+       RETURNING lane)
+     SELECT pg_notify($6, string_agg(DISTINCT lane::text, ',')) FROM rows`,
+    [
+      envelopes.map((e) => e.id),
+      envelopes.map((e) => e.type),
+      envelopes.map((e) => e.subject),
       envelopes.map((e) => laneOf(e.subject)),
-    );
+      envelopes.map((e) => JSON.stringify(e)),
+      OUTBOX_CHANNEL,
+    ],
+  );
   return envelopes;
 }

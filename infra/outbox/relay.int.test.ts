@@ -593,6 +593,44 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
   });
 
   describe('woken by LISTEN/NOTIFY', () => {
+    it('appendToOutbox keeps the given order in seq and notifies once, at commit, naming the lanes', async () => {
+      const url = new URL(endpoints.postgresUrl);
+      url.pathname = `/${database}`;
+      const listener = new pg.Client({ connectionString: url.toString() });
+      await listener.connect();
+      const heard: string[] = [];
+      listener.on('notification', (m) => {
+        if (m.channel === OUTBOX_CHANNEL) heard.push(m.payload ?? '');
+      });
+      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      try {
+        const a = thingId(2);
+        const b = thingId(5);
+        const events = [...thingLife(a), ...createdThenChanged(b)];
+        const client = await postgres.pool.connect();
+        let written: Envelope[];
+        try {
+          await client.query('BEGIN');
+          written = await appendToOutbox(client, events, CTX, REGISTRY);
+          await sleep(300);
+          assert.deepEqual(heard, [], 'nothing is heard before the commit');
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+        await eventually(() => assert.deepEqual(heard, ['2,5']), { timeoutMs: 5000, intervalMs: 10 });
+        const order = await seqs(written.map((e) => e.id));
+        const bySeq = [...written].sort((x, y) => Number((order.get(x.id) ?? 0n) - (order.get(y.id) ?? 0n)));
+        assert.deepEqual(
+          bySeq.map((e) => e.id),
+          written.map((e) => e.id),
+          'seq follows the order the events were given',
+        );
+      } finally {
+        await listener.end();
+      }
+    });
+
     /** Backends of this test database listening for outbox writes. */
     async function listeners(): Promise<number[]> {
       const { rows } = await postgres.pool.query<{ pid: number }>(
