@@ -16,7 +16,7 @@
  * depends on the query store) and anything the parser or the cost estimate refuses always
  * take the slow path. Each entry keeps its response headers ready, so a hit writes bytes.
  */
-import { print } from 'graphql';
+import { type DocumentNode, print } from 'graphql';
 import type { AuthResult } from './auth/jwt.ts';
 import { forwardHeaders, wwwAuthenticate } from './auth/jwt.ts';
 import { sha256Hex } from './cache/hash.ts';
@@ -447,6 +447,17 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
   };
 }
 
+/** The text sent upstream for an operation, printed once per operation document. */
+const upstreamTexts = new WeakMap<DocumentNode, string>();
+function upstreamText(operation: DocumentNode): string {
+  let text = upstreamTexts.get(operation);
+  if (text === undefined) {
+    text = print(withTypenames(operation));
+    upstreamTexts.set(operation, text);
+  }
+  return text;
+}
+
 /** The upstream request of a miss (or a mutation): built only when the origin is called. */
 function prepare(raw: Request, request: GraphQLRequest, auth: AuthResult, normalized: string): Prepared {
   const operation = operationDocument(request.document, request.operationName);
@@ -456,7 +467,7 @@ function prepare(raw: Request, request: GraphQLRequest, auth: AuthResult, normal
     normalized,
     upstreamBody: () =>
       JSON.stringify({
-        query: print(withTypenames(operation)),
+        query: upstreamText(operation),
         operationName: request.operation.name?.value ?? null,
         variables: request.variables,
       }),

@@ -123,6 +123,7 @@ try {
         ];
         cases.push({
           name: `${runtime} ${name} c${connections}`,
+          goal: 'edge hit ≥ 0.6× the bare handler’s throughput, p99 ≤ 2×',
           targets,
           check: async () => {
             for (const { edge } of edges) {
@@ -158,6 +159,19 @@ try {
     });
     console.log(`\n── ${runtime} (${REPO_ROOT}${BEFORE_ROOT ? `; before: ${BEFORE_ROOT}` : ''}) ──`);
     await runRounds(cases, ROUNDS);
+    // Purges from other writers on a shared stack turn hits into misses mid-run: say how many there were.
+    for (const { label, edge } of edges) {
+      const metrics = await (await fetch(`${edge.url}/metrics`)).text();
+      const count = (series: string) =>
+        metrics
+          .split('\n')
+          .find((line) => line.startsWith(`${series} `))
+          ?.slice(series.length + 1) ?? '?';
+      console.log(
+        `[${label}] over the whole run: cache ${['hit', 'stale', 'miss'].map((r) => `${r} ${count(`meridian_edge_cache_requests_total{result="${r}"}`)}`).join(', ')}; ` +
+          `purges soft ${count('meridian_edge_cache_purges_total{kind="soft"}')}, hard ${count('meridian_edge_cache_purges_total{kind="hard"}')}`,
+      );
+    }
     await bare.stop();
     for (const { edge } of edges) await edge.stop();
   }

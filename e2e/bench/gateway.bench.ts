@@ -129,6 +129,7 @@ try {
     cases.push({
       name: `anonymous c${connections}`,
       alsoAgainst: 'subgraph direct',
+      goal: 'region gateway ≥ 1× Hive Gateway (defaults); its CPU per request half what it was',
       targets: [
         target('Hive Gateway (defaults)', hive.url, hive.pid, anonymous, connections),
         target('region gateway', gateway.url, gateway.pid, anonymous, connections),

@@ -22,6 +22,8 @@ export interface Case {
   readonly check?: () => Promise<void>;
   /** Another target to state every ratio against too (e.g. the subgraph a gateway fronts). */
   readonly alsoAgainst?: string;
+  /** The goal the ratios are read against, printed with them. */
+  readonly goal?: string;
 }
 
 /** Results by case name, then by target label, one per round. */
