@@ -81,18 +81,6 @@ interface Prepared {
   readonly upstreamHeaders: Record<string, string>;
 }
 
-/** A small bounded memo (insertion-ordered Map): hashing is the costly part of a cache hit. */
-function memo<V>(limit: number) {
-  const map = new Map<string, V>();
-  return {
-    get: (key: string) => map.get(key),
-    set(key: string, value: V) {
-      if (map.size >= limit) map.delete(map.keys().next().value as string);
-      map.set(key, value);
-    },
-  };
-}
-
 interface Fetched {
   /** Whose request the origin answered (tenant and subject): the answer may be personal to them. */
   readonly caller: string;
@@ -222,7 +210,6 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
 
   /** Identity-independent facts of plain queries, by fast key; bounded by the bytes of their keys. */
   const knownRequests = createByteLru<Known>({ maxBytes: 16 << 20, sizeOf: (k) => 256 + k.normalized.length });
-  const costs = memo<ReturnType<typeof estimateCost>>(50_000);
 
   /** The memo id of a scoped key: the scope and only the identity it keys on. */
   function keyId(scope: CacheScope, who: { tenant: string | null; subject: string | null }) {
@@ -338,11 +325,11 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
         return res;
       }
       request = parsed.request;
-      const costId = `${request.query}\u0001${request.operationName ?? ''}\u0001${canonicalJson(request.variables)}`;
-      const estimate =
-        costs.get(costId) ??
-        estimateCost(request.document, request.operationName, { ...deps.limits, variables: request.variables });
-      costs.set(costId, estimate);
+      // Remembered with the request (Known) when it is a plain query; estimated afresh otherwise.
+      const estimate = estimateCost(request.document, request.operationName, {
+        ...deps.limits,
+        variables: request.variables,
+      });
       if (!estimate.ok) {
         const decision = await charge(1);
         return graphqlError(

@@ -48,6 +48,18 @@ const isUtf8 = (charset: string | undefined): boolean => charset === undefined |
  */
 export function negotiateMediaType(accept: string | null | undefined): ResponseMediaType | null {
   if (!accept?.trim()) return 'application/json';
+  // Clients send a handful of distinct Accept values: each is negotiated once.
+  const known = negotiated.get(accept);
+  if (known !== undefined) return known;
+  const chosen = negotiate(accept);
+  if (negotiated.size >= 256) negotiated.clear();
+  negotiated.set(accept, chosen);
+  return chosen;
+}
+
+const negotiated = new Map<string, ResponseMediaType | null>();
+
+function negotiate(accept: string): ResponseMediaType | null {
   let best: { type: ResponseMediaType; q: number; specificity: number; position: number } | undefined;
   for (const candidate of RESPONSE_MEDIA_TYPES) {
     const [ctype, csubtype] = candidate.split('/');
@@ -82,6 +94,17 @@ export function negotiateMediaType(accept: string | null | undefined): ResponseM
 /** Whether a request Content-Type is JSON the edge can read: application/json in UTF-8 (or no charset). */
 export function isJsonRequest(contentType: string | null | undefined): boolean {
   if (!contentType) return false;
+  const known = jsonTypes.get(contentType);
+  if (known !== undefined) return known;
+  const json = isJsonType(contentType);
+  if (jsonTypes.size >= 256) jsonTypes.clear();
+  jsonTypes.set(contentType, json);
+  return json;
+}
+
+const jsonTypes = new Map<string, boolean>();
+
+function isJsonType(contentType: string): boolean {
   const range = parseMediaRange(contentType);
   // "For POST requests using an officially recognized GraphQL Content-Type without indicating an
   // encoding, the server MUST assume the encoding is utf-8."
