@@ -6,7 +6,7 @@
  *
  * A cache hit is the hot path, so everything about a request that does not depend on who sends
  * it is worked out once per distinct request text and remembered under a fast key taken from
- * the raw request before any parsing (method, Accept, Content-Type, and the URL or the body
+ * the raw request before any parsing (method, Accept, Content-Type, and the URL or the exact body
  * bytes): the parsed operation, its cost, its operation key. A repeated request then costs a
  * map lookup instead of parsing, normalising, costing and hashing; authentication (verified
  * tokens are remembered too), the rate limit charge, the scoped key (from the caller's
@@ -37,7 +37,7 @@ import {
   withTypenames,
 } from './graphql/normalize.ts';
 import type { GraphQLRequest, GraphQLRequestParser, PreReadBody } from './graphql/request.ts';
-import { decodeUtf8, errorResponse } from './graphql/request.ts';
+import { errorResponse } from './graphql/request.ts';
 import type { EdgeMetrics } from './metrics/edge-metrics.ts';
 import type { OriginRequest, OriginResult } from './origin.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
@@ -143,12 +143,25 @@ function upstreamHeaders(raw: Request, auth: AuthResult): Record<string, string>
  * The fast key of a request: everything the request parser reads, raw. Header values cannot hold
  * U+0001 and neither can a URL, so the fields cannot run into each other.
  */
-function fastKeyOf(raw: Request, method: string, text: string | undefined): string | undefined {
+function fastKeyOf(raw: Request, method: string, body: Uint8Array | undefined): string | undefined {
   const accept = raw.headers.get('accept') ?? '';
   if (method === 'GET') return `G${accept}\u0001${raw.url}`;
-  if (method === 'POST' && text !== undefined)
-    return `P${accept}\u0001${raw.headers.get('content-type') ?? ''}\u0001${text}`;
+  if (method === 'POST' && body !== undefined)
+    return `P${accept}\u0001${raw.headers.get('content-type') ?? ''}\u0001${byteString(body)}`;
   return undefined;
+}
+
+/**
+ * The body's bytes one per character: keyed by the exact bytes, and no decoding on the hot path.
+ * (Only bodies the parser accepted — valid UTF-8 among other things — are ever remembered, so the
+ * same bytes again are valid again.)
+ */
+function byteString(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192) as unknown as number[]);
+  }
+  return out;
 }
 
 export function createGraphQLRoute(deps: GraphQLRouteDeps) {
@@ -309,7 +322,7 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
     const method = raw.method;
     let body: PreReadBody | undefined;
     if (method === 'POST') body = { bytes: await readBodyWithin(raw, deps.maxBodyBytes) };
-    const fastKey = fastKeyOf(raw, method, body?.bytes && decodeUtf8(body.bytes));
+    const fastKey = fastKeyOf(raw, method, body?.bytes);
     let known = fastKey === undefined || deps.fastPath === false ? undefined : knownRequests.get(fastKey);
     let request: GraphQLRequest;
     let cost: number;

@@ -75,11 +75,21 @@ export function createEdgeAuth(opts: EdgeAuthOptions): EdgeAuth {
   const { jwksUrl, ...shared } = opts;
   const verifier = createJwtVerifier({ ...shared, keys: { url: jwksUrl } });
 
+  // A remembered token's claims are one object: its AuthResult is made once too.
+  const users = new WeakMap<object, AuthResult>();
+
   async function authenticate(request: Request): Promise<AuthResult> {
     const authorization = request.headers.get('authorization');
     if (authorization === null) return ANONYMOUS;
     const outcome = await verifier.verify(authorization);
-    if (outcome.ok) return { kind: 'user', ...outcome.claims };
+    if (outcome.ok) {
+      let user = users.get(outcome.claims);
+      if (user === undefined) {
+        user = Object.freeze({ kind: 'user' as const, ...outcome.claims });
+        users.set(outcome.claims, user);
+      }
+      return user;
+    }
     if (outcome.kind === 'unavailable') {
       return { kind: 'error', status: 503, code: 'UNAVAILABLE', message: outcome.message };
     }

@@ -165,7 +165,7 @@ export interface PreReadBody {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The body as UTF-8 text, or undefined when it is not valid UTF-8 (one decoder, no state between calls). */
-export function decodeUtf8(bytes: Uint8Array): string | undefined {
+function decodeUtf8(bytes: Uint8Array): string | undefined {
   try {
     return utf8.decode(bytes);
   } catch {
