@@ -20,6 +20,7 @@ export interface BootedEdge {
 export function bootEdge(
   env: Record<string, string | undefined>,
   clientIp: (req: Request, c: unknown) => string | undefined,
+  runtime: { readonly originFetch?: typeof fetch } = {},
 ): BootedEdge {
   const config = edgeConfig(env);
   const memory = createMemoryStore();
@@ -29,6 +30,7 @@ export function bootEdge(
   redis?.on('error', () => {});
   const edge = createEdge(config, {
     clientIp,
+    originFetch: runtime.originFetch,
     rateLimitStore: redis ? createRedisStore({ client: redis }) : memory,
     fallbackStore: redis ? memory : undefined,
   });

@@ -4,10 +4,13 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
+import { nodeOriginFetch } from './runtime/origin-fetch.node.ts';
 
 let booted: BootedEdge;
 try {
-  booted = bootEdge(process.env, (_req, c) => getConnInfo(c as Context).remote.address);
+  booted = bootEdge(process.env, (_req, c) => getConnInfo(c as Context).remote.address, {
+    originFetch: nodeOriginFetch(),
+  });
 } catch (err) {
   if (!(err instanceof EdgeConfigError)) throw err;
   console.error(`edge: invalid configuration — ${err.message}`);

@@ -462,10 +462,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   /**
-   * End (and start) offsets of every partition of `topics`. A topic that does not exist yet gets
-   * an empty map: the send will create it, and reading it back then starts at its beginning.
-   */
-  /**
    * End offsets for an in-flight record, read at most every ENDS_MAX_AGE_MS per topic. The record
    * needs a point at or before where the batch will land; an earlier one only makes reconciling
    * read more (offsets never go back, and ids not in the record are ignored), so a recent read is
@@ -489,6 +485,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return Object.fromEntries(topics.map((t) => [t, recentEnds.get(t)?.high ?? {}]));
   }
 
+  /**
+   * End (and start) offsets of every partition of `topics`. A topic that does not exist yet gets
+   * an empty map: the send will create it, and reading it back then starts at its beginning.
+   */
   async function endOffsets(topics: readonly string[]): Promise<{ high: TopicOffsets; low: TopicOffsets }> {
     const a = await kafkaAdmin();
     if (topics.some((t) => !knownTopics.has(t))) {
