@@ -1,7 +1,7 @@
 /**
  * Per-user limits of the hub's live transports, per hub process: how many connections one user
  * (tenant + subject: the same id in two tenants is two users) may hold open, and a token bucket
- * for the operations that user sends (subscribe, and mutations such as a chat message). A client
+ * for the operations that user sends (subscribe, and mutations such as posting a message). A client
  * over either limit is told so and nothing else is affected.
  */
 import type { Actor } from '../../domains/shared/actor.ts';

@@ -66,7 +66,7 @@ export interface SubscriptionField {
   payload(delivery: FieldDelivery, args: FieldArgs, actor: Actor): unknown;
 }
 
-/** One `Mutation` field a client may send over the same connection (e.g. a chat message). */
+/** One `Mutation` field a client may send over the same connection (e.g. posting a message). */
 export type SocketMutation = (args: FieldArgs, actor: Actor) => Promise<unknown>;
 
 /** What a module adds to the hub's GraphQL schema (`DomainParts.subscriptions`). */
@@ -183,7 +183,7 @@ function definesRoot(doc: DocumentNode, root: string): boolean {
   return doc.definitions.some((d) => d.kind === Kind.OBJECT_TYPE_DEFINITION && d.name.value === root);
 }
 
-/** A hub key back to the topic the client named (`acme/chat.room.x` → `chat.room.x`). */
+/** A hub key back to the topic the client named (`acme/thing.x` → `thing.x`). */
 function relativeTopic(key: string): string {
   const slash = key.indexOf('/');
   return slash === -1 ? key : key.slice(slash + 1);
