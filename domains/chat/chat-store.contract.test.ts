@@ -22,7 +22,14 @@ const fresh = (prefix: string) => `${prefix}-${randomUUID().replaceAll('-', '').
 const at = (wall: number, counter = 0, region = 'east') => encodeHlc({ wall, counter, region });
 
 function aRoom(tenant: string, overrides: Partial<Room> = {}): Room {
-  return { tenant, id: randomUUID(), name: 'room', createdBy: 'u1', createdAt: '2026-01-01T00:00:00.000Z', ...overrides };
+  return {
+    tenant,
+    id: randomUUID(),
+    name: 'room',
+    createdBy: 'u1',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    ...overrides,
+  };
 }
 
 function memberships(room: Room, users: string[], hlc = at(1000)): Membership[] {
@@ -51,7 +58,13 @@ function sentEvent(m: ChatMessage): DomainEvent {
 async function newRoom(store: ChatStore, users = ['u1', 'u2']): Promise<Room> {
   const room = aRoom(fresh('t'));
   await store.createRoom(room, memberships(room, users), [
-    chatEvent(CHAT_EVENTS.roomCreated, room.tenant, { roomId: room.id, name: room.name, createdBy: 'u1', members: users, hlc: at(1000) }),
+    chatEvent(CHAT_EVENTS.roomCreated, room.tenant, {
+      roomId: room.id,
+      name: room.name,
+      createdBy: 'u1',
+      members: users,
+      hlc: at(1000),
+    }),
   ]);
   return room;
 }
@@ -63,7 +76,13 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
       const { store, eventTypes } = await fixture();
       const room = await newRoom(store);
       await store.createRoom(room, memberships(room, ['u9']), [
-        chatEvent(CHAT_EVENTS.roomCreated, room.tenant, { roomId: room.id, name: 'x', createdBy: 'u9', members: ['u9'], hlc: at(1) }),
+        chatEvent(CHAT_EVENTS.roomCreated, room.tenant, {
+          roomId: room.id,
+          name: 'x',
+          createdBy: 'u9',
+          members: ['u9'],
+          hlc: at(1),
+        }),
       ]);
       assert.deepEqual(await store.getRoom(room.tenant, room.id), room);
       assert.deepEqual(await store.members(room.tenant, room.id, 10), ['u1', 'u2']);
@@ -75,7 +94,7 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
       assert.equal(await store.isMember(other, room.id, 'u1'), false, 'nor is the same user id a member there');
     });
 
-    it('appends a message once per id, giving build the room\'s newest timestamp as its floor', async () => {
+    it("appends a message once per id, giving build the room's newest timestamp as its floor", async () => {
       const { store, eventTypes } = await fixture();
       const room = await newRoom(store);
       const floors: Array<string | undefined> = [];
@@ -98,7 +117,11 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
         return { message: m2, events: [sentEvent(m2)] };
       });
       assert.deepEqual(floors, [at(1000), at(5000)], 'the membership timestamp, then the first message');
-      assert.deepEqual(await eventTypes(room.id), [CHAT_EVENTS.roomCreated, CHAT_EVENTS.messageSent, CHAT_EVENTS.messageSent]);
+      assert.deepEqual(await eventTypes(room.id), [
+        CHAT_EVENTS.roomCreated,
+        CHAT_EVENTS.messageSent,
+        CHAT_EVENTS.messageSent,
+      ]);
       assert.deepEqual(await store.getMessage(room.tenant, room.id, m2.id), m2);
       assert.equal(await store.getMessage(fresh('t'), room.id, m2.id), undefined);
     });
@@ -124,7 +147,10 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
         }),
       );
       assert.ok(many.every((r) => r.created));
-      assert.equal((await store.messages(room.tenant, room.id, { direction: 'forward', size: 100 })).messages.length, 9);
+      assert.equal(
+        (await store.messages(room.tenant, room.id, { direction: 'forward', size: 100 })).messages.length,
+        9,
+      );
     });
 
     it('pages history by (timestamp, id) both ways with cursors', async () => {
@@ -141,17 +167,30 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
       for (const m of all) await store.applyMessage(m);
       const order = [all[4], all[1], all[0], all[3], all[2]].map((m) => m?.id);
       const newest = await store.messages(room.tenant, room.id, { direction: 'backward', size: 2 });
-      assert.deepEqual(newest.messages.map((m) => m.id), order.slice(3));
+      assert.deepEqual(
+        newest.messages.map((m) => m.id),
+        order.slice(3),
+      );
       assert.equal(newest.hasMore, true);
       const older = await store.messages(room.tenant, room.id, {
         direction: 'backward',
         size: 10,
         before: newest.messages[0] as ChatMessage,
       });
-      assert.deepEqual(older.messages.map((m) => m.id), order.slice(0, 3));
+      assert.deepEqual(
+        older.messages.map((m) => m.id),
+        order.slice(0, 3),
+      );
       assert.equal(older.hasMore, false);
-      const fwd = await store.messages(room.tenant, room.id, { direction: 'forward', size: 2, after: older.messages[0] as ChatMessage });
-      assert.deepEqual(fwd.messages.map((m) => m.id), order.slice(1, 3));
+      const fwd = await store.messages(room.tenant, room.id, {
+        direction: 'forward',
+        size: 2,
+        after: older.messages[0] as ChatMessage,
+      });
+      assert.deepEqual(
+        fwd.messages.map((m) => m.id),
+        order.slice(1, 3),
+      );
       assert.equal(fwd.hasMore, true);
       assert.deepEqual((await store.messages(fresh('t'), room.id, { direction: 'forward', size: 10 })).messages, []);
     });
@@ -160,7 +199,15 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
       const { store, eventTypes } = await fixture();
       const room = await newRoom(store);
       const ev = (won: readonly Membership[]) =>
-        won.map((c) => chatEvent(CHAT_EVENTS.memberChanged, c.tenant, { roomId: c.roomId, userId: c.userId, member: c.member, by: 'u1', hlc: c.hlc }));
+        won.map((c) =>
+          chatEvent(CHAT_EVENTS.memberChanged, c.tenant, {
+            roomId: c.roomId,
+            userId: c.userId,
+            member: c.member,
+            by: 'u1',
+            hlc: c.hlc,
+          }),
+        );
       const leave = { tenant: room.tenant, roomId: room.id, userId: 'u2', member: false, hlc: at(3000) };
       const stale = { tenant: room.tenant, roomId: room.id, userId: 'u2', member: true, hlc: at(2000) };
       const join = { tenant: room.tenant, roomId: room.id, userId: 'u3', member: true, hlc: at(3000) };
@@ -172,17 +219,22 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
       await store.applyMembership({ ...stale, hlc: at(4000) });
       assert.equal(await store.isMember(room.tenant, room.id, 'u2'), true);
       assert.deepEqual(await store.members(room.tenant, room.id, 10), ['u1', 'u2', 'u3']);
-      assert.deepEqual(await eventTypes(room.id), [CHAT_EVENTS.roomCreated, CHAT_EVENTS.memberChanged, CHAT_EVENTS.memberChanged]);
+      assert.deepEqual(await eventTypes(room.id), [
+        CHAT_EVENTS.roomCreated,
+        CHAT_EVENTS.memberChanged,
+        CHAT_EVENTS.memberChanged,
+      ]);
     });
 
-    it('read markers only move forward; unread counts others\' messages after the marker', async () => {
+    it("read markers only move forward; unread counts others' messages after the marker", async () => {
       const { store, eventTypes } = await fixture();
       const room = await newRoom(store);
       const msgs = [1, 2, 3, 4].map((i) => aMessage(room, { hlc: at(100 + i), authorId: i === 3 ? 'u2' : 'u1' }));
       for (const m of msgs) await store.applyMessage(m);
       assert.equal(await store.unreadCount(room.tenant, room.id, 'u2'), 3, 'its own message is not unread');
       assert.equal(await store.unreadCount(room.tenant, room.id, 'u1'), 1);
-      const read = (m: ChatMessage) => chatEvent(CHAT_EVENTS.memberRead, room.tenant, { roomId: room.id, userId: 'u2', hlc: m.hlc, messageId: m.id });
+      const read = (m: ChatMessage) =>
+        chatEvent(CHAT_EVENTS.memberRead, room.tenant, { roomId: room.id, userId: 'u2', hlc: m.hlc, messageId: m.id });
       const two = msgs[1] as ChatMessage;
       assert.equal(await store.markRead(room.tenant, room.id, 'u2', two, [read(two)]), true);
       assert.equal(await store.unreadCount(room.tenant, room.id, 'u2'), 1);
@@ -215,17 +267,21 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
       });
     });
 
-    it('a replicated room arrives once, in any order with its members\' changes', async () => {
+    it("a replicated room arrives once, in any order with its members' changes", async () => {
       const { store } = await fixture();
       const room = aRoom(fresh('t'));
       await store.applyMembership({ tenant: room.tenant, roomId: room.id, userId: 'u2', member: false, hlc: at(5000) });
       await store.applyRoom(room, memberships(room, ['u1', 'u2'], at(1000)));
       await store.applyRoom(room, memberships(room, ['u1', 'u2'], at(1000)));
       assert.deepEqual(await store.getRoom(room.tenant, room.id), room);
-      assert.deepEqual(await store.members(room.tenant, room.id, 10), ['u1'], 'the later leave wins over the earlier creation');
+      assert.deepEqual(
+        await store.members(room.tenant, room.id, 10),
+        ['u1'],
+        'the later leave wins over the earlier creation',
+      );
     });
 
-    it('lists the user\'s rooms, most recently active first, with unread counts', async () => {
+    it("lists the user's rooms, most recently active first, with unread counts", async () => {
       const { store } = await fixture();
       const tenant = fresh('t');
       const quiet = aRoom(tenant, { name: 'quiet' });
@@ -237,7 +293,13 @@ export function chatStoreContract(name: string, fixture: () => ChatStoreFixture 
       await store.applyMessage(aMessage(busy, { authorId: 'u2', hlc: at(900) }));
       await store.applyMessage(aMessage(quiet, { authorId: 'u1', hlc: at(800) }));
       const rooms = await store.roomsOf(tenant, 'u1', 10);
-      assert.deepEqual(rooms.map((r) => [r.room.name, r.unread]), [['busy', 1], ['quiet', 0]]);
+      assert.deepEqual(
+        rooms.map((r) => [r.room.name, r.unread]),
+        [
+          ['busy', 1],
+          ['quiet', 0],
+        ],
+      );
       assert.deepEqual(await store.roomsOf(tenant, 'u1', 1).then((r) => r.map((x) => x.room.name)), ['busy']);
       assert.deepEqual(await store.roomsOf(fresh('t'), 'u1', 10), []);
     });

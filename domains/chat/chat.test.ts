@@ -8,7 +8,7 @@ import { history, markRead, sendMessage, unreadCount } from './messages.ts';
 import { cursorOf } from './model.ts';
 import { applyReplicated } from './replication.ts';
 import { addMembers, createRoom, findRoom, leaveRoom, myRooms, roomMembers } from './rooms.ts';
-import { anActor, memoryChat, memoryPresence, memorySignals, manualClock } from './testing.ts';
+import { anActor, manualClock, memoryChat, memoryPresence, memorySignals } from './testing.ts';
 
 const alice = anActor({ subject: 'alice' });
 const bob = anActor({ subject: 'bob' });
@@ -27,29 +27,59 @@ describe('chat rooms', () => {
     assert.equal(await findRoom(chat.store, mallory, room.id), undefined);
     assert.equal(await findRoom(chat.store, otherAlice, room.id), undefined);
     await assert.rejects(roomMembers(chat.store, otherAlice, room.id), rejectsWith('ROOM_NOT_FOUND'));
-    await assert.rejects(sendMessage(chat, otherAlice, { roomId: room.id, ...send('hi') }), rejectsWith('ROOM_NOT_FOUND'));
+    await assert.rejects(
+      sendMessage(chat, otherAlice, { roomId: room.id, ...send('hi') }),
+      rejectsWith('ROOM_NOT_FOUND'),
+    );
     await assert.rejects(addMembers(chat, otherAlice, room.id, ['alice']), rejectsWith('ROOM_NOT_FOUND'));
-    assert.deepEqual(chat.outbox.map((e) => e.type), [CHAT_EVENTS.roomCreated]);
+    assert.deepEqual(
+      chat.outbox.map((e) => e.type),
+      [CHAT_EVENTS.roomCreated],
+    );
   });
 
   it('validates input and changes nothing on bad input', async () => {
     const chat = memoryChat();
     await assert.rejects(createRoom(chat, alice, { name: ' ' }), rejectsWith('BAD_USER_INPUT', { field: 'name' }));
-    await assert.rejects(createRoom(chat, alice, { name: 'x'.repeat(101) }), rejectsWith('BAD_USER_INPUT', { field: 'name' }));
-    await assert.rejects(createRoom(chat, alice, { name: 'ok', members: [''] }), rejectsWith('BAD_USER_INPUT', { field: 'members' }));
+    await assert.rejects(
+      createRoom(chat, alice, { name: 'x'.repeat(101) }),
+      rejectsWith('BAD_USER_INPUT', { field: 'name' }),
+    );
+    await assert.rejects(
+      createRoom(chat, alice, { name: 'ok', members: [''] }),
+      rejectsWith('BAD_USER_INPUT', { field: 'members' }),
+    );
     await assert.rejects(
       createRoom(chat, alice, { name: 'ok', members: Array.from({ length: 1001 }, (_, i) => `u${i}`) }),
       rejectsWith('BAD_USER_INPUT', { field: 'members' }),
     );
     const room = await createRoom(chat, alice, { name: 'ok' });
-    await assert.rejects(sendMessage(chat, alice, { roomId: room.id, ...send(' \n ') }), rejectsWith('BAD_USER_INPUT', { field: 'body' }));
-    await assert.rejects(sendMessage(chat, alice, { roomId: room.id, ...send('x'.repeat(4001)) }), rejectsWith('BAD_USER_INPUT', { field: 'body' }));
-    await assert.rejects(sendMessage(chat, alice, { roomId: room.id, body: 'hi', clientMessageId: 'short' }), rejectsWith('BAD_USER_INPUT', { field: 'clientMessageId' }));
-    await assert.rejects(sendMessage(chat, alice, { roomId: 'nope', ...send('hi') }), rejectsWith('BAD_USER_INPUT', { field: 'roomId' }));
+    await assert.rejects(
+      sendMessage(chat, alice, { roomId: room.id, ...send(' \n ') }),
+      rejectsWith('BAD_USER_INPUT', { field: 'body' }),
+    );
+    await assert.rejects(
+      sendMessage(chat, alice, { roomId: room.id, ...send('x'.repeat(4001)) }),
+      rejectsWith('BAD_USER_INPUT', { field: 'body' }),
+    );
+    await assert.rejects(
+      sendMessage(chat, alice, { roomId: room.id, body: 'hi', clientMessageId: 'short' }),
+      rejectsWith('BAD_USER_INPUT', { field: 'clientMessageId' }),
+    );
+    await assert.rejects(
+      sendMessage(chat, alice, { roomId: 'nope', ...send('hi') }),
+      rejectsWith('BAD_USER_INPUT', { field: 'roomId' }),
+    );
     await assert.rejects(history(chat.store, alice, room.id, { last: 101 }), rejectsWith('BAD_USER_INPUT'));
-    await assert.rejects(history(chat.store, alice, room.id, { before: 'garbage' }), rejectsWith('BAD_USER_INPUT', { field: 'before' }));
+    await assert.rejects(
+      history(chat.store, alice, room.id, { before: 'garbage' }),
+      rejectsWith('BAD_USER_INPUT', { field: 'before' }),
+    );
     await assert.rejects(history(chat.store, alice, room.id, { first: 1, last: 1 }), rejectsWith('BAD_USER_INPUT'));
-    assert.deepEqual(chat.outbox.map((e) => e.type), [CHAT_EVENTS.roomCreated]);
+    assert.deepEqual(
+      chat.outbox.map((e) => e.type),
+      [CHAT_EVENTS.roomCreated],
+    );
   });
 
   it('adds members (members only) and lets one leave; a leaver no longer sees the room', async () => {
@@ -60,7 +90,10 @@ describe('chat rooms', () => {
     assert.deepEqual(await addMembers(chat, alice, room.id, ['bob']), [], 'already a member: no event');
     await leaveRoom(chat, bob, room.id);
     assert.equal(await findRoom(chat.store, bob, room.id), undefined);
-    assert.deepEqual(chat.outbox.map((e) => e.type), [CHAT_EVENTS.roomCreated, CHAT_EVENTS.memberChanged, CHAT_EVENTS.memberChanged]);
+    assert.deepEqual(
+      chat.outbox.map((e) => e.type),
+      [CHAT_EVENTS.roomCreated, CHAT_EVENTS.memberChanged, CHAT_EVENTS.memberChanged],
+    );
   });
 });
 
@@ -72,7 +105,10 @@ describe('chat messages', () => {
     const again = await sendMessage(chat, alice, { roomId: room.id, ...send('hello', 'client-1') });
     assert.equal(first.created, true);
     assert.deepEqual(again, { message: first.message, created: false });
-    await assert.rejects(sendMessage(chat, alice, { roomId: room.id, ...send('changed', 'client-1') }), rejectsWith('IDEMPOTENCY_KEY_REUSED'));
+    await assert.rejects(
+      sendMessage(chat, alice, { roomId: room.id, ...send('changed', 'client-1') }),
+      rejectsWith('IDEMPOTENCY_KEY_REUSED'),
+    );
     const bobs = await sendMessage(chat, bob, { roomId: room.id, ...send('hello', 'client-1') });
     assert.notEqual(bobs.message.id, first.message.id, 'another author, another message');
     const sent = chat.outbox.filter((e) => e.type === CHAT_EVENTS.messageSent);
@@ -97,12 +133,24 @@ describe('chat messages', () => {
       await sendMessage(chat, i % 2 ? bob : alice, { roomId: room.id, ...send(body) });
     }
     const newest = await history(chat.store, alice, room.id, { last: 2 });
-    assert.deepEqual(newest.messages.map((m) => m.body), ['four', 'five']);
+    assert.deepEqual(
+      newest.messages.map((m) => m.body),
+      ['four', 'five'],
+    );
     assert.equal(newest.hasMore, true);
-    const older = await history(chat.store, alice, room.id, { last: 10, before: cursorOf(newest.messages[0] as never) });
-    assert.deepEqual(older.messages.map((m) => m.body), ['one', 'two', 'three']);
+    const older = await history(chat.store, alice, room.id, {
+      last: 10,
+      before: cursorOf(newest.messages[0] as never),
+    });
+    assert.deepEqual(
+      older.messages.map((m) => m.body),
+      ['one', 'two', 'three'],
+    );
     const fwd = await history(chat.store, alice, room.id, { first: 2, after: cursorOf(older.messages[0] as never) });
-    assert.deepEqual(fwd.messages.map((m) => m.body), ['two', 'three']);
+    assert.deepEqual(
+      fwd.messages.map((m) => m.body),
+      ['two', 'three'],
+    );
   });
 
   it('counts unread messages from others until read; markRead never moves back', async () => {
@@ -114,7 +162,11 @@ describe('chat messages', () => {
     assert.equal(await unreadCount(chat.store, bob, room.id), 2);
     assert.equal(await unreadCount(chat.store, alice, room.id), 1);
     assert.equal(await markRead(chat.store, bob, room.id, a2.message.id), 0);
-    assert.equal(await markRead(chat.store, bob, room.id, a1.message.id), 0, 'an older message does not move the marker back');
+    assert.equal(
+      await markRead(chat.store, bob, room.id, a1.message.id),
+      0,
+      'an older message does not move the marker back',
+    );
     await assert.rejects(markRead(chat.store, bob, room.id, crypto.randomUUID()), rejectsWith('NOT_FOUND'));
     const [summary] = await myRooms(chat.store, alice);
     assert.deepEqual([summary?.room.id, summary?.unread], [room.id, 1]);
@@ -123,7 +175,11 @@ describe('chat messages', () => {
 
 describe('chat across two regions', () => {
   /** Replays every event of `from` into `to` (what the replicator does with the mirrored topic). */
-  async function replicate(from: ReturnType<typeof memoryChat>, to: ReturnType<typeof memoryChat>, order: 'asis' | 'reversed') {
+  async function replicate(
+    from: ReturnType<typeof memoryChat>,
+    to: ReturnType<typeof memoryChat>,
+    order: 'asis' | 'reversed',
+  ) {
     const events = order === 'asis' ? [...from.outbox] : [...from.outbox].reverse();
     for (const e of events) await applyReplicated(to, { ...e, time: '2026-01-01T00:00:00.000Z' });
   }
@@ -166,7 +222,7 @@ describe('chat across two regions', () => {
     );
   });
 
-  it('a reply sorts after the remote message it answers, even when the replying region\'s clock lags', async () => {
+  it("a reply sorts after the remote message it answers, even when the replying region's clock lags", async () => {
     const eastWall = manualClock(1_000_000);
     const westWall = manualClock(1_000_000 - 5000);
     const east = memoryChat('east', eastWall);
@@ -187,7 +243,10 @@ describe('chat typing and presence', () => {
     const room = await createRoom(chat, alice, { name: 'r', members: ['bob'] });
     const { expiresAt } = await setTyping({ ...chat, signals }, bob, room.id, true);
     assert.equal(Date.parse(expiresAt), chat.clock.now() + TYPING_TTL_MS);
-    assert.deepEqual(signals.sent.map((e) => [e.type, (e.data as { typing: boolean }).typing]), [[CHAT_EVENTS.typingChanged, true]]);
+    assert.deepEqual(
+      signals.sent.map((e) => [e.type, (e.data as { typing: boolean }).typing]),
+      [[CHAT_EVENTS.typingChanged, true]],
+    );
     await assert.rejects(setTyping({ ...chat, signals }, otherAlice, room.id, true), rejectsWith('ROOM_NOT_FOUND'));
     assert.equal(chat.outbox.filter((e) => e.type === CHAT_EVENTS.typingChanged).length, 0, 'never stored');
   });

@@ -14,7 +14,9 @@ describe('hybrid logical clock', () => {
       { wall: 5, counter: 0, region: 'us' },
       { wall: 5, counter: 0, region: 'useast' },
     ];
-    const byTuple = [...stamps].sort((a, b) => a.wall - b.wall || a.counter - b.counter || (a.region < b.region ? -1 : 1));
+    const byTuple = [...stamps].sort(
+      (a, b) => a.wall - b.wall || a.counter - b.counter || (a.region < b.region ? -1 : 1),
+    );
     assert.deepEqual([...stamps.map(encodeHlc)].sort(), byTuple.map(encodeHlc));
     const one = encodeHlc(stamps[0] as (typeof stamps)[0]);
     assert.equal(one, '000000000000000005.000000.west');
@@ -28,7 +30,11 @@ describe('hybrid logical clock', () => {
   it('follows the wall clock, and counts past a floor that is ahead of it', () => {
     assert.equal(nextHlc(100, 'east'), encodeHlc({ wall: 100, counter: 0, region: 'east' }));
     const floor = encodeHlc({ wall: 200, counter: 3, region: 'west' });
-    assert.equal(nextHlc(100, 'east', floor), encodeHlc({ wall: 200, counter: 4, region: 'east' }), 'a lagging clock still sorts after');
+    assert.equal(
+      nextHlc(100, 'east', floor),
+      encodeHlc({ wall: 200, counter: 4, region: 'east' }),
+      'a lagging clock still sorts after',
+    );
     assert.equal(nextHlc(300, 'east', floor), encodeHlc({ wall: 300, counter: 0, region: 'east' }));
     const full = encodeHlc({ wall: 200, counter: 999_999, region: 'west' });
     assert.equal(nextHlc(100, 'east', full), encodeHlc({ wall: 201, counter: 0, region: 'east' }));

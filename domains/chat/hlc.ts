@@ -25,7 +25,8 @@ const ENCODED = /^(\d{18})\.(\d{6})\.([a-z][a-z0-9-]{0,31})$/;
 
 /** The sortable text form; string order equals (wall, counter, region) order. */
 export function encodeHlc(h: Hlc): string {
-  if (!Number.isSafeInteger(h.wall) || h.wall < 0) throw new RangeError(`hlc wall ${h.wall} is not a non-negative integer`);
+  if (!Number.isSafeInteger(h.wall) || h.wall < 0)
+    throw new RangeError(`hlc wall ${h.wall} is not a non-negative integer`);
   if (!Number.isInteger(h.counter) || h.counter < 0 || h.counter > MAX_COUNTER) {
     throw new RangeError(`hlc counter ${h.counter} is out of range`);
   }
@@ -70,7 +71,8 @@ export interface HybridClock {
 export function createHybridClock(region: string, wall: () => number): HybridClock {
   if (!REGION.test(region)) throw new RangeError(`"${region}" is not a region name`);
   let last: string | undefined;
-  const later = (a: string | undefined, b: string | undefined) => (a === undefined ? b : b === undefined || a > b ? a : b);
+  const later = (a: string | undefined, b: string | undefined) =>
+    a === undefined ? b : b === undefined || a > b ? a : b;
   return {
     next(floor) {
       last = nextHlc(wall(), region, later(last, floor));

@@ -5,8 +5,8 @@
  */
 import type { Actor } from '../shared/actor.ts';
 import { CHAT_EVENTS, chatEvent } from './events.ts';
-import { memberRoom } from './rooms.ts';
 import type { ChatStore, Clock, Presence, Signals } from './ports.ts';
+import { memberRoom } from './rooms.ts';
 
 /** A typing indicator holds this long unless renewed (clients resend while typing). */
 export const TYPING_TTL_MS = 6000;
@@ -30,19 +30,31 @@ export async function setTyping(
 }
 
 /** A presence heartbeat of the actor in a room they are in. */
-export async function heartbeat(deps: { readonly store: ChatStore; readonly presence: Presence }, actor: Actor, roomId: unknown) {
+export async function heartbeat(
+  deps: { readonly store: ChatStore; readonly presence: Presence },
+  actor: Actor,
+  roomId: unknown,
+) {
   const room = await memberRoom(deps.store, actor, roomId);
   await deps.presence.heartbeat(room.tenant, room.id, actor.subject, PRESENCE_TTL_MS);
 }
 
 /** The actor is no longer present in the room. */
-export async function goAway(deps: { readonly store: ChatStore; readonly presence: Presence }, actor: Actor, roomId: unknown) {
+export async function goAway(
+  deps: { readonly store: ChatStore; readonly presence: Presence },
+  actor: Actor,
+  roomId: unknown,
+) {
   const room = await memberRoom(deps.store, actor, roomId);
   await deps.presence.leave(room.tenant, room.id, actor.subject);
 }
 
 /** Who is present in a room the actor is in (this region's heartbeats). */
-export async function online(deps: { readonly store: ChatStore; readonly presence: Presence }, actor: Actor, roomId: unknown) {
+export async function online(
+  deps: { readonly store: ChatStore; readonly presence: Presence },
+  actor: Actor,
+  roomId: unknown,
+) {
   const room = await memberRoom(deps.store, actor, roomId);
   return deps.presence.online(room.tenant, room.id, MAX_ONLINE);
 }

@@ -35,7 +35,13 @@ export interface SendMessageInput {
 }
 
 /** The id every region gives the same send: one message per (tenant, room, author, client message id). */
-export function messageIdOf(ids: Ids, tenant: string, roomId: string, authorId: string, clientMessageId: string): string {
+export function messageIdOf(
+  ids: Ids,
+  tenant: string,
+  roomId: string,
+  authorId: string,
+  clientMessageId: string,
+): string {
   return ids.fromName(JSON.stringify(['chat.message', tenant, roomId, authorId, clientMessageId]));
 }
 
@@ -86,7 +92,12 @@ export interface HistoryQuery {
 }
 
 /** A page of a room's history, oldest first; backward from the newest unless `first`/`after` asks forward. */
-export async function history(store: ChatStore, actor: Actor, roomId: unknown, q: HistoryQuery = {}): Promise<MessagePage> {
+export async function history(
+  store: ChatStore,
+  actor: Actor,
+  roomId: unknown,
+  q: HistoryQuery = {},
+): Promise<MessagePage> {
   const room = await memberRoom(store, actor, roomId);
   const forward = (q.first ?? null) !== null || (q.after ?? null) !== null;
   if (forward && ((q.last ?? null) !== null || (q.before ?? null) !== null)) {
@@ -118,7 +129,12 @@ export async function markRead(store: ChatStore, actor: Actor, roomId: unknown, 
   }
   const upTo = { hlc: message.hlc, id: message.id };
   await store.markRead(room.tenant, room.id, actor.subject, upTo, [
-    chatEvent(CHAT_EVENTS.memberRead, room.tenant, { roomId: room.id, userId: actor.subject, hlc: upTo.hlc, messageId: upTo.id }),
+    chatEvent(CHAT_EVENTS.memberRead, room.tenant, {
+      roomId: room.id,
+      userId: actor.subject,
+      hlc: upTo.hlc,
+      messageId: upTo.id,
+    }),
   ]);
   return store.unreadCount(room.tenant, room.id, actor.subject);
 }

@@ -59,7 +59,7 @@ export interface MessagePage {
 export const ROOM_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const CLIENT_MESSAGE_ID = /^[A-Za-z0-9_.:-]{8,128}$/;
 /** A user id as tokens carry it (the JWT subject). */
-export const USER_ID = /^[^\s\u0000-\u001f]{1,128}$/;
+export const USER_ID = /^[^\s\p{Cc}]{1,128}$/u;
 export const MAX_BODY = 4000;
 export const MAX_ROOM_NAME = 100;
 /** Members added in one call (room creation included). */
@@ -90,7 +90,8 @@ export function assertUserId(id: unknown, field = 'userId'): asserts id is strin
 /** A room name, trimmed; 1-100 characters. */
 export function roomName(name: unknown): string {
   const trimmed = typeof name === 'string' ? name.trim() : '';
-  if (trimmed === '' || [...trimmed].length > MAX_ROOM_NAME) throw bad(`name must be 1-${MAX_ROOM_NAME} characters`, 'name');
+  if (trimmed === '' || [...trimmed].length > MAX_ROOM_NAME)
+    throw bad(`name must be 1-${MAX_ROOM_NAME} characters`, 'name');
   return trimmed;
 }
 

@@ -33,7 +33,10 @@ export interface ChatStore {
    * Applies membership changes (last writer wins by `hlc` per room and user) and appends the
    * events of those that won, in one transaction; returns the changes that won.
    */
-  changeMembers(changes: readonly Membership[], events: (won: readonly Membership[]) => readonly DomainEvent[]): Promise<Membership[]>;
+  changeMembers(
+    changes: readonly Membership[],
+    events: (won: readonly Membership[]) => readonly DomainEvent[],
+  ): Promise<Membership[]>;
   /**
    * Appends a message once per id. Under the room's lock: when a message with `messageId` is
    * there it is returned with `created: false` and `build` is not called; otherwise `build`
@@ -53,7 +56,13 @@ export interface ChatStore {
    * Moves the user's read marker forward to `upTo` (never back) and appends the events when it
    * moved; returns whether it moved.
    */
-  markRead(tenant: string, roomId: string, userId: string, upTo: Position, events: readonly DomainEvent[]): Promise<boolean>;
+  markRead(
+    tenant: string,
+    roomId: string,
+    userId: string,
+    upTo: Position,
+    events: readonly DomainEvent[],
+  ): Promise<boolean>;
   /** Messages by others after the user's read marker. */
   unreadCount(tenant: string, roomId: string, userId: string): Promise<number>;
 

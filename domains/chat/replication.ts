@@ -6,7 +6,13 @@
  * Nothing here publishes anything, so no event can echo back and forth between the regions.
  */
 import type { DomainEvent } from '../shared/events.ts';
-import { CHAT_EVENTS, type MemberChangedData, type MemberReadData, type MessageSentData, type RoomCreatedData } from './events.ts';
+import {
+  CHAT_EVENTS,
+  type MemberChangedData,
+  type MemberReadData,
+  type MessageSentData,
+  type RoomCreatedData,
+} from './events.ts';
 import type { HybridClock } from './hlc.ts';
 import type { ChatStore } from './ports.ts';
 
@@ -26,7 +32,10 @@ export const REPLICATED_EVENTS: readonly string[] = [
 ];
 
 /** Applies one event (already schema-checked); `time` is when it happened. Other types are ignored. */
-export async function applyReplicated(deps: ReplicationDeps, event: DomainEvent & { readonly time: string }): Promise<void> {
+export async function applyReplicated(
+  deps: ReplicationDeps,
+  event: DomainEvent & { readonly time: string },
+): Promise<void> {
   const { store } = deps;
   const tenant = event.tenant;
   switch (event.type) {

@@ -10,6 +10,7 @@ import type { HybridClock } from './hlc.ts';
 import {
   assertRoomId,
   MAX_MEMBERS,
+  MAX_MEMBERS_PER_CALL,
   type Membership,
   memberList,
   pageSize,
@@ -55,8 +56,16 @@ export async function createRoom(
     createdBy: actor.subject,
     createdAt: new Date(deps.clock.now()).toISOString(),
   };
-  const memberships = members.map((userId): Membership => ({ tenant: room.tenant, roomId: room.id, userId, member: true, hlc }));
-  const created = chatEvent(CHAT_EVENTS.roomCreated, room.tenant, { roomId: room.id, name, createdBy: room.createdBy, members, hlc });
+  const memberships = members.map(
+    (userId): Membership => ({ tenant: room.tenant, roomId: room.id, userId, member: true, hlc }),
+  );
+  const created = chatEvent(CHAT_EVENTS.roomCreated, room.tenant, {
+    roomId: room.id,
+    name,
+    createdBy: room.createdBy,
+    members,
+    hlc,
+  });
   await deps.store.createRoom(room, memberships, [created]);
   return room;
 }
@@ -68,7 +77,9 @@ export async function addMembers(deps: RoomDeps, actor: Actor, roomId: unknown, 
   if (wanted.length === 0) return [];
   const count = await deps.store.memberCount(room.tenant, room.id);
   if (count + wanted.length > MAX_MEMBERS) {
-    throw new DomainError('BAD_USER_INPUT', `a room has at most ${MAX_MEMBERS} members`, { details: { field: 'userIds' } });
+    throw new DomainError('BAD_USER_INPUT', `a room has at most ${MAX_MEMBERS} members`, {
+      details: { field: 'userIds' },
+    });
   }
   const already = await Promise.all(wanted.map((u) => deps.store.isMember(room.tenant, room.id, u)));
   const joining = wanted.filter((_, i) => !already[i]);
@@ -78,7 +89,13 @@ export async function addMembers(deps: RoomDeps, actor: Actor, roomId: unknown, 
     joining.map((userId) => ({ tenant: room.tenant, roomId: room.id, userId, member: true, hlc })),
     (changes) =>
       changes.map((c) =>
-        chatEvent(CHAT_EVENTS.memberChanged, room.tenant, { roomId: room.id, userId: c.userId, member: true, by: actor.subject, hlc }),
+        chatEvent(CHAT_EVENTS.memberChanged, room.tenant, {
+          roomId: room.id,
+          userId: c.userId,
+          member: true,
+          by: actor.subject,
+          hlc,
+        }),
       ),
   );
   return won.map((c) => c.userId);
@@ -88,16 +105,18 @@ export async function addMembers(deps: RoomDeps, actor: Actor, roomId: unknown, 
 export async function leaveRoom(deps: RoomDeps, actor: Actor, roomId: unknown): Promise<void> {
   const room = await memberRoom(deps.store, actor, roomId);
   const hlc = deps.hlc.next();
-  await deps.store.changeMembers([{ tenant: room.tenant, roomId: room.id, userId: actor.subject, member: false, hlc }], (won) =>
-    won.map(() =>
-      chatEvent(CHAT_EVENTS.memberChanged, room.tenant, {
-        roomId: room.id,
-        userId: actor.subject,
-        member: false,
-        by: actor.subject,
-        hlc,
-      }),
-    ),
+  await deps.store.changeMembers(
+    [{ tenant: room.tenant, roomId: room.id, userId: actor.subject, member: false, hlc }],
+    (won) =>
+      won.map(() =>
+        chatEvent(CHAT_EVENTS.memberChanged, room.tenant, {
+          roomId: room.id,
+          userId: actor.subject,
+          member: false,
+          by: actor.subject,
+          hlc,
+        }),
+      ),
   );
 }
 
@@ -116,8 +135,23 @@ export async function findRoom(store: ChatStore, actor: Actor, roomId: unknown):
   }
 }
 
-/** The members of a room the actor is in, at most `limit` (100 by default). */
-export async function roomMembers(store: ChatStore, actor: Actor, roomId: unknown, limit = 100): Promise<string[]> {
+/** The members of a room the actor is in, in id order, at most `first` (1-1000, 100 by default). */
+export async function roomMembers(
+  store: ChatStore,
+  actor: Actor,
+  roomId: unknown,
+  first?: number | null,
+): Promise<string[]> {
+  const limit = first ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_MEMBERS_PER_CALL) {
+    throw new DomainError('BAD_USER_INPUT', `first must be 1-${MAX_MEMBERS_PER_CALL}`, { details: { field: 'first' } });
+  }
   const room = await memberRoom(store, actor, roomId);
   return store.members(room.tenant, room.id, limit);
+}
+
+/** How many members a room the actor is in has. */
+export async function memberCount(store: ChatStore, actor: Actor, roomId: unknown): Promise<number> {
+  const room = await memberRoom(store, actor, roomId);
+  return store.memberCount(room.tenant, room.id);
 }

@@ -2,7 +2,14 @@
 import type { Actor } from '../shared/actor.ts';
 import type { DomainEvent } from '../shared/events.ts';
 import { createHybridClock, type HybridClock } from './hlc.ts';
-import { type ChatMessage, comparePositions, type Membership, type Position, type Room, type RoomSummary } from './model.ts';
+import {
+  type ChatMessage,
+  comparePositions,
+  type Membership,
+  type Position,
+  type Room,
+  type RoomSummary,
+} from './model.ts';
 import type { ChatStore, Clock, Ids, PageRequest, Presence, Signals } from './ports.ts';
 
 export function anActor(overrides: Partial<Actor> = {}): Actor {
@@ -81,11 +88,15 @@ export function memoryChatStore(): { store: ChatStore; outbox: DomainEvent[] } {
   const isMember = async (tenant: string, roomId: string, userId: string) =>
     members.get(key(tenant, roomId, userId))?.member === true;
   const currentMembers = (tenant: string, roomId: string) =>
-    [...members.values()].filter((m) => m.tenant === tenant && m.roomId === roomId && m.member).map((m) => m.userId).sort();
+    [...members.values()]
+      .filter((m) => m.tenant === tenant && m.roomId === roomId && m.member)
+      .map((m) => m.userId)
+      .sort();
   const unread = (tenant: string, roomId: string, userId: string) => {
     const marker = reads.get(key(tenant, roomId, userId));
-    return sorted(tenant, roomId).filter((m) => m.authorId !== userId && (marker === undefined || comparePositions(m, marker) > 0))
-      .length;
+    return sorted(tenant, roomId).filter(
+      (m) => m.authorId !== userId && (marker === undefined || comparePositions(m, marker) > 0),
+    ).length;
   };
 
   const store: ChatStore = {
@@ -104,7 +115,9 @@ export function memoryChatStore(): { store: ChatStore; outbox: DomainEvent[] } {
     members: async (tenant, roomId, limit) => currentMembers(tenant, roomId).slice(0, limit),
     memberCount: async (tenant, roomId) => currentMembers(tenant, roomId).length,
     async roomsOf(tenant, userId, first) {
-      const mine = [...rooms.values()].filter((r) => r.tenant === tenant && members.get(key(tenant, r.id, userId))?.member === true);
+      const mine = [...rooms.values()].filter(
+        (r) => r.tenant === tenant && members.get(key(tenant, r.id, userId))?.member === true,
+      );
       const activity = (r: Room) => lastHlc.get(roomKey(r.tenant, r.id)) ?? '';
       return mine
         .sort((a, b) => (activity(a) < activity(b) ? 1 : activity(a) > activity(b) ? -1 : a.id < b.id ? -1 : 1))
@@ -189,7 +202,11 @@ export function memoryPresence(clock: Clock): Presence {
     },
     async online(tenant, roomId, limit) {
       const m = room.get(k(tenant, roomId)) ?? new Map<string, number>();
-      return [...m].filter(([, t]) => t > clock.now()).map(([u]) => u).sort().slice(0, limit);
+      return [...m]
+        .filter(([, t]) => t > clock.now())
+        .map(([u]) => u)
+        .sort()
+        .slice(0, limit);
     },
   };
 }

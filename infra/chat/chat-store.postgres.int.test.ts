@@ -14,9 +14,10 @@ after(() => db?.drop());
 chatStoreContract('postgres', () => ({
   store: createPostgresChatStore(db.postgres.pool, { region: 'east' }),
   async eventTypes(roomId) {
-    const rows = await db.postgres.pool.query<{ topic: string }>('SELECT topic FROM outbox WHERE aggregate_id = $1 ORDER BY seq', [
-      roomId,
-    ]);
+    const rows = await db.postgres.pool.query<{ topic: string }>(
+      'SELECT topic FROM outbox WHERE aggregate_id = $1 ORDER BY seq',
+      [roomId],
+    );
     return rows.rows.map((r) => r.topic);
   },
 }));

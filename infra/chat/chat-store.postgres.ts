@@ -175,7 +175,12 @@ export function createPostgresChatStore(pool: pg.Pool, opts: PostgresChatStoreOp
         [tenant, userId, first],
       );
       return Promise.all(
-        rows.map(async (r): Promise<RoomSummary> => ({ room: toRoom(r), unread: await unreadCount(tenant, r.room_id, userId) })),
+        rows.map(
+          async (r): Promise<RoomSummary> => ({
+            room: toRoom(r),
+            unread: await unreadCount(tenant, r.room_id, userId),
+          }),
+        ),
       );
     },
 

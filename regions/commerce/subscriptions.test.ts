@@ -11,7 +11,7 @@ import { commerceSubscriptions, orderUpdate } from './subscriptions.ts';
 const actor = { subject: 'u1', tenant: 't1', scopes: [] };
 
 describe('commerce subscription fields', () => {
-  it('orderUpdated follows the order topic; myOrdersUpdated the caller\'s own orders topic', () => {
+  it("orderUpdated follows the order topic; myOrdersUpdated the caller's own orders topic", () => {
     const id = randomUUID();
     const { orderUpdated, myOrdersUpdated } = commerceSubscriptions.subscriptions;
     assert.deepEqual(orderUpdated?.topics({ id: id.toUpperCase() }, actor), [`order.${id}`]);

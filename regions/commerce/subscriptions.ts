@@ -9,7 +9,10 @@ import { DomainError } from '../../domains/shared/errors.ts';
 import type { FieldDelivery, SubscriptionPart } from '../host/domain-module.ts';
 import { orderTopic, userOrdersTopic } from './hub.ts';
 
-const SDL = readFileSync(fileURLToPath(new URL('../../schemas/subscriptions/commerce.graphql', import.meta.url)), 'utf8');
+const SDL = readFileSync(
+  fileURLToPath(new URL('../../schemas/subscriptions/commerce.graphql', import.meta.url)),
+  'utf8',
+);
 
 interface OrderMessageData {
   readonly orderId: string;
@@ -47,7 +50,10 @@ export const commerceSubscriptions: SubscriptionPart = {
         try {
           return [orderTopic(String(args.id))];
         } catch (err) {
-          throw new DomainError('BAD_USER_INPUT', 'id must be an order id (a UUID)', { cause: err, details: { field: 'id' } });
+          throw new DomainError('BAD_USER_INPUT', 'id must be an order id (a UUID)', {
+            cause: err,
+            details: { field: 'id' },
+          });
         }
       },
       payload: orderUpdate,

@@ -14,11 +14,7 @@ export interface HubSettings {
   readonly limits: UserLimitOptions;
   readonly ws: Pick<
     WsTransportOptions,
-    | 'maxMessageBytes'
-    | 'maxBufferedBytes'
-    | 'pingIntervalMs'
-    | 'connectionInitTimeoutMs'
-    | 'maxOperationsPerConnection'
+    'maxMessageBytes' | 'maxBufferedBytes' | 'pingIntervalMs' | 'connectionInitTimeoutMs' | 'maxOperationsPerConnection'
   >;
 }
 
@@ -46,7 +42,11 @@ const VARIABLES = {
 
 /** The hub settings of a region: its MERIDIAN_<REGION>_HUB_* variables, then `overrides`. */
 export function hubSettings(config: RegionConfig, overrides: HubSettingsOverrides = {}): HubSettings {
-  const out = { hub: {} as Record<string, number>, limits: {} as Record<string, number>, ws: {} as Record<string, number> };
+  const out = {
+    hub: {} as Record<string, number>,
+    limits: {} as Record<string, number>,
+    ws: {} as Record<string, number>,
+  };
   for (const [suffix, [group, key, min]] of Object.entries(VARIABLES)) {
     const raw = config.settings[suffix];
     if (raw === undefined) continue;

@@ -40,7 +40,7 @@ import {
 } from './feeds.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { healthRoutes } from './health.ts';
-import { type UpgradeHandler, listen } from './http.ts';
+import { listen, type UpgradeHandler } from './http.ts';
 import { type HubSettingsOverrides, hubSettings } from './hub-settings.ts';
 import { problem } from './problem.ts';
 import { createServiceManager, type Service, type ServiceManager, step } from './services.ts';
@@ -120,7 +120,8 @@ function httpService(
   sockets?: Pick<WsTransport, 'handleUpgrade' | 'close'>,
 ): Service {
   let server: Awaited<ReturnType<typeof listen>> | undefined;
-  const upgrade: UpgradeHandler | undefined = sockets && ((req, socket, head) => sockets.handleUpgrade(req, socket, head));
+  const upgrade: UpgradeHandler | undefined =
+    sockets && ((req, socket, head) => sockets.handleUpgrade(req, socket, head));
   return {
     name,
     needs,
@@ -311,7 +312,9 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     hubGraphQL = createHubGraphQL({
       hub,
       topics: resolveTopic,
-      parts: domains.flatMap((d) => (d.parts.subscriptions ? [{ name: d.module.name, part: d.parts.subscriptions }] : [])),
+      parts: domains.flatMap((d) =>
+        d.parts.subscriptions ? [{ name: d.module.name, part: d.parts.subscriptions }] : [],
+      ),
       production: config.production,
     });
     hubRoutes.route('/', graphqlSseRoutes({ graphql: hubGraphQL, verify, limits }));
@@ -323,7 +326,12 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       log: (line) => log(`region ${config.region}: ${line}`),
     });
     hubRoutes.get('/v1/graphql', (c) =>
-      problem(c, 426, 'Upgrade Required', 'open /v1/graphql as a WebSocket (graphql-transport-ws), or use /v1/graphql/stream'),
+      problem(
+        c,
+        426,
+        'Upgrade Required',
+        'open /v1/graphql as a WebSocket (graphql-transport-ws), or use /v1/graphql/stream',
+      ),
     );
     add(httpService('gateway-http', gatewayRoutes, config.gatewayPort, everything, (port) => (ports.gateway = port)));
     add(httpService('hub-http', hubRoutes, config.hubPort, everything, (port) => (ports.hub = port), wsTransport));

@@ -35,11 +35,17 @@ export function graphqlSseRoutes(opts: GraphqlSseOptions): Hono {
     authenticate: () => null,
     onSubscribe(req, params) {
       const actor = actors.get(req.raw);
-      if (actor === undefined) return { errors: [{ message: 'unauthenticated', extensions: { code: 'UNAUTHENTICATED' } }] } as never;
+      if (actor === undefined)
+        return { errors: [{ message: 'unauthenticated', extensions: { code: 'UNAUTHENTICATED' } }] } as never;
       const admission = limits.admit(actor);
       if (!admission.ok) {
         return {
-          errors: [{ message: 'too many operations: slow down', extensions: { code: 'RATE_LIMITED', retryAfterMs: admission.retryAfterMs } }],
+          errors: [
+            {
+              message: 'too many operations: slow down',
+              extensions: { code: 'RATE_LIMITED', retryAfterMs: admission.retryAfterMs },
+            },
+          ],
         } as never;
       }
       const prepared = graphql.prepare(params, { actor });

@@ -17,6 +17,7 @@
  */
 import {
   buildASTSchema,
+  createSourceEventStream,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -32,7 +33,6 @@ import {
   parse,
   specifiedRules,
   validate,
-  createSourceEventStream,
 } from 'graphql';
 import type { Actor } from '../../domains/shared/actor.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
@@ -343,7 +343,8 @@ export function createHubGraphQL(opts: HubGraphQLOptions): HubGraphQL {
       subscriptionOwners.set(field, { module: name, field: resolver });
     }
     for (const field of Object.keys(part.subscriptions)) {
-      if (!subs.includes(field)) throw new Error(`hub schema: module ${name} resolves Subscription.${field}, not in its SDL`);
+      if (!subs.includes(field))
+        throw new Error(`hub schema: module ${name} resolves Subscription.${field}, not in its SDL`);
     }
     for (const field of muts) {
       const resolve = part.mutations?.[field];
@@ -353,7 +354,8 @@ export function createHubGraphQL(opts: HubGraphQLOptions): HubGraphQL {
       mutationOwners.set(field, { module: name, resolve });
     }
     for (const field of Object.keys(part.mutations ?? {})) {
-      if (!muts.includes(field)) throw new Error(`hub schema: module ${name} resolves Mutation.${field}, not in its SDL`);
+      if (!muts.includes(field))
+        throw new Error(`hub schema: module ${name} resolves Mutation.${field}, not in its SDL`);
     }
     docs.push(doc);
   }
@@ -388,16 +390,17 @@ export function createHubGraphQL(opts: HubGraphQLOptions): HubGraphQL {
     wire<SourceEvent>(subscriptionType, name, {
       resolve: (event) => (event.kind === 'delivery' ? event.value : null),
       subscribe: async (_root, args, context) => {
-      const wanted = [...new Set(field.topics(args, context.actor))];
-      if (wanted.length === 0) throw new DomainError('BAD_USER_INPUT', `${name} follows no topic for these arguments`);
-      const keys = await Promise.all(wanted.map((t) => resolveTopic(context.actor, t)));
-      const denied = wanted.filter((_, i) => keys[i] === undefined);
-      if (denied.length > 0) throw new DomainError('FORBIDDEN', `not allowed to subscribe to ${denied.join(', ')}`);
-      const subscription = hub.subscribe(keys as string[], {
-        ...context.resume,
-        onEnd: (reason) => context.onEnd?.(reason),
-      });
-      return sourceStream(subscription, field, args, context.actor);
+        const wanted = [...new Set(field.topics(args, context.actor))];
+        if (wanted.length === 0)
+          throw new DomainError('BAD_USER_INPUT', `${name} follows no topic for these arguments`);
+        const keys = await Promise.all(wanted.map((t) => resolveTopic(context.actor, t)));
+        const denied = wanted.filter((_, i) => keys[i] === undefined);
+        if (denied.length > 0) throw new DomainError('FORBIDDEN', `not allowed to subscribe to ${denied.join(', ')}`);
+        const subscription = hub.subscribe(keys as string[], {
+          ...context.resume,
+          onEnd: (reason) => context.onEnd?.(reason),
+        });
+        return sourceStream(subscription, field, args, context.actor);
       },
     });
   }
@@ -424,7 +427,11 @@ export function createHubGraphQL(opts: HubGraphQLOptions): HubGraphQL {
     if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
       return [codedError('variables must be an object', 'BAD_REQUEST')];
     }
-    if (params.operationName !== undefined && params.operationName !== null && typeof params.operationName !== 'string') {
+    if (
+      params.operationName !== undefined &&
+      params.operationName !== null &&
+      typeof params.operationName !== 'string'
+    ) {
       return [codedError('operationName must be a string', 'BAD_REQUEST')];
     }
     let document: DocumentNode;
@@ -435,7 +442,9 @@ export function createHubGraphQL(opts: HubGraphQLOptions): HubGraphQL {
     }
     const errors = validate(schema, document, rules);
     if (errors.length > 0) {
-      return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+      return errors.map(
+        (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+      );
     }
     return {
       schema,
@@ -483,7 +492,13 @@ export function createHubGraphQL(opts: HubGraphQLOptions): HubGraphQL {
 
 /** The operation type of prepared args ('query', 'mutation' or 'subscription'). */
 export function operationType(args: ExecutionArgs): OperationDefinitionNode['operation'] | undefined {
-  const ops = args.document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
-  const op = args.operationName ? ops.find((o) => o.name?.value === args.operationName) : ops.length === 1 ? ops[0] : undefined;
+  const ops = args.document.definitions.filter(
+    (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+  );
+  const op = args.operationName
+    ? ops.find((o) => o.name?.value === args.operationName)
+    : ops.length === 1
+      ? ops[0]
+      : undefined;
   return op?.operation;
 }

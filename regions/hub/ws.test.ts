@@ -53,7 +53,8 @@ function thingPart(hub: Hub): SubscriptionPart {
       thingChanged: {
         topics(args) {
           const id = String(args.id);
-          if (!UUID.test(id)) throw new DomainError('BAD_USER_INPUT', 'id must be a UUID', { details: { field: 'id' } });
+          if (!UUID.test(id))
+            throw new DomainError('BAD_USER_INPUT', 'id must be a UUID', { details: { field: 'id' } });
           return [thingTopic(id)];
         },
         payload: (d) => (d.event === 'thing.changed' ? (d.data as object) : undefined),
@@ -132,6 +133,13 @@ function gqlClient(url: string, connectionParams?: Record<string, unknown>): Cli
 
 const THING = 'subscription($id: ID!) { thingChanged(id: $id) { id note } }';
 
+/** The note of a thingChanged result (fails the test when there is none). */
+function noteOf(r: IteratorResult<{ data?: unknown } | undefined>): string {
+  const note = (r.value?.data as { thingChanged?: { note?: string } } | undefined)?.thingChanged?.note;
+  assert.ok(note !== undefined, `no thingChanged note in ${JSON.stringify(r.value)}`);
+  return note;
+}
+
 /** A raw graphql-transport-ws connection, for tests that misbehave or watch close codes. */
 interface Raw {
   readonly ws: WebSocket;
@@ -142,7 +150,11 @@ interface Raw {
   send(message: unknown): void;
 }
 
-async function raw(url: string, init?: Record<string, unknown> | null, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<Raw> {
+async function raw(
+  url: string,
+  init?: Record<string, unknown> | null,
+  options: ConstructorParameters<typeof WebSocket>[2] = {},
+): Promise<Raw> {
   const ws = new WebSocket(url, 'graphql-transport-ws', options);
   const messages: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
@@ -245,9 +257,17 @@ describe('hub over WebSocket (graphql-transport-ws)', () => {
       const it = client.iterate({ query: THING, variables: { id: mine } });
       await until(() => f.hub.stats().subscriptions === 1);
       assert.deepEqual(ack, { epoch: f.hub.epoch });
-      f.hub.publish(tenantTopicKey('acme', thingTopic(mine)), { id: 'e1', event: 'thing.changed', data: { id: mine, note: 'a' } });
+      f.hub.publish(tenantTopicKey('acme', thingTopic(mine)), {
+        id: 'e1',
+        event: 'thing.changed',
+        data: { id: mine, note: 'a' },
+      });
       f.hub.publish(tenantTopicKey('acme', thingTopic(mine)), { id: 'e2', event: 'thing.other', data: {} });
-      f.hub.publish(tenantTopicKey('acme', thingTopic(mine)), { id: 'e3', event: 'thing.changed', data: { id: mine, note: 'b' } });
+      f.hub.publish(tenantTopicKey('acme', thingTopic(mine)), {
+        id: 'e3',
+        event: 'thing.changed',
+        data: { id: mine, note: 'b' },
+      });
       const first = await it.next();
       assert.deepEqual(first.value, {
         data: { thingChanged: { id: mine, note: 'a' } },
@@ -307,7 +327,10 @@ describe('hub over WebSocket (graphql-transport-ws)', () => {
     owners.set(globexThing, { tenant: 'globex', userId: 'u1' });
     const client = gqlClient(f.url, { authorization: `Bearer ${await token('u1')}` });
     try {
-      const it = client.iterate({ query: 'subscription($t: [String!]!) { hubEvents(topics: $t) { id topic data } }', variables: { t: [thingTopic(mine)] } });
+      const it = client.iterate({
+        query: 'subscription($t: [String!]!) { hubEvents(topics: $t) { id topic data } }',
+        variables: { t: [thingTopic(mine)] },
+      });
       await until(() => f.hub.stats().subscriptions === 1);
       f.hub.publish(tenantTopicKey('globex', thingTopic(mine)), { id: 'g1', event: 'x', data: 'globex' });
       f.hub.publish(tenantTopicKey('acme', thingTopic(mine)), { id: 'a1', event: 'x', data: 'acme' });
@@ -321,19 +344,28 @@ describe('hub over WebSocket (graphql-transport-ws)', () => {
 
   it('resumes after extensions.hub.lastEventId, and says reset for an unknown id or another epoch', async () => {
     const key = tenantTopicKey('acme', thingTopic(mine));
-    for (const n of [1, 2, 3]) f.hub.publish(key, { id: `r${n}`, event: 'thing.changed', data: { id: mine, note: `n${n}` } });
+    for (const n of [1, 2, 3])
+      f.hub.publish(key, { id: `r${n}`, event: 'thing.changed', data: { id: mine, note: `n${n}` } });
     const client = gqlClient(f.url, { authorization: `Bearer ${await token('u1')}` });
     try {
-      const resumed = client.iterate({ query: THING, variables: { id: mine }, extensions: { hub: { lastEventId: 'r1', epoch: f.hub.epoch } } });
+      const resumed = client.iterate({
+        query: THING,
+        variables: { id: mine },
+        extensions: { hub: { lastEventId: 'r1', epoch: f.hub.epoch } },
+      });
       assert.deepEqual((await resumed.next()).value?.extensions, { hub: { id: 'r2', epoch: f.hub.epoch } });
-      assert.equal(((await resumed.next()).value?.data as { thingChanged: { note: string } }).thingChanged.note, 'n3');
+      assert.equal(noteOf(await resumed.next()), 'n3');
       await resumed.return?.();
       for (const hub of [{ lastEventId: 'r1', epoch: 'another-hub' }, { lastEventId: 'never-published' }]) {
         const it = client.iterate({ query: THING, variables: { id: mine }, extensions: { hub } });
         const first = await it.next();
-        assert.deepEqual(first.value, { extensions: { hub: { reset: true, epoch: f.hub.epoch } } }, JSON.stringify(hub));
+        assert.deepEqual(
+          first.value,
+          { extensions: { hub: { reset: true, epoch: f.hub.epoch } } },
+          JSON.stringify(hub),
+        );
         f.hub.publish(key, { id: `live-${randomUUID()}`, event: 'thing.changed', data: { id: mine, note: 'live' } });
-        assert.equal(((await it.next()).value?.data as { thingChanged: { note: string } }).thingChanged.note, 'live');
+        assert.equal(noteOf(await it.next()), 'live');
         await it.return?.();
       }
     } finally {
@@ -348,10 +380,13 @@ describe('hub over WebSocket (graphql-transport-ws)', () => {
       await until(() => f.hub.stats().subscriptions === 1);
       const note = `via-socket-${randomUUID()}`;
       const result = await client
-        .iterate({ query: 'mutation($id: ID!, $n: String!) { noteThing(id: $id, note: $n) { note } }', variables: { id: mine, n: note } })
+        .iterate({
+          query: 'mutation($id: ID!, $n: String!) { noteThing(id: $id, note: $n) { note } }',
+          variables: { id: mine, n: note },
+        })
         .next();
       assert.deepEqual(result.value?.data, { noteThing: { note } });
-      assert.equal(((await sub.next()).value?.data as { thingChanged: { note: string } }).thingChanged.note, note);
+      assert.equal(noteOf(await sub.next()), note);
       await sub.return?.();
       const refused = await client
         .iterate({ query: 'mutation($id: ID!) { noteThing(id: $id, note: "x") { note } }', variables: { id: theirs } })
@@ -368,10 +403,16 @@ describe('hub over WebSocket (graphql-transport-ws)', () => {
     r.send({ id: '1', type: 'subscribe', payload: { query: 'subscription {' } });
     const parse = await r.next((m) => m.id === '1');
     assert.equal(parse.type, 'error');
-    assert.equal((parse.payload as Array<{ extensions: { code: string } }>)[0]?.extensions.code, 'GRAPHQL_PARSE_FAILED');
+    assert.equal(
+      (parse.payload as Array<{ extensions: { code: string } }>)[0]?.extensions.code,
+      'GRAPHQL_PARSE_FAILED',
+    );
     r.send({ id: '2', type: 'subscribe', payload: { query: 'subscription { nope }' } });
     const invalid = await r.next((m) => m.id === '2');
-    assert.equal((invalid.payload as Array<{ extensions: { code: string } }>)[0]?.extensions.code, 'GRAPHQL_VALIDATION_FAILED');
+    assert.equal(
+      (invalid.payload as Array<{ extensions: { code: string } }>)[0]?.extensions.code,
+      'GRAPHQL_VALIDATION_FAILED',
+    );
     r.ws.close();
   });
 });
@@ -414,7 +455,10 @@ describe('hub WebSocket protections', () => {
         f.hub.publish(key, { id: `m${i}`, event: 'thing.changed', data: { id: thing, note: `${i}:${pad}` } });
         const m = await fast.next((x) => x.type === 'next');
         latencies.push(performance.now() - sent);
-        assert.match(((m.payload as { data: { thingChanged: { note: string } } }).data.thingChanged.note), new RegExp(`^${i}:`));
+        assert.match(
+          (m.payload as { data: { thingChanged: { note: string } } }).data.thingChanged.note,
+          new RegExp(`^${i}:`),
+        );
       }
       await until(() => f.hub.stats().subscriptions === 1);
       (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
@@ -537,7 +581,11 @@ describe('hub GraphQL over SSE (graphql-sse)', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     await until(() => f.hub.stats().subscriptions === 1);
-    f.hub.publish(tenantTopicKey('acme', thingTopic(thing)), { id: 'sse1', event: 'thing.changed', data: { id: thing, note: 'sse' } });
+    f.hub.publish(tenantTopicKey('acme', thingTopic(thing)), {
+      id: 'sse1',
+      event: 'thing.changed',
+      data: { id: thing, note: 'sse' },
+    });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
     while (!text.includes('\n\n') || !text.includes('event: next')) {
@@ -570,7 +618,11 @@ describe('hub schema from modules', () => {
       { name: 'a', part: part('extend type Subscription { aChanged: Int! }', ['aChanged']) },
       { name: 'b', part: part('extend type Subscription { bChanged: B! } type B { id: ID! }', ['bChanged']) },
     ]);
-    assert.deepEqual(Object.keys(g.schema.getSubscriptionType()?.getFields() ?? {}).sort(), ['aChanged', 'bChanged', 'hubEvents']);
+    assert.deepEqual(Object.keys(g.schema.getSubscriptionType()?.getFields() ?? {}).sort(), [
+      'aChanged',
+      'bChanged',
+      'hubEvents',
+    ]);
     assert.equal(g.schema.getMutationType(), undefined);
     const withMutation = build([{ name: 'a', part: part('extend type Mutation { doA: Int }', [], ['doA']) }]);
     assert.deepEqual(Object.keys(withMutation.schema.getMutationType()?.getFields() ?? {}), ['doA']);
@@ -578,11 +630,30 @@ describe('hub schema from modules', () => {
 
   it('refuses a field added twice, a field without resolver, a resolver without field, and a redefined root', () => {
     const sub = 'extend type Subscription { same: Int }';
-    assert.throws(() => build([{ name: 'a', part: part(sub, ['same']) }, { name: 'b', part: part(sub, ['same']) }]), /Subscription\.same is added by a and b/);
+    assert.throws(
+      () =>
+        build([
+          { name: 'a', part: part(sub, ['same']) },
+          { name: 'b', part: part(sub, ['same']) },
+        ]),
+      /Subscription\.same is added by a and b/,
+    );
     assert.throws(() => build([{ name: 'a', part: part(sub) }]), /module a adds Subscription\.same without a resolver/);
-    assert.throws(() => build([{ name: 'a', part: part('type X { y: Int }', ['ghost']) }]), /resolves Subscription\.ghost, not in its SDL/);
-    assert.throws(() => build([{ name: 'a', part: part('type Subscription { z: Int }', ['z']) }]), /must write "extend type Subscription"/);
-    assert.throws(() => build([{ name: 'a', part: part('extend type Subscription { hubEvents: Int }', ['hubEvents']) }]), /added by the hub and a/);
-    assert.throws(() => build([{ name: 'a', part: part('extend type Subscription { x: Missing }', ['x']) }]), /does not build/);
+    assert.throws(
+      () => build([{ name: 'a', part: part('type X { y: Int }', ['ghost']) }]),
+      /resolves Subscription\.ghost, not in its SDL/,
+    );
+    assert.throws(
+      () => build([{ name: 'a', part: part('type Subscription { z: Int }', ['z']) }]),
+      /must write "extend type Subscription"/,
+    );
+    assert.throws(
+      () => build([{ name: 'a', part: part('extend type Subscription { hubEvents: Int }', ['hubEvents']) }]),
+      /added by the hub and a/,
+    );
+    assert.throws(
+      () => build([{ name: 'a', part: part('extend type Subscription { x: Missing }', ['x']) }]),
+      /does not build/,
+    );
   });
 });

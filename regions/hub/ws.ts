@@ -142,7 +142,9 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
           const retryable = isDomainError(err) && err.retryable;
           state.closeWith(
             retryable ? CLOSE_CODES.internalError : CLOSE_CODES.unauthorized,
-            retryable ? 'token keys unavailable' : `Unauthorized: ${isDomainError(err) ? err.message : 'bad token'}`.slice(0, 120),
+            retryable
+              ? 'token keys unavailable'
+              : `Unauthorized: ${isDomainError(err) ? err.message : 'bad token'}`.slice(0, 120),
           );
           return false;
         }
@@ -160,7 +162,10 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
           state.closeWith(CLOSE_CODES.tokenExpired, 'token expired');
           return false;
         }
-        state.expiry = setTimeout(() => state.closeWith(CLOSE_CODES.tokenExpired, 'token expired'), Math.min(left, MAX_TIMER_MS));
+        state.expiry = setTimeout(
+          () => state.closeWith(CLOSE_CODES.tokenExpired, 'token expired'),
+          Math.min(left, MAX_TIMER_MS),
+        );
       }
       return { epoch: graphql.epoch };
     },
