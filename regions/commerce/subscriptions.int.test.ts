@@ -8,13 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createPostgres } from '../../infra/adapters/postgres.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
+import { DOMAINS } from '../domains.ts';
 import { east } from '../east.ts';
-import type { DomainModule } from '../host/domain-module.ts';
 import { type RunningRegion, startRegion } from '../host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../host/testing.ts';
 import { hubSocketUrl, live, liveClient } from '../hub/testing.ts';
 import type { Identity } from '../identity/identity.ts';
-import { commerceModule } from './module.ts';
 
 const db = createPostgres({ url: resolveEndpoints('east', process.env).postgresUrl });
 let identity: Identity;
@@ -43,10 +42,7 @@ async function placeOrder(as: string, productId: string): Promise<string> {
 
 before(async () => {
   identity = testIdentity();
-  region = await startRegion(testRegionConfig(east), {
-    identity,
-    domains: [commerceModule as DomainModule<unknown>],
-  });
+  region = await startRegion(testRegionConfig(east), { identity, domains: DOMAINS });
 });
 after(async () => {
   await region?.stop();

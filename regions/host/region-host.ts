@@ -77,6 +77,8 @@ export interface RegionOptions {
   readonly relay?: boolean;
   /** Hub limits over the region's MERIDIAN_<REGION>_HUB_* settings (tests). */
   readonly hub?: HubSettingsOverrides;
+  /** The supergraph SDL the gateway serves; the checked-in one by default (tests running some domains compose their own). */
+  readonly supergraph?: string;
 }
 
 /** `shop` + `paymentProvider` → `SHOP_PAYMENT_PROVIDER` (what follows MERIDIAN_<REGION>_). */
@@ -252,7 +254,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         name: 'gateway',
         needs: subgraphNames,
         async start() {
-          gateway = await gatewayApp(readFileSync(SUPERGRAPH_FILE, 'utf8'), subgraphUrls, verify, {
+          gateway = await gatewayApp(opts.supergraph ?? readFileSync(SUPERGRAPH_FILE, 'utf8'), subgraphUrls, verify, {
             production: config.production,
             fieldCosts: Object.assign({}, ...domains.map((d) => d.module.fieldCosts ?? {})),
           });
