@@ -26,6 +26,8 @@ export interface EdgeConfig {
   readonly purgeToken: string | undefined;
   /** NODE_ENV=production: development conveniences are refused unless opted in (see edgeConfig). */
   readonly production: boolean;
+  /** WebSocket pass-through limits (edge/routing/ws-proxy.ts). */
+  readonly ws: { readonly maxBufferedBytes: number; readonly maxMessageBytes: number };
   readonly limits: {
     readonly tenant: { readonly capacity: number; readonly refillPerSecond: number };
     readonly client: { readonly capacity: number; readonly refillPerSecond: number };
@@ -140,6 +142,10 @@ function readConfig(env: Env): EdgeConfig {
     opsToken: env.MERIDIAN_EDGE_OPS_TOKEN?.trim() || undefined,
     purgeToken: env.MERIDIAN_EDGE_PURGE_TOKEN?.trim() || undefined,
     production: env.NODE_ENV?.trim() === 'production',
+    ws: {
+      maxBufferedBytes: int(env, 'MERIDIAN_EDGE_WS_MAX_BUFFERED_BYTES', 1 << 20, 1024, 1 << 30),
+      maxMessageBytes: int(env, 'MERIDIAN_EDGE_WS_MAX_MESSAGE_BYTES', 64 * 1024, 256, 16 << 20),
+    },
     limits: {
       tenant: bucket(env, 'MERIDIAN_EDGE_TENANT_LIMIT', 6000, 100),
       client: bucket(env, 'MERIDIAN_EDGE_CLIENT_LIMIT', 1200, 20),
