@@ -20,6 +20,8 @@ export interface LiveSubscription {
   next(ms?: number): Promise<LiveResult>;
   /** Results until `accept` matches one (which is returned); the others are skipped. */
   until(accept: (r: LiveResult) => boolean, ms?: number): Promise<LiveResult>;
+  /** Every result not yet taken, at once (no waiting). */
+  drain(): LiveResult[];
   /** Settles when the server completes the subscription or it fails (the error, if any). */
   readonly ended: Promise<unknown>;
   dispose(): void;
@@ -95,6 +97,11 @@ export function live(
         const r = await next(Math.max(1, deadline - Date.now()));
         if (accept(r)) return r;
       }
+    },
+    drain() {
+      const rest = results.slice(taken);
+      taken = results.length;
+      return rest;
     },
     ended,
     dispose,
