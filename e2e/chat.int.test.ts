@@ -220,6 +220,79 @@ for (const runtime of RUNTIMES) {
   });
 }
 
+describe('a slow client (edge on Deno)', () => {
+  let edge: EdgeProcess;
+  before(async () => {
+    edge = await startEdge('deno', chatEdgeEnv(world, { MERIDIAN_EDGE_WS_MAX_BUFFERED_BYTES: String(256 * 1024) }));
+  });
+  after(() => edge?.stop());
+
+  it('a client that stops reading is disconnected (3008) while another keeps its latency', async () => {
+    const alice = await world.token('alice', tenant);
+    const carol = await world.token('carol', tenant);
+    const roomId = await createRoom(world.gatewayUrl('east'), alice, 'flood', ['carol']);
+    const fastWs = liveClient(socketUrl(edge, 'east'), carol, { tokenInUrl: true });
+    const slow = new WebSocket(`${socketUrl(edge, 'east')}&access_token=${carol}`, 'graphql-transport-ws');
+    const slowClosed = new Promise<number>((resolve) => slow.on('close', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        slow.once('open', () => resolve());
+        slow.once('error', reject);
+      });
+      const acked = new Promise<void>((resolve) => slow.once('message', () => resolve()));
+      slow.send(JSON.stringify({ type: 'connection_init' }));
+      await acked;
+      slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: ADDED, variables: { r: roomId } } }));
+      const inbox = live(fastWs, { query: ADDED, variables: { r: roomId } });
+      await new Promise((r) => setTimeout(r, 500));
+      // From now on the slow client reads nothing: the kernel buffers fill, then the edge's.
+      (slow as unknown as { _socket: { pause(): void } })._socket.pause();
+
+      const FLOOD = 600;
+      const sentAt = new Map<string, number>();
+      const latencies: number[] = [];
+      const received = new Set<string>();
+      const receiving = (async () => {
+        while (received.size < sentAt.size || sentAt.size < FLOOD) {
+          const m = added(await inbox.next(60_000));
+          if (!m) continue;
+          assert.ok(!received.has(m.body.slice(0, 12)), 'no duplicate');
+          received.add(m.body.slice(0, 12));
+          latencies.push(performance.now() - (sentAt.get(m.body.slice(0, 12)) ?? Number.NaN));
+        }
+      })();
+      // 16 kB messages (4,000 four-byte characters): ~10 MB for a client that reads nothing.
+      const pad = '\u{1F600}'.repeat(3980);
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          while (next < FLOOD) {
+            const tag = `m${String(next++).padStart(10, '0')} `;
+            sentAt.set(tag.slice(0, 12), performance.now());
+            const r = await gqlAs(world.gatewayUrl('east'), alice, SEND, {
+              i: { roomId, clientMessageId: `cm-${randomUUID()}`, body: `${tag}${pad}` },
+            });
+            assert.equal(r.errors, undefined, JSON.stringify(r.errors));
+          }
+        }),
+      );
+      await receiving;
+      (slow as unknown as { _socket: { resume(): void } })._socket.resume();
+      assert.equal(await slowClosed, 3008, 'the slow client was cut off as slow');
+      latencies.sort((a, b) => a - b);
+      const p95 = latencies[Math.ceil(latencies.length * 0.95) - 1] as number;
+      assert.equal(received.size, FLOOD);
+      assert.ok(p95 < 2000, `the other client kept its latency: p95 ${p95.toFixed(0)} ms`);
+      console.log(
+        `slow-client flood: fast client p50 ${latencies[latencies.length >> 1]?.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms`,
+      );
+    } finally {
+      slow.terminate();
+      await fastWs.dispose();
+    }
+  });
+});
+
 describe('chat through MirrorMaker 2 failures (edge on Deno)', () => {
   let edge: EdgeProcess;
   before(async () => {
