@@ -75,7 +75,7 @@ describe('chat in one region', () => {
     try {
       const inbox = live(bobLive, { query: ADDED, variables: { r: roomId } });
       await new Promise((r) => setTimeout(r, 300));
-      const viaGateway = await gql<{ sendMessage: { id: string } }>(alice, SEND, {
+      const viaGateway = await gql<{ sendMessage: { id: string; cursor: string } }>(alice, SEND, {
         i: { roomId, clientMessageId: `cm-${randomUUID()}`, body: 'hello through the gateway' },
       });
       assert.ok(viaGateway.data, JSON.stringify(viaGateway.errors));
@@ -85,7 +85,7 @@ describe('chat in one region', () => {
         body: 'hello through the gateway',
         author: { id: 'alice' },
         region: 'east',
-        cursor: (first.data?.messageAdded as { cursor?: string } | undefined)?.cursor,
+        cursor: viaGateway.data.sendMessage.cursor,
       });
       const overSocket = live(aliceLive, {
         query: 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { id body region } }',
