@@ -147,6 +147,52 @@ for (const runtime of RUNTIMES) {
       }
     });
 
+    it('offers the same subscription over SSE (graphql-sse) through the edge', async () => {
+      const alice = await world.token('alice', tenant);
+      const bob = await world.token('bob', tenant);
+      const roomId = await createRoom(`${edge.url}/graphql`, alice, `${runtime} sse`, ['bob']);
+      await waitForRoom(`${edge.url}/graphql`, bob, roomId, CROSS_REGION_MS, { 'x-meridian-region': 'west' });
+      const abort = new AbortController();
+      const res = await fetch(`${edge.url}/v1/graphql/stream`, {
+        method: 'POST',
+        signal: abort.signal,
+        headers: {
+          accept: 'text/event-stream',
+          'content-type': 'application/json',
+          authorization: `Bearer ${bob}`,
+          'x-meridian-region': 'west',
+        },
+        body: JSON.stringify({ query: ADDED, variables: { r: roomId } }),
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('x-meridian-region'), 'west');
+      try {
+        await new Promise((r) => setTimeout(r, 500));
+        const sender = liveClient(socketUrl(edge, 'east'), alice, { tokenInUrl: true });
+        await sendOver(sender, roomId, `${runtime} over sse`);
+        await sender.dispose();
+        const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+        const decoder = new TextDecoder();
+        let text = '';
+        const deadline = Date.now() + CROSS_REGION_MS;
+        while (!/event: next\ndata: .*over sse/.test(text)) {
+          assert.ok(Date.now() < deadline, `no next event in ${text}`);
+          const { value, done } = await reader.read();
+          assert.ok(!done, 'the stream ended');
+          text += decoder.decode(value, { stream: true });
+        }
+        const data = JSON.parse(/event: next\ndata: (.*over sse.*)/.exec(text)?.[1] ?? '{}') as {
+          data?: { messageAdded?: Added };
+        };
+        assert.deepEqual(
+          [data.data?.messageAdded?.body, data.data?.messageAdded?.region],
+          [`${runtime} over sse`, 'east'],
+        );
+      } finally {
+        abort.abort();
+      }
+    });
+
     it('a forged or expired token cannot open a socket, and a token that expires closes it (3005)', async () => {
       const status = (url: string) =>
         new Promise<number>((resolve, reject) => {

@@ -127,6 +127,24 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     res.headers.set('x-meridian-region', choice.region);
     return res;
   });
+  app.on(['GET', 'POST'], '/v1/graphql/stream', async function graphqlOverSse(c) {
+    // GraphQL subscriptions over SSE (graphql-sse, distinct connections), passed through like /v1/stream.
+    const choice = router.choose({ hint: c.req.header('x-meridian-region') ?? null });
+    if (!choice.region) return problemResponse(503, 'No region available', 'no healthy region can serve the stream');
+    const url = new URL(c.req.url);
+    const upstream = `${router.endpoints(choice.region).hubUrl}/v1/graphql/stream${url.search}`;
+    let post: { body: string; contentType: string } | undefined;
+    if (c.req.method === 'POST') {
+      const body = await c.req.text();
+      if (new TextEncoder().encode(body).byteLength > config.maxBodyBytes) {
+        return problemResponse(413, 'Content Too Large', `the body is over ${config.maxBodyBytes} bytes`);
+      }
+      post = { body, contentType: c.req.header('content-type') ?? 'application/json' };
+    }
+    const res = await proxySse(c.req.raw, upstream, fetchFn, { post });
+    res.headers.set('x-meridian-region', choice.region);
+    return res;
+  });
   app.get('/v1/graphql', async function liveGraphQL(c) {
     // GraphQL over WebSocket (graphql-transport-ws), passed through to a region's hub. The token
     // is checked here, at the upgrade: in the Authorization header, or ?access_token= where a

@@ -603,6 +603,8 @@ describe('hub GraphQL over SSE (graphql-sse)', () => {
   });
 });
 
+type GraphQLErrorLike = { extensions?: { code?: string } };
+
 describe('hub schema from modules', () => {
   const hub = createHub();
   const build = (parts: Array<{ name: string; part: SubscriptionPart }>) =>
@@ -626,6 +628,25 @@ describe('hub schema from modules', () => {
     assert.equal(g.schema.getMutationType(), undefined);
     const withMutation = build([{ name: 'a', part: part('extend type Mutation { doA: Int }', [], ['doA']) }]);
     assert.deepEqual(Object.keys(withMutation.schema.getMutationType()?.getFields() ?? {}), ['doA']);
+  });
+
+  it('answers no introspection in production mode', () => {
+    const production = createHubGraphQL({ hub, topics: topicResolver([]), parts: [], production: true });
+    const refused = production.prepare(
+      { query: '{ __schema { types { name } } }' },
+      { actor: { subject: 'u', tenant: 't', scopes: [] } },
+    );
+    assert.ok(Array.isArray(refused));
+    assert.equal((refused as GraphQLErrorLike[])[0]?.extensions?.code, 'GRAPHQL_VALIDATION_FAILED');
+    const development = createHubGraphQL({ hub, topics: topicResolver([]), parts: [] });
+    assert.ok(
+      !Array.isArray(
+        development.prepare(
+          { query: '{ __schema { types { name } } }' },
+          { actor: { subject: 'u', tenant: 't', scopes: [] } },
+        ),
+      ),
+    );
   });
 
   it('refuses a field added twice, a field without resolver, a resolver without field, and a redefined root', () => {
