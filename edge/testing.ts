@@ -5,7 +5,7 @@
  * tests run on Node and on Deno.
  */
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
-import { createEdge, type Edge } from './app.ts';
+import { createEdge, type Edge, type EdgeDeps } from './app.ts';
 import { type EdgeConfig, edgeConfig } from './config.ts';
 import { createMemoryStore } from './ratelimit/memory-store.ts';
 import type { RegionName } from './routing/region-router.ts';
@@ -348,7 +348,13 @@ export interface TestEdge {
  * interval is a minute) and opens the purge streams, and `stop()` ends both.
  * The rate-limit bucket of an anonymous caller is its `x-test-client-ip` header.
  */
-export function testEdge(opts: { env?: Record<string, string>; origin?: ScriptedOrigin } = {}): TestEdge {
+export function testEdge(
+  opts: {
+    env?: Record<string, string>;
+    origin?: ScriptedOrigin;
+    deps?: Pick<EdgeDeps, 'upgradeWebSocket' | 'WebSocket'>;
+  } = {},
+): TestEdge {
   const origin = opts.origin ?? scriptedOrigin();
   const config = edgeConfig({ ...TEST_ENV, ...opts.env });
   const clock = fakeClock();
@@ -359,6 +365,7 @@ export function testEdge(opts: { env?: Record<string, string>; origin?: Scripted
     fetch: origin.fetch,
     clock: () => clock.now(),
     log: (line) => logs.push(line),
+    ...opts.deps,
   });
   return {
     edge,

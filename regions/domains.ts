@@ -1,7 +1,11 @@
 /**
  * The domains a region runs. Adding a domain: its own folders, and one line here.
  */
+import { chatModule } from './chat/module.ts';
 import { commerceModule } from './commerce/module.ts';
 import type { DomainModule } from './host/domain-module.ts';
 
-export const DOMAINS: readonly DomainModule<unknown>[] = [commerceModule as DomainModule<unknown>];
+export const DOMAINS: readonly DomainModule<unknown>[] = [
+  commerceModule as DomainModule<unknown>,
+  chatModule as DomainModule<unknown>,
+];

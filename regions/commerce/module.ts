@@ -1,6 +1,7 @@
 /**
  * Commerce as a domain module: the catalog and orders subgraph, inventory over gRPC, orders
- * through the outbox, the payment processor, its caches, its hub topics, and (unless a
+ * through the outbox, the payment processor, its caches, its hub topics and subscription
+ * fields (`orderUpdated`, `myOrdersUpdated`), and (unless a
  * partner endpoint is configured) the legacy SOAP payment provider stand-in.
  */
 import { createHash } from 'node:crypto';
@@ -24,6 +25,7 @@ import { inventoryGrpcService } from '../inventory/grpc-server.ts';
 import { type RunningPaymentProvider, startPaymentProvider } from '../payment-provider/server.ts';
 import { commerceChangedEntities } from './changes.ts';
 import { commerceHubFeed, commerceHubTopics } from './hub.ts';
+import { commerceSubscriptions } from './subscriptions.ts';
 
 /** What commerce exposes to tests and ops in a running region. */
 export interface CommerceHandle {
@@ -157,6 +159,7 @@ export const commerceModule: DomainModule<CommerceHandle> = {
         return o && { tenant: o.tenant, userId: o.userId };
       }),
       hubFeed: commerceHubFeed,
+      subscriptions: commerceSubscriptions,
       services,
       handle: {
         cacheStats: { products: catalog.productCache.stats, orders: orders.orderCache.stats },

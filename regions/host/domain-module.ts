@@ -1,7 +1,7 @@
 /**
  * The domain module contract: one typed description per domain that the region host
  * composes. A module says what the domain brings (its subgraph, migrations, events, what each
- * event changed, hub topics, processors, gRPC services, its own services); the host owns the
+ * event changed, hub topics, GraphQL subscription fields, processors, gRPC services, its own services); the host owns the
  * machinery that runs them once per region process for every module alike (migrations
  * runner, topic creation, one outbox relay, consumer groups with dead-letter topics, the hub
  * and its transports, cache invalidation, the edge purge feed, the service manager, /ready).
@@ -17,12 +17,20 @@ import type { MigrationSet } from '../../infra/postgres/migrate.ts';
 import type { RegionConfig } from '../config.ts';
 import type { Verify } from '../graphql/graphql-app.ts';
 import type { HubMessage } from '../hub/hub.ts';
+import type { SubscriptionPart } from '../hub/subscriptions.ts';
 import type { HubTopic } from '../hub/topics.ts';
 import type { RegionDependencies } from './dependencies.ts';
 import type { Service } from './services.ts';
 import type { AggregateFence } from './writer-fence.ts';
 
 export type { DocumentOutboxSource, OutboxSink } from '../../infra/outbox/document-outbox.ts';
+export type {
+  FieldArgs,
+  FieldDelivery,
+  SocketMutation,
+  SubscriptionField,
+  SubscriptionPart,
+} from '../hub/subscriptions.ts';
 export type { HubTopic } from '../hub/topics.ts';
 export type { Service } from './services.ts';
 export type { AggregateFence, WriterLease } from './writer-fence.ts';
@@ -110,6 +118,12 @@ export interface DomainParts<Handle = undefined> {
   readonly processors?: readonly Processor[];
   readonly hubTopics?: readonly HubTopic[];
   readonly hubFeed?: HubFeed;
+  /**
+   * GraphQL subscription fields (and socket mutations) the hub serves over WebSocket
+   * (graphql-transport-ws) and SSE (graphql-sse): SDL plus, per field, the hub topics its
+   * arguments follow (authorized by `hubTopics`) and its value per delivery.
+   */
+  readonly subscriptions?: SubscriptionPart;
   readonly grpc?: readonly GrpcService[];
   readonly cache?: RegionalCache;
   /** Document collections whose pending events the host moves to the outbox. */
