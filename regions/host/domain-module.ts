@@ -80,6 +80,18 @@ export interface GrpcService {
   readonly implementation: grpc.UntypedServiceImplementation;
 }
 
+/**
+ * An event type a domain offers to subscribers outside the platform (webhook endpoints), and
+ * what they see of it. The owner decides: a subscriber must never receive what should stay
+ * inside (a payment token, another user's data).
+ */
+export interface ExternalEvent {
+  /** An event type of the declaring module. */
+  readonly type: string;
+  /** The `data` external subscribers receive; the event's data as is when absent. */
+  data?(event: Envelope): Record<string, unknown>;
+}
+
 /** The region's caches of this domain's data, dropped by what events changed. */
 export interface RegionalCache {
   invalidate(change: EntityChange): Promise<void>;
@@ -116,6 +128,8 @@ export interface DomainContext {
   grpcAddress(): string;
   /** NODE_ENV=production: development conveniences are off. */
   readonly production: boolean;
+  /** Every module's `externalEvents` in this region (for a module that delivers them outside). */
+  readonly externalEvents: readonly ExternalEvent[];
 }
 
 /** One domain, as the region host composes it. */
@@ -131,6 +145,11 @@ export interface DomainModule<Handle = undefined> {
    * `{ subgraph: 11 }` → 41011; overridden by MERIDIAN_<REGION>_<NAME>_<PORT>_PORT.
    */
   readonly ports?: Readonly<Record<string, number>>;
+  /**
+   * Its event types offered to subscribers outside the platform (webhook endpoints), each with
+   * what they may see. Data other modules read through `DomainContext.externalEvents`.
+   */
+  readonly externalEvents?: readonly ExternalEvent[];
   /** Per-field query costs at the gateway, `Type.field` → cost (default 1). */
   readonly fieldCosts?: Readonly<Record<string, number>>;
   /** Which entities an event changed; undefined (or no entities) when it changes nothing cached. */

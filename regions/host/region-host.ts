@@ -23,7 +23,7 @@ import { sseRoutes } from '../hub/sse.ts';
 import { topicResolver } from '../hub/topics.ts';
 import type { Identity } from '../identity/identity.ts';
 import { closeDependencies, openDependencies, type RegionDependencies } from './dependencies.ts';
-import type { DomainContext, DomainModule } from './domain-module.ts';
+import type { DomainContext, DomainModule, ExternalEvent } from './domain-module.ts';
 import {
   type ComposedDomain,
   cacheInvalidatorService,
@@ -88,6 +88,23 @@ function modulePort(config: RegionConfig, module: DomainModule<unknown>, name: s
     : parsePort(`MERIDIAN_${config.region.toUpperCase()}_${key}`, raw);
 }
 
+/** Every module's external events; a type must be the declaring module's own, and offered once. */
+export function collectExternalEvents(modules: readonly DomainModule<unknown>[]): ExternalEvent[] {
+  const seen = new Set<string>();
+  const all: ExternalEvent[] = [];
+  for (const module of modules) {
+    for (const offered of module.externalEvents ?? []) {
+      if (!module.events.includes(offered.type)) {
+        throw new ConfigError(`domain ${module.name} offers ${offered.type} outside, which is not one of its events`);
+      }
+      if (seen.has(offered.type)) throw new ConfigError(`${offered.type} is offered outside twice`);
+      seen.add(offered.type);
+      all.push(offered);
+    }
+  }
+  return all;
+}
+
 function baseApp(config: RegionConfig, checks: Parameters<typeof healthRoutes>[1]): Hono {
   const app = new Hono();
   app.use(async function regionHeader(c, next) {
@@ -144,6 +161,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     const verify = (authorization: string | null | undefined) => opts.identity.verifier.verify(authorization);
     const names = new Set<string>();
     const domains: ComposedDomain[] = [];
+    const externalEvents = collectExternalEvents(opts.domains);
     for (const module of opts.domains) {
       if (names.has(module.name)) throw new ConfigError(`domain ${module.name} is listed twice`);
       names.add(module.name);
@@ -153,6 +171,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         verify,
         log,
         production: config.production,
+        externalEvents,
         port: (name) => modulePort(config, module, name),
         setting: (name) => config.settings[settingKey(module.name, name)],
         grpcAddress: () => {
