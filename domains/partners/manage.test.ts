@@ -251,7 +251,7 @@ describe('legacy partners', () => {
       registerPartner(deps, manager('t1'), { name: 'x', ratePerSecond: 0 }),
       rejectsWith('BAD_USER_INPUT', { field: 'ratePerSecond' }),
     );
-    assert.equal(partners.all.size, 0);
+    assert.equal(partners.byId.size, 0);
   });
 
   it('disabling revokes the account; the partner can no longer log in; another tenant cannot disable it', async () => {

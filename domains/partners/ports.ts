@@ -155,8 +155,8 @@ export interface LegacyPartnerStore {
   /** By id alone (authentication: the id is the user name). */
   find(id: string): Promise<LegacyPartner | undefined>;
   list(tenant: string): Promise<LegacyPartner[]>;
-  /** Every ACTIVE partner (the AMQP bridge's consumers). */
-  active(): Promise<LegacyPartner[]>;
+  /** Every partner, ACTIVE or DISABLED (the AMQP bridge drains what a partner had queued before it was disabled). */
+  all(): Promise<LegacyPartner[]>;
   /** Marks the partner DISABLED and runs `revoke` before committing. */
   disable(tenant: string, id: string, now: string, revoke: () => Promise<void>): Promise<LegacyPartner | undefined>;
 }

@@ -184,11 +184,22 @@ export function memoryStores() {
       return true;
     },
     async deliveries(tenant, endpointId, page): Promise<DeliveryView[]> {
+      const newestFirst = (x: WebhookMessage, y: WebhookMessage) =>
+        x.occurredAt === y.occurredAt
+          ? x.id === y.id
+            ? 0
+            : x.id < y.id
+              ? 1
+              : -1
+          : x.occurredAt < y.occurredAt
+            ? 1
+            : -1;
+      const before = page.before === undefined ? undefined : messages.get(page.before);
       return [...deliveries.values()]
         .filter((d) => d.endpointId === endpointId && messages.get(d.messageId)?.tenant === tenant)
         .map((d) => ({ delivery: d, message: messages.get(d.messageId) as WebhookMessage }))
-        .sort((x, y) => (x.message.occurredAt < y.message.occurredAt ? 1 : -1))
-        .filter((v) => page.before === undefined || v.message.id !== page.before)
+        .filter((v) => before === undefined || newestFirst(before, v.message) < 0)
+        .sort((x, y) => newestFirst(x.message, y.message))
         .slice(0, page.first);
     },
     async attempts(tenant, endpointId, messageId) {
@@ -234,10 +245,10 @@ export function memoryStores() {
 }
 
 /** Legacy partners in memory; provisioning runs before the partner is stored (both or neither). */
-export function memoryPartners(): LegacyPartnerStore & { all: Map<string, LegacyPartner> } {
+export function memoryPartners(): LegacyPartnerStore & { byId: Map<string, LegacyPartner> } {
   const all = new Map<string, LegacyPartner>();
   return {
-    all,
+    byId: all,
     async create(partner, provision) {
       await provision();
       all.set(partner.id, partner);
@@ -252,8 +263,8 @@ export function memoryPartners(): LegacyPartnerStore & { all: Map<string, Legacy
     async list(tenant) {
       return [...all.values()].filter((p) => p.tenant === tenant);
     },
-    async active() {
-      return [...all.values()].filter((p) => p.status === 'ACTIVE');
+    async all() {
+      return [...all.values()];
     },
     async disable(tenant, id, now, revoke) {
       const p = all.get(id);
