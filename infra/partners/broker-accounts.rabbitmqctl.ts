@@ -58,7 +58,7 @@ export function rabbitmqctl(o: RabbitmqctlOptions, args: readonly string[], stdi
   });
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function createRabbitmqctlAccounts(opts: {
   readonly ctl: RabbitmqctlOptions;
@@ -87,8 +87,8 @@ export function createRabbitmqctlAccounts(opts: {
           opts.vhost,
           partner.id,
           '^$',
-          `^${escape(opts.exchange)}$`,
-          `^${escape(topology.deadQueue(partner.id))}$`,
+          `^${escapeRegex(opts.exchange)}$`,
+          `^${escapeRegex(topology.deadQueue(partner.id))}$`,
         ]);
         await ctl([
           'set_topic_permissions',
@@ -96,7 +96,7 @@ export function createRabbitmqctlAccounts(opts: {
           opts.vhost,
           partner.id,
           opts.exchange,
-          `^${escape(partner.id)}\\.`,
+          `^${escapeRegex(partner.id)}\\.`,
           '^$',
         ]);
       } catch (err) {
