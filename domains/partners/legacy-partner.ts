@@ -27,7 +27,7 @@ export interface LegacyPartner {
 }
 
 export const PARTNER_ID = /^lp_[0-9a-f]{32}$/;
-export const MAX_RATE = 10_000;
+export const MAX_RATE = 100_000;
 export const DEFAULT_RATE = 100;
 export const MAX_QUEUED = 1_000_000;
 export const DEFAULT_MAX_QUEUED = 10_000;
