@@ -3,5 +3,9 @@
  */
 import { commerceModule } from './commerce/module.ts';
 import type { DomainModule } from './host/domain-module.ts';
+import { partnersModule } from './partners/module.ts';
 
-export const DOMAINS: readonly DomainModule<unknown>[] = [commerceModule as DomainModule<unknown>];
+export const DOMAINS: readonly DomainModule<unknown>[] = [
+  commerceModule as DomainModule<unknown>,
+  partnersModule as DomainModule<unknown>,
+];
