@@ -90,9 +90,17 @@ describe('webhooks end to end (east)', () => {
     assert.deepEqual(listB.data?.webhookEndpoints, []);
     const seenByB = await p.call<{ webhookEndpoint: unknown }>(b, ENDPOINT, { id: created.id }, asB);
     assert.equal(seenByB.data?.webhookEndpoint, null);
-    const disableByB = await p.call(b, 'mutation($id: ID!) { disableWebhookEndpoint(id: $id) { id } }', { id: created.id }, asB);
+    const disableByB = await p.call(
+      b,
+      'mutation($id: ID!) { disableWebhookEndpoint(id: $id) { id } }',
+      { id: created.id },
+      asB,
+    );
     assert.equal(errorCode(disableByB), 'NOT_FOUND');
-    const listA = await p.call<{ webhookEndpoints: Array<{ id: string; url: string }> }>(a, '{ webhookEndpoints { id url } }');
+    const listA = await p.call<{ webhookEndpoints: Array<{ id: string; url: string }> }>(
+      a,
+      '{ webhookEndpoints { id url } }',
+    );
     assert.deepEqual(listA.data?.webhookEndpoints, [{ id: created.id, url: r.url }]);
 
     const types = await p.call<{ webhookEventTypes: string[] }>(a, '{ webhookEventTypes }');
@@ -102,13 +110,24 @@ describe('webhooks end to end (east)', () => {
       const res = await p.call(a, CREATE_ENDPOINT, { input: { url, eventTypes: [CONFIRMED] } });
       assert.equal(errorCode(res), 'URL_NOT_ALLOWED', url);
     }
-    const notOffered = await p.call(a, CREATE_ENDPOINT, { input: { url: r.url, eventTypes: ['commerce.payment.authorized.v1'] } });
-    assert.equal(errorCode(notOffered), 'BAD_USER_INPUT');
-    const noScope = await p.call(a, CREATE_ENDPOINT, { input: { url: r.url, eventTypes: [CONFIRMED] } }, await p.token(a, 'u', ['orders:write']));
-    assert.equal(errorCode(noScope), 'FORBIDDEN');
-    const update = await p.call(a, 'mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { url: "http://192.168.0.10/" }) { url } }', {
-      id: created.id,
+    const notOffered = await p.call(a, CREATE_ENDPOINT, {
+      input: { url: r.url, eventTypes: ['commerce.payment.authorized.v1'] },
     });
+    assert.equal(errorCode(notOffered), 'BAD_USER_INPUT');
+    const noScope = await p.call(
+      a,
+      CREATE_ENDPOINT,
+      { input: { url: r.url, eventTypes: [CONFIRMED] } },
+      await p.token(a, 'u', ['orders:write']),
+    );
+    assert.equal(errorCode(noScope), 'FORBIDDEN');
+    const update = await p.call(
+      a,
+      'mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { url: "http://192.168.0.10/" }) { url } }',
+      {
+        id: created.id,
+      },
+    );
     assert.equal(errorCode(update), 'URL_NOT_ALLOWED');
     const rows = await p.db.postgres.pool.query('SELECT url FROM webhook_endpoints WHERE tenant = ANY($1)', [[a, b]]);
     assert.deepEqual(rows.rows, [{ url: r.url }], 'refusals changed nothing');
@@ -245,10 +264,14 @@ describe('webhooks end to end (east)', () => {
     assert.equal(exhausted.rowCount, 1);
 
     // The partner fixes its URL; the kept message goes out again under the same webhook-id.
-    const moved = await p.call(tenant, 'mutation($id: ID!, $url: String!) { updateWebhookEndpoint(id: $id, input: { url: $url }) { url } }', {
-      id: e.id,
-      url: target.url,
-    });
+    const moved = await p.call(
+      tenant,
+      'mutation($id: ID!, $url: String!) { updateWebhookEndpoint(id: $id, input: { url: $url }) { url } }',
+      {
+        id: e.id,
+        url: target.url,
+      },
+    );
     assert.equal(moved.errors, undefined, JSON.stringify(moved.errors));
     const resent = await p.call<{ resendWebhookMessage: { round: number; status: string } }>(
       tenant,
@@ -284,11 +307,11 @@ describe('webhooks end to end (east)', () => {
     const tenant = tenantName();
     const r = await receiver();
     const e = await createEndpoint(tenant, r.url);
-    const rotated = await p.call<{ rotateWebhookSecret: { secret: string; endpoint: { previousSecretExpiresAt: string } } }>(
-      tenant,
-      'mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret endpoint { previousSecretExpiresAt } } }',
-      { id: e.id },
-    );
+    const rotated = await p.call<{
+      rotateWebhookSecret: { secret: string; endpoint: { previousSecretExpiresAt: string } };
+    }>(tenant, 'mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret endpoint { previousSecretExpiresAt } } }', {
+      id: e.id,
+    });
     const fresh = rotated.data?.rotateWebhookSecret.secret as string;
     assert.ok(fresh && fresh !== e.secret);
     await producer.orderEvent(tenant, 'confirmed');
@@ -314,7 +337,8 @@ describe('webhooks end to end (east)', () => {
     const e = await createEndpoint(tenant, r.url);
     const base = Date.now() + 1000;
     const events = [];
-    for (let i = 0; i < 5; i++) events.push(await producer.orderEvent(tenant, 'confirmed', new Date(base + i * 1000).toISOString()));
+    for (let i = 0; i < 5; i++)
+      events.push(await producer.orderEvent(tenant, 'confirmed', new Date(base + i * 1000).toISOString()));
     await eventually(() => assert.equal(r.received.length, 5), { timeoutMs: 10_000 });
     const byEvent = new Map(
       (await view(tenant, e.id)).deliveries.map((d) => [d.message.eventId, d.message.id] as const),
@@ -329,7 +353,10 @@ describe('webhooks end to end (east)', () => {
     await sleep(500);
     assert.equal(r.received.length, 7, 'nothing beyond the range');
     assert.deepEqual(
-      r.received.slice(5).map((x) => x.headers['webhook-id']).sort(),
+      r.received
+        .slice(5)
+        .map((x) => x.headers['webhook-id'])
+        .sort(),
       [byEvent.get(events[1]?.id ?? ''), byEvent.get(events[2]?.id ?? '')].sort(),
     );
     for (const x of r.received) verified(e.secret, x);
@@ -349,7 +376,7 @@ describe('webhooks end to end (east)', () => {
     await eventually(() => assert.equal(slow.received.length, 20), { timeoutMs: 20_000 });
     const slowDone = Date.now() - started;
     assert.equal(slow.maxConcurrent(), 2, 'never more than the endpoint concurrency (2)');
-    assert.ok(slowDone >= 20 * 400 / 2, `the slow endpoint took its time (${slowDone} ms)`);
+    assert.ok(slowDone >= (20 * 400) / 2, `the slow endpoint took its time (${slowDone} ms)`);
     assert.ok(fastDone < slowDone / 2, `the fast endpoint finished early (${fastDone} ms vs ${slowDone} ms)`);
   });
 

@@ -107,7 +107,11 @@ export function eventProducer() {
   return {
     kafka,
     /** An order status change of `tenant` (commerce's confirmed/cancelled events). */
-    async orderEvent(tenant: string, kind: 'confirmed' | 'cancelled', time = new Date().toISOString()): Promise<Envelope> {
+    async orderEvent(
+      tenant: string,
+      kind: 'confirmed' | 'cancelled',
+      time = new Date().toISOString(),
+    ): Promise<Envelope> {
       const orderId = randomUUID();
       const data =
         kind === 'confirmed'
