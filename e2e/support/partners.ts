@@ -13,6 +13,7 @@ import { COMMERCE_MIGRATIONS } from '../../infra/commerce/migrations.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { type Envelope, envelope } from '../../infra/events/envelope.ts';
 import { toKafkaMessage } from '../../infra/events/kafka-codec.ts';
+import { deleteDeliveryQueues } from '../../infra/partners/delivery-queue.amqp.ts';
 import { PARTNERS_MIGRATIONS } from '../../infra/partners/migrations.ts';
 import { type ScratchDatabase, scratchDatabase } from '../../infra/postgres/scratch-database.testing.ts';
 import { DOMAINS } from '../../regions/domains.ts';
@@ -89,12 +90,30 @@ export async function startPartnersRegion(
     },
     async stop() {
       try {
+        await removeBrokerObjects(region, db);
         await region.stop();
       } finally {
         await db.drop();
       }
     },
   };
+}
+
+/** Deletes what the run made in the shared vhost: its queues, its exchange, its partners' queues and accounts. */
+async function removeBrokerObjects(region: RunningRegion, db: ScratchDatabase): Promise<void> {
+  const { runtime } = region.domain(partnersModule);
+  const partners = await db.postgres.pool.query<{ id: string }>('SELECT id FROM legacy_partners');
+  for (const { id } of partners.rows) await runtime.partners.broker.revoke(id).catch(() => {});
+  await deleteDeliveryQueues(region.deps.amqp, runtime.queue).catch(() => {});
+  const ch = await region.deps.amqp.confirmChannel().catch(() => undefined);
+  if (!ch) return;
+  ch.on('error', () => {});
+  for (const { id } of partners.rows) {
+    await ch.deleteQueue(runtime.topology.queue(id)).catch(() => {});
+    await ch.deleteQueue(runtime.topology.deadQueue(id)).catch(() => {});
+  }
+  await ch.deleteExchange(runtime.topology.exchange).catch(() => {});
+  await ch.close().catch(() => {});
 }
 
 /** Produces domain events to Kafka as their own domain's relay would (valid envelopes, keyed by subject). */
