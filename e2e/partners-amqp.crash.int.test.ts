@@ -5,7 +5,6 @@
  * RabbitMQ confirmed is in Kafka, under the event id its message id stands for.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { eventually } from '../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
 import { type Collector, collectFromNow } from './support/kafka-collector.ts';
 import { eventProducer, type PartnersRegion, startPartnersRegion, tenantName } from './support/partners.ts';
+import { type RoleProcess, startRole } from './support/role-process.ts';
 
 const MAIN = fileURLToPath(new URL('../regions/amqp-bridge/main.ts', import.meta.url));
 const MESSAGES = 3000;
@@ -26,38 +26,18 @@ describe('AMQP bridge processes under SIGKILL (east)', () => {
   let kafka: Collector;
   const producer = eventProducer();
   const tenant = tenantName('amqpcrash');
-  const children = new Set<ChildProcess>();
+  const children = new Set<RoleProcess>();
   const output: string[] = [];
 
-  function startBridge(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', MAIN, 'east'], {
-      env: p.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`bridge did not start:\n${output.join('\n')}`)), 30_000);
-      const onLine = (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          output.push(`[${child.pid}] ${line}`);
-          if (line.includes(': started as ')) {
-            clearTimeout(timer);
-            resolve(child);
-          }
-        }
-      };
-      child.stdout?.on('data', onLine);
-      child.stderr?.on('data', onLine);
-      child.once('exit', (code) => reject(new Error(`bridge exited ${code}:\n${output.join('\n')}`)));
-    });
-  }
-
-  const kill = (child: ChildProcess) =>
-    new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
+  const startBridge = async () => {
+    const role = await startRole(MAIN, ['east'], p.env, output);
+    children.add(role);
+    return role;
+  };
+  const kill = async (role: RoleProcess) => {
+    await role.kill();
+    children.delete(role);
+  };
 
   before(async () => {
     p = await startPartnersRegion('partners_amqp_crash', { AMQP_BRIDGE: 'external', AMQP_REFRESH: '200ms' });

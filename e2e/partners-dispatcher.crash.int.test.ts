@@ -7,7 +7,6 @@
  * carries the same webhook-id and the same body, and every delivery is recorded DELIVERED.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
@@ -21,6 +20,7 @@ import {
   startPartnersRegion,
   tenantName,
 } from './support/partners.ts';
+import { type RoleProcess, startRole } from './support/role-process.ts';
 
 const MAIN = fileURLToPath(new URL('../regions/webhooks/main.ts', import.meta.url));
 const EVENTS = 400;
@@ -29,39 +29,18 @@ describe('webhook dispatcher processes under SIGKILL (east)', () => {
   let p: PartnersRegion;
   let receiver: Receiver;
   const producer = eventProducer();
-  const children = new Set<ChildProcess>();
+  const children = new Set<RoleProcess>();
   const output: string[] = [];
 
-  function startDispatcher(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', MAIN, 'east'], {
-      env: p.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`dispatcher did not start:\n${output.join('\n')}`)), 30_000);
-      const onLine = (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          output.push(`[${child.pid}] ${line}`);
-          if (line.includes(': started as ')) {
-            clearTimeout(timer);
-            resolve(child);
-          }
-        }
-      };
-      child.stdout?.on('data', onLine);
-      child.stderr?.on('data', onLine);
-      child.once('exit', (code) => reject(new Error(`dispatcher exited ${code}:\n${output.join('\n')}`)));
-    });
-  }
-
-  function kill(child: ChildProcess): Promise<void> {
-    return new Promise((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGKILL');
-    });
-  }
+  const startDispatcher = async () => {
+    const role = await startRole(MAIN, ['east'], p.env, output);
+    children.add(role);
+    return role;
+  };
+  const kill = async (role: RoleProcess) => {
+    await role.kill();
+    children.delete(role);
+  };
 
   before(async () => {
     p = await startPartnersRegion('partners_dispatch_crash', {

@@ -1,11 +1,13 @@
 /**
  * The webhook dispatcher: the delivery queue → signed HTTP POSTs. Takes `prefetch` tasks from
  * RabbitMQ at a time and runs each one's attempt (domains/partners/deliver.ts), at most
- * `endpointConcurrency` at once per endpoint: a slow partner holds at most that many requests, a
- * few more tasks wait, and the rest go back to the broker for `deferMs` — so its backlog never
- * fills the prefetch window the other endpoints share. A sweeper re-queues deliveries whose task
- * was lost (due and not attempted for `sweepGraceMs`). A crash loses nothing: the broker hands an
- * unacked task to another dispatcher, and the attempt is recorded once.
+ * `endpointConcurrency` at once per endpoint. A few more of an endpoint's tasks wait here
+ * (`endpointBacklog`); beyond that a task is parked — put back on the broker to return about when
+ * the endpoint will have room (its backlog over its observed rate, at most `maxParkMs`) — so one
+ * busy or slow endpoint never fills the prefetch window the other endpoints share, and a fast one
+ * is fed just in time rather than in bursts. A sweeper re-queues deliveries whose task was lost
+ * (due and not attempted for `sweepGraceMs`). A crash loses nothing: the broker hands an unacked
+ * task to another dispatcher, and the attempt is recorded once.
  */
 import { type AttemptDeps, type AttemptResult, attemptDelivery } from '../../domains/partners/deliver.ts';
 import type { DeliveryTask } from '../../domains/partners/message.ts';
@@ -17,10 +19,10 @@ export interface DispatcherConfig {
   readonly prefetch: number;
   /** Requests in progress to one endpoint at most. */
   readonly endpointConcurrency: number;
-  /** Tasks of one endpoint waiting here beyond those; more go back to the broker. */
+  /** Tasks of one endpoint waiting here beyond those; more are parked on the broker. */
   readonly endpointBacklog: number;
-  /** How long a task put back for a busy endpoint waits. */
-  readonly deferMs: number;
+  /** The longest a parked task stays away. */
+  readonly maxParkMs: number;
   readonly sweepIntervalMs: number;
   readonly sweepGraceMs: number;
 }
@@ -35,34 +37,22 @@ export interface DispatcherDeps {
 export interface WebhookDispatcher {
   start(): Promise<void>;
   stop(): Promise<void>;
-  readonly stats: Record<AttemptResult | 'deferred' | 'errors' | 'swept', number>;
+  readonly stats: Record<AttemptResult | 'parked' | 'errors' | 'swept', number>;
 }
 
-/** Per-endpoint slots: `acquire` resolves when one is free; false when too many already wait. */
-function endpointLimiter(concurrency: number, backlog: number) {
-  const active = new Map<string, number>();
-  const waiting = new Map<string, Array<() => void>>();
-  return {
-    tryAcquire(endpoint: string): Promise<void> | undefined {
-      const n = active.get(endpoint) ?? 0;
-      if (n < concurrency) {
-        active.set(endpoint, n + 1);
-        return Promise.resolve();
-      }
-      const queue = waiting.get(endpoint) ?? [];
-      if (queue.length >= backlog) return undefined;
-      waiting.set(endpoint, queue);
-      return new Promise<void>((resolve) => queue.push(resolve));
-    },
-    release(endpoint: string) {
-      const next = waiting.get(endpoint)?.shift();
-      if (next) return next(); // the slot passes straight to the next waiting task
-      const n = (active.get(endpoint) ?? 1) - 1;
-      if (n === 0) active.delete(endpoint);
-      else active.set(endpoint, n);
-      if (waiting.get(endpoint)?.length === 0) waiting.delete(endpoint);
-    },
-  };
+/** One endpoint's share of this dispatcher. */
+interface Lane {
+  active: number;
+  readonly waiting: Array<() => void>;
+  /** Tasks parked by this process and not back yet. */
+  parked: number;
+  /** Moving average of one attempt's duration (ms). */
+  avgMs: number;
+}
+
+/** How long to park a task behind `ahead` others at `concurrency` requests of `avgMs` each. */
+export function parkDelay(ahead: number, concurrency: number, avgMs: number, maxMs: number): number {
+  return Math.round(Math.min(maxMs, Math.max(50, (ahead * Math.max(avgMs, 1)) / concurrency)));
 }
 
 export function createWebhookDispatcher(config: DispatcherConfig, deps: DispatcherDeps): WebhookDispatcher {
@@ -73,24 +63,44 @@ export function createWebhookDispatcher(config: DispatcherConfig, deps: Dispatch
     retrying: 0,
     failed: 0,
     raced: 0,
-    deferred: 0,
+    parked: 0,
     errors: 0,
     swept: 0,
   };
-  const limiter = endpointLimiter(config.endpointConcurrency, config.endpointBacklog);
+  const lanes = new Map<string, Lane>();
   let consumer: TaskConsumer | undefined;
   let sweeper: NodeJS.Timeout | undefined;
   let sweeping: Promise<void> | undefined;
   const log = deps.log ?? (() => {});
 
+  function release(endpointId: string, lane: Lane): void {
+    const next = lane.waiting.shift();
+    if (next) return next(); // the slot passes straight to the next waiting task
+    lane.active--;
+    if (lane.active === 0 && lane.parked === 0) lanes.delete(endpointId);
+  }
+
   async function onTask(task: DeliveryTask): Promise<void> {
-    const slot = limiter.tryAcquire(task.endpointId);
-    if (!slot) {
-      stats.deferred++;
-      await deps.queue.enqueue([{ ...task, notBefore: Date.now() + config.deferMs }]);
+    const lane = lanes.get(task.endpointId) ?? { active: 0, waiting: [], parked: 0, avgMs: 0 };
+    lanes.set(task.endpointId, lane);
+    if (task.parked) lane.parked = Math.max(0, lane.parked - 1);
+    if (lane.active < config.endpointConcurrency) lane.active++;
+    else if (lane.waiting.length < config.endpointBacklog)
+      await new Promise<void>((resolve) => lane.waiting.push(resolve));
+    else {
+      const ahead = lane.waiting.length + lane.parked + 1;
+      const delay = parkDelay(ahead, config.endpointConcurrency, lane.avgMs, config.maxParkMs);
+      lane.parked++;
+      stats.parked++;
+      try {
+        await deps.queue.enqueue([{ ...task, parked: true, notBefore: Date.now() + delay }]);
+      } catch (err) {
+        lane.parked--;
+        throw err;
+      }
       return;
     }
-    await slot;
+    const t0 = performance.now();
     try {
       stats[await attemptDelivery(deps.attempt, task)]++;
     } catch (err) {
@@ -98,10 +108,11 @@ export function createWebhookDispatcher(config: DispatcherConfig, deps: Dispatch
       log(`webhook dispatcher: ${task.messageId} → ${task.endpointId}: ${(err as Error)?.message ?? err}`);
       throw err; // the queue puts the task back
     } finally {
-      limiter.release(task.endpointId);
+      const took = performance.now() - t0;
+      lane.avgMs = lane.avgMs === 0 ? took : lane.avgMs * 0.8 + took * 0.2;
+      release(task.endpointId, lane);
     }
   }
-
   async function sweep(): Promise<void> {
     try {
       const tasks = await deps.deliveries.overdue(new Date().toISOString(), config.sweepGraceMs, 500);

@@ -6,17 +6,10 @@
  * changes nothing twice — so a worker may die anywhere and the queue hands its task to another.
  */
 import { judgeAttempt, type SendResult } from './attempt.ts';
-import {
-  disabled,
-  endpointDisabledEvent,
-  failingTooLong,
-  signingSecrets,
-  subscribes,
-  type WebhookEndpoint,
-} from './endpoint.ts';
+import { disabled, endpointDisabledEvent, failingTooLong, signingSecrets, type WebhookEndpoint } from './endpoint.ts';
 import { type DeliveryExhaustedData, PARTNERS_EVENTS, partnersEvent } from './events.ts';
 import { type Attempt, type DeliveryTask, messageIdOf, webhookPayload } from './message.ts';
-import type { AttemptOutcome, Clock, DeliveryQueue, DeliveryStore, EndpointStore, WebhookSender } from './ports.ts';
+import type { AttemptOutcome, Clock, DeliveryQueue, DeliveryStore, WebhookSender } from './ports.ts';
 import type { RetrySchedule } from './retry.ts';
 
 /** An event as endpoints may see it (its data already what its domain offers outside). */
@@ -29,21 +22,17 @@ export interface OfferedEvent {
 }
 
 export interface FanOutDeps {
-  readonly endpoints: Pick<EndpointStore, 'list'>;
   readonly deliveries: Pick<DeliveryStore, 'addMessage'>;
   readonly queue: DeliveryQueue;
   readonly clock: Clock;
 }
 
 /**
- * Stores the event as a message of its tenant (when the tenant has endpoints at all, so a later
- * replay finds it) with a delivery for each enabled endpoint subscribed to its type that existed
- * when the event happened, and queues their first attempts. Returns how many were queued.
+ * Stores the event as a message of its tenant with a delivery for each endpoint that takes it
+ * (the store applies `subscribes` and the endpoint's creation time, atomically), and queues their
+ * first attempts. Returns how many were queued.
  */
 export async function fanOut(deps: FanOutDeps, event: OfferedEvent): Promise<number> {
-  const endpoints = await deps.endpoints.list(event.tenant);
-  if (endpoints.length === 0) return 0;
-  const targets = endpoints.filter((e) => subscribes(e, event.type) && e.createdAt <= event.time).map((e) => e.id);
   const message = {
     id: messageIdOf(event.id),
     tenant: event.tenant,
@@ -52,7 +41,7 @@ export async function fanOut(deps: FanOutDeps, event: OfferedEvent): Promise<num
     occurredAt: event.time,
     payload: webhookPayload(event.type, event.time, event.data),
   };
-  const tasks = await deps.deliveries.addMessage(message, targets, deps.clock.now());
+  const tasks = await deps.deliveries.addMessage(message, deps.clock.now());
   if (tasks.length > 0) await deps.queue.enqueue(tasks);
   return tasks.length;
 }

@@ -61,6 +61,8 @@ export interface DeliveryTask {
   readonly attempt: number;
   /** Epoch ms. */
   readonly notBefore: number;
+  /** Put back by a dispatcher because its endpoint was busy (not an attempt; counted on return). */
+  readonly parked?: boolean;
 }
 
 export const MESSAGE_ID = /^msg_[0-9a-f]{32}$/;

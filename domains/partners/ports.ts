@@ -44,8 +44,9 @@ export interface AttemptOutcome {
   /** Events of the delivery itself (a message given up on). */
   readonly events: readonly DomainEvent[];
   /**
-   * Called with the endpoint as it is inside the transaction (its failing stretch already
-   * updated by this attempt): the endpoint to save (disabled) and its events, if any.
+   * For a failed attempt, called with the endpoint as it is inside the transaction (its failing
+   * stretch already started or continued by this attempt): the endpoint to save (disabled) and its
+   * events, if any. A successful attempt only ends the failing stretch; this is not called.
    */
   endpointEffect(endpoint: WebhookEndpoint): EndpointEffect;
 }
@@ -53,18 +54,20 @@ export interface AttemptOutcome {
 /** Messages, deliveries and attempts; the source of truth of what was sent and what is owed. */
 export interface DeliveryStore {
   /**
-   * Stores the message once per (tenant, event) and a delivery round 1 for each endpoint (once per
-   * endpoint and message); returns the first tasks of the deliveries that have had no attempt yet
+   * Stores the message once per (tenant, event) — only when the tenant has an endpoint at all, so
+   * a later replay finds it — with a delivery round 1 for each endpoint of the tenant that takes it
+   * (`subscribes`: enabled and subscribed to its type; created no later than the event), in one
+   * atomic write; returns the first tasks of the message's deliveries that have had no attempt yet
    * (again on a repeat: the caller may have died before they were queued).
    */
-  addMessage(message: WebhookMessage, endpointIds: readonly string[], now: string): Promise<DeliveryTask[]>;
+  addMessage(message: WebhookMessage, now: string): Promise<DeliveryTask[]>;
   /** The delivery with its endpoint and message, or undefined. */
   state(endpointId: string, messageId: string): Promise<DeliveryState | undefined>;
   /**
    * Records attempt `outcome.attempt` if the delivery is still PENDING in that round with
-   * `attempt - 1` attempts made, and in the same transaction moves the endpoint's failing stretch
-   * (cleared on success, started on failure) and applies `endpointEffect`; false when another
-   * worker recorded it first (nothing changes then).
+   * `attempt - 1` attempts made, and atomically with it moves the endpoint's failing stretch
+   * (ended by a success, started by a failure) and, for a failure, applies `endpointEffect`; false
+   * when another worker recorded it first (nothing changes then).
    */
   recordAttempt(outcome: AttemptOutcome): Promise<boolean>;
   /** The tenant's endpoint's deliveries, newest message first, at most `first`, before message `before`. */

@@ -8,7 +8,7 @@ import type { Actor } from '../shared/actor.ts';
 import { DomainError } from '../shared/errors.ts';
 import type { DomainEvent } from '../shared/events.ts';
 import type { SendResult } from './attempt.ts';
-import type { WebhookEndpoint } from './endpoint.ts';
+import { subscribes, type WebhookEndpoint } from './endpoint.ts';
 import type { LegacyPartner } from './legacy-partner.ts';
 import { MANAGE_SCOPE } from './manage.ts';
 import { type Attempt, type Delivery, type DeliveryTask, firstTask, type WebhookMessage } from './message.ts';
@@ -142,12 +142,15 @@ export function memoryStores() {
   }
 
   const deliveryStore: DeliveryStore = {
-    async addMessage(message, endpointIds, now) {
+    async addMessage(message, now) {
+      const tenantEndpoints = [...endpoints.values()].filter((e) => e.tenant === message.tenant);
+      if (tenantEndpoints.length === 0) return [];
       const known = [...messages.values()].find((m) => m.tenant === message.tenant && m.eventId === message.eventId);
       const stored = known ?? message;
       if (!known) messages.set(message.id, message);
-      for (const id of endpointIds) {
-        if (!deliveries.has(key(id, stored.id))) newRound(id, stored.id, now);
+      for (const e of tenantEndpoints) {
+        const takes = subscribes(e, message.eventType) && e.createdAt <= message.occurredAt;
+        if (takes && !deliveries.has(key(e.id, stored.id))) newRound(e.id, stored.id, now);
       }
       return [...deliveries.values()]
         .filter((d) => d.messageId === stored.id && d.round === 1 && d.attempts === 0 && d.status === 'PENDING')
@@ -178,7 +181,7 @@ export function memoryStores() {
       const health: WebhookEndpoint = a.success
         ? (({ failingSince: _, ...rest }) => rest)(e)
         : { ...e, failingSince: e.failingSince ?? a.at };
-      const effect = outcome.endpointEffect(health);
+      const effect = a.success ? { events: [] } : outcome.endpointEffect(health);
       endpoints.set(e.id, effect.endpoint ? { ...effect.endpoint, version: e.version + 1 } : health);
       outbox.push(...effect.events);
       return true;

@@ -103,13 +103,18 @@ export function webhookStoresContract(name: string, setup: () => Promise<Webhook
       assert.equal((await f.endpoints.get(tenant, e.id))?.description, 'changed');
     });
 
-    it('a message is stored once per tenant and event; each endpoint gets one delivery; repeats re-offer unattempted tasks', async () => {
+    it('a message is stored once per tenant and event; each endpoint taking it gets one delivery; repeats re-offer unattempted tasks', async () => {
       const tenant = fresh('t');
       const [a, b] = [anEndpoint(tenant), anEndpoint(tenant)];
       await f.endpoints.create(a);
       await f.endpoints.create(b);
+      // Endpoints that do not take it: another type, disabled, created after the event, another tenant.
+      await f.endpoints.create(anEndpoint(tenant, { eventTypes: ['shop.order.cancelled.v1'] }));
+      await f.endpoints.create(anEndpoint(tenant, { status: 'DISABLED', disabledReason: 'MANUAL' }));
+      await f.endpoints.create(anEndpoint(tenant, { createdAt: at(5000) }));
+      await f.endpoints.create(anEndpoint(fresh('t')));
       const m = aMessage(tenant);
-      const first = await f.deliveries.addMessage(m, [a.id, b.id], at(1));
+      const first = await f.deliveries.addMessage(m, at(1));
       assert.deepEqual(
         first.map((t) => [t.endpointId, t.round, t.attempt]).sort(),
         [
@@ -118,13 +123,20 @@ export function webhookStoresContract(name: string, setup: () => Promise<Webhook
         ].sort(),
       );
       await f.deliveries.recordAttempt(outcome(a.id, m.id, 1, true));
-      const again = await f.deliveries.addMessage(m, [a.id, b.id], at(2));
+      const again = await f.deliveries.addMessage(m, at(2));
       assert.deepEqual(
         again.map((t) => t.endpointId),
         [b.id],
         'a is done; b was never attempted',
       );
       assert.deepEqual((await f.deliveries.state(a.id, m.id))?.message, m);
+      const lonely = aMessage(fresh('t'));
+      assert.deepEqual(await f.deliveries.addMessage(lonely, at(1)), []);
+      assert.equal(
+        (await f.deliveries.replay(lonely.tenant, a.id, { since: at(0), until: at(9000) }, [TYPE], at(2))).length,
+        0,
+        'a tenant without endpoints keeps no messages',
+      );
     });
 
     it('an attempt is recorded once: the same attempt again, an older round or a skipped number changes nothing', async () => {
@@ -132,7 +144,7 @@ export function webhookStoresContract(name: string, setup: () => Promise<Webhook
       const e = anEndpoint(tenant);
       await f.endpoints.create(e);
       const m = aMessage(tenant);
-      await f.deliveries.addMessage(m, [e.id], at(1));
+      await f.deliveries.addMessage(m, at(1));
       assert.equal(await f.deliveries.recordAttempt(outcome(e.id, m.id, 1, false)), true);
       assert.equal(await f.deliveries.recordAttempt(outcome(e.id, m.id, 1, false)), false);
       assert.equal(await f.deliveries.recordAttempt(outcome(e.id, m.id, 3, false)), false);
@@ -161,7 +173,7 @@ export function webhookStoresContract(name: string, setup: () => Promise<Webhook
       const e = anEndpoint(tenant);
       await f.endpoints.create(e);
       const m = aMessage(tenant);
-      await f.deliveries.addMessage(m, [e.id], at(1));
+      await f.deliveries.addMessage(m, at(1));
       const gone = outcome(e.id, m.id, 1, false, {
         status: 'FAILED',
         events: [
@@ -193,8 +205,8 @@ export function webhookStoresContract(name: string, setup: () => Promise<Webhook
       const e = anEndpoint(tenant);
       await f.endpoints.create(e);
       const ms = [aMessage(tenant, at(1000)), aMessage(tenant, at(2000)), aMessage(tenant, at(3000))];
-      for (const m of ms) await f.deliveries.addMessage(m, [e.id], at(1));
-      await f.deliveries.addMessage(aMessage(other, at(2000)), [], at(1));
+      for (const m of ms) await f.deliveries.addMessage(m, at(1));
+      await f.deliveries.addMessage(aMessage(other, at(2000)), at(1));
       const tasks = await f.deliveries.replay(tenant, e.id, { since: at(2000), until: at(3000) }, [TYPE], at(4000));
       assert.deepEqual(
         tasks.map((t) => [t.messageId, t.round, t.attempt]),
@@ -216,7 +228,7 @@ export function webhookStoresContract(name: string, setup: () => Promise<Webhook
       const e = anEndpoint(tenant);
       await f.endpoints.create(e);
       const ms = [aMessage(tenant, at(1000)), aMessage(tenant, at(2000)), aMessage(tenant, at(3000))];
-      for (const m of ms) await f.deliveries.addMessage(m, [e.id], at(1));
+      for (const m of ms) await f.deliveries.addMessage(m, at(1));
       const page1 = await f.deliveries.deliveries(tenant, e.id, { first: 2 });
       assert.deepEqual(
         page1.map((v) => v.message.id),
@@ -236,7 +248,7 @@ export function webhookStoresContract(name: string, setup: () => Promise<Webhook
       await f.endpoints.create(e);
       const m = aMessage(tenant);
       // Queued far in the past: its task was lost.
-      await f.deliveries.addMessage(m, [e.id], at(-3_600_000));
+      await f.deliveries.addMessage(m, at(-3_600_000));
       const now = at(0);
       const found = (await f.deliveries.overdue(now, 60_000, 1000)).filter((t) => t.messageId === m.id);
       assert.deepEqual(

@@ -6,6 +6,8 @@ import type { Envelope } from '../../infra/events/envelope.ts';
 
 export interface Collector {
   readonly events: Envelope[];
+  /** When each of `events` arrived here (epoch ms), same order. */
+  readonly arrivedAt: number[];
   stop(): Promise<void>;
 }
 
@@ -19,6 +21,7 @@ export async function collectFromNow(
   const starts = new Map<string, Array<{ partition: number; offset: string }>>();
   for (const topic of topics) starts.set(topic, await admin.fetchTopicOffsets(topic));
   const events: Envelope[] = [];
+  const arrivedAt: number[] = [];
   const consumer: Consumer = kafka.consumer({ groupId: `collector-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [...topics], fromBeginning: false });
@@ -26,7 +29,10 @@ export async function collectFromNow(
     autoCommit: false,
     eachMessage: async ({ message }) => {
       const e = JSON.parse(message.value?.toString() ?? 'null') as Envelope;
-      if (e && keep(e)) events.push(e);
+      if (e && keep(e)) {
+        events.push(e);
+        arrivedAt.push(Date.now());
+      }
     },
   });
   for (const [topic, offsets] of starts) {
@@ -34,6 +40,7 @@ export async function collectFromNow(
   }
   return {
     events,
+    arrivedAt,
     async stop() {
       await consumer.disconnect();
       await admin.deleteGroups([]).catch(() => {});

@@ -41,6 +41,11 @@ export interface EventConsumerOptions {
   readonly ephemeral?: boolean;
   /** Longest wait of one fetch on an idle topic; 500 ms by default. */
   readonly maxWaitMs?: number;
+  /**
+   * Partitions handled at once (kafkajs `partitionsConsumedConcurrently`); 1 by default. Order
+   * holds within a partition (one aggregate's events) whatever the value.
+   */
+  readonly partitionsConcurrently?: number;
 }
 
 export interface EventConsumer {
@@ -157,6 +162,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       });
       await consumer.run({
         autoCommit: !opts.ephemeral,
+        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 1,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           const meta = { topic, partition, offset: message.offset };
           let event: Envelope;

@@ -128,41 +128,41 @@ export function createPostgresDeliveryStore(pool: pg.Pool, source: EventSource):
     }
   };
   return {
-    addMessage(message, endpointIds, now) {
-      return transaction(pool, STORE, async (client) => {
-        await client.query(
-          `INSERT INTO webhook_messages (id, tenant, event_id, event_type, occurred_at, payload)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-          [message.id, message.tenant, message.eventId, message.eventType, message.occurredAt, message.payload],
-        );
-        // The tenant is part of the key: a message id taken by another tenant is never reused here.
-        const stored = await client.query<{ id: string }>(
-          'SELECT id FROM webhook_messages WHERE tenant = $1 AND event_id = $2',
-          [message.tenant, message.eventId],
-        );
-        const id = stored.rows[0]?.id;
-        if (id === undefined) return [];
-        await client.query(
-          `INSERT INTO webhook_deliveries (endpoint_id, message_id, status, round, attempts, next_attempt_at, updated_at)
-           SELECT e.id, $2, 'PENDING', 1, 0, $3, $3 FROM webhook_endpoints e
-           WHERE e.id = ANY($1::text[]) AND e.tenant = $4
+    async addMessage(message, now) {
+      try {
+        // One statement, so one round trip and atomic: the message (only for a tenant with an
+        // endpoint), and a delivery to every endpoint that takes it. Its id is derived from the
+        // event id, so a repeat finds the same row; the foreign key is checked at the end of the statement.
+        await pool.query(
+          `WITH takers AS (
+             SELECT id FROM webhook_endpoints
+             WHERE tenant = $2 AND status = 'ENABLED' AND $4 = ANY(event_types) AND created_at <= $5
+           ), msg AS (
+             INSERT INTO webhook_messages (id, tenant, event_id, event_type, occurred_at, payload)
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE tenant = $2)
+             ON CONFLICT DO NOTHING
+           )
+           INSERT INTO webhook_deliveries (endpoint_id, message_id, status, round, attempts, next_attempt_at, updated_at)
+           SELECT id, $1, 'PENDING', 1, 0, $7, $7 FROM takers
            ON CONFLICT DO NOTHING`,
-          [endpointIds, id, now, message.tenant],
+          [message.id, message.tenant, message.eventId, message.eventType, message.occurredAt, message.payload, now],
         );
-        const fresh = await client.query<{ endpoint_id: string }>(
-          `SELECT endpoint_id FROM webhook_deliveries
-           WHERE message_id = $1 AND status = 'PENDING' AND round = 1 AND attempts = 0`,
-          [id],
+        const fresh = await pool.query<{ endpoint_id: string }>(
+          `SELECT d.endpoint_id FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
+           WHERE d.message_id = $1 AND m.tenant = $2 AND d.status = 'PENDING' AND d.round = 1 AND d.attempts = 0`,
+          [message.id, message.tenant],
         );
         const at = Date.parse(now);
         return fresh.rows.map((r) => ({
           endpointId: r.endpoint_id,
-          messageId: id,
+          messageId: message.id,
           round: 1,
           attempt: 1,
           notBefore: at,
         }));
-      });
+      } catch (err) {
+        throw translate(err, STORE);
+      }
     },
 
     state(endpointId, messageId) {
@@ -186,8 +186,44 @@ export function createPostgresDeliveryStore(pool: pg.Pool, source: EventSource):
       });
     },
 
-    recordAttempt(outcome: AttemptOutcome) {
+    async recordAttempt(outcome: AttemptOutcome) {
       const a = outcome.attempt;
+      if (a.success && outcome.events.length === 0) {
+        // The common case in one statement (atomic, one round trip) and without locking the
+        // endpoint row, so an endpoint's concurrent deliveries do not queue behind each other.
+        try {
+          const res = await pool.query<{ n: string }>(
+            `WITH d AS (
+               UPDATE webhook_deliveries SET status = $5, attempts = $4, next_attempt_at = NULL, last_status_code = $6,
+                 last_error = NULL, updated_at = $7
+               WHERE endpoint_id = $1 AND message_id = $2 AND round = $3 AND attempts = $4 - 1 AND status = 'PENDING'
+               RETURNING 1
+             ), a AS (
+               INSERT INTO webhook_attempts (endpoint_id, message_id, round, attempt, at, status_code, latency_ms,
+                 success, response_body)
+               SELECT $1, $2, $3, $4, $7, $6, $8, true, $9 WHERE EXISTS (SELECT 1 FROM d)
+             ), h AS (
+               UPDATE webhook_endpoints SET failing_since = NULL
+               WHERE id = $1 AND failing_since IS NOT NULL AND EXISTS (SELECT 1 FROM d)
+             )
+             SELECT count(*) AS n FROM d`,
+            [
+              a.endpointId,
+              a.messageId,
+              a.round,
+              a.attempt,
+              outcome.status,
+              a.statusCode ?? null,
+              a.at,
+              a.latencyMs,
+              a.responseBody ?? null,
+            ],
+          );
+          return res.rows[0]?.n === '1';
+        } catch (err) {
+          throw translate(err, STORE);
+        }
+      }
       return transaction(pool, STORE, async (client) => {
         // The endpoint row first (a lock order every attempt and every management save shares).
         const locked = await client.query<EndpointRow>(
@@ -231,10 +267,10 @@ export function createPostgresDeliveryStore(pool: pg.Pool, source: EventSource):
           ],
         );
         if (outcome.events.length > 0) await appendToOutbox(client, outcome.events, eventContext(source));
-        // The failing stretch: cleared by a success, started by the first failure after one.
+        // The failing stretch: ended by a success, started by the first failure after one.
         const failingSince = a.success ? null : (row.failing_since ?? new Date(a.at));
         const health = endpointOf({ ...row, failing_since: failingSince });
-        const effect = outcome.endpointEffect(health);
+        const effect = a.success ? { events: [] } : outcome.endpointEffect(health);
         if ((row.failing_since?.getTime() ?? null) !== (failingSince?.getTime() ?? null)) {
           await client.query('UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1', [
             a.endpointId,

@@ -54,6 +54,11 @@ export interface Processor {
   /** Services that must be running before this processor starts (e.g. a provider it calls). */
   readonly needs?: readonly string[];
   /**
+   * Partitions handled at once by each process (default 1): more overlaps the I/O of independent
+   * aggregates' events; one aggregate's events stay in order (one partition).
+   */
+  readonly partitionsConcurrently?: number;
+  /**
    * Handles one event at least once; must be idempotent (by event id). Dead-letter policy:
    * a DomainError with `retryable` is retried with backoff while the partition waits; any
    * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.

@@ -196,6 +196,7 @@ export function processorServices(
       groupId: `${module.name}-${p.name}-${ctx.region}`,
       topics: p.mirrored ? withMirrored(p.topics, ctx.peer) : [...p.topics],
       fromBeginning: p.fromBeginning ?? true,
+      ...(p.partitionsConcurrently ? { partitionsConcurrently: p.partitionsConcurrently } : {}),
       handle: (event) => p.handle(event),
       onError: onError(ctx, `${module.name}.${p.name}`),
     });

@@ -100,6 +100,7 @@ export const partnersModule: DomainModule<PartnersHandle> = {
           mirrored: true,
           // Endpoints are owed what happens after they exist: a new group starts at the end.
           fromBeginning: false,
+          partitionsConcurrently: settings.webhooks.fanoutConcurrency,
           needs: [QUEUE],
           handle: (event) => runtime.fanout.handle(event),
         });

@@ -96,13 +96,13 @@ export function partnersRuntime(
     offered: new Set(offered.map((o) => o.type)),
     rotationOverlapMs: w.rotationOverlapMs,
   };
-  const fanout = createWebhookFanout({ endpoints, deliveries, queue, clock }, offered);
+  const fanout = createWebhookFanout({ deliveries, queue, clock }, offered);
   const dispatcher = createWebhookDispatcher(
     {
       prefetch: w.prefetch,
       endpointConcurrency: w.endpointConcurrency,
-      endpointBacklog: w.endpointConcurrency * 2,
-      deferMs: w.deferMs,
+      endpointBacklog: w.endpointConcurrency * 4,
+      maxParkMs: w.maxParkMs,
       sweepIntervalMs: w.sweepIntervalMs,
       sweepGraceMs: w.sweepGraceMs,
     },

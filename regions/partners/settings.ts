@@ -29,7 +29,10 @@ export interface PartnersSettings {
     readonly allowAddresses: ReturnType<typeof parseAllowList>;
     readonly sweepIntervalMs: number;
     readonly sweepGraceMs: number;
-    readonly deferMs: number;
+    /** Kafka partitions the fan-out handles at once (per process). */
+    readonly fanoutConcurrency: number;
+    /** The longest a task for a busy endpoint is parked on the broker. */
+    readonly maxParkMs: number;
     /** Where the fan-out and the dispatcher run: in the region host, or as their own processes. */
     readonly placement: Placement;
   };
@@ -120,7 +123,8 @@ export function partnersSettings(
       allowAddresses: guard('WEBHOOK_ALLOW_ADDRESSES', parseAllowList, ''),
       sweepIntervalMs: duration('WEBHOOK_SWEEP_INTERVAL', '30s'),
       sweepGraceMs: duration('WEBHOOK_SWEEP_GRACE', '5m'),
-      deferMs: duration('WEBHOOK_DEFER', '1s'),
+      fanoutConcurrency: int('WEBHOOK_FANOUT_CONCURRENCY', 4, 1, 64),
+      maxParkMs: duration('WEBHOOK_MAX_PARK', '30s'),
       placement: placement('DISPATCHER'),
     },
     amqp: {

@@ -19,6 +19,7 @@ try {
     groupId: `partners-${settings.fanoutName}-${p.region}`,
     topics: withMirrored(fanout.types, p.peer),
     fromBeginning: false,
+    partitionsConcurrently: settings.webhooks.fanoutConcurrency,
     handle: (event) => fanout.handle(event),
     onError: (err, meta) =>
       console.error(`webhooks ${p.region}: ${meta.topic}@${meta.offset}: ${(err as Error)?.message ?? err}`),
