@@ -115,11 +115,14 @@ export function createWebhookDispatcher(config: DispatcherConfig, deps: Dispatch
   }
   async function sweep(): Promise<void> {
     try {
-      const tasks = await deps.deliveries.overdue(new Date().toISOString(), config.sweepGraceMs, 500);
-      if (tasks.length > 0) {
+      // Batches until none is left: after a broker outage the backlog is re-queued in one sweep.
+      for (;;) {
+        const tasks = await deps.deliveries.overdue(new Date().toISOString(), config.sweepGraceMs, 500);
+        if (tasks.length === 0) break;
         await deps.queue.enqueue(tasks);
         stats.swept += tasks.length;
         log(`webhook dispatcher: re-queued ${tasks.length} overdue deliveries`);
+        if (tasks.length < 500) break;
       }
     } catch (err) {
       log(`webhook dispatcher: sweep failed: ${(err as Error)?.message ?? err}`);
@@ -141,6 +144,7 @@ export function createWebhookDispatcher(config: DispatcherConfig, deps: Dispatch
       clearInterval(sweeper);
       await sweeping;
       await consumer?.stop();
+      await deps.queue.settle();
     },
   };
 }

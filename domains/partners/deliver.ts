@@ -29,8 +29,8 @@ export interface FanOutDeps {
 
 /**
  * Stores the event as a message of its tenant with a delivery for each endpoint that takes it
- * (the store applies `subscribes` and the endpoint's creation time, atomically), and queues their
- * first attempts. Returns how many were queued.
+ * (the store applies `subscribes` and the endpoint's creation time, atomically), and offers their
+ * first attempts to the queue. Returns how many were offered.
  */
 export async function fanOut(deps: FanOutDeps, event: OfferedEvent): Promise<number> {
   const message = {
@@ -42,7 +42,8 @@ export async function fanOut(deps: FanOutDeps, event: OfferedEvent): Promise<num
     payload: webhookPayload(event.type, event.time, event.data),
   };
   const tasks = await deps.deliveries.addMessage(message, deps.clock.now());
-  if (tasks.length > 0) await deps.queue.enqueue(tasks);
+  // The deliveries are committed as due: the queue only wakes a dispatcher (the sweeper would too).
+  if (tasks.length > 0) await deps.queue.offer(tasks);
   return tasks.length;
 }
 

@@ -109,6 +109,12 @@ export interface DeliveryView {
  */
 export interface DeliveryQueue {
   enqueue(tasks: readonly DeliveryTask[]): Promise<void>;
+  /**
+   * Hands the tasks to the broker without waiting for its confirmation (resolves once they are
+   * sent). Only for tasks the store already records as due: one the broker loses is re-queued by
+   * the sweeper (DeliveryStore.overdue), so nothing is lost, only later.
+   */
+  offer(tasks: readonly DeliveryTask[]): Promise<void>;
 }
 
 /** Where an endpoint URL may point (SSRF): resolves the host and refuses internal addresses. */

@@ -71,6 +71,9 @@ export function memoryQueue(): DeliveryQueue & { tasks: DeliveryTask[]; take(): 
     async enqueue(more) {
       tasks.push(...more);
     },
+    async offer(more) {
+      tasks.push(...more);
+    },
     take() {
       return tasks.splice(0, tasks.length);
     },

@@ -98,6 +98,10 @@ const p = await startPartnersRegion('partners_bench', {
   WEBHOOK_ENDPOINT_CONCURRENCY: String(CONCURRENCY),
   WEBHOOK_PREFETCH: '256',
   AMQP_REFRESH: '200ms',
+  // The bridge's own defaults unless tuned here (BENCH_AMQP_PREFETCH, _BATCH, _LINGER).
+  ...(process.env.BENCH_AMQP_PREFETCH ? { AMQP_PREFETCH: process.env.BENCH_AMQP_PREFETCH } : {}),
+  ...(process.env.BENCH_AMQP_BATCH ? { AMQP_BATCH: process.env.BENCH_AMQP_BATCH } : {}),
+  ...(process.env.BENCH_AMQP_LINGER ? { AMQP_LINGER: process.env.BENCH_AMQP_LINGER } : {}),
 });
 const producer = eventProducer();
 const roles: RoleProcess[] = [];
@@ -230,7 +234,7 @@ try {
     pch.publish(
       c.partner.amqpExchange,
       `${c.partner.id}.s`,
-      body(-1 - i),
+      body(1_000_000 + i),
       { persistent: true, messageId: `w-${i}` },
       done,
     ),
@@ -283,17 +287,20 @@ try {
   console.log('\nAMQP → Kafka (bridge as its own process)');
   line(
     `${AMQP_MESSAGES} messages, bridge to Kafka`,
-    `${(AMQP_MESSAGES / bridgeSeconds).toFixed(0)} msg/s (${bridgeSeconds.toFixed(1)} s)`,
+    `${(AMQP_MESSAGES / bridgeSeconds).toFixed(0)} msg/s (${bridgeSeconds.toFixed(1)} s), publish → Kafka ${fmt(bridgeLatency)}`,
   );
   line(
     `${AMQP_MESSAGES} messages, plain publish/consume`,
-    `${(AMQP_MESSAGES / plainSeconds).toFixed(0)} msg/s (${plainSeconds.toFixed(1)} s)`,
+    `${(AMQP_MESSAGES / plainSeconds).toFixed(0)} msg/s (${plainSeconds.toFixed(1)} s), publish → consumed ${fmt(plainLatency)}`,
   );
   line('ratio bridge/plain throughput', `${(plainSeconds / bridgeSeconds).toFixed(3)}×`);
   line(
     'CPU during bridge run',
     `bridge ${(acpu1.bridge - acpu0.bridge).toFixed(1)} s, publisher+collector+host ${(acpu1.me - acpu0.me).toFixed(1)} s`,
   );
+} catch (err) {
+  console.error(output.slice(-30).join('\n'));
+  throw err;
 } finally {
   await Promise.allSettled(roles.map((r) => r.kill('SIGTERM')));
   await receiver?.close();

@@ -49,6 +49,8 @@ export interface AmqpDeliveryQueue extends DeliveryQueue {
    * connection; unacked tasks of a dead consumer go back to the queue (at least once).
    */
   consume(handle: (task: DeliveryTask) => Promise<void>, opts: { prefetch: number }): Promise<TaskConsumer>;
+  /** Waits (at most `timeoutMs`) until the broker confirmed or refused every offered task (a clean stop). */
+  settle(timeoutMs?: number): Promise<void>;
   /** Messages waiting in the work queue and in each bucket (ops, tests). */
   depth(): Promise<{ work: number; delayed: number }>;
 }
@@ -125,6 +127,38 @@ export function createAmqpDeliveryQueue(opts: AmqpDeliveryQueueOptions): AmqpDel
         retryable: true,
         cause: err,
       });
+    }
+  }
+
+  let offered = 0;
+  const drained: Array<() => void> = [];
+  async function offer(tasks: readonly DeliveryTask[]): Promise<void> {
+    if (tasks.length === 0) return;
+    let ch: ConfirmChannel;
+    try {
+      ch = await channel();
+    } catch {
+      return; // the broker is away: the sweeper re-queues these once it is back
+    }
+    const now = Date.now();
+    for (const t of tasks) {
+      offered++;
+      try {
+        ch.sendToQueue(
+          route(t.notBefore - now),
+          Buffer.from(JSON.stringify(t)),
+          {
+            persistent: true,
+            contentType: 'application/json',
+            messageId: `${t.messageId}:${t.endpointId}:${t.round}:${t.attempt}`,
+          },
+          () => {
+            if (--offered === 0) for (const done of drained.splice(0)) done();
+          },
+        );
+      } catch {
+        if (--offered === 0) for (const done of drained.splice(0)) done();
+      }
     }
   }
 
@@ -211,7 +245,12 @@ export function createAmqpDeliveryQueue(opts: AmqpDeliveryQueueOptions): AmqpDel
     workQueue,
     buckets,
     enqueue,
+    offer,
     consume,
+    async settle(timeoutMs = 5000) {
+      if (offered === 0) return;
+      await Promise.race([new Promise<void>((r) => drained.push(r)), new Promise((r) => setTimeout(r, timeoutMs))]);
+    },
     async setup() {
       const ch = await channel();
       await ch.assertQueue(workQueue, { durable: true });

@@ -59,6 +59,11 @@ export interface Processor {
    */
   readonly partitionsConcurrently?: number;
   /**
+   * Events of one partition handled at once, in no particular order (default 1: in order). Only
+   * for processors whose events do not depend on each other's order.
+   */
+  readonly unorderedConcurrency?: number;
+  /**
    * Handles one event at least once; must be idempotent (by event id). Dead-letter policy:
    * a DomainError with `retryable` is retried with backoff while the partition waits; any
    * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.

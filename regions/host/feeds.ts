@@ -197,6 +197,7 @@ export function processorServices(
       topics: p.mirrored ? withMirrored(p.topics, ctx.peer) : [...p.topics],
       fromBeginning: p.fromBeginning ?? true,
       ...(p.partitionsConcurrently ? { partitionsConcurrently: p.partitionsConcurrently } : {}),
+      ...(p.unorderedConcurrency ? { unorderedConcurrency: p.unorderedConcurrency } : {}),
       handle: (event) => p.handle(event),
       onError: onError(ctx, `${module.name}.${p.name}`),
     });

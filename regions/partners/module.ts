@@ -9,6 +9,7 @@
 import { type RunningSoapBridge, startSoapBridge } from '../../bridges/soap/server.ts';
 import { PARTNERS_EVENTS } from '../../domains/partners/events.ts';
 import { authenticatePartner } from '../../domains/partners/manage.ts';
+import { createPostgres } from '../../infra/adapters/postgres.ts';
 import { createGrpcInventory } from '../../infra/commerce/inventory.grpc.ts';
 import { createPostgresOrderStore } from '../../infra/commerce/order-store.postgres.ts';
 import { PARTNERS_MIGRATIONS } from '../../infra/partners/migrations.ts';
@@ -42,10 +43,17 @@ export const partnersModule: DomainModule<PartnersHandle> = {
   async setup(ctx) {
     const { region } = ctx.config;
     const settings = partnersSettings(region, (name) => ctx.setting(name), ctx.production);
+    // A pool of its own: the fan-out and the dispatcher each keep dozens of small writes in flight,
+    // which must neither wait behind nor starve the region's other users of its shared pool.
+    const db = createPostgres({
+      url: ctx.config.endpoints.postgresUrl,
+      maxConnections: 20,
+      applicationName: `partners-${region}`,
+    });
     const runtime = partnersRuntime(
       {
         region,
-        pool: ctx.deps.postgres.pool,
+        pool: db.pool,
         amqp: ctx.deps.amqp,
         amqpUrl: ctx.config.endpoints.amqpUrl,
         kafka: ctx.deps.kafka,
@@ -63,7 +71,15 @@ export const partnersModule: DomainModule<PartnersHandle> = {
 
     const QUEUE = 'partners.webhook-queue';
     const services: Service[] = [
-      { name: QUEUE, needs: [], start: () => runtime.queue.setup(), stop: async () => runtime.sender.close() },
+      {
+        name: QUEUE,
+        needs: [],
+        start: () => runtime.queue.setup(),
+        async stop() {
+          runtime.sender.close();
+          await db.close();
+        },
+      },
       {
         name: 'partners.soap',
         needs: ['migrations'],
@@ -101,6 +117,9 @@ export const partnersModule: DomainModule<PartnersHandle> = {
           // Endpoints are owed what happens after they exist: a new group starts at the end.
           fromBeginning: false,
           partitionsConcurrently: settings.webhooks.fanoutConcurrency,
+          // Webhooks promise no order (Standard Webhooks consumers dedupe by webhook-id): events of
+          // one partition are fanned out together, so their commits share Postgres' fsyncs.
+          unorderedConcurrency: 32,
           needs: [QUEUE],
           handle: (event) => runtime.fanout.handle(event),
         });

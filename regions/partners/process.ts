@@ -33,7 +33,7 @@ export async function openPartnersProcess(role: string): Promise<PartnersProcess
   const config = regionConfig({ east, west }[region], process.env);
   const settings = partnersSettings(region, (name) => config.settings[`PARTNERS_${name}`], config.production);
   const name = `${role}-${region}-${hostname()}-${process.pid}`;
-  const postgres = createPostgres({ url: config.endpoints.postgresUrl, applicationName: name, maxConnections: 8 });
+  const postgres = createPostgres({ url: config.endpoints.postgresUrl, applicationName: name, maxConnections: 20 });
   const kafka = createKafka({ brokers: config.endpoints.kafkaBrokers, clientId: name });
   const amqp = createAmqp({ url: config.endpoints.amqpUrl });
   // Every module's migrations, as the region host runs them (partners' tables reference none of them, but one
