@@ -21,6 +21,7 @@ export function startRole(
   env: Record<string, string | undefined>,
   output: string[],
   ready = ': started as ',
+  timeoutMs = 90_000,
 ): Promise<RoleProcess> {
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', script, ...args], {
     env,
@@ -44,7 +45,12 @@ export function startRole(
     },
   };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${output.join('\n')}`)), 30_000);
+    // A process joining a consumer group whose member was just killed waits for that member's
+    // session to expire (30 s) before its first fetch: starting may take that long.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never left behind
+      reject(new Error(`${script} did not start within ${timeoutMs} ms:\n${output.join('\n')}`));
+    }, timeoutMs);
     const onLine = (chunk: Buffer) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         output.push(`[${pid}] ${line}`);
