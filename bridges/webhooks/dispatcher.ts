@@ -75,7 +75,10 @@ export function createWebhookDispatcher(config: DispatcherConfig, deps: Dispatch
 
   function release(endpointId: string, lane: Lane): void {
     const next = lane.waiting.shift();
-    if (next) return next(); // the slot passes straight to the next waiting task
+    if (next) {
+      next(); // the slot passes straight to the next waiting task
+      return;
+    }
     lane.active--;
     if (lane.active === 0 && lane.parked === 0) lanes.delete(endpointId);
   }
