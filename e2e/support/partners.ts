@@ -122,7 +122,27 @@ export function eventProducer() {
     brokers: resolveEndpoints('east', process.env).kafkaBrokers,
     clientId: 'partners-e2e',
   });
+  // Not idempotent: concurrent sends are not serialised behind each other (a generator must not be the bottleneck).
   let producer: Promise<Producer> | undefined;
+  const send = async (events: readonly Envelope[]) => {
+    producer ??= kafka.producer({ idempotent: false, maxInFlightRequests: 16 });
+    await (await producer).send({
+      topic: events[0]?.type ?? '',
+      acks: -1,
+      messages: events.map((e) => toKafkaMessage(e)),
+    });
+  };
+  const orderEnvelope = (tenant: string, kind: 'confirmed' | 'cancelled', time: string): Envelope => {
+    const orderId = randomUUID();
+    const data =
+      kind === 'confirmed'
+        ? { orderId, userId: 'u1', status: 'CONFIRMED', version: 2 }
+        : { orderId, userId: 'u1', status: 'CANCELLED', reason: 'test', version: 2 };
+    return envelope(
+      { type: `commerce.order.${kind}.v1`, subject: orderId, tenant, data },
+      { region: 'east', service: 'commerce', now: () => time },
+    );
+  };
   return {
     kafka,
     /** An order status change of `tenant` (commerce's confirmed/cancelled events). */
@@ -131,18 +151,16 @@ export function eventProducer() {
       kind: 'confirmed' | 'cancelled',
       time = new Date().toISOString(),
     ): Promise<Envelope> {
-      const orderId = randomUUID();
-      const data =
-        kind === 'confirmed'
-          ? { orderId, userId: 'u1', status: 'CONFIRMED', version: 2 }
-          : { orderId, userId: 'u1', status: 'CANCELLED', reason: 'test', version: 2 };
-      const e = envelope(
-        { type: `commerce.order.${kind}.v1`, subject: orderId, tenant, data },
-        { region: 'east', service: 'commerce', now: () => time },
-      );
-      producer ??= kafka.producer();
-      await (await producer).send({ topic: e.type, acks: -1, messages: [toKafkaMessage(e)] });
+      const e = orderEnvelope(tenant, kind, time);
+      await send([e]);
       return e;
+    },
+    /** `n` order confirmations of `tenant` in one produce request. */
+    async orderEvents(tenant: string, n: number): Promise<Envelope[]> {
+      const time = new Date().toISOString();
+      const events = Array.from({ length: n }, () => orderEnvelope(tenant, 'confirmed', time));
+      await send(events);
+      return events;
     },
     close: () => kafka.close(),
   };

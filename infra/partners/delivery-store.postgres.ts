@@ -131,9 +131,11 @@ export function createPostgresDeliveryStore(pool: pg.Pool, source: EventSource):
     async addMessage(message, now) {
       try {
         // One statement, so one round trip and atomic: the message (only for a tenant with an
-        // endpoint), and a delivery to every endpoint that takes it. Its id is derived from the
-        // event id, so a repeat finds the same row; the foreign key is checked at the end of the statement.
-        await pool.query(
+        // endpoint), a delivery to every endpoint that takes it, and the deliveries of the message
+        // still unattempted — those inserted now (RETURNING) and, on a repeat, those from before (the
+        // statement's snapshot). The message id derives from the event id, so a repeat finds the
+        // same row; the foreign key is checked at the end of the statement.
+        const res = await pool.query<{ endpoint_id: string }>(
           `WITH takers AS (
              SELECT id FROM webhook_endpoints
              WHERE tenant = $2 AND status = 'ENABLED' AND $4 = ANY(event_types) AND created_at <= $5
@@ -141,19 +143,20 @@ export function createPostgresDeliveryStore(pool: pg.Pool, source: EventSource):
              INSERT INTO webhook_messages (id, tenant, event_id, event_type, occurred_at, payload)
              SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE tenant = $2)
              ON CONFLICT DO NOTHING
+           ), added AS (
+             INSERT INTO webhook_deliveries (endpoint_id, message_id, status, round, attempts, next_attempt_at, updated_at)
+             SELECT id, $1, 'PENDING', 1, 0, $7, $7 FROM takers
+             ON CONFLICT DO NOTHING
+             RETURNING endpoint_id
            )
-           INSERT INTO webhook_deliveries (endpoint_id, message_id, status, round, attempts, next_attempt_at, updated_at)
-           SELECT id, $1, 'PENDING', 1, 0, $7, $7 FROM takers
-           ON CONFLICT DO NOTHING`,
+           SELECT endpoint_id FROM added
+           UNION
+           SELECT d.endpoint_id FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
+           WHERE d.message_id = $1 AND m.tenant = $2 AND d.status = 'PENDING' AND d.round = 1 AND d.attempts = 0`,
           [message.id, message.tenant, message.eventId, message.eventType, message.occurredAt, message.payload, now],
         );
-        const fresh = await pool.query<{ endpoint_id: string }>(
-          `SELECT d.endpoint_id FROM webhook_deliveries d JOIN webhook_messages m ON m.id = d.message_id
-           WHERE d.message_id = $1 AND m.tenant = $2 AND d.status = 'PENDING' AND d.round = 1 AND d.attempts = 0`,
-          [message.id, message.tenant],
-        );
         const at = Date.parse(now);
-        return fresh.rows.map((r) => ({
+        return res.rows.map((r) => ({
           endpointId: r.endpoint_id,
           messageId: message.id,
           round: 1,

@@ -119,7 +119,7 @@ export const partnersModule: DomainModule<PartnersHandle> = {
           partitionsConcurrently: settings.webhooks.fanoutConcurrency,
           // Webhooks promise no order (Standard Webhooks consumers dedupe by webhook-id): events of
           // one partition are fanned out together, so their commits share Postgres' fsyncs.
-          unorderedConcurrency: 32,
+          unorderedConcurrency: 16,
           needs: [QUEUE],
           handle: (event) => runtime.fanout.handle(event),
         });

@@ -20,7 +20,7 @@ try {
     topics: withMirrored(fanout.types, p.peer),
     fromBeginning: false,
     partitionsConcurrently: settings.webhooks.fanoutConcurrency,
-    unorderedConcurrency: 32,
+    unorderedConcurrency: 16,
     handle: (event) => fanout.handle(event),
     onError: (err, meta) =>
       console.error(`webhooks ${p.region}: ${meta.topic}@${meta.offset}: ${(err as Error)?.message ?? err}`),
