@@ -4,8 +4,10 @@
 import { chatModule } from './chat/module.ts';
 import { commerceModule } from './commerce/module.ts';
 import type { DomainModule } from './host/domain-module.ts';
+import { partnersModule } from './partners/module.ts';
 
 export const DOMAINS: readonly DomainModule<unknown>[] = [
   commerceModule as DomainModule<unknown>,
   chatModule as DomainModule<unknown>,
+  partnersModule as DomainModule<unknown>,
 ];

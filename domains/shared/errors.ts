@@ -22,6 +22,8 @@ export const ERROR_CODES = [
   'INVALID_EVENT',
   'WRITER_MOVED',
   'WRITER_CONFLICT',
+  'URL_NOT_ALLOWED',
+  'CONFLICT',
   'INTERNAL',
 ] as const;
 

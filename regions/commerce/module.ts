@@ -24,6 +24,7 @@ import type { DomainModule, Service } from '../host/domain-module.ts';
 import { inventoryGrpcService } from '../inventory/grpc-server.ts';
 import { type RunningPaymentProvider, startPaymentProvider } from '../payment-provider/server.ts';
 import { commerceChangedEntities } from './changes.ts';
+import { COMMERCE_EXTERNAL_EVENTS } from './external.ts';
 import { commerceHubFeed, commerceHubTopics } from './hub.ts';
 import { commerceSubscriptions } from './subscriptions.ts';
 
@@ -68,6 +69,7 @@ export const commerceModule: DomainModule<CommerceHandle> = {
   // A product list item resolves stock and price: a little more than a plain field.
   fieldCosts: { 'Query.products': 2, 'Query.order': 2, 'Mutation.placeOrder': 10, 'Tenant.catalogSize': 5 },
   changedEntities: commerceChangedEntities,
+  externalEvents: COMMERCE_EXTERNAL_EVENTS,
 
   async setup(ctx) {
     const { region } = ctx.config;

@@ -80,6 +80,16 @@ export interface Processor {
   /** Services that must be running before this processor starts (e.g. a provider it calls). */
   readonly needs?: readonly string[];
   /**
+   * Partitions handled at once by each process (default 1): more overlaps the I/O of independent
+   * aggregates' events; one aggregate's events stay in order (one partition).
+   */
+  readonly partitionsConcurrently?: number;
+  /**
+   * Events of one partition handled at once, in no particular order (default 1: in order). Only
+   * for processors whose events do not depend on each other's order.
+   */
+  readonly unorderedConcurrency?: number;
+  /**
    * Handles one event at least once; must be idempotent (by event id). Dead-letter policy:
    * a DomainError with `retryable` is retried with backoff while the partition waits; any
    * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.
@@ -104,6 +114,18 @@ export interface HubFeed {
 export interface GrpcService {
   readonly definition: grpc.ServiceDefinition;
   readonly implementation: grpc.UntypedServiceImplementation;
+}
+
+/**
+ * An event type a domain offers to subscribers outside the platform (webhook endpoints), and
+ * what they see of it. The owner decides: a subscriber must never receive what should stay
+ * inside (a payment token, another user's data).
+ */
+export interface ExternalEvent {
+  /** An event type of the declaring module. */
+  readonly type: string;
+  /** The `data` external subscribers receive; the event's data as is when absent. */
+  data?(event: Envelope): Record<string, unknown>;
 }
 
 /** The region's caches of this domain's data, dropped by what events changed. */
@@ -150,6 +172,8 @@ export interface DomainContext {
   readonly production: boolean;
   /** The writer fence of one of this module's `singleWriter` aggregates. */
   fence(aggregate: string): AggregateFence;
+  /** Every module's `externalEvents` in this region (for a module that delivers them outside). */
+  readonly externalEvents: readonly ExternalEvent[];
 }
 
 /** One domain, as the region host composes it. */
@@ -170,6 +194,11 @@ export interface DomainModule<Handle = undefined> {
    * lease (regions/host/writer-fence.ts) and the module asks `ctx.fence(name)` before writing.
    */
   readonly singleWriter?: readonly string[];
+  /**
+   * Its event types offered to subscribers outside the platform (webhook endpoints), each with
+   * what they may see. Data other modules read through `DomainContext.externalEvents`.
+   */
+  readonly externalEvents?: readonly ExternalEvent[];
   /** Per-field query costs at the gateway, `Type.field` → cost (default 1). */
   readonly fieldCosts?: Readonly<Record<string, number>>;
   /** Which entities an event changed; undefined (or no entities) when it changes nothing cached. */

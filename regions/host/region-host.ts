@@ -28,7 +28,7 @@ import { topicResolver } from '../hub/topics.ts';
 import { createWsTransport, type WsTransport } from '../hub/ws.ts';
 import type { Identity } from '../identity/identity.ts';
 import { closeDependencies, openDependencies, type RegionDependencies } from './dependencies.ts';
-import type { DomainContext, DomainModule } from './domain-module.ts';
+import type { DomainContext, DomainModule, ExternalEvent } from './domain-module.ts';
 import {
   type ComposedDomain,
   cacheInvalidatorService,
@@ -104,6 +104,23 @@ function modulePort(config: RegionConfig, module: DomainModule<unknown>, name: s
   return raw === undefined
     ? blockPort(config.region, offset)
     : parsePort(`MERIDIAN_${config.region.toUpperCase()}_${key}`, raw);
+}
+
+/** Every module's external events; a type must be the declaring module's own, and offered once. */
+export function collectExternalEvents(modules: readonly DomainModule<unknown>[]): ExternalEvent[] {
+  const seen = new Set<string>();
+  const all: ExternalEvent[] = [];
+  for (const module of modules) {
+    for (const offered of module.externalEvents ?? []) {
+      if (!module.events.includes(offered.type)) {
+        throw new ConfigError(`domain ${module.name} offers ${offered.type} outside, which is not one of its events`);
+      }
+      if (seen.has(offered.type)) throw new ConfigError(`${offered.type} is offered outside twice`);
+      seen.add(offered.type);
+      all.push(offered);
+    }
+  }
+  return all;
 }
 
 function baseApp(
@@ -188,6 +205,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
           });
     const names = new Set<string>();
     const domains: ComposedDomain[] = [];
+    const externalEvents = collectExternalEvents(opts.domains);
     for (const module of opts.domains) {
       if (names.has(module.name)) throw new ConfigError(`domain ${module.name} is listed twice`);
       names.add(module.name);
@@ -197,6 +215,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         verify,
         log,
         production: config.production,
+        externalEvents,
         port: (name) => modulePort(config, module, name),
         setting: (name) => config.settings[settingKey(module.name, name)],
         fence: (aggregate) => {
