@@ -3,5 +3,9 @@
  */
 import { commerceModule } from './commerce/module.ts';
 import type { DomainModule } from './host/domain-module.ts';
+import { socialModule } from './social/module.ts';
 
-export const DOMAINS: readonly DomainModule<unknown>[] = [commerceModule as DomainModule<unknown>];
+export const DOMAINS: readonly DomainModule<unknown>[] = [
+  commerceModule as DomainModule<unknown>,
+  socialModule as DomainModule<unknown>,
+];
