@@ -7,23 +7,21 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { createPostgres } from '../infra/adapters/postgres.ts';
-import { resolveEndpoints } from '../infra/config/endpoints.ts';
-import { DOMAINS } from '../regions/domains.ts';
 import { east } from '../regions/east.ts';
-import { type RunningRegion, startRegion } from '../regions/host/region-host.ts';
-import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
+import type { RunningRegion } from '../regions/host/region-host.ts';
+import { testIdentity } from '../regions/host/testing.ts';
 import type { Identity } from '../regions/identity/identity.ts';
 import { socialModule } from '../regions/social/module.ts';
 import { west } from '../regions/west.ts';
 import { gql } from './support/graphql-client.ts';
 import { socialClient, until } from './support/social-client.ts';
+import { projectorCaughtUp, type RegionDatabase, regionDatabase, startSocialRegion } from './support/social-region.ts';
 import { openSse } from './support/sse-client.ts';
 
 let identity: Identity;
 let eastRegion: RunningRegion;
 let westRegion: RunningRegion;
-const eastDb = createPostgres({ url: resolveEndpoints('east', process.env).postgresUrl });
+let databases: RegionDatabase[] = [];
 const gateway = (r: RunningRegion) => `http://127.0.0.1:${r.gatewayPort}/graphql`;
 const hub = (r: RunningRegion) => `http://127.0.0.1:${r.hubPort}/v1/stream`;
 const newTenant = () => `s-${randomUUID().slice(0, 8)}`;
@@ -43,14 +41,16 @@ async function member(region: RunningRegion, sub: string, tenant: string) {
 
 before(async () => {
   identity = testIdentity();
+  databases = await Promise.all([regionDatabase('east', 'social_e2e'), regionDatabase('west', 'social_e2e')]);
   [eastRegion, westRegion] = await Promise.all([
-    startRegion(testRegionConfig(east), { identity, domains: DOMAINS }),
-    startRegion(testRegionConfig(west), { identity, domains: DOMAINS }),
+    startSocialRegion(east, identity, databases[0] as RegionDatabase),
+    startSocialRegion(west, identity, databases[1] as RegionDatabase),
   ]);
+  await Promise.all([projectorCaughtUp(eastRegion), projectorCaughtUp(westRegion)]);
 });
 after(async () => {
   await Promise.all([eastRegion?.stop(), westRegion?.stop()]);
-  await eastDb.close();
+  await Promise.all(databases.map((d) => d.drop()));
 });
 
 describe('social across regions', () => {
@@ -247,7 +247,7 @@ describe('social refuses bad input through the gateway, changing nothing', () =>
         db.collection(`social_${c}`).countDocuments({ tenant }),
       ),
     );
-    const { rows } = await eastDb.pool.query<{ n: number }>(
+    const { rows } = await eastRegion.deps.postgres.pool.query<{ n: number }>(
       "SELECT count(*)::int AS n FROM outbox WHERE envelope->>'tenant' = $1 AND topic <> 'social.feed.updated.v1'",
       [tenant],
     );
