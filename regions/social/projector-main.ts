@@ -26,7 +26,6 @@ try {
     kafka: deps.kafka,
     groupId,
     topics: withMirrored(processor.topics, config.peer),
-    fromBeginning: process.env.MERIDIAN_SOCIAL_PROJECTOR_FROM !== 'end',
     handle: (event) => processor.handle(event),
     onError: (err, meta) =>
       console.error(
