@@ -12,6 +12,12 @@
  * $push/$each; find with equality, $in, $lt/$gt, $or, sort on two fields, limit, projection;
  * countDocuments; aggregate $match + $group/$sum; createIndex (compound, descending, on an
  * array field). Not used because FerretDB v1 lacks them: transactions, partial indexes.
+ *
+ * FerretDB v1 pushes only top-level equality filters down to PostgreSQL (as JSONB containment,
+ * which PostgreSQL answers by scanning the table: the indexes are created for MongoDB proper);
+ * everything else (`$in`, `$or`, ranges, sort, limit) it applies itself to what the equality
+ * part returned. So every query here leads with equality on `tenant` (and on the author,
+ * follower or post where it can), which bounds that work by one tenant's documents.
  */
 import type { Collection, Db, Document, Filter, IndexSpecification } from 'mongodb';
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
@@ -345,16 +351,21 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
         const d = await posts.findOne({ _id: key(tenant, id) });
         return d ? toPost(d as PostDoc) : undefined;
       }),
+    // Point reads, not `_id: { $in }`: FerretDB v1 pushes only equality filters down to
+    // PostgreSQL; an `$in` makes it fetch and filter the whole collection itself.
     getPosts: (tenant, ids) =>
-      guarded(async () =>
-        ids.length === 0
-          ? []
-          : (await posts.find({ _id: { $in: ids.map((id) => key(tenant, id)) } }).toArray()).map((d) =>
-              toPost(d as PostDoc),
-            ),
-      ),
+      guarded(async () => {
+        const found = await Promise.all([...new Set(ids)].map((id) => posts.findOne({ _id: key(tenant, id) })));
+        return found.flatMap((d) => (d ? [toPost(d as PostDoc)] : []));
+      }),
     postsByAuthors: (tenant, authorIds, first, after) =>
-      guarded(() => newestPosts({ tenant, authorId: { $in: [...authorIds] } }, first, after)),
+      guarded(() =>
+        newestPosts(
+          authorIds.length === 1 ? { tenant, authorId: authorIds[0] } : { tenant, authorId: { $in: [...authorIds] } },
+          first,
+          after,
+        ),
+      ),
     postsMentioning: (tenant, productId, first, after) =>
       guarded(() => newestPosts({ tenant, productIds: productId }, first, after)),
     comments: (tenant, postId, first, after) =>
