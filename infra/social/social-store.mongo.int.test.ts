@@ -10,26 +10,35 @@ import { SOCIAL_EVENTS, socialEvent } from '../../domains/social/events.ts';
 import { socialStoreContract } from '../../domains/social/social-store.contract.test.ts';
 import { aPost } from '../../domains/social/testing.ts';
 import { createMongo, type MongoDependency } from '../adapters/mongo.ts';
+import { createRedis, type RedisDependency } from '../adapters/redis.ts';
 import { uniqueName } from '../adapters/testing.ts';
 import { resolveEndpoints } from '../config/endpoints.ts';
 import type { Envelope } from '../events/envelope.ts';
 import type { OutboxSink } from '../outbox/document-outbox.ts';
+import { type CachedSocialStore, createCachedSocialStore } from './social-store.cached.ts';
 import { createMongoSocialStore, type MongoSocialStore } from './social-store.mongo.ts';
 
 const prefix = uniqueName('social_test', '_');
 let mongo: MongoDependency;
 let store: MongoSocialStore;
+let redis: RedisDependency;
+let cached: CachedSocialStore;
 
 before(async () => {
   mongo = createMongo({ url: resolveEndpoints('east', process.env).mongoUrl });
   store = createMongoSocialStore(mongo.db, { region: 'east', prefix });
   await store.ensureIndexes();
+  redis = createRedis({ url: resolveEndpoints('east', process.env).redisUrl });
+  cached = createCachedSocialStore(store, redis.client, { namespace: `${prefix}:post`, heavyMemoMs: 0 });
 });
 after(async () => {
   for (const c of await mongo.db.listCollections({}, { nameOnly: true }).toArray()) {
     if (c.name.startsWith(prefix)) await mongo.db.collection(c.name).drop();
   }
   await mongo.close();
+  const keys = await redis.client.keys(`${prefix}:*`);
+  if (keys.length) await redis.client.del(...keys);
+  await redis.close();
 });
 
 async function pendingEvents(tenant: string, subject: string): Promise<string[]> {
@@ -45,6 +54,7 @@ async function pendingEvents(tenant: string, subject: string): Promise<string[]>
 }
 
 socialStoreContract('FerretDB', () => ({ store, eventTypes: pendingEvents }));
+socialStoreContract('FerretDB behind the Redis cache', () => ({ store: cached, eventTypes: pendingEvents }));
 
 describe('SocialStore on FerretDB', () => {
   it('creates the indexes its queries use', async () => {
@@ -53,6 +63,15 @@ describe('SocialStore on FerretDB', () => {
     assert.deepEqual(await names('posts'), ['_id_', 'by_author', 'by_product', 'outbox_pending']);
     assert.deepEqual(await names('follows'), ['_id_', 'followers', 'following', 'outbox_pending']);
     assert.deepEqual(await names('comments'), ['_id_', 'by_post', 'outbox_pending']);
+  });
+
+  it('the cache never hides a post that arrives after a miss was cached', async () => {
+    const post = aPost({ tenant: uniqueName('t').slice(0, 40) });
+    assert.equal(await cached.getPost(post.tenant, post.id), undefined);
+    await cached.applyPost(post);
+    assert.deepEqual(await cached.getPost(post.tenant, post.id), post);
+    assert.deepEqual(await cached.getPosts(post.tenant, [post.id, post.id]), [post]);
+    assert.ok(cached.postCache.stats.hits >= 1);
   });
 
   it('keeps a post and its event in one document until the outbox moves it, then never again', async () => {

@@ -12,7 +12,8 @@ import { postgresOutboxSink } from '../../infra/outbox/document-outbox.ts';
 import { outboxFeedNotices } from '../../infra/social/feed-notices.outbox.ts';
 import { createRedisFeedStore } from '../../infra/social/feed-store.redis.ts';
 import { nameUuid } from '../../infra/social/name-uuid.ts';
-import { createMongoSocialStore, type MongoSocialStore } from '../../infra/social/social-store.mongo.ts';
+import { type CachedSocialStore, createCachedSocialStore } from '../../infra/social/social-store.cached.ts';
+import { createMongoSocialStore } from '../../infra/social/social-store.mongo.ts';
 import { socialSchema } from '../../subgraphs/social/server.ts';
 import type { RegionDependencies } from '../host/dependencies.ts';
 import type { DomainModule } from '../host/domain-module.ts';
@@ -23,7 +24,7 @@ import { type SocialSettings, socialSettings } from './settings.ts';
 
 /** What social exposes to tests and ops in a running region. */
 export interface SocialHandle {
-  readonly store: MongoSocialStore;
+  readonly store: CachedSocialStore;
   readonly feeds: FeedStore;
   readonly settings: SocialSettings;
 }
@@ -33,9 +34,9 @@ export function projectorDeps(
   region: string,
   deps: Pick<RegionDependencies, 'mongo' | 'redis' | 'postgres'>,
   settings: SocialSettings,
-): ProjectorDeps & { store: MongoSocialStore; policy: FeedPolicy } {
+): ProjectorDeps & { store: CachedSocialStore; policy: FeedPolicy } {
   return {
-    store: createMongoSocialStore(deps.mongo.db, { region }),
+    store: createCachedSocialStore(createMongoSocialStore(deps.mongo.db, { region }), deps.redis.client),
     feeds: createRedisFeedStore(deps.redis.client, { cap: settings.feedCap }),
     notices: outboxFeedNotices(postgresOutboxSink(deps.postgres.pool), { region }),
     policy: settings.policy,
