@@ -325,7 +325,7 @@ describe('social refuses bad input through the gateway, changing nothing', () =>
       ['mutation($v: ID!) { likePost(postId: $v) { id } }', { v: asText }],
       ['mutation($v: ID!) { unlikePost(postId: $v) { id } }', { v: operator }],
       ['mutation($v: ID!) { addComment(input: { postId: $v, body: "x" }) { id } }', { v: asText }],
-      ['mutation($v: String!) { addComment(input: { postId: "' + id + '", body: $v }) { id } }', { v: operator }],
+      [`mutation($v: String!) { addComment(input: { postId: "${id}", body: $v }) { id } }`, { v: operator }],
       ['mutation($v: [ID!]) { createPost(input: { body: "x", productIds: $v }) { id } }', { v: [asText] }],
       ['mutation($v: String) { createPost(input: { body: "x", idempotencyKey: $v }) { id } }', { v: operator }],
       ['mutation($v: String!) { createPost(input: { body: $v }) { id } }', { v: operator }],
