@@ -4,7 +4,9 @@
  * domain, on a PostgreSQL database of its own, joining only the social feed projector's group
  * (see e2e/support/social-region.ts), with a development issuer whose key file the benchmark's
  * other processes share. Prints `READY <gateway port> <hub port>` once its projector has caught
- * up; SIGTERM stops it and drops its database.
+ * up; closing its stdin stops it and drops its database. (Not SIGTERM: Apollo Server's own
+ * termination-signal handlers stop the GraphQL servers and re-raise the signal, which ends the
+ * process before a handler of ours could finish.)
  */
 import { parseRegion } from '../../infra/config/endpoints.ts';
 import { east } from '../../regions/east.ts';
@@ -19,7 +21,8 @@ const db = await regionDatabase(profile.region, 'social_bench');
 const region = await startSocialRegion(profile, identity, db);
 await projectorCaughtUp(region);
 console.log(`READY ${region.gatewayPort} ${region.hubPort}`);
-process.once('SIGTERM', async () => {
+process.stdin.resume();
+process.stdin.once('end', async () => {
   await region.stop();
   await db.drop();
   process.exit(0);

@@ -37,7 +37,7 @@ async function regionProcess(region: 'east' | 'west', keyFile: string) {
   const child = spawn(
     process.execPath,
     ['--disable-warning=TimeoutNegativeWarning', path.join(REPO_ROOT, 'e2e/bench/social-region.ts'), region, keyFile],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   let out = '';
   const [gatewayPort, hubPort] = await new Promise<number[]>((resolve, reject) => {
@@ -55,7 +55,7 @@ async function regionProcess(region: 'east' | 'west', keyFile: string) {
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
-        child.kill('SIGTERM');
+        child.stdin.end(); // its signal to stop (see social-region.ts)
       }),
   };
 }
