@@ -83,6 +83,14 @@ export interface RegionOptions {
   readonly hub?: HubSettingsOverrides;
   /** The supergraph SDL the gateway serves; the checked-in one by default (tests running some domains compose their own). */
   readonly supergraph?: string;
+  /**
+   * The region-wide consumer groups this process joins: every module's processors and the cache
+   * invalidator (true, the default), none (false), or those named by service name
+   * (`<domain>.<processor>`, `cache-invalidator`) — when the others run as their own processes,
+   * or a test on a database of its own must not join a group whose other members use another.
+   * Per-process live feeds (hub, edge purges) always run.
+   */
+  readonly processors?: boolean | readonly string[];
 }
 
 /** `shop` + `paymentProvider` → `SHOP_PAYMENT_PROVIDER` (what follows MERIDIAN_<REGION>_). */
@@ -347,9 +355,13 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
 
     // Consumers.
     const feedCtx = { region: config.region, peer: config.peer, deps, domains, log, needs: infra };
+    const chosen = opts.processors ?? true;
+    const joins = (s: Service | undefined) =>
+      s !== undefined && (chosen === true || (chosen !== false && chosen.includes(s.name)));
     const consumerServices = [
-      ...domains.flatMap((d) => processorServices(feedCtx, d, writers)),
-      cacheInvalidatorService(feedCtx),
+      ...[...domains.flatMap((d) => processorServices(feedCtx, d, writers)), cacheInvalidatorService(feedCtx)].filter(
+        joins,
+      ),
       hubFeedService(feedCtx, hub),
       purgeFeedService(feedCtx, hub),
     ];
