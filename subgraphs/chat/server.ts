@@ -103,6 +103,15 @@ export function chatResolvers(deps: ChatDeps): GraphQLResolverMap<ChatContext> {
         return true;
       },
     },
+    User: {
+      __resolveReference: (ref: { id: string }) => user(ref.id),
+      rooms: async (u: { id: string }, args: { first?: number | null }, ctx: ChatContext) => {
+        const actor = requireActor(ctx);
+        // The token's tenant and subject decide: another user's rooms are none of the caller's business.
+        if (u.id !== actor.subject) return [];
+        return (await myRooms(store, actor, args.first)).map(({ room, unread }) => ({ ...room, unread }));
+      },
+    },
     ChatRoom: {
       createdBy: (r: RoomParent) => user(r.createdBy),
       members: async (r: RoomParent, args: { first?: number | null }, ctx: ChatContext) =>
