@@ -5,7 +5,7 @@
  * tests run on Node and on Deno.
  */
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
-import { createEdge, type Edge } from './app.ts';
+import { createEdge, type Edge, type EdgeDeps } from './app.ts';
 import { type EdgeConfig, edgeConfig } from './config.ts';
 import { createMemoryStore } from './ratelimit/memory-store.ts';
 import type { RegionName } from './routing/region-router.ts';
@@ -349,7 +349,12 @@ export interface TestEdge {
  * The rate-limit bucket of an anonymous caller is its `x-test-client-ip` header.
  */
 export function testEdge(
-  opts: { env?: Record<string, string>; origin?: ScriptedOrigin; fastPath?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    origin?: ScriptedOrigin;
+    fastPath?: boolean;
+    deps?: Pick<EdgeDeps, 'upgradeWebSocket' | 'WebSocket'>;
+  } = {},
 ): TestEdge {
   const origin = opts.origin ?? scriptedOrigin();
   const config = edgeConfig({ ...TEST_ENV, ...opts.env });
@@ -362,6 +367,7 @@ export function testEdge(
     clock: () => clock.now(),
     log: (line) => logs.push(line),
     fastPath: opts.fastPath,
+    ...opts.deps,
   });
   return {
     edge,

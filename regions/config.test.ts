@@ -29,6 +29,12 @@ describe('region config', () => {
     assert.deepEqual(c.settings, { COMMERCE_SUBGRAPH_PORT: '5000' });
   });
 
+  it('DOMAIN_PORTS=any puts module ports not set one by one on free ports, for its own region only', () => {
+    assert.equal(regionConfig(east, {}).anyFreeDomainPorts, false);
+    assert.equal(regionConfig(east, { MERIDIAN_EAST_DOMAIN_PORTS: 'any' }).anyFreeDomainPorts, true);
+    assert.equal(regionConfig(east, { MERIDIAN_WEST_DOMAIN_PORTS: 'any' }).anyFreeDomainPorts, false);
+  });
+
   it('NODE_ENV=production is production mode', () => {
     assert.equal(regionConfig(east, { NODE_ENV: 'production' }).production, true);
     assert.equal(regionConfig(east, { NODE_ENV: 'development' }).production, false);

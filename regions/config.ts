@@ -28,7 +28,10 @@ export interface RegionConfig extends RegionProfile {
   readonly hubPort: number;
   /** The region's gRPC server (every domain's internal gRPC services). */
   readonly grpcPort: number;
-  /** Every domain module port on any free port (tests running beside `npm start`). */
+  /**
+   * Module ports not set one by one take any free port (tests and benchmarks running beside
+   * `npm start`): MERIDIAN_<REGION>_DOMAIN_PORTS=any.
+   */
   readonly anyFreeDomainPorts: boolean;
   /** `MERIDIAN_<REGION>_<NAME>` values by NAME, e.g. `COMMERCE_SUBGRAPH_PORT`. */
   readonly settings: Readonly<Record<string, string>>;
@@ -100,7 +103,7 @@ export function regionConfig(profile: RegionProfile, env: Record<string, string 
     gatewayPort: port(env, `${prefix}GATEWAY_PORT`, defaultPort(region, 'gateway')),
     hubPort: port(env, `${prefix}HUB_PORT`, defaultPort(region, 'hub')),
     grpcPort: port(env, `${prefix}GRPC_PORT`, defaultPort(region, 'grpc')),
-    anyFreeDomainPorts: false,
+    anyFreeDomainPorts: env[`${prefix}DOMAIN_PORTS`] === 'any',
     settings,
     production: env.NODE_ENV === 'production',
     opsToken: opsToken(env, env.NODE_ENV === 'production'),

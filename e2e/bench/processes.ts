@@ -108,6 +108,7 @@ export async function startRegionProcess(
       [`${prefix}_COMMERCE_PAYMENT_PROVIDER_PORT`]: String(await freePort()),
       [`${prefix}_COMMERCE_SUBGRAPH_PORT`]: String(subgraphPort),
       [`${prefix}_GRPC_PORT`]: String(await freePort()),
+      [`${prefix}_DOMAIN_PORTS`]: 'any',
       ...opts.env,
     },
   });

@@ -47,6 +47,8 @@ export interface VerifiedClaims {
   readonly tenant: string;
   readonly scopes: readonly string[];
   readonly token: string;
+  /** When the token stops being valid (its `exp`, ms since the epoch): long-lived connections end then. */
+  readonly expiresAt: number;
 }
 
 /**
@@ -165,7 +167,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
     }
     const checked = checkClaims(payload);
     if (!checked.ok) return invalid(checked.message);
-    const claims: VerifiedClaims = { ...checked.claims, token };
+    const claims: VerifiedClaims = { ...checked.claims, token, expiresAt: (payload.exp as number) * 1000 };
     verified.set(token, {
       claims,
       exp: payload.exp as number,

@@ -41,8 +41,17 @@ export interface EventConsumerOptions {
   readonly ephemeral?: boolean;
   /** Longest wait of one fetch on an idle topic; 500 ms by default. */
   readonly maxWaitMs?: number;
-  /** Partitions handled at once (order holds within each); 3 by default, the partitions of an event topic. */
+  /**
+   * Partitions handled at once (kafkajs `partitionsConsumedConcurrently`); 3 by default, the
+   * partitions of an event topic, so one slow record (a provider call, a retry) does not hold
+   * up other partitions' keys. Order holds within a partition (one aggregate's events).
+   */
   readonly partitionsConcurrently?: number;
+  /**
+   * Records of one partition handled at once, in no particular order (default 1: one at a time,
+   * in order). Only for handlers whose events are independent of each other's order.
+   */
+  readonly unorderedConcurrency?: number;
 }
 
 export interface EventConsumer {
@@ -161,34 +170,60 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           resolve();
         });
       });
-      await consumer.run({
-        autoCommit: !opts.ephemeral,
-        // Partitions are handled side by side (each still in order): one slow record — a
-        // provider call, a retry — no longer holds up the other partitions' keys.
-        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          const meta = { topic, partition, offset: message.offset };
-          let event: Envelope;
-          try {
-            event = fromKafkaMessage(message);
-          } catch (err) {
-            opts.onError?.(err, meta);
-            await deadLetter(message, meta, err);
-            return;
+      /** One record: decoded, handled (with retries) or dead-lettered with the reason. */
+      async function processOne(
+        topic: string,
+        partition: number,
+        message: KafkaMessage,
+        heartbeat: () => Promise<void>,
+      ): Promise<void> {
+        const meta = { topic, partition, offset: message.offset };
+        let event: Envelope;
+        try {
+          event = fromKafkaMessage(message);
+        } catch (err) {
+          opts.onError?.(err, meta);
+          await deadLetter(message, meta, err);
+          return;
+        }
+        try {
+          await handleWithRetry(event, meta, heartbeat);
+          stats.handled++;
+        } catch (err) {
+          if (stopping && isDomainError(err) && err.retryable) {
+            // Shutting down mid-retry: leave the offset uncommitted; the next owner retries.
+            throw err;
           }
-          try {
-            await handleWithRetry(event, meta, heartbeat);
-            stats.handled++;
-          } catch (err) {
-            if (stopping && isDomainError(err) && err.retryable) {
-              // Shutting down mid-retry: leave the offset uncommitted; the next owner retries.
-              throw err;
+          opts.onError?.(err, meta);
+          await deadLetter(message, meta, err instanceof Error ? err : new DomainError('INTERNAL', String(err)));
+        }
+      }
+      const unordered = opts.unorderedConcurrency ?? 1;
+      if (unordered > 1) {
+        // Up to `unordered` records of a fetched batch at once; the offset moves past a group only
+        // when all of it is done, so a crash redelivers (never skips) what was in flight.
+        await consumer.run({
+          autoCommit: !opts.ephemeral,
+          partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
+          eachBatchAutoResolve: false,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+            for (let i = 0; i < batch.messages.length; i += unordered) {
+              if (!isRunning() || isStale()) break;
+              const group = batch.messages.slice(i, i + unordered);
+              await Promise.all(group.map((m) => processOne(batch.topic, batch.partition, m, heartbeat)));
+              resolveOffset((group[group.length - 1] as KafkaMessage).offset);
+              await heartbeat();
+              if (!opts.ephemeral) await commitOffsetsIfNecessary();
             }
-            opts.onError?.(err, meta);
-            await deadLetter(message, meta, err instanceof Error ? err : new DomainError('INTERNAL', String(err)));
-          }
-        },
-      });
+          },
+        });
+      } else {
+        await consumer.run({
+          autoCommit: !opts.ephemeral,
+          partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
+          eachMessage: ({ topic, partition, message, heartbeat }) => processOne(topic, partition, message, heartbeat),
+        });
+      }
       await Promise.race([firstFetch, new Promise((r) => setTimeout(r, opts.startTimeoutMs ?? 30_000))]);
     },
     async stop() {

@@ -1,6 +1,7 @@
 /**
  * Commerce as a domain module: the catalog and orders subgraph, inventory over gRPC, orders
- * through the outbox, the payment processor, its caches, its hub topics, and (unless a
+ * through the outbox, the payment processor, its caches, its hub topics and subscription
+ * fields (`orderUpdated`, `myOrdersUpdated`), and (unless a
  * partner endpoint is configured) the legacy SOAP payment provider stand-in.
  */
 import { createHash } from 'node:crypto';
@@ -23,7 +24,9 @@ import type { DomainModule, Service } from '../host/domain-module.ts';
 import { inventoryGrpcService } from '../inventory/grpc-server.ts';
 import { type RunningPaymentProvider, startPaymentProvider } from '../payment-provider/server.ts';
 import { commerceChangedEntities } from './changes.ts';
+import { COMMERCE_EXTERNAL_EVENTS } from './external.ts';
 import { commerceHubFeed, commerceHubTopics } from './hub.ts';
+import { commerceSubscriptions } from './subscriptions.ts';
 
 /** What commerce exposes to tests and ops in a running region. */
 export interface CommerceHandle {
@@ -66,6 +69,7 @@ export const commerceModule: DomainModule<CommerceHandle> = {
   // A product list item resolves stock and price: a little more than a plain field.
   fieldCosts: { 'Query.products': 2, 'Query.order': 2, 'Mutation.placeOrder': 10, 'Tenant.catalogSize': 5 },
   changedEntities: commerceChangedEntities,
+  externalEvents: COMMERCE_EXTERNAL_EVENTS,
 
   async setup(ctx) {
     const { region } = ctx.config;
@@ -157,6 +161,7 @@ export const commerceModule: DomainModule<CommerceHandle> = {
         return o && { tenant: o.tenant, userId: o.userId };
       }),
       hubFeed: commerceHubFeed,
+      subscriptions: commerceSubscriptions,
       services,
       handle: {
         cacheStats: { products: catalog.productCache.stats, orders: orders.orderCache.stats },

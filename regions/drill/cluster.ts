@@ -126,6 +126,7 @@ export async function startCluster(opts: {
         [`${p}_HUB_PORT`]: String(ports[r].hub),
         [`${p}_GRPC_PORT`]: String(ports[r].grpc),
         [`${p}_COMMERCE_SUBGRAPH_PORT`]: String(ports[r].subgraph),
+        [`${p}_DOMAIN_PORTS`]: 'any',
         [`${p}_COMMERCE_PAYMENT_PROVIDER_URL`]: `${providerBase}/soap/payment`,
         [`${p}_PEER_GATEWAY_URL`]: `http://127.0.0.1:${ports[peer[r]].gateway}`,
         ...(opts.regionEnv?.(r) ?? {}),

@@ -125,12 +125,8 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
   const run = randomUUID().slice(0, 8);
   const tenant = `drill-${run}`;
   const productId = `p-drill-${run}`;
-  for (const r of ['east', 'west'] as const) {
-    await db[r].pool.query(
-      "INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, 'drill product', 100, 1000000)",
-      [productId],
-    );
-  }
+  // The regions migrate their databases as they start; the product goes in after that (on a
+  // fresh stack the tables do not exist before the first region process ran).
   const cluster = await startCluster({ log });
   const events: DrillEvent[] = [];
   let t0 = performance.now();
@@ -140,6 +136,12 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
     log(`drill: +${(now() / 1000).toFixed(1)}s ${label}`);
   };
   try {
+    for (const r of ['east', 'west'] as const) {
+      await db[r].pool.query(
+        "INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, 'drill product', 100, 1000000)",
+        [productId],
+      );
+    }
     // Start from the region under test as the writer, whatever an earlier run left.
     await moveWriter(cluster, from);
     const tokens = await Promise.all(

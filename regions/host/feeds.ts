@@ -205,6 +205,8 @@ function processorConsumer(
     groupId: group,
     topics,
     fromBeginning: p.fromBeginning ?? true,
+    ...(p.partitionsConcurrently ? { partitionsConcurrently: p.partitionsConcurrently } : {}),
+    ...(p.unorderedConcurrency ? { unorderedConcurrency: p.unorderedConcurrency } : {}),
     handle: (event, meta) =>
       p.handle(event, { topic: meta.topic, origin: meta.topic.startsWith(`${ctx.peer}.`) ? 'peer' : 'local' }),
     onError: onError(ctx, `${module.name}.${p.name}`),
