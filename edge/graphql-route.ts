@@ -16,6 +16,7 @@
  * depends on the query store) and anything the parser or the cost estimate refuses always
  * take the slow path. Each entry keeps its response headers ready, so a hit writes bytes.
  */
+
 import { type DocumentNode, print } from 'graphql';
 import type { AuthResult } from './auth/jwt.ts';
 import { forwardHeaders, wwwAuthenticate } from './auth/jwt.ts';
@@ -42,6 +43,7 @@ import type { EdgeMetrics } from './metrics/edge-metrics.ts';
 import type { OriginRequest, OriginResult } from './origin.ts';
 import type { RateLimiter } from './ratelimit/limiter.ts';
 import { graphqlError } from './responses.ts';
+import { runtimePropagatesTrace } from './runtime/trace-propagation.ts';
 
 export interface GraphQLRouteDeps {
   readonly parse: GraphQLRequestParser;
@@ -126,13 +128,17 @@ function callerOf(who: { tenant: string | null; subject: string | null }): strin
   return `${who.tenant ?? ''}|${who.subject ?? ''}`;
 }
 
+/** Request headers the regions see as the client sent them; traceparent only when no runtime tracing adds its own. */
+const FORWARDED = ['traceparent', 'x-correlation-id', 'idempotency-key'] as const;
+const FORWARDED_UNDER_OTEL = ['x-correlation-id', 'idempotency-key'] as const;
+
 function upstreamHeaders(raw: Request, auth: AuthResult): Record<string, string> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     accept: 'application/json',
     ...forwardHeaders(auth),
   };
-  for (const name of ['traceparent', 'x-correlation-id', 'idempotency-key']) {
+  for (const name of runtimePropagatesTrace() ? FORWARDED_UNDER_OTEL : FORWARDED) {
     const v = raw.headers.get(name);
     if (v) headers[name] = v;
   }

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { REGIONS, type Region } from '../infra/config/endpoints.ts';
 import { type StackError, status, up } from '../infra/stack/stack.ts';
+import { denoTelemetryEnv, nodeTelemetryArgs } from '../infra/telemetry/launch.ts';
 import { regionConfig } from './config.ts';
 import { east } from './east.ts';
 import { west } from './west.ts';
@@ -58,7 +59,7 @@ process.once('SIGINT', () => void stopAll(0));
 process.once('SIGTERM', () => void stopAll(0));
 
 for (const region of REGIONS) {
-  const child = spawn(process.execPath, [...process.execArgv, mainScript, region], {
+  const child = spawn(process.execPath, [...process.execArgv, ...nodeTelemetryArgs(process.env), mainScript, region], {
     stdio: 'inherit',
     env: process.env,
   });
@@ -87,7 +88,12 @@ try {
 const denoBin = fileURLToPath(new URL('../node_modules/.bin/deno', import.meta.url));
 const edgeMain = fileURLToPath(new URL('../edge/main.deno.ts', import.meta.url));
 const edgePort = Number(process.env.MERIDIAN_EDGE_PORT ?? 8080);
-const edgeEnv = { MERIDIAN_EDGE_OPS_TOKEN: 'dev-ops-token', ...process.env, MERIDIAN_EDGE_PORT: String(edgePort) };
+const edgeEnv = {
+  MERIDIAN_EDGE_OPS_TOKEN: 'dev-ops-token',
+  ...process.env,
+  ...denoTelemetryEnv(process.env, 'meridian-edge'),
+  MERIDIAN_EDGE_PORT: String(edgePort),
+};
 const edge = spawn(denoBin, ['run', '--allow-net', '--allow-env', '--allow-read', '--no-check', edgeMain], {
   stdio: 'inherit',
   env: edgeEnv,

@@ -11,9 +11,9 @@ import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import type { KafkaDependency } from '../adapters/kafka.ts';
 import { REGIONS } from '../config/endpoints.ts';
-import { withTelemetry } from '../telemetry/context.ts';
+import { consumedTraceparent, withTelemetry } from '../telemetry/context.ts';
 import type { Envelope } from './envelope.ts';
-import { fromKafkaMessage } from './kafka-codec.ts';
+import { fromKafkaMessage, kafkaHeader } from './kafka-codec.ts';
 
 export interface ConsumedMeta {
   readonly topic: string;
@@ -121,12 +121,31 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     stats.deadLettered++;
   }
 
-  async function handleWithRetry(event: Envelope, meta: ConsumedMeta, heartbeat: () => Promise<void>) {
+  async function handleWithRetry(
+    event: Envelope,
+    meta: ConsumedMeta,
+    heartbeat: () => Promise<void>,
+    transportTraceparent?: string,
+  ) {
+    const parent = consumedTraceparent(event.traceparent, transportTraceparent);
     for (let attempt = 0; ; attempt++) {
       try {
-        await withTelemetry({ traceparent: event.traceparent, correlationId: event.id }, () =>
-          opts.handle(event, meta),
-        );
+        // The processing span continues the producer's trace (OTel messaging conventions).
+        await withTelemetry({ traceparent: parent, correlationId: event.id }, () => opts.handle(event, meta), {
+          name: `process ${meta.topic}`,
+          kind: 'consumer',
+          preferTraceparent: true,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': meta.topic,
+            'messaging.consumer.group.name': opts.groupId,
+            'messaging.message.id': event.id,
+            'messaging.destination.partition.id': String(meta.partition),
+            'messaging.kafka.offset': Number(meta.offset),
+            'cloudevents.event_type': event.type,
+          },
+        });
         return;
       } catch (err) {
         const retryable = isDomainError(err) ? err.retryable : false;
@@ -187,7 +206,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           return;
         }
         try {
-          await handleWithRetry(event, meta, heartbeat);
+          await handleWithRetry(event, meta, heartbeat, kafkaHeader(message.headers, 'traceparent'));
           stats.handled++;
         } catch (err) {
           if (stopping && isDomainError(err) && err.retryable) {

@@ -1,6 +1,6 @@
 /** The event envelope of ARCHITECTURE.md, with CloudEvents 1.0 attribute names. */
 import type { DomainEvent } from '../../domains/shared/events.ts';
-import { childTraceparent } from '../telemetry/traceparent.ts';
+import { messageTraceparent } from '../telemetry/context.ts';
 
 export interface Envelope<D = unknown> {
   readonly specversion: '1.0';
@@ -22,7 +22,7 @@ export interface Envelope<D = unknown> {
 export interface EnvelopeContext {
   readonly region: string;
   readonly service: string;
-  /** The caller's traceparent: the event gets a child span of it. */
+  /** The caller's traceparent, when no span is active: the event's creation span is its child. */
   readonly traceparent?: string | null;
   readonly now?: () => string;
   readonly uuid?: () => string;
@@ -42,7 +42,7 @@ export function envelope(event: DomainEvent, ctx: EnvelopeContext): Envelope {
     time: ctx.now?.() ?? new Date().toISOString(),
     subject: event.subject,
     tenant: event.tenant,
-    traceparent: childTraceparent(ctx.traceparent),
+    traceparent: messageTraceparent(ctx.traceparent, { system: 'kafka', destination: event.type }),
     datacontenttype: 'application/json',
     data: event.data,
   };

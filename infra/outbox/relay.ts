@@ -43,6 +43,7 @@ import type { Envelope } from '../events/envelope.ts';
 import { kafkaHeader, toKafkaMessage } from '../events/kafka-codec.ts';
 import { OUTBOX_CHANNEL, OUTBOX_LANES } from '../events/outbox.ts';
 import { type EventRegistry, eventRegistry } from '../events/registry.ts';
+import { withSendSpan } from '../telemetry/context.ts';
 
 /** First key of the lane locks: `pg_try_advisory_lock(LANE_LOCK_NAMESPACE, lane)`. */
 export const LANE_LOCK_NAMESPACE = 4_100_010;
@@ -621,7 +622,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   async function send(waves: readonly TopicMessages[][], count: number): Promise<void> {
     try {
       const p = await kafkaProducer();
-      for (const wave of waves) await p.sendBatch({ acks: -1, topicMessages: wave });
+      for (const wave of waves) {
+        const messages = wave.flatMap((t) => t.messages);
+        const topics = wave.map((t) => t.topic);
+        await withSendSpan(
+          messages.map((m) => kafkaHeader(m.headers, 'traceparent')),
+          { system: 'kafka', destination: topics.length === 1 ? (topics[0] as string) : 'outbox' },
+          () => p.sendBatch({ acks: -1, topicMessages: wave }),
+        );
+      }
     } catch (err) {
       await resetKafka();
       throw new OutboxRelayError('SEND_FAILED', `sending ${count} event(s) failed`, { cause: err });

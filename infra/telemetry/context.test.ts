@@ -1,7 +1,14 @@
 /** Spans made by withTelemetry, recorded by the OpenTelemetry SDK's in-memory exporter. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { currentIds, currentTraceparent, withTelemetry } from './context.ts';
+import {
+  consumedTraceparent,
+  currentIds,
+  currentTraceparent,
+  messageTraceparent,
+  withSendSpan,
+  withTelemetry,
+} from './context.ts';
 import { type RunningTelemetry, startTelemetry } from './otel.ts';
 import { parseTraceparent } from './traceparent.ts';
 
@@ -73,6 +80,54 @@ describe('telemetry context with the SDK on', () => {
     );
     const process = (await spans()).find((s) => s.name === 'process');
     assert.equal(process?.spanContext().traceId, '0123456789abcdef0123456789abcdef');
+  });
+
+  it('a message carries its creation span; the send is a child of it, linked to the batch’s other messages', async () => {
+    telemetry.memory?.reset();
+    const kafka = { system: 'kafka', destination: 'commerce.order.created.v1' };
+    let first = '';
+    let second = '';
+    await withTelemetry(
+      { traceparent: INCOMING },
+      async () => {
+        first = messageTraceparent(undefined, kafka);
+      },
+      { name: 'placeOrder' },
+    );
+    second = messageTraceparent('00-11111111111111111111111111111111-2222222222222222-01', kafka);
+    await withSendSpan([first, second], kafka, async () => {});
+    const all = await spans();
+    const create = all.filter((s) => s.name === 'create commerce.order.created.v1');
+    const placeOrder = all.find((s) => s.name === 'placeOrder');
+    assert.equal(create.length, 2);
+    assert.equal(create[0]?.parentSpanContext?.spanId, placeOrder?.spanContext().spanId, 'created under the request');
+    assert.equal(
+      parseTraceparent(first)?.spanId,
+      create[0]?.spanContext().spanId,
+      'the message carries its create span',
+    );
+    assert.equal(
+      create[1]?.spanContext().traceId,
+      '11111111111111111111111111111111',
+      'no active span: the given parent',
+    );
+    const send = all.find((s) => s.name === 'send commerce.order.created.v1');
+    assert.equal(send?.parentSpanContext?.spanId, parseTraceparent(first)?.spanId);
+    assert.equal(send?.attributes['messaging.batch.message_count'], 2);
+    assert.deepEqual(
+      send?.links.map((l) => l.context.spanId),
+      [parseTraceparent(second)?.spanId],
+    );
+  });
+
+  it('a consumed message continues the transport’s span only when it is in the message’s own trace', () => {
+    const creation = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01';
+    const sameTrace = '00-0123456789abcdef0123456789abcdef-aaaaaaaaaaaaaaaa-01';
+    const otherTrace = '00-99999999999999999999999999999999-aaaaaaaaaaaaaaaa-01';
+    assert.equal(consumedTraceparent(creation, sameTrace), sameTrace);
+    assert.equal(consumedTraceparent(creation, otherTrace), creation, 'a batch sent under another trace');
+    assert.equal(consumedTraceparent(creation, undefined), creation);
+    assert.equal(consumedTraceparent(undefined, sameTrace), sameTrace);
   });
 
   it('a malformed incoming traceparent starts a new trace', async () => {

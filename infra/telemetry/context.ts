@@ -21,7 +21,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
-import { childTraceparent, formatTraceparent, parseTraceparent } from './traceparent.ts';
+import { childTraceparent, formatTraceparent, parseTraceparent, type TraceContext } from './traceparent.ts';
 
 export interface TelemetryContext {
   /** The traceparent of the current span (incoming request or consumed event). */
@@ -37,6 +37,8 @@ export interface SpanOptions {
   readonly attributes?: Attributes;
   /** Parent the span on the given traceparent even when another span is active (a consumed event's own trace). */
   readonly preferTraceparent?: boolean;
+  /** Other spans this one is about (a batch's other messages). */
+  readonly links?: readonly TraceContext[];
 }
 
 const storage = new AsyncLocalStorage<TelemetryContext>();
@@ -87,7 +89,13 @@ export function withTelemetry<T>(
     span.preferTraceparent && fromParent ? fromParent : active ? context.active() : (fromParent ?? context.active());
   const otel = tracer().startSpan(
     span.name,
-    { kind: KINDS[span.kind ?? 'internal'], attributes: span.attributes },
+    {
+      kind: KINDS[span.kind ?? 'internal'],
+      attributes: span.attributes,
+      links: span.links?.map((l) => ({
+        context: { traceId: l.traceId, spanId: l.spanId, traceFlags: Number.parseInt(l.flags, 16), isRemote: true },
+      })),
+    },
     parentContext,
   );
   // Without the SDK (or unsampled) the span records nothing: a child traceparent is made by hand.
@@ -145,4 +153,75 @@ export function currentTraceparent(): string | undefined {
 export function currentIds(): { traceId: string; spanId: string } | undefined {
   const tp = parseTraceparent(currentTraceparent());
   return tp && { traceId: tp.traceId, spanId: tp.spanId };
+}
+
+/** Where a message goes, for the messaging spans (OTel messaging semantic conventions). */
+export interface MessageDestination {
+  /** `messaging.system`: kafka, mqtt, rabbitmq. */
+  readonly system: string;
+  /** `messaging.destination.name`: the topic, queue or exchange. */
+  readonly destination: string;
+}
+
+/**
+ * The creation context a new message carries (semantic conventions: a "create" span, whose
+ * context is what the message propagates, so its consumers continue the producer's trace
+ * wherever and whenever it is published). With the SDK on and sampled, a real PRODUCER span,
+ * a child of the active span (else of `parent`); otherwise a child id made by hand.
+ */
+export function messageTraceparent(parent: string | null | undefined, to: MessageDestination): string {
+  const active = trace.getSpan(context.active());
+  const fromParent = remoteParent(parent);
+  const span = tracer().startSpan(
+    `create ${to.destination}`,
+    {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'messaging.system': to.system,
+        'messaging.destination.name': to.destination,
+        'messaging.operation.type': 'create',
+      },
+    },
+    active ? context.active() : (fromParent ?? context.active()),
+  );
+  const made = span.isRecording() ? traceparentOf(span) : undefined;
+  span.end();
+  return made ?? childTraceparent(parent ?? (active ? traceparentOf(active) : undefined));
+}
+
+/**
+ * Runs `fn` (a batch send) in a PRODUCER span "send <destination>": a child of the first
+ * message's creation context, linked to every other message's (semantic conventions for
+ * batches), so the send shows in the trace of the request that wrote the message.
+ */
+export function withSendSpan<T>(messages: readonly (string | undefined)[], to: MessageDestination, fn: () => T): T {
+  const parents = messages.flatMap((tp) => {
+    const p = parseTraceparent(tp);
+    return p ? [p] : [];
+  });
+  const first = parents[0];
+  return withTelemetry({ traceparent: first ? formatTraceparent(first) : undefined }, fn, {
+    name: `send ${to.destination}`,
+    kind: 'producer',
+    preferTraceparent: true,
+    attributes: {
+      'messaging.system': to.system,
+      'messaging.destination.name': to.destination,
+      'messaging.operation.type': 'send',
+      'messaging.batch.message_count': messages.length,
+    },
+    links: parents.slice(1).map((p) => p),
+  });
+}
+
+/**
+ * The parent of a consumed message's processing span: the transport's traceparent (the send
+ * span the producer's instrumentation injected) when it is in the same trace as the message's
+ * creation context, else the creation context itself (a batch sent under another trace's span).
+ */
+export function consumedTraceparent(creation: string | undefined, transport: string | undefined): string | undefined {
+  const c = parseTraceparent(creation);
+  const t = parseTraceparent(transport);
+  if (t && (!c || c.traceId === t.traceId)) return transport;
+  return creation;
 }

@@ -11,6 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Region } from '../../infra/config/endpoints.ts';
+import { denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE = process.execPath;
@@ -97,18 +98,39 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** Starts the provider, both regions and two edges; `regionEnv` adds settings per region. */
+/**
+ * Starts the provider, both regions and two edges; `regionEnv` adds settings per region;
+ * `otlpEndpoint` turns tracing on in every process (Node: register.ts; Deno: its own
+ * OpenTelemetry), every new trace sampled, exported there.
+ */
 export async function startCluster(opts: {
   readonly regionEnv?: (region: Region) => Record<string, string>;
+  readonly otlpEndpoint?: string;
   readonly log: (line: string) => void;
 }): Promise<Cluster> {
+  const traced = (service: string): { args: string[]; env: Record<string, string> } => {
+    if (opts.otlpEndpoint === undefined) return { args: [], env: { MERIDIAN_OTEL: 'off' } };
+    const env = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: opts.otlpEndpoint,
+      OTEL_SERVICE_NAME: service,
+      MERIDIAN_OTEL_SAMPLE_RATIO: '1',
+      OTEL_BSP_SCHEDULE_DELAY: '500',
+    };
+    return { args: nodeTelemetryArgs(env), env: { ...env, ...denoTelemetryEnv(env, service) } };
+  };
   const procs: Proc[] = [];
   const stopAll = async () => {
     await Promise.allSettled([...procs].reverse().map((p) => p.kill('SIGTERM')));
   };
   try {
     const providerPort = await freePort();
-    const provider = run('payment-provider', NODE, ['regions/payment-provider/main.ts', String(providerPort)], {});
+    const providerTrace = traced('meridian-payment-provider');
+    const provider = run(
+      'payment-provider',
+      NODE,
+      [...providerTrace.args, 'regions/payment-provider/main.ts', String(providerPort)],
+      providerTrace.env,
+    );
     procs.push(provider);
     const providerBase = `http://127.0.0.1:${providerPort}`;
     await waitFor(`${providerBase}/admin/stats`, provider, 20_000);
@@ -132,12 +154,13 @@ export async function startCluster(opts: {
         ...(opts.regionEnv?.(r) ?? {}),
       };
     };
-    const startRegion = async (r: Region) => {
+    const startRegion = async (r: Region, extraEnv: Record<string, string> = {}) => {
+      const trace = traced(`meridian-region-${r}`);
       const proc = run(
         `region ${r}`,
         NODE,
-        ['--disable-warning=TimeoutNegativeWarning', 'regions/main.ts', r],
-        regionEnv(r),
+        ['--disable-warning=TimeoutNegativeWarning', ...trace.args, 'regions/main.ts', r],
+        { ...regionEnv(r), ...trace.env, ...extraEnv },
       );
       regionProcs[r] = proc;
       procs.push(proc);
@@ -168,7 +191,12 @@ export async function startCluster(opts: {
       ['edge-node', NODE, ['edge/main.node.ts']],
     ] as const) {
       const port = await freePort();
-      const proc = run(name, command, [...args], { ...edgeEnv, MERIDIAN_EDGE_PORT: String(port) });
+      const trace = traced(`meridian-${name}`);
+      const proc = run(name, command, command === NODE ? [...trace.args, ...args] : [...args], {
+        ...edgeEnv,
+        ...trace.env,
+        MERIDIAN_EDGE_PORT: String(port),
+      });
       procs.push(proc);
       const url = `http://127.0.0.1:${port}`;
       await waitFor(`${url}/health`, proc, 30_000);

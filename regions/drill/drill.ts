@@ -56,7 +56,8 @@ async function until<T>(
   }
 }
 
-async function moveWriter(cluster: Cluster, to: Region): Promise<number> {
+/** Makes `to` the writer region through an edge (PUT /ops/writer); resolves with the new epoch. */
+export async function moveWriter(cluster: Cluster, to: Region): Promise<number> {
   return until(
     `moving the writer to ${to}`,
     async () => {

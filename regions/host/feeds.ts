@@ -19,6 +19,7 @@ import {
   withMirrored,
 } from '../../infra/events/consumer.ts';
 import type { Envelope } from '../../infra/events/envelope.ts';
+import { withTelemetry } from '../../infra/telemetry/context.ts';
 import type { Hub } from '../hub/hub.ts';
 import { type GlobalTopic, globalTopicKey, tenantTopicKey } from '../hub/topics.ts';
 import type { RegionDependencies } from './dependencies.ts';
@@ -78,14 +79,26 @@ export function publishPurge(hub: Pick<Hub, 'publish'>, domains: readonly Compos
 
 /** Publishes the event's hub messages, each on its topic in the event's tenant; returns how many were new. */
 export function publishToHub(hub: Pick<Hub, 'publish'>, domains: readonly ComposedDomain[], event: Envelope): number {
-  let published = 0;
-  for (const { parts } of domains) {
-    if (!parts.hubFeed?.topics.includes(event.type)) continue;
-    for (const p of parts.hubFeed.publications(event)) {
-      if (hub.publish(tenantTopicKey(event.tenant, p.topic), p.message)) published++;
-    }
-  }
-  return published;
+  const feeding = domains.filter(({ parts }) => parts.hubFeed?.topics.includes(event.type));
+  if (feeding.length === 0) return 0;
+  // The push to live clients is the last hop of the event's trace.
+  return withTelemetry(
+    { traceparent: event.traceparent },
+    () => {
+      let published = 0;
+      for (const { parts } of feeding) {
+        for (const p of parts.hubFeed?.publications(event) ?? []) {
+          if (hub.publish(tenantTopicKey(event.tenant, p.topic), p.message)) published++;
+        }
+      }
+      return published;
+    },
+    {
+      name: `publish hub ${event.type}`,
+      kind: 'producer',
+      attributes: { 'messaging.system': 'meridian-hub', 'messaging.operation.type': 'send' },
+    },
+  );
 }
 
 /** Every event type some module can say a change for. */

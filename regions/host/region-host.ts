@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { createPostgres, type Postgres } from '../../infra/adapters/postgres.ts';
 import { blockPort, ConfigError } from '../../infra/config/endpoints.ts';
 import type { EventConsumer } from '../../infra/events/consumer.ts';
 import { ensureTopics } from '../../infra/events/topics.ts';
@@ -189,20 +190,32 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
   const ports = { gateway: config.gatewayPort, hub: config.hubPort };
   let hubGraphQL: HubGraphQL | undefined;
   let wsTransport: WsTransport | undefined;
+  // The writer fence reads and moves leases on a pool of its own: a backlog of event handlers
+  // holding every connection of the shared pool must not stall the lease check every write
+  // waits on, nor the peer polling that learns of a move.
+  let fencePostgres: Postgres | undefined;
   const stopAll = async () => {
     await services.stop();
     hub.close();
     await closeDependencies(deps);
+    await fencePostgres?.close();
   };
 
   try {
     const verify = (authorization: string | null | undefined) => opts.identity.verifier.verify(authorization);
     const singleWriter = opts.domains.flatMap((d) => d.singleWriter ?? []);
+    if (singleWriter.length > 0) {
+      fencePostgres = createPostgres({
+        url: config.endpoints.postgresUrl,
+        applicationName: `writer-fence-${config.region}`,
+        maxConnections: 2,
+      });
+    }
     const writers =
-      singleWriter.length === 0
+      fencePostgres === undefined
         ? undefined
         : createWriterFence({
-            pool: deps.postgres.pool,
+            pool: fencePostgres.pool,
             region: config.region,
             aggregates: singleWriter,
             initialWriter: config.initialWriter,

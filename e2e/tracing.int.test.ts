@@ -1,0 +1,133 @@
+/**
+ * One placeOrder through the edge is one OpenTelemetry trace, across every process and both
+ * transports: the Deno edge (Deno's built-in OpenTelemetry) → the region gateway → the commerce
+ * subgraph → the inventory gRPC service → PostgreSQL → the outbox relay → Kafka → the payment
+ * processor → the SOAP payment provider (a process of its own) → the hub push. Every process
+ * is the real one, started with tracing on (`startCluster({ otlpEndpoint })`), exporting OTLP/JSON
+ * over HTTP to a receiver in this test. Runs alone in the e2e tier: it moves the writer lease
+ * to east (where it normally is).
+ */
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createPostgres } from '../infra/adapters/postgres.ts';
+import { until } from '../infra/adapters/testing.ts';
+import { resolveEndpoints } from '../infra/config/endpoints.ts';
+import { type Cluster, startCluster } from '../regions/drill/cluster.ts';
+import { moveWriter } from '../regions/drill/drill.ts';
+import { type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './support/otlp-receiver.ts';
+
+const PLACE = 'mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }';
+const SERVER = 2;
+const CLIENT = 3;
+const PRODUCER = 4;
+const CONSUMER = 5;
+
+describe('one trace from the edge to the fan-out', () => {
+  let receiver: OtlpReceiver;
+  let cluster: Cluster;
+  const lines: string[] = [];
+  const productId = `p-trace-${randomUUID().slice(0, 8)}`;
+
+  before(async () => {
+    receiver = await startOtlpReceiver();
+    cluster = await startCluster({ otlpEndpoint: receiver.url, log: (l) => lines.push(l) });
+    for (const region of ['east', 'west'] as const) {
+      const db = createPostgres({ url: resolveEndpoints(region, process.env).postgresUrl });
+      await db.pool.query(
+        "INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, 'traced product', 500, 100)",
+        [productId],
+      );
+      await db.close();
+    }
+    await moveWriter(cluster, 'east');
+  });
+  after(async () => {
+    await cluster?.stop();
+    await receiver?.close();
+  });
+
+  it('placeOrder through the Deno edge: every hop in one trace, every span’s parent in it', async () => {
+    const edge = cluster.edges.find((e) => e.name === 'edge-deno');
+    assert.ok(edge);
+    const issued = await fetch(`${cluster.regions.east.gatewayUrl}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub: 'tracer', tenant: `trace-${randomUUID().slice(0, 6)}`, scopes: ['orders:write'] }),
+    });
+    const token = ((await issued.json()) as { access_token: string }).access_token;
+    // The client starts the trace, as a browser with OpenTelemetry would.
+    const traceId = randomBytes(16).toString('hex');
+    const clientSpan = randomBytes(8).toString('hex');
+    const res = await fetch(`${edge.url}/graphql`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        traceparent: `00-${traceId}-${clientSpan}-01`,
+      },
+      body: JSON.stringify({
+        query: PLACE,
+        variables: {
+          input: { items: [{ productId, quantity: 1 }], idempotencyKey: randomUUID(), paymentToken: 'tok_visa' },
+        },
+      }),
+    });
+    const body = (await res.json()) as { data?: { placeOrder?: { id: string } }; errors?: unknown };
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.ok(body.data?.placeOrder?.id, JSON.stringify(body));
+
+    const inTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
+    const has = (pred: (s: ReceivedSpan) => boolean) => inTrace().some(pred);
+    const hops: Record<string, (s: ReceivedSpan) => boolean> = {
+      'edge (Deno) serves the request': (s) => s.service === 'meridian-edge-deno' && s.kind === SERVER,
+      'region gateway serves it': (s) =>
+        s.service === 'meridian-region-east' && s.kind === SERVER && /POST/.test(s.name),
+      'the subgraph resolves placeOrder': (s) => s.service === 'meridian-region-east' && /placeOrder/.test(s.name),
+      'inventory over gRPC (client and server)': (s) => s.attributes['rpc.system'] === 'grpc' && s.kind === SERVER,
+      PostgreSQL: (s) => s.attributes['db.system'] === 'postgresql' || s.attributes['db.system.name'] === 'postgresql',
+      'the event is created': (s) => s.name === 'create commerce.order.created.v1' && s.kind === PRODUCER,
+      'the relay sends it to Kafka': (s) => s.name === 'send commerce.order.created.v1' && s.kind === PRODUCER,
+      'the payment processor processes it': (s) =>
+        s.name === 'process commerce.order.created.v1' && s.kind === CONSUMER,
+      'the SOAP call to the provider': (s) =>
+        s.service === 'meridian-region-east' &&
+        s.kind === CLIENT &&
+        /POST/.test(s.name) &&
+        /soap/.test(String(s.attributes['url.full'] ?? s.attributes['http.url'] ?? '')),
+      'the provider serves it': (s) => s.service === 'meridian-payment-provider' && s.kind === SERVER,
+      'the confirmation is pushed to the hub': (s) => s.name === 'publish hub commerce.order.confirmed.v1',
+    };
+    await until(async () => (Object.values(hops).every(has) ? true : undefined), {
+      timeoutMs: 45_000,
+      intervalMs: 250,
+    }).catch(() => undefined); // what is missing is asserted next, by name
+    const missing = Object.entries(hops)
+      .filter(([, pred]) => !has(pred))
+      .map(([hop]) => hop);
+    assert.deepEqual(
+      missing,
+      [],
+      `spans in the trace:\n${inTrace()
+        .map((s) => `${s.service} ${s.kind} ${s.name}`)
+        .join('\n')}\nserver spans of other traces:\n${receiver
+        .spans()
+        .filter((s) => s.traceId !== traceId && s.kind === SERVER)
+        .slice(0, 20)
+        .map((s) => `${s.service} ${s.traceId} ${s.parentSpanId ?? '-'} ${s.name}`)
+        .join('\n')}`,
+    );
+    // One trace, not fragments: every span's parent is a span of the trace (or the client's).
+    const ids = new Set(inTrace().map((s) => s.spanId));
+    const orphans = inTrace().filter(
+      (s) => s.parentSpanId !== undefined && s.parentSpanId !== clientSpan && !ids.has(s.parentSpanId),
+    );
+    assert.deepEqual(
+      orphans.map((s) => `${s.service} ${s.name}`),
+      [],
+      'every parent span was exported in the same trace',
+    );
+    const roots = inTrace().filter((s) => s.parentSpanId === undefined);
+    assert.deepEqual(roots, [], 'nothing in the trace started a trace of its own');
+  });
+});
