@@ -3,6 +3,7 @@
  * Composition root: reads and validates the environment once.
  */
 import { ConfigError, parseRegion } from '../infra/config/endpoints.ts';
+import { createLogger } from '../infra/telemetry/logger.ts';
 import { regionConfig } from './config.ts';
 import { DOMAINS } from './domains.ts';
 import { east } from './east.ts';
@@ -16,13 +17,19 @@ try {
   const config = regionConfig(profile, process.env);
   const gatewayUrl = `http://127.0.0.1:${config.gatewayPort}`;
   const identity = identityFromEnv(process.env, { keyFile: DEV_ISSUER_KEY_FILE, gatewayUrl });
-  const region = await startRegion(config, { identity, domains: DOMAINS, log: (line) => console.log(line) });
-  console.log(`region ${config.region}: ${identity.summary}`);
-  console.log(
+  // JSON lines with the active span's trace and span ids, secrets masked (MERIDIAN_LOG_FORMAT=text for plain lines).
+  const logger = createLogger({ service: `meridian-region-${config.region}` });
+  const log =
+    process.env.MERIDIAN_LOG_FORMAT === 'text'
+      ? (line: string) => console.log(line)
+      : (line: string) => logger.info(line);
+  const region = await startRegion(config, { identity, domains: DOMAINS, log });
+  log(`region ${config.region}: ${identity.summary}`);
+  log(
     `region ${config.region}: gateway ${gatewayUrl}/graphql, hub http://127.0.0.1:${region.hubPort}/v1/stream (ready)`,
   );
   const shutdown = async (signal: string) => {
-    console.log(`region ${config.region}: ${signal}, stopping`);
+    log(`region ${config.region}: ${signal}, stopping`);
     await region.stop();
     process.exit(0);
   };
