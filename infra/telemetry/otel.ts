@@ -79,6 +79,11 @@ export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
     const exporter: SpanExporter = new OTLPTraceExporter({ url: opts.exporter.url });
     processor = new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000 });
   }
+  // The SDK would otherwise start OTLP metric and log exporters of its own (its default when
+  // these are unset): metrics are served as Prometheus text by each process, logs go to stdout,
+  // and a MeterProvider makes every instrumented request pay for histograms nobody reads.
+  process.env.OTEL_METRICS_EXPORTER ??= 'none';
+  process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName, ...opts.attributes }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
