@@ -173,6 +173,14 @@ async function applyEvent(client: pg.ClientBase, event: Envelope): Promise<void>
 /** Applies one of the peer's commerce events to this region's copy; false when it was applied before. */
 export async function applyPeerEvent(pool: pg.Pool, event: Envelope): Promise<boolean> {
   return inTransaction(pool, async (client) => {
+    // One order's events apply one at a time. They come from different topics, so different
+    // processors apply them concurrently; without this lock, a confirmation that finds no order
+    // parks itself while the order's creation, committing at the same moment, replays a park
+    // that is not yet visible to it, and the confirmation stays parked for good.
+    const orderId = (event.data as { orderId?: unknown } | null)?.orderId;
+    if (typeof orderId === 'string') {
+      await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`standby:${orderId}`]);
+    }
     const mark = await client.query(
       'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
       [STANDBY_CONSUMER, event.id],

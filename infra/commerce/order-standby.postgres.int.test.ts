@@ -1,0 +1,89 @@
+/**
+ * The standby copy of the peer's orders on a real PostgreSQL (a scratch database): an order's
+ * creation and its confirmation arrive on different topics, so different processors apply them
+ * at the same time; whichever commits first, the copy ends CONFIRMED with nothing left parked.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import type { Envelope } from '../events/envelope.ts';
+import { PLATFORM_MIGRATIONS } from '../postgres/migrate.ts';
+import { type ScratchDatabase, scratchDatabase } from '../postgres/scratch-database.testing.ts';
+import { COMMERCE_MIGRATIONS } from './migrations.ts';
+import { applyPeerEvent } from './order-standby.postgres.ts';
+
+function envelope(type: string, orderId: string, data: Record<string, unknown>): Envelope {
+  return {
+    specversion: '1.0',
+    id: randomUUID(),
+    type,
+    source: '/regions/west/commerce',
+    time: new Date().toISOString(),
+    subject: orderId,
+    tenant: 'standby-t',
+    traceparent: '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01',
+    datacontenttype: 'application/json',
+    data: { orderId, userId: 'u1', ...data },
+  };
+}
+
+describe('standby copy of peer orders (PostgreSQL)', () => {
+  let db: ScratchDatabase;
+  before(async () => {
+    db = await scratchDatabase('standby', [PLATFORM_MIGRATIONS, COMMERCE_MIGRATIONS]);
+  });
+  after(() => db?.drop());
+
+  it('a creation and its confirmation applied at the same moment leave the order CONFIRMED, nothing parked', async () => {
+    const orders = Array.from({ length: 40 }, () => randomUUID());
+    await Promise.all(
+      orders.flatMap((orderId) => [
+        applyPeerEvent(
+          db.postgres.pool,
+          envelope('commerce.order.created.v1', orderId, {
+            status: 'PENDING',
+            items: [],
+            totalCents: 100,
+            currency: 'USD',
+            paymentToken: 'tok_visa',
+            version: 1,
+          }),
+        ),
+        applyPeerEvent(
+          db.postgres.pool,
+          envelope('commerce.order.confirmed.v1', orderId, { status: 'CONFIRMED', version: 2 }),
+        ),
+      ]),
+    );
+    const { rows } = await db.postgres.pool.query<{ status: string; n: number }>(
+      'SELECT status, count(*)::int AS n FROM orders WHERE id = ANY($1::uuid[]) GROUP BY status',
+      [orders],
+    );
+    assert.deepEqual(rows, [{ status: 'CONFIRMED', n: orders.length }]);
+    const parked = await db.postgres.pool.query('SELECT 1 FROM standby_deferred');
+    assert.equal(parked.rowCount, 0, 'nothing left parked');
+  });
+
+  it('a confirmation that comes first is parked, then applied when the creation arrives', async () => {
+    const orderId = randomUUID();
+    await applyPeerEvent(
+      db.postgres.pool,
+      envelope('commerce.order.confirmed.v1', orderId, { status: 'CONFIRMED', version: 2 }),
+    );
+    const parked = await db.postgres.pool.query('SELECT 1 FROM standby_deferred WHERE order_id = $1', [orderId]);
+    assert.equal(parked.rowCount, 1);
+    await applyPeerEvent(
+      db.postgres.pool,
+      envelope('commerce.order.created.v1', orderId, {
+        status: 'PENDING',
+        items: [],
+        totalCents: 100,
+        currency: 'USD',
+        paymentToken: 'tok_visa',
+        version: 1,
+      }),
+    );
+    const { rows } = await db.postgres.pool.query('SELECT status, version FROM orders WHERE id = $1', [orderId]);
+    assert.deepEqual(rows, [{ status: 'CONFIRMED', version: 2 }]);
+  });
+});
