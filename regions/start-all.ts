@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { REGIONS, type Region } from '../infra/config/endpoints.ts';
+import { JAEGER_OTLP_HTTP_PORT, JAEGER_QUERY_PORT, REGIONS, type Region } from '../infra/config/endpoints.ts';
 import { type StackError, status, up } from '../infra/stack/stack.ts';
 import { denoTelemetryEnv, nodeTelemetryArgs } from '../infra/telemetry/launch.ts';
 import { regionConfig } from './config.ts';
@@ -45,6 +45,12 @@ try {
   process.exit(1);
 }
 
+// MERIDIAN_TRACES=jaeger: the stack started Jaeger; every process exports its traces there.
+const jaegerUi = `http://127.0.0.1:${JAEGER_QUERY_PORT}`;
+if (process.env.MERIDIAN_TRACES === 'jaeger') {
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??= `http://127.0.0.1:${JAEGER_OTLP_HTTP_PORT}`;
+}
+
 const children = new Map<Region | 'edge', ChildProcess>();
 let stopping = false;
 const stopAll = async (code: number) => {
@@ -61,7 +67,7 @@ process.once('SIGTERM', () => void stopAll(0));
 for (const region of REGIONS) {
   const child = spawn(process.execPath, [...process.execArgv, ...nodeTelemetryArgs(process.env), mainScript, region], {
     stdio: 'inherit',
-    env: process.env,
+    env: { ...process.env, OTEL_SERVICE_NAME: `meridian-region-${region}` },
   });
   child.once('exit', (code, signal) => {
     if (!stopping) {
@@ -127,6 +133,11 @@ for (const c of configs) {
   console.log(`    live events http://127.0.0.1:${c.hubPort}/v1/stream?topics=...   (SSE)`);
   console.log(`    live GraphQL ws://127.0.0.1:${c.hubPort}/v1/graphql (WebSocket), /v1/graphql/stream (graphql-sse)`);
   console.log(`    health      ${gw}/health, ${gw}/ready`);
+}
+if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+  console.log(`\n  traces        OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`);
+  if (process.env.MERIDIAN_TRACES === 'jaeger')
+    console.log(`                Jaeger query API ${jaegerUi}/api/traces?service=meridian-edge`);
 }
 console.log('\n  stack:');
 for (const s of stack) {

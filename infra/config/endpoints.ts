@@ -41,6 +41,11 @@ export function blockPort(region: Region, offset: number): number {
 export const RABBITMQ_PORT = 45672;
 export const RABBITMQ_DIST_PORT = 45674;
 export const RABBITMQ_EPMD_PORT = 45369;
+/** Jaeger v2 (opt-in trace backend): OTLP/HTTP in, query API and UI, health. */
+export const JAEGER_OTLP_HTTP_PORT = 45318;
+export const JAEGER_QUERY_PORT = 45686;
+export const JAEGER_QUERY_GRPC_PORT = 45685;
+export const JAEGER_HEALTH_PORT = 45133;
 
 /** Local credentials of the stack (development only; documented in the README). */
 export const LOCAL_USER = 'meridian';

@@ -25,6 +25,9 @@ export const KAFKA_VERSION =
 export const FERRETDB_MODULE = 'github.com/FerretDB/FerretDB';
 export const FERRETDB_VERSION = 'v1.24.2';
 export const FERRETDB_BIN = path.join(paths.bin, 'ferretdb');
+export const JAEGER_MODULE = 'github.com/jaegertracing/jaeger';
+export const JAEGER_VERSION = 'v1.76.0';
+export const JAEGER_BIN = path.join(paths.bin, 'jaeger');
 
 /** A binary the stack runs, and the Debian package that provides it. */
 const DEBIAN: ReadonlyArray<readonly [string, string]> = [
@@ -160,6 +163,31 @@ export function ensureFerretDb(): boolean {
   mkdirSync(paths.bin, { recursive: true });
   run(go, ['build', '-trimpath', '-o', FERRETDB_BIN, './cmd/ferretdb'], { cwd: src, env });
   rmSync(src, { recursive: true, force: true });
+  return true;
+}
+
+/**
+ * Builds the pinned Jaeger v2 (`cmd/jaeger` of the v1.x module line) for the opt-in trace backend.
+ * `go install mod@version` refuses it (its go.mod has replace directives), so it is built as a
+ * tool of a throwaway module; a cold build takes about 13 minutes on two cores, which is why the
+ * stack starts Jaeger only when asked (MERIDIAN_TRACES=jaeger, or `npm run stack -- up jaeger`).
+ * The Go module carries no UI assets: the query API answers, the UI page is a placeholder.
+ */
+export function ensureJaeger(): boolean {
+  const stamp = `${JAEGER_BIN}.version`;
+  if (existsSync(JAEGER_BIN) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === JAEGER_VERSION)
+    return false;
+  const go = requireBinary('go');
+  const env = { GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
+  const dir = path.join(paths.build, `jaeger-${JAEGER_VERSION}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  run(go, ['mod', 'init', 'meridian.local/jaeger-build'], { cwd: dir, env });
+  run(go, ['get', '-tool', `${JAEGER_MODULE}/cmd/jaeger@${JAEGER_VERSION}`], { cwd: dir, env });
+  mkdirSync(paths.bin, { recursive: true });
+  run(go, ['build', '-trimpath', '-o', JAEGER_BIN, `${JAEGER_MODULE}/cmd/jaeger`], { cwd: dir, env });
+  writeFileSync(stamp, `${JAEGER_VERSION}\n`);
+  rmSync(dir, { recursive: true, force: true });
   return true;
 }
 

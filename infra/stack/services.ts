@@ -20,6 +20,10 @@ import { createPostgres } from '../adapters/postgres.ts';
 import { createRedis } from '../adapters/redis.ts';
 import {
   defaultPort,
+  JAEGER_HEALTH_PORT,
+  JAEGER_OTLP_HTTP_PORT,
+  JAEGER_QUERY_GRPC_PORT,
+  JAEGER_QUERY_PORT,
   LOCAL_PASSWORD,
   LOCAL_USER,
   RABBITMQ_DIST_PORT,
@@ -30,7 +34,7 @@ import {
   type RegionEndpoints,
   resolveEndpoints,
 } from '../config/endpoints.ts';
-import { FERRETDB_BIN, KAFKA_VERSION, requireBinary } from './install.ts';
+import { FERRETDB_BIN, JAEGER_BIN, JAEGER_VERSION, KAFKA_VERSION, requireBinary } from './install.ts';
 import { confFile, dataDir, paths } from './paths.ts';
 import type { SpawnSpec } from './process.ts';
 
@@ -55,6 +59,8 @@ export interface ServiceDef {
   readonly stopSignal: NodeJS.Signals;
   readonly stopGraceMs: number;
   readonly startTimeoutMs: number;
+  /** Started only when asked for (named to `up`, or enabled by the environment); see `enabledServices`. */
+  readonly optIn?: boolean;
 }
 
 const JVM_OPTS = ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true'];
@@ -585,6 +591,86 @@ function mirrorMaker(all: readonly RegionEndpoints[]): ServiceDef {
   };
 }
 
+/**
+ * Jaeger v2 with in-memory storage: the trace backend the platform's processes export OTLP to
+ * when MERIDIAN_TRACES=jaeger. Opt-in, because its first build takes minutes (install.ts).
+ */
+function jaeger(): ServiceDef {
+  const id = 'jaeger';
+  const conf = confFile('jaeger.yaml');
+  return {
+    id,
+    name: 'jaeger',
+    region: 'shared',
+    ports: [JAEGER_OTLP_HTTP_PORT, JAEGER_QUERY_PORT, JAEGER_QUERY_GRPC_PORT, JAEGER_HEALTH_PORT],
+    needs: [],
+    external: false,
+    optIn: true,
+    prepare() {
+      writeFileSync(
+        conf,
+        [
+          'service:',
+          '  extensions: [jaeger_storage, jaeger_query, healthcheckv2]',
+          '  pipelines:',
+          '    traces:',
+          '      receivers: [otlp]',
+          '      processors: [batch]',
+          '      exporters: [jaeger_storage_exporter]',
+          '  telemetry:',
+          '    metrics:',
+          '      level: none',
+          '    logs:',
+          '      level: warn',
+          'extensions:',
+          '  healthcheckv2:',
+          '    use_v2: true',
+          '    http:',
+          `      endpoint: 127.0.0.1:${JAEGER_HEALTH_PORT}`,
+          '  jaeger_query:',
+          '    storage:',
+          '      traces: memstore',
+          '    http:',
+          `      endpoint: 127.0.0.1:${JAEGER_QUERY_PORT}`,
+          '    grpc:',
+          `      endpoint: 127.0.0.1:${JAEGER_QUERY_GRPC_PORT}`,
+          '  jaeger_storage:',
+          '    backends:',
+          '      memstore:',
+          '        memory:',
+          '          max_traces: 100000',
+          'receivers:',
+          '  otlp:',
+          '    protocols:',
+          '      http:',
+          `        endpoint: 127.0.0.1:${JAEGER_OTLP_HTTP_PORT}`,
+          'processors:',
+          '  batch:',
+          'exporters:',
+          '  jaeger_storage_exporter:',
+          '    trace_storage: memstore',
+          '',
+        ].join('\n'),
+      );
+    },
+    spawn: () => ({ command: JAEGER_BIN, args: ['--config', conf] }),
+    async probe() {
+      const res = await fetch(`http://127.0.0.1:${JAEGER_HEALTH_PORT}/status`, { signal: AbortSignal.timeout(2000) });
+      const body = (await res.json()) as { healthy?: boolean };
+      if (!res.ok || body.healthy !== true) throw new Error(`jaeger health ${res.status}`);
+      return JAEGER_VERSION;
+    },
+    stopSignal: 'SIGTERM',
+    stopGraceMs: 10000,
+    startTimeoutMs: 30000,
+  };
+}
+
+/** Whether an opt-in service is wanted: named to `up`, or MERIDIAN_TRACES=jaeger for Jaeger. */
+export function optInEnabled(s: ServiceDef, env: Record<string, string | undefined>, only: readonly string[]): boolean {
+  return !s.optIn || only.includes(s.id) || (s.id === 'jaeger' && env.MERIDIAN_TRACES === 'jaeger');
+}
+
 /** Every service of the stack, in a valid start order. */
 export function stackServices(env: Record<string, string | undefined>): ServiceDef[] {
   const endpoints = REGIONS.map((r) => resolveEndpoints(r, env));
@@ -601,5 +687,6 @@ export function stackServices(env: Record<string, string | undefined>): ServiceD
     rabbit,
     ...endpoints.map((e) => ferretdb(e.region, e)),
     mirrorMaker(endpoints),
+    jaeger(),
   ];
 }

@@ -4,11 +4,11 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ensureDebianPackages, ensureFerretDb, ensureKafkaJars, ensureTraversable } from './install.ts';
+import { ensureDebianPackages, ensureFerretDb, ensureJaeger, ensureKafkaJars, ensureTraversable } from './install.ts';
 import { logFile, paths } from './paths.ts';
 import { familyOf, portOwner } from './ports.ts';
 import { runningPid, startDetached, stopTracked } from './process.ts';
-import { postgresUser, type ServiceDef, stackServices } from './services.ts';
+import { optInEnabled, postgresUser, type ServiceDef, stackServices } from './services.ts';
 
 export type Log = (line: string) => void;
 
@@ -109,7 +109,7 @@ export async function up(
   log: Log,
   only: readonly string[] = [],
 ): Promise<UpReport> {
-  const services = select(stackServices(env), only);
+  const services = select(stackServices(env), only).filter((s) => optInEnabled(s, env, only));
   const local = services.filter((s) => !s.external);
   for (const dir of Object.values(paths)) mkdirSync(dir, { recursive: true });
 
@@ -122,6 +122,10 @@ export async function up(
   if (local.some((s) => s.name === 'kafka' || s.name === 'mirrormaker2')) {
     const t = performance.now();
     log(`  install   kafka ${ensureKafkaJars() ? 'jars fetched' : 'jars present'} (${secs(t)})`);
+  }
+  if (local.some((s) => s.name === 'jaeger')) {
+    const t = performance.now();
+    log(`  install   jaeger ${ensureJaeger() ? 'built' : 'present'} (${secs(t)})`);
   }
   if (local.some((s) => s.name === 'ferretdb')) {
     const t = performance.now();
@@ -180,8 +184,10 @@ export interface ServiceStatus {
 
 /** Probes every service (in parallel) and reports its state. */
 export async function status(env: Record<string, string | undefined>): Promise<ServiceStatus[]> {
+  // An opt-in service shows when it is enabled or running.
+  const shown = stackServices(env).filter((s) => optInEnabled(s, env, []) || runningPid(s.id) !== undefined);
   return Promise.all(
-    stackServices(env).map(async (s): Promise<ServiceStatus> => {
+    shown.map(async (s): Promise<ServiceStatus> => {
       const pid: ServiceStatus['pid'] = s.external ? 'external' : runningPid(s.id);
       const base = {
         id: s.id,
