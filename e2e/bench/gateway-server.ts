@@ -50,12 +50,9 @@ const urls = Object.fromEntries(
     name === 'commerce' ? env('BENCH_SUBGRAPH_URL') : 'http://127.0.0.1:9/graphql',
   ]),
 );
-const gateway = await gatewayApp(
-  supergraph,
-  urls,
-  (authorization) => verifier.verify(authorization),
-  { fieldCosts: Object.assign({}, ...DOMAINS.map((d) => d.fieldCosts ?? {})) },
-);
+const gateway = await gatewayApp(supergraph, urls, (authorization) => verifier.verify(authorization), {
+  fieldCosts: Object.assign({}, ...DOMAINS.map((d) => d.fieldCosts ?? {})),
+});
 gateway.app.get('/health', (c) => c.text('ok'));
 const server = serve({ fetch: gateway.app.fetch, port: Number(env('BENCH_PORT')), hostname: '127.0.0.1' });
 process.once('SIGTERM', () => {

@@ -174,6 +174,9 @@ export async function subgraphApp(schema: GraphQLSchema, verify: Verify, options
     plugins: [ApolloServerPluginInlineTraceDisabled(), tenantCacheScopePlugin()],
     ...modeOptions(options.production ?? false, limits.maxTokens, true),
     csrfPrevention: { requestHeaders: CSRF_HEADERS },
+    // The region's service manager stops this server in order; Apollo's own SIGTERM handler
+    // would stop it early and re-raise the signal before the region's graceful stop finished.
+    stopOnTerminationSignals: false,
   });
   await server.start();
   return { app: mount(server, verify, { maxBodyBytes: limits.maxBodyBytes }), stop: () => server.stop() };
@@ -270,6 +273,9 @@ export async function gatewayApp(
     ],
     ...modeOptions(options.production ?? false, limits.maxTokens, false),
     csrfPrevention: { requestHeaders: CSRF_HEADERS },
+    // The region's service manager stops this server in order; Apollo's own SIGTERM handler
+    // would stop it early and re-raise the signal before the region's graceful stop finished.
+    stopOnTerminationSignals: false,
   });
   await server.start();
   const problems = apiSchema ? fieldCostProblems(apiSchema, measured.fieldCosts) : [];
