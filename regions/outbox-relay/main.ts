@@ -11,6 +11,9 @@ import { ConfigError, parseRegion, resolveEndpoints } from '../../infra/config/e
 import { OUTBOX_LANES } from '../../infra/events/outbox.ts';
 import { createOutboxRelay } from '../../infra/outbox/relay.ts';
 import { migrate } from '../../infra/postgres/migrate.ts';
+import { outboxCollector } from '../metrics/collectors.ts';
+import { createRegionMetrics } from '../metrics/region-metrics.ts';
+import { serveMetricsFromEnv } from '../metrics/serve.ts';
 
 /** Tells one failure from the next without a stack trace per retry. */
 function explain(err: unknown): string {
@@ -38,6 +41,11 @@ async function main(): Promise<void> {
     onError: (err) => console.error(`outbox-relay ${region}: ${explain(err)} (retrying)`),
   });
   relay.start();
+  const metrics = createRegionMetrics({ region });
+  metrics.addCollector(outboxCollector(metrics.registry, postgres.pool));
+  const stopMetrics = await serveMetricsFromEnv(metrics, process.env, (line) =>
+    console.log(`outbox-relay ${region}: ${line}`),
+  );
   console.log(`outbox-relay ${region}: started as ${name} (${OUTBOX_LANES} lanes, pid ${process.pid})`);
 
   const shutdown = async (signal: string) => {
@@ -45,6 +53,7 @@ async function main(): Promise<void> {
     // The batch in flight gets its chance to finish, but an unreachable Kafka must not hang shutdown.
     setTimeout(() => process.exit(1), 15_000).unref();
     await relay.stop();
+    await stopMetrics();
     await Promise.allSettled([kafka.close(), postgres.close()]);
     process.exit(0);
   };
