@@ -107,7 +107,8 @@ describe('region /metrics', () => {
   it('raises the commerce cache hit ratio when a product is read again', async () => {
     const id = await newProduct();
     const read = () => gql('query($id: ID!) { product(id: $id) { id } }', { id });
-    assert.equal(((await read()).data?.product as { id: string }).id, id);
+    const first = (await read()).data?.product as { id: string } | undefined;
+    assert.equal(first?.id, id);
     const afterMiss = await scrape();
     const hits = (t: string) =>
       sample(t, 'meridian_region_cache_requests_total', { domain: 'commerce', result: 'hit' }) ?? 0;
