@@ -9,8 +9,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { REGIONS, type Region } from '../infra/config/endpoints.ts';
 import { type StackError, status, up } from '../infra/stack/stack.ts';
-import { regionConfig } from './config.ts';
+import { parsePort, regionConfig } from './config.ts';
 import { east } from './east.ts';
+import { OPS_CONSOLE_PORT } from './ops/console.ts';
 import { west } from './west.ts';
 
 const profiles = { east, west };
@@ -44,7 +45,7 @@ try {
   process.exit(1);
 }
 
-const children = new Map<Region | 'edge', ChildProcess>();
+const children = new Map<Region | 'edge' | 'ops-console', ChildProcess>();
 let stopping = false;
 const stopAll = async (code: number) => {
   stopping = true;
@@ -106,12 +107,38 @@ try {
   await stopAll(1);
 }
 
+// The ops console, watching both regions (it takes the regions' ops token).
+const consolePort = process.env.MERIDIAN_OPS_CONSOLE_PORT
+  ? parsePort('MERIDIAN_OPS_CONSOLE_PORT', process.env.MERIDIAN_OPS_CONSOLE_PORT)
+  : OPS_CONSOLE_PORT;
+const consoleMain = fileURLToPath(new URL('./ops/main.ts', import.meta.url));
+const opsConsole = spawn(process.execPath, [...process.execArgv, consoleMain], {
+  stdio: 'inherit',
+  env: { ...process.env, MERIDIAN_OPS_CONSOLE_PORT: String(consolePort) },
+});
+opsConsole.once('exit', (code, signal) => {
+  if (!stopping) {
+    console.error(`meridian: ops console exited (${signal ?? code}); stopping`);
+    void stopAll(1);
+  }
+});
+children.set('ops-console', opsConsole);
+try {
+  await waitReady(`http://127.0.0.1:${consolePort}/health`, opsConsole, 30000);
+} catch (err) {
+  console.error(`meridian: the ops console did not start: ${(err as Error).message}`);
+  await stopAll(1);
+}
+
 const stack = await status(process.env);
 console.log('\nmeridian is up\n');
 console.log(`  edge (Deno)   http://127.0.0.1:${edgePort}/graphql   /v1/stream   /metrics   /health`);
 console.log(`                ws://127.0.0.1:${edgePort}/v1/graphql (GraphQL subscriptions, graphql-transport-ws)`);
 console.log(
   `                ops: /ops/regions, PUT /ops/writer (bearer ${edgeEnv.MERIDIAN_EDGE_OPS_TOKEN === 'dev-ops-token' ? 'dev-ops-token' : '$MERIDIAN_EDGE_OPS_TOKEN'})\n`,
+);
+console.log(
+  `  ops console   http://127.0.0.1:${consolePort}/   (sign in with ${process.env.MERIDIAN_OPS_TOKEN ? '$MERIDIAN_OPS_TOKEN' : 'dev-ops-token'})\n`,
 );
 for (const c of configs) {
   const gw = `http://127.0.0.1:${c.gatewayPort}`;
@@ -120,7 +147,7 @@ for (const c of configs) {
   console.log(`    dev tokens  ${gw}/auth/token     (POST; JWKS at ${gw}/.well-known/jwks.json)`);
   console.log(`    live events http://127.0.0.1:${c.hubPort}/v1/stream?topics=...   (SSE)`);
   console.log(`    live GraphQL ws://127.0.0.1:${c.hubPort}/v1/graphql (WebSocket), /v1/graphql/stream (graphql-sse)`);
-  console.log(`    health      ${gw}/health, ${gw}/ready`);
+  console.log(`    health      ${gw}/health, ${gw}/ready, metrics ${gw}/metrics`);
 }
 console.log('\n  stack:');
 for (const s of stack) {

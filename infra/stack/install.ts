@@ -38,6 +38,8 @@ const DEBIAN: ReadonlyArray<readonly [string, string]> = [
   ['java', 'default-jre-headless'],
   ['mvn', 'maven'],
   ['go', 'golang-go'],
+  // Not run by the stack: the browser the ops console's Playwright tests drive (Playwright cannot download its own here).
+  ['chromium', 'chromium'],
 ];
 
 const SEARCH_PATH = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/go/bin'];
