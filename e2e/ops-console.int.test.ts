@@ -27,13 +27,16 @@ import { consoleApp } from '../regions/ops/console.ts';
 import { createDrillRunner } from '../regions/ops/drill-runner.ts';
 import { createEventFeed, type EventFeed } from '../regions/ops/event-feed.ts';
 import { west } from '../regions/west.ts';
+import { type EdgeProcess, startEdge } from './support/edge-process.ts';
 
 const TOKEN = `ops-${randomUUID()}`;
+const EDGE_OPS = `edge-ops-${randomUUID()}`;
 export const SCREENSHOTS = path.join(paths.root, 'reports', 'console');
 
 let identity: Identity;
 let regions: IsolatedRegion[] = [];
 let feed: EventFeed;
+let edge: EdgeProcess;
 let server: Awaited<ReturnType<typeof listen>>;
 let base: string;
 let browser: Browser;
@@ -99,6 +102,17 @@ before(async () => {
   regions = await Promise.all(
     [east, west].map((profile) => isolatedRegion(profile, [commerceModule], { identity, processors: false })),
   );
+  // The edge (Deno) in front of both regions: the console shows its routing view too.
+  const [e, w] = regions.map((r) => r.region) as [IsolatedRegion['region'], IsolatedRegion['region']];
+  edge = await startEdge('deno', {
+    MERIDIAN_EDGE_EAST_GATEWAY_URL: `http://127.0.0.1:${e.gatewayPort}`,
+    MERIDIAN_EDGE_EAST_HUB_URL: `http://127.0.0.1:${e.hubPort}`,
+    MERIDIAN_EDGE_WEST_GATEWAY_URL: `http://127.0.0.1:${w.gatewayPort}`,
+    MERIDIAN_EDGE_WEST_HUB_URL: `http://127.0.0.1:${w.hubPort}`,
+    MERIDIAN_JWKS_URL: `http://127.0.0.1:${e.gatewayPort}/.well-known/jwks.json`,
+    MERIDIAN_EDGE_HEALTH_INTERVAL_MS: '200',
+    MERIDIAN_EDGE_OPS_TOKEN: EDGE_OPS,
+  });
   feed = createEventFeed(
     regions.map((r) => ({ name: r.region.config.region, brokers: r.region.config.endpoints.kafkaBrokers })),
   );
@@ -108,6 +122,7 @@ before(async () => {
   const app = consoleApp({
     token: TOKEN,
     regions: regions.map((r) => ({ name: r.region.config.region, url: `http://127.0.0.1:${r.region.gatewayPort}` })),
+    edge: { url: edge.url, opsToken: EDGE_OPS },
     feed,
     drills: createDrillRunner(),
     reportsDir,
@@ -122,6 +137,7 @@ after(async () => {
   await browser?.close();
   await server?.close();
   await feed?.stop();
+  await edge?.stop();
   await Promise.all(regions.map((r) => r.stop()));
 });
 
@@ -159,7 +175,13 @@ describe('ops console in Chromium', () => {
         String(orders.epoch),
       );
     }
-    assert.match((await page.textContent('#writer-summary')) ?? '', /orders: (east|west) \(epoch \d+\)/);
+    const summary = /orders: (east|west) \(epoch (\d+)\)/.exec((await page.textContent('#writer-summary')) ?? '');
+    assert.ok(summary);
+    // The edge routes to both and sends writes where the regions say.
+    await page.waitForFunction(() => document.querySelectorAll('#edge .edge-region td.up').length === 2);
+    assert.equal(await page.textContent('#edge .health'), 'up');
+    assert.equal(await page.textContent('#edge .writer'), summary[1]);
+    assert.equal(await page.textContent('#edge .epoch'), summary[2]);
     // MirrorMaker 2's heartbeats reach both regions: the lag is shown per direction.
     await page.waitForFunction(() =>
       document.querySelector('#region-east .replication')?.textContent?.includes('west → east'),
@@ -172,6 +194,10 @@ describe('ops console in Chromium', () => {
 
   it('shows a real order in the live event stream, and the cache hit ratio once the cache is used', async () => {
     await signIn();
+    await page.waitForFunction(() => document.querySelector('#stream-state')?.textContent === 'live');
+    // Other engineers' traffic shares the stack: follow only order events, as an operator would.
+    await page.fill('#event-filter', 'commerce.order.');
+    await page.press('#event-filter', 'Enter');
     await page.waitForFunction(() => document.querySelector('#stream-state')?.textContent === 'live');
     const writer = regions[0] as IsolatedRegion;
     const gateway = `http://127.0.0.1:${writer.region.gatewayPort}/graphql`;
@@ -206,6 +232,11 @@ describe('ops console in Chromium', () => {
       .first();
     await row.waitFor({ timeout: 20_000 });
     assert.match((await row.textContent()) ?? '', /t-console/);
+    const types = await page.locator('#events tr.event td:nth-child(3)').allTextContents();
+    assert.ok(
+      types.every((t) => t.startsWith('commerce.order.')),
+      `only the filtered types: ${types.join(', ')}`,
+    );
     for (let i = 0; i < 3; i++) await post('query($id: ID!) { product(id: $id) { id } }', { id: product });
     // One miss, then hits: the ratio the page shows rises above zero (the cards refresh every 2 s).
     await page.waitForFunction(() => {

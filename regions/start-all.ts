@@ -114,7 +114,12 @@ const consolePort = process.env.MERIDIAN_OPS_CONSOLE_PORT
 const consoleMain = fileURLToPath(new URL('./ops/main.ts', import.meta.url));
 const opsConsole = spawn(process.execPath, [...process.execArgv, consoleMain], {
   stdio: 'inherit',
-  env: { ...process.env, MERIDIAN_OPS_CONSOLE_PORT: String(consolePort) },
+  env: {
+    ...process.env,
+    MERIDIAN_OPS_CONSOLE_PORT: String(consolePort),
+    MERIDIAN_EDGE_PORT: String(edgePort),
+    MERIDIAN_EDGE_OPS_TOKEN: edgeEnv.MERIDIAN_EDGE_OPS_TOKEN,
+  },
 });
 opsConsole.once('exit', (code, signal) => {
   if (!stopping) {

@@ -25,7 +25,7 @@ import {
   reportsPage,
 } from './pages.ts';
 import { DRILL_REPORTS_DIR, listReports, readReport } from './reports.ts';
-import { regionStatus, type WatchedRegion } from './status.ts';
+import { edgeStatus, regionStatus, type WatchedEdge, type WatchedRegion } from './status.ts';
 
 /** The console's default port: next to the edge's 8080, outside both regions' blocks. */
 export const OPS_CONSOLE_PORT = 8090;
@@ -37,11 +37,15 @@ const SESSION_MS = 12 * 60 * 60 * 1000;
 export interface ConsoleOptions {
   readonly token: string;
   readonly regions: readonly WatchedRegion[];
+  /** The edge whose routing view the dashboard shows too. */
+  readonly edge?: WatchedEdge;
   readonly feed: EventFeed;
   readonly drills: DrillRunner;
   readonly reportsDir?: string;
   /** Secure cookies (when served over HTTPS behind a proxy). */
   readonly secureCookie?: boolean;
+  /** Events one live stream carries per second at most (the rest are counted as skipped); 50 by default. */
+  readonly eventsPerSecond?: number;
   /** Keep-alive comment interval on the event stream; 15 s by default. */
   readonly heartbeatMs?: number;
 }
@@ -112,32 +116,62 @@ export function consoleApp(opts: ConsoleOptions): Hono {
 
   const statuses = () => Promise.all(opts.regions.map((r) => regionStatus(r)));
 
-  app.get('/', async (c) => c.html(dashboardPage(await statuses(), opts.feed.recent(), opts.drills.current())));
-  app.get('/fragments/regions', async (c) => c.html(regionsFragment(await statuses())));
-  app.get('/fragments/drill', (c) => c.html(drillStateFragment(opts.drills.current())));
-  app.get('/api/status', async (c) => c.json({ regions: await statuses(), drill: opts.drills.current() ?? null }));
+  const edge = async () => (opts.edge ? edgeStatus(opts.edge) : undefined);
 
-  app.get('/api/events', (c) =>
-    streamSSE(c, async (stream) => {
-      let stop: (() => void) | undefined;
+  app.get('/', async (c) => {
+    const [regions, e] = await Promise.all([statuses(), edge()]);
+    return c.html(dashboardPage(regions, e, opts.feed.recent(), opts.drills.current()));
+  });
+  app.get('/fragments/regions', async (c) => {
+    const [regions, e] = await Promise.all([statuses(), edge()]);
+    return c.html(regionsFragment(regions, e));
+  });
+  app.get('/fragments/drill', (c) => c.html(drillStateFragment(opts.drills.current())));
+  app.get('/api/status', async (c) => {
+    const [regions, e] = await Promise.all([statuses(), edge()]);
+    return c.json({ regions, edge: e ?? null, drill: opts.drills.current() ?? null });
+  });
+
+  /**
+   * The live stream: `event` frames (the event's routing facts and its table row), filtered by
+   * `?type=` (a type prefix, e.g. `commerce.`). A browser cannot follow a telemetry flood, so each
+   * stream carries at most `eventsPerSecond` and says how many it skipped in a `skipped` frame.
+   */
+  app.get('/api/events', (c) => {
+    const prefix = (c.req.query('type') ?? '').slice(0, 100);
+    const perSecond = opts.eventsPerSecond ?? 50;
+    return streamSSE(c, async (stream) => {
       const closed = new Promise<void>((resolve) => {
         stream.onAbort(() => resolve());
         c.req.raw.signal.addEventListener('abort', () => resolve(), { once: true });
       });
-      stop = opts.feed.listen((e) => {
+      let sent = 0;
+      let skipped = 0;
+      const stop = opts.feed.listen((e) => {
+        if (prefix && !(e.type ?? e.topic).startsWith(prefix)) return;
+        if (sent >= perSecond) {
+          skipped += 1;
+          return;
+        }
+        sent += 1;
         void stream.writeSSE({ event: 'event', id: e.id, data: JSON.stringify({ ...e, html: eventRow(e) }) });
       });
+      const window = setInterval(() => {
+        if (skipped > 0) void stream.writeSSE({ event: 'skipped', data: JSON.stringify({ skipped }) });
+        sent = 0;
+        skipped = 0;
+      }, 1000);
       const ping = setInterval(() => void stream.write(': ping\n\n'), opts.heartbeatMs ?? 15_000);
       try {
         await stream.write('retry: 2000\n\n');
         await closed;
       } finally {
         clearInterval(ping);
-        stop?.();
-        stop = undefined;
+        clearInterval(window);
+        stop();
       }
-    }),
-  );
+    });
+  });
 
   app.get('/api/drill', (c) => c.json(opts.drills.current() ?? null));
   app.post('/api/drill', async (c) => {

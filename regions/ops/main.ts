@@ -25,9 +25,13 @@ try {
     { log: (line) => console.error(`ops console: ${line}`) },
   );
   const drills = createDrillRunner();
+  const edgeRaw = process.env.MERIDIAN_EDGE_PORT;
+  const edgePort = edgeRaw === undefined ? 8080 : parsePort('MERIDIAN_EDGE_PORT', edgeRaw);
   const app = consoleApp({
     token,
     regions: configs.map((c) => ({ name: c.region, url: `http://127.0.0.1:${c.gatewayPort}` })),
+    // With the edge's ops token the console also shows the writer the edge sends writes to.
+    edge: { url: `http://127.0.0.1:${edgePort}`, opsToken: process.env.MERIDIAN_EDGE_OPS_TOKEN?.trim() || undefined },
     feed,
     drills,
   });

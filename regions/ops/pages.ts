@@ -6,7 +6,7 @@
 import { type DrillReport, timelineSvg } from '../drill/report.ts';
 import type { DrillState } from './drill-runner.ts';
 import type { FeedEvent } from './event-feed.ts';
-import type { RegionStatus } from './status.ts';
+import type { EdgeStatus, RegionStatus } from './status.ts';
 
 /** HTML-escapes text for element content and attribute values. */
 export function esc(value: unknown): string {
@@ -92,14 +92,27 @@ ${
 </section>`;
 }
 
-/** The region cards, refreshed by the dashboard script. */
-export function regionsFragment(regions: readonly RegionStatus[]): string {
+function edgeCard(edge: EdgeStatus): string {
+  const rows = Object.entries(edge.regions)
+    .map(
+      ([name, r]) =>
+        `<tr class="edge-region" data-region="${esc(name)}"><th>${esc(name)}</th><td class="${r.routable ? 'up' : 'down'}">${r.routable ? 'routable' : 'not routable'}</td><td>${r.healthy ? 'healthy' : 'unhealthy'}, breaker ${esc(r.breaker)}${r.lastError ? ` · ${esc(r.lastError)}` : ''}</td></tr>`,
+    )
+    .join('');
+  return `<section class="card" id="edge"><h2>edge <span class="health ${edge.up ? 'up' : 'down'}">${edge.up ? 'up' : 'down'}</span></h2>
+<p class="muted">${esc(edge.url)}${edge.error ? ` · <span class="fail">${esc(edge.error)}</span>` : ''}</p>
+${edge.writer ? `<p>sends writes to <strong class="writer">${esc(edge.writer)}</strong> (epoch <strong class="epoch">${esc(edge.writerEpoch)}</strong>)</p>` : ''}
+<table>${rows || '<tr><td class="muted">no regions reported</td></tr>'}</table></section>`;
+}
+
+/** The region cards (and the edge's view, when one is watched), refreshed by the dashboard script. */
+export function regionsFragment(regions: readonly RegionStatus[], edge?: EdgeStatus): string {
   // The commerce writer as every region sees it: they agree unless a move is under way.
   const views = regions.flatMap((r) => r.leases.map((l) => ({ seenBy: r.name, ...l })));
   const writers = [...new Set(views.map((v) => `${v.aggregate}: ${v.writer} (epoch ${v.epoch})`))];
   return `<p id="writer-summary"><strong>Writer:</strong> ${writers.length ? esc(writers.join(' · ')) : '<span class="muted">unknown (no region answered)</span>'}${
     writers.length > 1 ? ' <span class="fail">(regions disagree: a move is under way)</span>' : ''
-  }</p><div class="cards">${regions.map(regionCard).join('')}</div>`;
+  }</p><div class="cards">${regions.map(regionCard).join('')}${edge ? edgeCard(edge) : ''}</div>`;
 }
 
 /** One live event as a table row. */
@@ -136,15 +149,27 @@ async function refresh() {
   } catch {}
 }
 setInterval(refresh, 2000);
-const events = new EventSource('/api/events');
-events.addEventListener('event', (m) => {
-  const body = $('#events tbody');
-  body.insertAdjacentHTML('afterbegin', JSON.parse(m.data).html);
-  while (body.rows.length > 200) body.deleteRow(-1);
-  $('#events-empty')?.remove();
+let events;
+function follow(prefix) {
+  events?.close();
+  $('#stream-state').textContent = 'connecting…';
+  events = new EventSource('/api/events' + (prefix ? '?type=' + encodeURIComponent(prefix) : ''));
+  events.addEventListener('event', (m) => {
+    const body = $('#events tbody');
+    body.insertAdjacentHTML('afterbegin', JSON.parse(m.data).html);
+    while (body.rows.length > 200) body.deleteRow(-1);
+    $('#events-empty')?.remove();
+  });
+  events.addEventListener('skipped', (m) => { $('#skipped').textContent = JSON.parse(m.data).skipped + ' events/s not shown'; });
+  events.addEventListener('open', () => { $('#stream-state').textContent = 'live'; });
+  events.addEventListener('error', () => { $('#stream-state').textContent = 'reconnecting…'; });
+}
+follow('');
+$('#event-filter').addEventListener('change', (ev) => {
+  $('#events tbody').replaceChildren();
+  $('#skipped').textContent = '';
+  follow(ev.target.value.trim());
 });
-events.addEventListener('open', () => { $('#stream-state').textContent = 'live'; });
-events.addEventListener('error', () => { $('#stream-state').textContent = 'reconnecting…'; });
 let drillTimer;
 async function drillState() {
   const res = await fetch('/fragments/drill', { credentials: 'same-origin' });
@@ -172,13 +197,14 @@ if ($('#drill-status')?.dataset.running === 'true') drillTimer = setInterval(dri
 /** The dashboard: regions, writer, lags, cache, live events and the drill. */
 export function dashboardPage(
   regions: readonly RegionStatus[],
+  edge: EdgeStatus | undefined,
   recent: readonly FeedEvent[],
   drill: DrillState | undefined,
 ): string {
   const rows = [...recent].reverse().map(eventRow).join('');
   return page(
     'Dashboard',
-    `<h1>Regions</h1><div id="regions">${regionsFragment(regions)}</div>
+    `<h1>Regions</h1><div id="regions">${regionsFragment(regions, edge)}</div>
 <h1>Failover drill</h1>
 <form id="drill-form" class="inline"><label>from <select name="from"><option>east</option><option>west</option></select></label>
 <label>warm-up <input type="number" name="warmup" value="10" min="0" max="600"> s</label>
@@ -189,6 +215,7 @@ export function dashboardPage(
 ${drillPanel(drill)}
 <p><a href="/drills/latest" id="last-report">Last report</a> · <a href="/drills">all reports</a></p>
 <h1>Live events <small id="stream-state" class="muted">connecting…</small></h1>
+<p><label>type starts with <input id="event-filter" placeholder="e.g. commerce." size="30"></label> <span id="skipped" class="muted"></span></p>
 <table id="events"><thead><tr><th>time</th><th>region</th><th>type</th><th>tenant</th><th>subject</th><th>id</th></tr></thead><tbody>${rows}</tbody></table>
 ${rows ? '' : '<p id="events-empty" class="muted">No events yet: they appear as the regions write them.</p>'}`,
     { script: DASHBOARD_SCRIPT },

@@ -84,6 +84,44 @@ export function summariseMetrics(text: string): NonNullable<RegionStatus['metric
   };
 }
 
+/** An edge the console watches: its base URL and, to read its writer view, its ops token. */
+export interface WatchedEdge {
+  readonly url: string;
+  readonly opsToken?: string;
+}
+
+/** The edge's view: whether it answers, which regions it routes to, and the writer it sends writes to. */
+export interface EdgeStatus {
+  readonly url: string;
+  readonly up: boolean;
+  readonly regions: Readonly<
+    Record<string, { healthy: boolean; routable: boolean; breaker: string; lastError: string | null }>
+  >;
+  readonly writer?: string;
+  readonly writerEpoch?: number;
+  readonly error?: string;
+}
+
+/** Asks the edge for its routing view (`/health`; with its ops token, `/ops/regions` for the writer). */
+export async function edgeStatus(edge: WatchedEdge, timeoutMs = 3000): Promise<EdgeStatus> {
+  try {
+    const health = await getJson(`${edge.url}/health`, timeoutMs);
+    const regions = ((health.body as { regions?: EdgeStatus['regions'] }).regions ?? {}) as EdgeStatus['regions'];
+    let writer: string | undefined;
+    let writerEpoch: number | undefined;
+    if (edge.opsToken) {
+      const res = await fetch(`${edge.url}/ops/regions`, {
+        headers: { authorization: `Bearer ${edge.opsToken}` },
+        signal: AbortSignal.timeout(timeoutMs),
+      }).catch(() => undefined);
+      if (res?.ok) ({ writer, writerEpoch } = (await res.json()) as { writer?: string; writerEpoch?: number });
+    }
+    return { url: edge.url, up: health.status === 200, regions, writer, writerEpoch };
+  } catch (err) {
+    return { url: edge.url, up: false, regions: {}, error: (err as Error)?.message ?? String(err) };
+  }
+}
+
 /** Asks one region for everything the console shows of it. */
 export async function regionStatus(region: WatchedRegion, timeoutMs = 3000): Promise<RegionStatus> {
   const [health, ready, writer, metrics] = await Promise.allSettled([
