@@ -40,12 +40,13 @@ async function main(): Promise<void> {
       ),
     onError: (err) => console.error(`outbox-relay ${region}: ${explain(err)} (retrying)`),
   });
-  relay.start();
+  // Before the relay takes lanes: a bad MERIDIAN_METRICS_PORT stops the process with nothing begun.
   const metrics = createRegionMetrics({ region });
   metrics.addCollector(outboxCollector(metrics.registry, postgres.pool));
   const stopMetrics = await serveMetricsFromEnv(metrics, process.env, (line) =>
     console.log(`outbox-relay ${region}: ${line}`),
   );
+  relay.start();
   console.log(`outbox-relay ${region}: started as ${name} (${OUTBOX_LANES} lanes, pid ${process.pid})`);
 
   const shutdown = async (signal: string) => {
