@@ -15,7 +15,7 @@ import type { ScrapeCollector } from './region-metrics.ts';
 
 /**
  * Consumer lag of the region's durable groups (ids ending in `-<region>`, e.g.
- * `commerce-payments-east`, `cache-invalidator-east`): per group and topic, the end offsets
+ * `<domain>-<processor>-east`, `cache-invalidator-east`): per group and topic, the end offsets
  * minus the committed offsets (a partition never committed counts from its low watermark).
  * Ephemeral per-process feeds commit nothing, so they have no lag to report.
  */
@@ -96,7 +96,7 @@ export function outboxCollector(registry: Registry, pool: pg.Pool): ScrapeCollec
 
 /**
  * The regional read-through caches over this process's Redis connection, by domain (a cache
- * namespace's first segment, `commerce:product` → commerce): lookups by result, and the hit
+ * namespace's first segment, `<domain>:<entity>` → <domain>): lookups by result, and the hit
  * ratio since start (hits, positive or negative, over lookups that reached Redis).
  */
 export function cacheMetrics(registry: Registry, redis: Redis): void {

@@ -107,7 +107,7 @@ ${edge.writer ? `<p>sends writes to <strong class="writer">${esc(edge.writer)}</
 
 /** The region cards (and the edge's view, when one is watched), refreshed by the dashboard script. */
 export function regionsFragment(regions: readonly RegionStatus[], edge?: EdgeStatus): string {
-  // The commerce writer as every region sees it: they agree unless a move is under way.
+  // Each single-writer aggregate's writer as every region sees it: they agree unless a move is under way.
   const views = regions.flatMap((r) => r.leases.map((l) => ({ seenBy: r.name, ...l })));
   const writers = [...new Set(views.map((v) => `${v.aggregate}: ${v.writer} (epoch ${v.epoch})`))];
   return `<p id="writer-summary"><strong>Writer:</strong> ${writers.length ? esc(writers.join(' · ')) : '<span class="muted">unknown (no region answered)</span>'}${
