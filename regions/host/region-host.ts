@@ -193,7 +193,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
   const deps = openDependencies(config, 'host');
   const services = createServiceManager((line) => log(`region ${config.region}: ${line}`));
   const settings = hubSettings(config, opts.hub);
-  const metrics = createRegionMetrics({ region: config.region, log });
+  const metrics = createRegionMetrics({ region: config.region, log, token: config.settings.METRICS_TOKEN });
   const hub = createHub(settings.hub);
   const consumers = new Map<string, EventConsumer>();
   const handles = new Map<DomainModule<unknown>, unknown>();

@@ -92,6 +92,18 @@ describe('region metrics', () => {
   });
 });
 
+describe('metrics token', () => {
+  it('when set, /metrics needs it as a bearer token, and a wrong one counts as an auth failure', async () => {
+    const metrics = createRegionMetrics({ region: 'east', token: 'scrape-secret' });
+    const app = metrics.routes();
+    assert.equal((await app.request('/metrics')).status, 401);
+    assert.equal((await app.request('/metrics', { headers: { authorization: 'Bearer nope' } })).status, 401);
+    const ok = await app.request('/metrics', { headers: { authorization: 'Bearer scrape-secret' } });
+    assert.equal(ok.status, 200);
+    assert.equal(value(await ok.text(), 'meridian_region_auth_failures_total', { surface: 'metrics' }), 2);
+  });
+});
+
 describe('bridge stats', () => {
   it('puts every bridge of a process under one family, each once', () => {
     const registry = createRegistry();

@@ -5,6 +5,8 @@
  * collectors that refresh at most once per `ttlMs`, so a busy scraper cannot hammer Kafka or
  * PostgreSQL. Names no domain: domains appear only as label values.
  */
+
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
@@ -39,7 +41,7 @@ export interface RegionMetrics {
   http(server: string): MiddlewareHandler;
   /** Golden signals per GraphQL operation at the gateway (name, type, outcome, duration, error codes). */
   graphqlPlugin(): ApolloServerPlugin;
-  /** A refused credential on a surface (`graphql`, `hub-ws`, `hub-sse`, `ops`). */
+  /** A refused credential on a surface (`graphql`, `hub-ws`, `hub-sse`, `ops`; `metrics` is counted here). */
   authFailure(surface: string): void;
   /** Adds a scrape-time collector. */
   addCollector(collector: ScrapeCollector): void;
@@ -57,6 +59,11 @@ export interface RegionMetricsOptions {
   /** Longest wait for one collector at scrape time; 3 s by default (its last values are kept). */
   readonly timeoutMs?: number;
   readonly log?: (line: string) => void;
+  /**
+   * A bearer token /metrics then requires (Prometheus `authorization.credentials`), for a port
+   * reachable by more than the scraper; open when absent (loopback ports, as the edge's).
+   */
+  readonly token?: string;
 }
 
 /** Declares a region process's metrics on a fresh registry. */
@@ -107,7 +114,7 @@ export function createRegionMetrics(opts: RegionMetricsOptions): RegionMetrics {
     help: 'Credentials refused (missing scope, bad or expired token), by surface.',
     labelNames: ['surface'],
   });
-  for (const surface of ['graphql', 'hub-ws', 'hub-sse', 'ops']) authFailures.inc({ surface }, 0);
+  for (const surface of ['graphql', 'hub-ws', 'hub-sse', 'ops', 'metrics']) authFailures.inc({ surface }, 0);
   const scrapeErrors: Counter<'collector'> = registry.counter({
     name: 'meridian_region_scrape_errors_total',
     help: 'Scrape-time measurements that failed or timed out (their last values were kept), by collector.',
@@ -207,6 +214,15 @@ export function createRegionMetrics(opts: RegionMetricsOptions): RegionMetrics {
       const app = new Hono();
       app.get('/metrics', async (c) => {
         c.header('cache-control', 'no-store');
+        if (opts.token !== undefined) {
+          const presented = /^bearer +(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+          const h = (s: string) => createHash('sha256').update(s).digest();
+          if (!timingSafeEqual(h(presented), h(opts.token))) {
+            authFailures.inc({ surface: 'metrics' });
+            c.header('WWW-Authenticate', 'Bearer realm="meridian-metrics"');
+            return c.body('the metrics need the bearer token\n', 401);
+          }
+        }
         return c.body(await metrics.render(), 200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
       });
       return app;

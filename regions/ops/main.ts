@@ -29,7 +29,11 @@ try {
   const edgePort = edgeRaw === undefined ? 8080 : parsePort('MERIDIAN_EDGE_PORT', edgeRaw);
   const app = consoleApp({
     token,
-    regions: configs.map((c) => ({ name: c.region, url: `http://127.0.0.1:${c.gatewayPort}` })),
+    regions: configs.map((c) => ({
+      name: c.region,
+      url: `http://127.0.0.1:${c.gatewayPort}`,
+      metricsToken: c.settings.METRICS_TOKEN,
+    })),
     // With the edge's ops token the console also shows the writer the edge sends writes to.
     edge: { url: `http://127.0.0.1:${edgePort}`, opsToken: process.env.MERIDIAN_EDGE_OPS_TOKEN?.trim() || undefined },
     feed,

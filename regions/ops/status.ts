@@ -10,6 +10,8 @@ import { type PromSample, parsePromText, samplesOf } from './prom-text.ts';
 export interface WatchedRegion {
   readonly name: string;
   readonly url: string;
+  /** The region's MERIDIAN_<REGION>_METRICS_TOKEN, when its /metrics needs one. */
+  readonly metricsToken?: string;
 }
 
 /** One writer lease as GET /ops/writer answers it. */
@@ -128,9 +130,10 @@ export async function regionStatus(region: WatchedRegion, timeoutMs = 3000): Pro
     getJson(`${region.url}/health`, timeoutMs),
     getJson(`${region.url}/ready`, timeoutMs),
     getJson(`${region.url}/ops/writer`, timeoutMs),
-    fetch(`${region.url}/metrics`, { signal: AbortSignal.timeout(timeoutMs) }).then(async (r) =>
-      r.ok ? r.text() : Promise.reject(new Error(`/metrics answered ${r.status}`)),
-    ),
+    fetch(`${region.url}/metrics`, {
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: region.metricsToken ? { authorization: `Bearer ${region.metricsToken}` } : {},
+    }).then(async (r) => (r.ok ? r.text() : Promise.reject(new Error(`/metrics answered ${r.status}`)))),
   ]);
   const up = health.status === 'fulfilled' && health.value.status === 200;
   const readyBody = ready.status === 'fulfilled' ? (ready.value.body as Record<string, unknown>) : undefined;
