@@ -51,8 +51,9 @@ function writeReport(dir: string): void {
     edge: 'edge-1',
     ok: !(i >= 10 && i < 14),
     status: i >= 10 && i < 14 ? 503 : 200,
-    ms: 20 + i,
-  })) as unknown as Attempt[];
+    ...(i >= 10 && i < 14 ? { code: 'UNAVAILABLE' } : {}),
+    latencyMs: 20 + i * 3,
+  }));
   const report = {
     drill: 'failover' as const,
     from: 'east',
