@@ -33,7 +33,11 @@ module.exports = {
       from: { pathNot: ['^edge/', '\\.test\\.ts$'] },
       to: {
         path: '^edge/',
-        pathNot: ['^edge/auth/', '^edge/graphql/(limits|cost|operation|body|media-type)\\.ts$'],
+        pathNot: [
+          '^edge/auth/',
+          '^edge/graphql/(limits|cost|operation|body|media-type)\\.ts$',
+          '^edge/metrics/metrics\\.ts$',
+        ],
       },
     },
     {

@@ -13,6 +13,7 @@ import { eventIdOf } from '../bridges/amqp/bridge.ts';
 import { eventually } from '../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
 import { type Collector, collectFromNow } from './support/kafka-collector.ts';
+import { metricValue } from './support/metrics.ts';
 import { eventProducer, type PartnersRegion, startPartnersRegion, tenantName } from './support/partners.ts';
 
 const SHIPMENT = 'partners.shipment.updated.v1';
@@ -135,6 +136,9 @@ describe('AMQP inbound bridge end to end (east)', () => {
     const tenant = tenantName('amqp');
     const c = await register(tenant);
     const { conn, ch } = await publisher(c);
+    const bridged = (outcome: string) =>
+      metricValue(p.region.gatewayPort, 'meridian_bridge_messages_total', { bridge: 'amqp', outcome });
+    const [deadBefore, producedBefore] = [await bridged('dead_lettered'), await bridged('produced')];
     const bad: Array<[Buffer, string | undefined, RegExp]> = [
       [Buffer.from('{not json'), 'b-1', /not JSON/],
       [shipment(2, { status: 'LOST' }), 'b-2', /violates its schema/],
@@ -158,6 +162,9 @@ describe('AMQP inbound bridge end to end (east)', () => {
     await eventually(() => assert.equal(kafka.events.filter((e) => e.tenant === tenant).length, 1), {
       timeoutMs: 10_000,
     });
+    // The region's /metrics counted them: 4 dead letters, 1 produced.
+    assert.equal((await bridged('dead_lettered')) - deadBefore, 4);
+    assert.equal((await bridged('produced')) - producedBefore, 1);
   });
 
   it('a partner over its rate is slowed without slowing another partner', async () => {

@@ -14,6 +14,7 @@ import { Webhook } from 'standardwebhooks';
 import { eventually } from '../infra/adapters/testing.ts';
 import { type Received, type Receiver, startReceiver } from '../infra/partners/receiver.testing.ts';
 import { PLACE_ORDER } from './support/graphql-client.ts';
+import { metricValue } from './support/metrics.ts';
 import {
   CREATE_ENDPOINT,
   ENDPOINT,
@@ -174,6 +175,9 @@ describe('webhooks end to end (east)', () => {
   it('failing then healthy: retried with the same webhook-id until 2xx; attempts listed with codes and latencies', async () => {
     const tenant = tenantName();
     const r = await receiver((n) => (n <= 2 ? { status: 500, body: `try ${n}` } : { status: 204 }));
+    const deliveries = (result: string) =>
+      metricValue(p.region.gatewayPort, 'meridian_webhook_deliveries_total', { result });
+    const [retryingBefore, deliveredBefore] = [await deliveries('retrying'), await deliveries('delivered')];
     const e = await createEndpoint(tenant, r.url);
     const event = await producer.orderEvent(tenant, 'confirmed');
     await eventually(() => assert.equal(r.received.length, 3), { timeoutMs: 15_000 });
@@ -201,6 +205,9 @@ describe('webhooks end to end (east)', () => {
     const gap = Date.parse(d.attempts[1]?.at ?? '') - Date.parse(d.attempts[0]?.at ?? '');
     assert.ok(gap >= 140, `the schedule's 150 ms between attempts 1 and 2 (was ${gap} ms)`);
     assert.equal((await view(tenant, e.id)).failingSince, null, 'the success ended the failing stretch');
+    // The region's /metrics counted the two failures and the delivery.
+    assert.equal((await deliveries('retrying')) - retryingBefore, 2);
+    assert.equal((await deliveries('delivered')) - deliveredBefore, 1);
   });
 
   it('Retry-After is honoured: the next attempt waits as long as the endpoint asked', async () => {

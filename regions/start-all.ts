@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
 import { JAEGER_OTLP_HTTP_PORT, JAEGER_QUERY_PORT, REGIONS, type Region } from '../infra/config/endpoints.ts';
 import { type StackError, status, up } from '../infra/stack/stack.ts';
 import { denoTelemetryEnv, nodeTelemetryArgs } from '../infra/telemetry/launch.ts';
-import { regionConfig } from './config.ts';
+import { parsePort, regionConfig } from './config.ts';
 import { east } from './east.ts';
+import { OPS_CONSOLE_PORT } from './ops/console.ts';
 import { west } from './west.ts';
 
 const profiles = { east, west };
@@ -51,7 +52,7 @@ if (process.env.MERIDIAN_TRACES === 'jaeger') {
   process.env.OTEL_EXPORTER_OTLP_ENDPOINT ??= `http://127.0.0.1:${JAEGER_OTLP_HTTP_PORT}`;
 }
 
-const children = new Map<Region | 'edge', ChildProcess>();
+const children = new Map<Region | 'edge' | 'ops-console', ChildProcess>();
 let stopping = false;
 const stopAll = async (code: number) => {
   stopping = true;
@@ -118,12 +119,43 @@ try {
   await stopAll(1);
 }
 
+// The ops console, watching both regions (it takes the regions' ops token).
+const consolePort = process.env.MERIDIAN_OPS_CONSOLE_PORT
+  ? parsePort('MERIDIAN_OPS_CONSOLE_PORT', process.env.MERIDIAN_OPS_CONSOLE_PORT)
+  : OPS_CONSOLE_PORT;
+const consoleMain = fileURLToPath(new URL('./ops/main.ts', import.meta.url));
+const opsConsole = spawn(process.execPath, [...process.execArgv, consoleMain], {
+  stdio: 'inherit',
+  env: {
+    ...process.env,
+    MERIDIAN_OPS_CONSOLE_PORT: String(consolePort),
+    MERIDIAN_EDGE_PORT: String(edgePort),
+    MERIDIAN_EDGE_OPS_TOKEN: edgeEnv.MERIDIAN_EDGE_OPS_TOKEN,
+  },
+});
+opsConsole.once('exit', (code, signal) => {
+  if (!stopping) {
+    console.error(`meridian: ops console exited (${signal ?? code}); stopping`);
+    void stopAll(1);
+  }
+});
+children.set('ops-console', opsConsole);
+try {
+  await waitReady(`http://127.0.0.1:${consolePort}/health`, opsConsole, 30000);
+} catch (err) {
+  console.error(`meridian: the ops console did not start: ${(err as Error).message}`);
+  await stopAll(1);
+}
+
 const stack = await status(process.env);
 console.log('\nmeridian is up\n');
 console.log(`  edge (Deno)   http://127.0.0.1:${edgePort}/graphql   /v1/stream   /metrics   /health`);
 console.log(`                ws://127.0.0.1:${edgePort}/v1/graphql (GraphQL subscriptions, graphql-transport-ws)`);
 console.log(
   `                ops: /ops/regions, PUT /ops/writer (bearer ${edgeEnv.MERIDIAN_EDGE_OPS_TOKEN === 'dev-ops-token' ? 'dev-ops-token' : '$MERIDIAN_EDGE_OPS_TOKEN'})\n`,
+);
+console.log(
+  `  ops console   http://127.0.0.1:${consolePort}/   (sign in with ${process.env.MERIDIAN_OPS_TOKEN ? '$MERIDIAN_OPS_TOKEN' : 'dev-ops-token'})\n`,
 );
 for (const c of configs) {
   const gw = `http://127.0.0.1:${c.gatewayPort}`;
@@ -132,7 +164,7 @@ for (const c of configs) {
   console.log(`    dev tokens  ${gw}/auth/token     (POST; JWKS at ${gw}/.well-known/jwks.json)`);
   console.log(`    live events http://127.0.0.1:${c.hubPort}/v1/stream?topics=...   (SSE)`);
   console.log(`    live GraphQL ws://127.0.0.1:${c.hubPort}/v1/graphql (WebSocket), /v1/graphql/stream (graphql-sse)`);
-  console.log(`    health      ${gw}/health, ${gw}/ready`);
+  console.log(`    health      ${gw}/health, ${gw}/ready, metrics ${gw}/metrics`);
 }
 if (process.env.OTEL_EXPORTER_OTLP_ENDPOINT) {
   console.log(`\n  traces        OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}`);

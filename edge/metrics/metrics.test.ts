@@ -105,6 +105,23 @@ describe('prometheus registry', () => {
     assert.throws(() => c.inc({ b: '1' } as never), /not declared/);
     assert.throws(() => r.counter({ name: 'c_total', help: 'x' }), /already registered/);
   });
+
+  it('renders collected metrics from what their callback reads at render time', () => {
+    const r = createRegistry();
+    const stats = { hits: 1, misses: 0 };
+    r.collect({ name: 'lookups_total', help: 'Lookups.', type: 'counter', labelNames: ['result'] }, () => [
+      [{ result: 'hit' }, stats.hits],
+      [{ result: 'miss' }, stats.misses],
+    ]);
+    assert.match(r.render(), /^lookups_total\{result="hit"\} 1$/m);
+    stats.hits = 5;
+    const text = r.render();
+    assertWellFormed(text);
+    assert.match(text, /^# TYPE lookups_total counter$/m);
+    assert.match(text, /^lookups_total\{result="hit"\} 5$/m);
+    r.collect({ name: 'broken_total', help: 'Goes down.', type: 'counter' }, () => [[undefined, -1]]);
+    assert.throws(() => r.render(), /only goes up/);
+  });
 });
 
 describe('edge metrics', () => {

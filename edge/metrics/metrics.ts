@@ -49,11 +49,24 @@ export interface MetricOptions<L extends string = string> {
   readonly labelNames?: readonly L[];
 }
 
+/** One sample of a collected metric: its labels and value. */
+export type Sample<L extends string = string> = readonly [labels: Labels<L> | undefined, value: number];
+
+/** Declaration of a collected metric: a counter or a gauge. */
+export interface CollectedOptions<L extends string = string> extends MetricOptions<L> {
+  readonly type: 'counter' | 'gauge';
+}
+
 /** A set of metrics rendered together. */
 export interface Registry {
   counter<L extends string = never>(opts: MetricOptions<L>): Counter<L>;
   gauge<L extends string = never>(opts: MetricOptions<L>): Gauge<L>;
   histogram<L extends string = never>(opts: MetricOptions<L> & { readonly buckets?: readonly number[] }): Histogram<L>;
+  /**
+   * A metric whose samples are read when the registry renders: a count kept elsewhere (a
+   * component's own stats) or a value measured at scrape time. `samples` must be cheap and sync.
+   */
+  collect<L extends string = never>(opts: CollectedOptions<L>, samples: () => Iterable<Sample<L>>): void;
   /** The whole registry in the text format, ending with a line feed. */
   render(): string;
 }
@@ -263,6 +276,23 @@ export function createRegistry(): Registry {
     };
   }
 
+  function collect<L extends string = never>(opts: CollectedOptions<L>, samples: () => Iterable<Sample<L>>): void {
+    const labelNames = checkDeclaration(opts);
+    register({
+      name: opts.name,
+      help: opts.help,
+      type: opts.type,
+      lines: () => {
+        const out: string[] = [];
+        for (const [labels, value] of samples()) {
+          if (opts.type === 'counter') checkAmount(opts.name, value);
+          out.push(sampleLine(opts.name, seriesOf(opts.name, labelNames, labels), value));
+        }
+        return out;
+      },
+    });
+  }
+
   function render(): string {
     const out: string[] = [];
     for (const family of families.values()) {
@@ -272,5 +302,5 @@ export function createRegistry(): Registry {
     return out.length === 0 ? '' : `${out.join('\n')}\n`;
   }
 
-  return { counter, gauge, histogram, render };
+  return { counter, gauge, histogram, collect, render };
 }

@@ -35,6 +35,21 @@ export interface ReadThroughCache<T> {
   readonly stats: Readonly<CacheStats>;
 }
 
+/** One cache's name and running counts, as a metrics reader sees it. */
+export interface CacheInfo {
+  readonly namespace: string;
+  readonly stats: Readonly<CacheStats>;
+}
+
+// Caches by the Redis connection they use: a region's metrics read the caches over its own
+// connection (two regions in one test process stay apart), and nothing outlives the connection.
+const cachesByRedis = new WeakMap<Redis, Set<CacheInfo>>();
+
+/** The caches created over one Redis connection, with their running stats (what /metrics reads). */
+export function cachesOn(redis: Redis): readonly CacheInfo[] {
+  return [...(cachesByRedis.get(redis) ?? [])];
+}
+
 /** A TTL within ±jitter of `seconds`, at least 1 s. */
 export function jitteredTtl(seconds: number, jitter: number, random: () => number): number {
   return Math.max(1, Math.round(seconds * (1 + (random() * 2 - 1) * jitter)));
@@ -51,6 +66,9 @@ export function createReadThroughCache<T>(opts: ReadThroughOptions): ReadThrough
   const generation = new Map<string, number>();
   const stats: CacheStats = { hits: 0, negativeHits: 0, misses: 0, loads: 0, coalesced: 0, errors: 0 };
   const keyOf = (id: string) => `${namespace}:${id}`;
+  const known = cachesByRedis.get(redis) ?? new Set<CacheInfo>();
+  cachesByRedis.set(redis, known);
+  known.add({ namespace, stats });
 
   async function readCache(key: string): Promise<string | null> {
     try {

@@ -43,6 +43,8 @@ const DEBIAN: ReadonlyArray<readonly [string, string]> = [
   ['go', 'golang-go'],
   // The external load generator of `npm run bench` (e2e/bench/wrk.ts): throughput measured from outside.
   ['wrk', 'wrk'],
+  // Not run by the stack: the browser the ops console's Playwright tests drive (Playwright cannot download its own here).
+  ['chromium', 'chromium'],
 ];
 
 const SEARCH_PATH = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/go/bin'];

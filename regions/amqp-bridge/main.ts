@@ -4,15 +4,24 @@
  * many as wanted: they share each partner's queue; a killed one's unacked messages go to the others.
  */
 import { ConfigError } from '../../infra/config/endpoints.ts';
+import { createRegionMetrics } from '../metrics/region-metrics.ts';
+import { serveMetricsFromEnv } from '../metrics/serve.ts';
+import { partnersMetrics } from '../partners/metrics.ts';
 import { openPartnersProcess, stopOnSignals } from '../partners/process.ts';
 
 try {
   const p = await openPartnersProcess('amqp-bridge');
   const bridge = p.runtime.amqpBridge;
+  const metrics = createRegionMetrics({ region: p.region });
+  partnersMetrics(metrics.registry, p.runtime, { dispatcher: false, amqpBridge: true });
+  const stopMetrics = await serveMetricsFromEnv(metrics, process.env, (line) =>
+    console.log(`amqp-bridge ${p.region}: ${line}`),
+  );
   await bridge.start();
   console.log(`amqp-bridge ${p.region}: started as ${p.name} (exchange ${p.runtime.topology.exchange})`);
   stopOnSignals(`amqp-bridge ${p.region}`, async () => {
     await bridge.stop();
+    await stopMetrics();
     await p.close();
   });
 } catch (err) {

@@ -67,6 +67,8 @@ export interface GatewayOptions {
   readonly fieldCosts?: Readonly<Record<string, number>>;
   /** Production mode: no introspection, no field suggestions in errors. */
   readonly production?: boolean;
+  /** More Apollo plugins (e.g. the region's metrics). */
+  readonly plugins?: readonly ApolloServerPlugin<GraphQLRequestContext>[];
 }
 
 /** The platform's limits with `overrides`; throws on a value that is not a positive integer. */
@@ -270,6 +272,7 @@ export async function gatewayApp(
       schemaWatcher((schema) => {
         apiSchema = schema;
       }),
+      ...(options.plugins ?? []),
     ],
     ...modeOptions(options.production ?? false, limits.maxTokens, false),
     csrfPrevention: { requestHeaders: CSRF_HEADERS },

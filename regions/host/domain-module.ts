@@ -11,6 +11,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { GraphQLSchema } from 'graphql';
+import type { Registry } from '../../edge/metrics/metrics.ts';
 import type { Envelope } from '../../infra/events/envelope.ts';
 import type { DocumentOutboxSource } from '../../infra/outbox/document-outbox.ts';
 import type { MigrationSet } from '../../infra/postgres/migrate.ts';
@@ -174,6 +175,11 @@ export interface DomainContext {
   fence(aggregate: string): AggregateFence;
   /** Every module's `externalEvents` in this region (for a module that delivers them outside). */
   readonly externalEvents: readonly ExternalEvent[];
+  /**
+   * The region process's Prometheus registry (served at /metrics): the module declares its own
+   * metrics here, named `meridian_<domain>_…` (or a shared family through its hook, e.g. bridges).
+   */
+  readonly metrics: Registry;
 }
 
 /** One domain, as the region host composes it. */

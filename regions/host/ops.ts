@@ -19,7 +19,13 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /** Ops routes over the region's writer fence; PUT is absent when no ops token is configured. */
-export function opsRoutes(opts: { fence: WriterFence; token: string | undefined; regions: readonly string[] }): Hono {
+export function opsRoutes(opts: {
+  fence: WriterFence;
+  token: string | undefined;
+  regions: readonly string[];
+  /** Told of every refused ops credential (metrics). */
+  onRefused?: () => void;
+}): Hono {
   const app = new Hono();
   app.get('/ops/writer', (c) => {
     c.header('cache-control', 'no-store');
@@ -30,6 +36,7 @@ export function opsRoutes(opts: { fence: WriterFence; token: string | undefined;
   app.put('/ops/writer', async function moveWriter(c) {
     const presented = /^bearer +(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
     if (presented === undefined || !sameSecret(presented, token)) {
+      opts.onRefused?.();
       c.header(
         'WWW-Authenticate',
         `Bearer realm="meridian-ops"${presented === undefined ? '' : ', error="invalid_token"'}`,

@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
+import { isDomainError } from '../../domains/shared/errors.ts';
 import { createPostgres, type Postgres } from '../../infra/adapters/postgres.ts';
 import { blockPort, ConfigError } from '../../infra/config/endpoints.ts';
 import type { EventConsumer } from '../../infra/events/consumer.ts';
@@ -28,6 +29,9 @@ import { createHubGraphQL, type HubGraphQL } from '../hub/subscriptions.ts';
 import { topicResolver } from '../hub/topics.ts';
 import { createWsTransport, type WsTransport } from '../hub/ws.ts';
 import type { Identity } from '../identity/identity.ts';
+import { cacheMetrics, consumerLagCollector, hubMetrics, outboxCollector } from '../metrics/collectors.ts';
+import { createRegionMetrics, type RegionMetrics } from '../metrics/region-metrics.ts';
+import { replicationLagService } from '../metrics/replication.ts';
 import { closeDependencies, openDependencies, type RegionDependencies } from './dependencies.ts';
 import type { DomainContext, DomainModule, ExternalEvent } from './domain-module.ts';
 import {
@@ -61,6 +65,8 @@ export interface RunningRegion {
   readonly hubGraphQL: HubGraphQL;
   /** Open WebSocket connections on the hub. */
   hubConnections(): number;
+  /** The process's Prometheus metrics (served at /metrics on the gateway and hub ports). */
+  readonly metrics: RegionMetrics;
   readonly services: ServiceManager;
   /** The writer leases of single-writer aggregates, when a module declares any. */
   readonly writers: WriterFence | undefined;
@@ -132,15 +138,18 @@ export function collectExternalEvents(modules: readonly DomainModule<unknown>[])
 
 function baseApp(
   config: RegionConfig,
+  metrics: { server: string; of: RegionMetrics },
   checks: Parameters<typeof healthRoutes>[1],
   about?: Parameters<typeof healthRoutes>[2],
 ): Hono {
   const app = new Hono();
+  app.use(metrics.of.http(metrics.server));
   app.use(async function regionHeader(c, next) {
     await next();
     c.res.headers.set('x-meridian-region', config.region);
   });
   app.route('/', healthRoutes(config.region, checks, about));
+  app.route('/', metrics.of.routes());
   return app;
 }
 
@@ -183,6 +192,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
   const deps = openDependencies(config, 'host');
   const services = createServiceManager((line) => log(`region ${config.region}: ${line}`));
   const settings = hubSettings(config, opts.hub);
+  const metrics = createRegionMetrics({ region: config.region, log, token: config.settings.METRICS_TOKEN });
   const hub = createHub(settings.hub);
   const consumers = new Map<string, EventConsumer>();
   const handles = new Map<DomainModule<unknown>, unknown>();
@@ -203,6 +213,17 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
 
   try {
     const verify = (authorization: string | null | undefined) => opts.identity.verifier.verify(authorization);
+    /** The same check, counting refused credentials on a surface clients reach (subgraphs re-verify: not counted). */
+    const counted =
+      <A extends unknown[], R>(surface: string, check: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        try {
+          return await check(...args);
+        } catch (err) {
+          if (isDomainError(err, 'UNAUTHENTICATED')) metrics.authFailure(surface);
+          throw err;
+        }
+      };
     const singleWriter = opts.domains.flatMap((d) => d.singleWriter ?? []);
     if (singleWriter.length > 0) {
       fencePostgres = createPostgres({
@@ -235,6 +256,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         log,
         production: config.production,
         externalEvents,
+        metrics: metrics.registry,
         port: (name) => modulePort(config, module, name),
         setting: (name) => config.settings[settingKey(module.name, name)],
         fence: (aggregate) => {
@@ -316,11 +338,19 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       });
     }
     const about = () => (writers ? { writers: writers.leases() } : {});
-    const gatewayRoutes = baseApp(config, { dependencies: deps.all, services }, about);
+    const gatewayRoutes = baseApp(
+      config,
+      { server: 'gateway', of: metrics },
+      { dependencies: deps.all, services },
+      about,
+    );
     if (opts.identity.routes) gatewayRoutes.route('/', opts.identity.routes);
     if (writers) {
       const regions = [config.region, config.peer];
-      gatewayRoutes.route('/', opsRoutes({ fence: writers, token: config.opsToken, regions }));
+      gatewayRoutes.route(
+        '/',
+        opsRoutes({ fence: writers, token: config.opsToken, regions, onRefused: () => metrics.authFailure('ops') }),
+      );
     }
     const subgraphNames = domains.filter((d) => d.parts.subgraph).map((d) => `${d.module.name}.subgraph`);
     if (subgraphNames.length > 0) {
@@ -329,10 +359,16 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         name: 'gateway',
         needs: subgraphNames,
         async start() {
-          gateway = await gatewayApp(opts.supergraph ?? readFileSync(SUPERGRAPH_FILE, 'utf8'), subgraphUrls, verify, {
-            production: config.production,
-            fieldCosts: Object.assign({}, ...domains.map((d) => d.module.fieldCosts ?? {})),
-          });
+          gateway = await gatewayApp(
+            opts.supergraph ?? readFileSync(SUPERGRAPH_FILE, 'utf8'),
+            subgraphUrls,
+            counted('graphql', verify),
+            {
+              production: config.production,
+              fieldCosts: Object.assign({}, ...domains.map((d) => d.module.fieldCosts ?? {})),
+              plugins: [metrics.graphqlPlugin()],
+            },
+          );
           gatewayRoutes.route('/', gateway.app);
         },
         stop: async () => gateway?.stop(),
@@ -383,12 +419,24 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       if (c) consumers.set(s.name, c);
     }
 
+    // What /metrics measures at scrape time, and MirrorMaker 2's lag into this region.
+    metrics.addCollector(consumerLagCollector(metrics.registry, deps.kafka, config.region));
+    metrics.addCollector(outboxCollector(metrics.registry, deps.postgres.pool));
+    cacheMetrics(metrics.registry, deps.redis.client);
+    hubMetrics(metrics.registry, hub, () => wsTransport?.stats());
+    add({
+      ...replicationLagService(metrics.registry, deps.kafka, config.region, config.peer, {
+        log: (line) => log(`region ${config.region}: ${line}`),
+      }),
+      needs: ['topics'],
+    });
+
     // The ports clients use, last: /ready is green only once everything above runs.
     const everything = services.names();
-    const hubRoutes = baseApp(config, { dependencies: deps.all, services });
+    const hubRoutes = baseApp(config, { server: 'hub', of: metrics }, { dependencies: deps.all, services });
     const families = domains.flatMap((d) => d.parts.hubTopics ?? []);
     const resolveTopic = topicResolver(families, GLOBAL_TOPICS);
-    hubRoutes.route('/', sseRoutes({ hub, verify, topics: resolveTopic }));
+    hubRoutes.route('/', sseRoutes({ hub, verify: counted('hub-sse', verify), topics: resolveTopic }));
     const limits = createUserLimits(settings.limits);
     hubGraphQL = createHubGraphQL({
       hub,
@@ -402,7 +450,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     wsTransport = createWsTransport({
       ...settings.ws,
       graphql: hubGraphQL,
-      verify: (authorization) => opts.identity.verifier.session(authorization),
+      verify: counted('hub-ws', (authorization: string) => opts.identity.verifier.session(authorization)),
       limits,
       log: (line) => log(`region ${config.region}: ${line}`),
     });
@@ -428,6 +476,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       hub,
       hubGraphQL: hubGraphQL as HubGraphQL,
       hubConnections: () => wsTransport?.stats().connections ?? 0,
+      metrics,
       services,
       writers,
       domain: <H>(module: DomainModule<H>) => {

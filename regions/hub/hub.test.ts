@@ -156,6 +156,7 @@ describe('hub', () => {
     assert.deepEqual(await slow.next(), { done: true, value: undefined });
     assert.deepEqual(ids(await take(fast, 1)), ['m4'], 'other subscribers are unaffected');
     assert.equal(hub.stats().subscriptions, 1);
+    assert.equal(hub.stats().ended.overflow, 1, 'counted as a slow-client drop');
   });
 
   it('replay does not count against the live buffer limit', async () => {
@@ -176,8 +177,18 @@ describe('hub', () => {
     hub.publish('a', msg('after'));
     assert.deepEqual(await sub.next(), { done: true, value: undefined });
     assert.equal(sub.closeReason, 'closed');
-    assert.deepEqual(hub.stats(), { topics: 1, subscriptions: 0, pending: 0 });
+    assert.deepEqual(hub.stats(), {
+      topics: 1,
+      subscriptions: 0,
+      pending: 0,
+      published: 1,
+      duplicates: 0,
+      ended: { closed: 1, overflow: 0, 'hub-closed': 0 },
+    });
     sub.close(); // idempotent
+    assert.equal(hub.publish('a', msg('after')), false, 'a duplicate id');
+    assert.deepEqual(hub.stats().ended, { closed: 1, overflow: 0, 'hub-closed': 0 }, 'ended counts once');
+    assert.equal(hub.stats().duplicates, 1);
   });
 
   it('hub.close() ends every subscription', async () => {

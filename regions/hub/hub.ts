@@ -81,6 +81,19 @@ export interface HubOptions {
   readonly topicLimit?: number;
 }
 
+/** What the hub holds now, and what it has done since it started (counts only go up). */
+export interface HubStats {
+  readonly topics: number;
+  readonly subscriptions: number;
+  readonly pending: number;
+  /** Messages delivered into topics (duplicates excluded). */
+  readonly published: number;
+  /** Publishes dropped as duplicates of an id still in the topic's history. */
+  readonly duplicates: number;
+  /** Subscriptions ended, by why: 'overflow' is a slow client cut off. */
+  readonly ended: Readonly<Record<CloseReason, number>>;
+}
+
 /** The in-process pub/sub. */
 export interface Hub {
   /** This instance's random id: resume points from another epoch reset. */
@@ -89,7 +102,7 @@ export interface Hub {
   publish(topic: string, message: HubMessage): boolean;
   /** Subscribes to topics; a string second argument is the lastEventId (same as `{ lastEventId }`). */
   subscribe(topics: readonly string[], resume?: string | SubscribeOptions): Subscription;
-  stats(): { topics: number; subscriptions: number; pending: number };
+  stats(): HubStats;
   /** Ends every subscription with 'hub-closed'; later publishes are ignored. */
   close(): void;
 }
@@ -177,6 +190,8 @@ export function createHub(options: HubOptions = {}): Hub {
   const idIndex = new Map<string, { seq: number; copies: number }>();
   const subscribers = new Map<string, Set<Subscriber>>();
   const everyone = new Set<Subscriber>();
+  const counts = { published: 0, duplicates: 0 };
+  const ended: Record<CloseReason, number> = { closed: 0, overflow: 0, 'hub-closed': 0 };
 
   function forget(d: Delivery): void {
     const entry = idIndex.get(d.id);
@@ -213,7 +228,11 @@ export function createHub(options: HubOptions = {}): Hub {
     }
     if (closed) return false;
     const history = historyOf(topic);
-    if (history.ids.has(id)) return false;
+    if (history.ids.has(id)) {
+      counts.duplicates += 1;
+      return false;
+    }
+    counts.published += 1;
     sequence += 1;
     const delivery: Delivery = Object.freeze({ topic, seq: sequence, id, event, data });
     const evicted = history.push(delivery);
@@ -270,6 +289,7 @@ export function createHub(options: HubOptions = {}): Hub {
       end(reason) {
         if (closeReason !== undefined) return;
         closeReason = reason;
+        ended[reason] += 1;
         for (const topic of topics) {
           const set = subscribers.get(topic);
           set?.delete(subscriber);
@@ -359,7 +379,7 @@ export function createHub(options: HubOptions = {}): Hub {
     stats() {
       let pending = 0;
       for (const s of everyone) pending += s.pending();
-      return { topics: histories.size, subscriptions: everyone.size, pending };
+      return { topics: histories.size, subscriptions: everyone.size, pending, ...counts, ended: { ...ended } };
     },
     close() {
       closed = true;

@@ -463,6 +463,11 @@ describe('hub WebSocket protections', () => {
       await until(() => f.hub.stats().subscriptions === 1);
       (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
       assert.equal((await slow.closed).code, CLOSE_CODES.slow);
+      // What /metrics reads: one slow-consumer close, one overflowed subscription, two opened.
+      const stats = f.transport.stats();
+      assert.equal(stats.closedByServer[CLOSE_CODES.slow], 1);
+      assert.equal(stats.opened, 2);
+      assert.equal(f.hub.stats().ended.overflow, 1);
       latencies.sort((a, b) => a - b);
       assert.ok((latencies[latencies.length - 1] as number) < 250, `fast client max latency ${latencies.at(-1)} ms`);
       assert.equal(fast.ws.readyState, fast.ws.OPEN);

@@ -58,10 +58,21 @@ export interface WsTransportOptions {
   readonly log?: (line: string) => void;
 }
 
+/** Open connections now, and counts since start (only go up). */
+export interface WsStats {
+  readonly connections: number;
+  /** Connections accepted (handshake done). */
+  readonly opened: number;
+  /** Handshakes refused before a connection existed, by HTTP status (401: token refused). */
+  readonly refused: Readonly<Record<string, number>>;
+  /** Connections the server closed, by close code (3008: slow consumer; 3001: shutdown). */
+  readonly closedByServer: Readonly<Record<string, number>>;
+}
+
 /** The transport, attached to the hub's HTTP server's `upgrade` event. */
 export interface WsTransport {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
-  stats(): { readonly connections: number };
+  stats(): WsStats;
   /** Closes every connection (3001, reconnect elsewhere) and stops accepting new ones. */
   close(): Promise<void>;
 }
@@ -124,6 +135,16 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
   });
   const states = new WeakMap<WebSocket, ConnectionState>();
   let closing = false;
+  const counts = { opened: 0 };
+  const refused: Record<string, number> = {};
+  const closedByServer: Record<string, number> = {};
+  const bump = (m: Record<string, number>, key: number) => {
+    m[key] = (m[key] ?? 0) + 1;
+  };
+  const deny: typeof refuse = (socket, status, ...rest) => {
+    bump(refused, status);
+    refuse(socket, status, ...rest);
+  };
 
   const server = makeServer<Record<string, unknown>, Extra>({
     schema: graphql.schema,
@@ -203,6 +224,7 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
 
   function connected(ws: WebSocket, session: Session | undefined): void {
     let terminator: ReturnType<typeof setTimeout> | undefined;
+    counts.opened += 1;
     const state: ConnectionState = {
       session,
       release: undefined,
@@ -210,7 +232,10 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
       alive: true,
       closeWith(code, reason) {
         if (ws.readyState === ws.CLOSED) return;
-        if (ws.readyState === ws.OPEN) ws.close(code, reason);
+        if (ws.readyState === ws.OPEN) {
+          bump(closedByServer, code);
+          ws.close(code, reason);
+        }
         // A client that stopped reading will not answer the closing handshake either.
         terminator ??= setTimeout(() => ws.terminate(), 2000);
       },
@@ -273,11 +298,11 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
   async function upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {});
     const url = new URL(request.url ?? '/', 'http://hub.invalid');
-    if (url.pathname !== path) return refuse(socket, 404, 'Not Found', `no WebSocket endpoint at ${url.pathname}`);
-    if (closing) return refuse(socket, 503, 'Service Unavailable', 'the hub is shutting down');
+    if (url.pathname !== path) return deny(socket, 404, 'Not Found', `no WebSocket endpoint at ${url.pathname}`);
+    if (closing) return deny(socket, 503, 'Service Unavailable', 'the hub is shutting down');
     const protocols = (request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
     if (!protocols.includes(GRAPHQL_TRANSPORT_WS_PROTOCOL)) {
-      return refuse(socket, 400, 'Bad Request', `Sec-WebSocket-Protocol must offer ${GRAPHQL_TRANSPORT_WS_PROTOCOL}`);
+      return deny(socket, 400, 'Bad Request', `Sec-WebSocket-Protocol must offer ${GRAPHQL_TRANSPORT_WS_PROTOCOL}`);
     }
     const queryToken = url.searchParams.get('access_token');
     const authorization = request.headers.authorization ?? (queryToken ? `Bearer ${queryToken}` : undefined);
@@ -286,10 +311,10 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
       try {
         session = await verify(authorization);
       } catch (err) {
-        if (isDomainError(err) && err.retryable) return refuse(socket, 503, 'Service Unavailable', err.message);
+        if (isDomainError(err) && err.retryable) return deny(socket, 503, 'Service Unavailable', err.message);
         const detail = isDomainError(err, 'UNAUTHENTICATED') ? err.message : 'the token was refused';
         // RFC 6750 §3: a refused token is answered with WWW-Authenticate and invalid_token.
-        return refuse(socket, 401, 'Unauthorized', detail, {
+        return deny(socket, 401, 'Unauthorized', detail, {
           'WWW-Authenticate': 'Bearer realm="meridian", error="invalid_token"',
         });
       }
@@ -302,10 +327,15 @@ export function createWsTransport(opts: WsTransportOptions): WsTransport {
     handleUpgrade(request, socket, head) {
       upgrade(request, socket, head).catch((err) => {
         log(`hub ws: upgrade failed: ${(err as Error)?.message ?? err}`);
-        refuse(socket, 500, 'Internal Server Error', 'the WebSocket could not be opened');
+        deny(socket, 500, 'Internal Server Error', 'the WebSocket could not be opened');
       });
     },
-    stats: () => ({ connections: wss.clients.size }),
+    stats: () => ({
+      connections: wss.clients.size,
+      opened: counts.opened,
+      refused: { ...refused },
+      closedByServer: { ...closedByServer },
+    }),
     async close() {
       closing = true;
       clearInterval(pinger);

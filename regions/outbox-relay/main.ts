@@ -11,6 +11,9 @@ import { ConfigError, parseRegion, resolveEndpoints } from '../../infra/config/e
 import { OUTBOX_LANES } from '../../infra/events/outbox.ts';
 import { createOutboxRelay } from '../../infra/outbox/relay.ts';
 import { migrate } from '../../infra/postgres/migrate.ts';
+import { outboxCollector } from '../metrics/collectors.ts';
+import { createRegionMetrics } from '../metrics/region-metrics.ts';
+import { serveMetricsFromEnv } from '../metrics/serve.ts';
 
 /** Tells one failure from the next without a stack trace per retry. */
 function explain(err: unknown): string {
@@ -37,6 +40,12 @@ async function main(): Promise<void> {
       ),
     onError: (err) => console.error(`outbox-relay ${region}: ${explain(err)} (retrying)`),
   });
+  // Before the relay takes lanes: a bad MERIDIAN_METRICS_PORT stops the process with nothing begun.
+  const metrics = createRegionMetrics({ region });
+  metrics.addCollector(outboxCollector(metrics.registry, postgres.pool));
+  const stopMetrics = await serveMetricsFromEnv(metrics, process.env, (line) =>
+    console.log(`outbox-relay ${region}: ${line}`),
+  );
   relay.start();
   console.log(`outbox-relay ${region}: started as ${name} (${OUTBOX_LANES} lanes, pid ${process.pid})`);
 
@@ -45,6 +54,7 @@ async function main(): Promise<void> {
     // The batch in flight gets its chance to finish, but an unreachable Kafka must not hang shutdown.
     setTimeout(() => process.exit(1), 15_000).unref();
     await relay.stop();
+    await stopMetrics();
     await Promise.allSettled([kafka.close(), postgres.close()]);
     process.exit(0);
   };

@@ -17,6 +17,7 @@ import { commerceOrderStatus } from '../../infra/partners/order-status.commerce.
 import { grpcStockAdjuster } from '../../infra/partners/stock-adjuster.grpc.ts';
 import { partnersSchema } from '../../subgraphs/partners/server.ts';
 import type { DomainModule, Processor, Service } from '../host/domain-module.ts';
+import { partnersMetrics } from './metrics.ts';
 import { type PartnersRuntime, partnersRuntime } from './runtime.ts';
 import { partnersSettings } from './settings.ts';
 
@@ -136,6 +137,10 @@ export const partnersModule: DomainModule<PartnersHandle> = {
       });
     }
 
+    partnersMetrics(ctx.metrics, runtime, {
+      dispatcher: settings.webhooks.placement === 'in-process',
+      amqpBridge: settings.amqp.placement === 'in-process',
+    });
     return {
       subgraph: partnersSchema({
         manage: runtime.manage,

@@ -8,6 +8,9 @@
 
 import { ConfigError } from '../../infra/config/endpoints.ts';
 import { createEventConsumer, withMirrored } from '../../infra/events/consumer.ts';
+import { createRegionMetrics } from '../metrics/region-metrics.ts';
+import { serveMetricsFromEnv } from '../metrics/serve.ts';
+import { partnersMetrics } from '../partners/metrics.ts';
 import { openPartnersProcess, stopOnSignals } from '../partners/process.ts';
 
 try {
@@ -25,6 +28,11 @@ try {
     onError: (err, meta) =>
       console.error(`webhooks ${p.region}: ${meta.topic}@${meta.offset}: ${(err as Error)?.message ?? err}`),
   });
+  const metrics = createRegionMetrics({ region: p.region });
+  partnersMetrics(metrics.registry, p.runtime, { dispatcher: true, amqpBridge: false });
+  const stopMetrics = await serveMetricsFromEnv(metrics, process.env, (line) =>
+    console.log(`webhooks ${p.region}: ${line}`),
+  );
   await dispatcher.start();
   await consumer.start();
   console.log(
@@ -33,6 +41,7 @@ try {
   stopOnSignals(`webhooks ${p.region}`, async () => {
     await consumer.stop();
     await dispatcher.stop();
+    await stopMetrics();
     await p.close();
   });
 } catch (err) {
