@@ -30,7 +30,9 @@ import {
   type RegionEndpoints,
   resolveEndpoints,
 } from '../config/endpoints.ts';
+import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials } from '../config/mqtt-users.ts';
 import { FERRETDB_BIN, KAFKA_VERSION, requireBinary } from './install.ts';
+import { dynsecPlugin, initDynsecConfig, provisionPlatformSecurity } from './mosquitto-security.ts';
 import { confFile, dataDir, paths } from './paths.ts';
 import type { SpawnSpec } from './process.ts';
 
@@ -56,6 +58,9 @@ export interface ServiceDef {
   readonly stopGraceMs: number;
   readonly startTimeoutMs: number;
 }
+
+// TEMPORARY while other worktrees still connect anonymously: anonymous clients get the platform role only.
+const ANONYMOUS_DURING_MIGRATION = true;
 
 const JVM_OPTS = ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true'];
 
@@ -323,6 +328,7 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
   const id = `mosquitto-${region}`;
   const port = defaultPort(region, 'mqtt');
   const conf = confFile(`${id}.conf`);
+  const dynsecConfig = path.join(dataDir(id), 'dynamic-security.json');
   return {
     id,
     name: 'mosquitto',
@@ -332,29 +338,52 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
     external: e.external.has('mqtt'),
     prepare() {
       mkdirSync(dataDir(id), { recursive: true });
+      initDynsecConfig(dynsecConfig);
       write(
         conf,
         [
           `listener ${port} 127.0.0.1`,
-          'allow_anonymous true',
+          // Every client logs in: devices with their own credentials (the device registry creates
+          // them at run time), platform clients with theirs (mosquitto-security.ts).
+          'per_listener_settings false',
+          `allow_anonymous ${ANONYMOUS_DURING_MIGRATION}`,
+          `plugin ${dynsecPlugin()}`,
+          `plugin_opt_config_file ${dynsecConfig}`,
           'persistence true',
           `persistence_location ${dataDir(id)}/`,
-          'autosave_interval 10',
+          // Mosquitto saves its in-memory state (sessions, queued messages) only every
+          // autosave_interval seconds (default 1800): a crash loses what arrived since.
+          'autosave_interval 2',
           // Stay root: the data folder is ours; dropping to "mosquitto" would lose access.
           `user ${userInfo().username}`,
           'log_dest stdout',
           'log_type error',
           'log_type warning',
           'log_type notice',
-          'max_queued_messages 10000',
+          // A QoS 1 message the broker acknowledged is dropped silently once a subscriber's queue
+          // is full (default 1000). The bridge's queue holds what arrives while a bridge process
+          // restarts or Kafka is away: sized deliberately, and bounded by memory, not count.
+          'max_queued_messages 0',
+          'max_queued_bytes 1073741824',
+          // MQTT 3.1.1 clients' in-flight window (MQTT 5 clients say theirs: Receive Maximum).
+          'max_inflight_messages 100',
+          // A packet over this disconnects its sender (MQTT 5: DISCONNECT 0x95 "Packet too large");
+          // smaller oversized telemetry reaches the bridge, which dead-letters it and tells the device.
+          'max_packet_size 262144',
+          'set_tcp_nodelay true',
           '',
         ].join('\n'),
       );
     },
     spawn: () => ({ command: requireBinary('mosquitto'), args: ['-c', conf] }),
     probe: async () => {
+      // Locally the admin (created with the plugin's configuration) probes: the platform users
+      // are provisioned only once the broker answers.
+      const url = e.external.has('mqtt')
+        ? e.mqttUrl
+        : withCredentials(e.mqttUrl, MQTT_USERS.admin, LOCAL_MQTT_PASSWORD);
       const dep = createMqtt({
-        url: e.mqttUrl,
+        url,
         clientId: `meridian-stack-probe-${process.pid}`,
         options: { reconnectPeriod: 0 },
       });
@@ -365,6 +394,10 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
         await dep.close();
       }
     },
+    afterStart: () =>
+      e.external.has('mqtt')
+        ? Promise.resolve()
+        : provisionPlatformSecurity(e.mqttUrl, { anonymous: ANONYMOUS_DURING_MIGRATION }),
     stopSignal: 'SIGTERM',
     stopGraceMs: 10000,
     startTimeoutMs: 15000,
