@@ -75,7 +75,7 @@ export function validateRegistration(
   const id = input.id ?? newId();
   assertDeviceId(id);
   const name = typeof input.name === 'string' ? input.name.trim() : '';
-  if (name === '' || name.length > MAX_NAME || /[\u0000-\u001f]/.test(name)) {
+  if (name === '' || name.length > MAX_NAME || /\p{Cc}/u.test(name)) {
     throw bad(`name must be 1-${MAX_NAME} printable characters`, 'name');
   }
   if (typeof input.model !== 'string' || !MODEL.test(input.model)) {

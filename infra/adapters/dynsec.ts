@@ -130,6 +130,9 @@ export function createDynsecClient(client: MqttClient, opts: { timeoutMs?: numbe
   return {
     async run(commands) {
       if (commands.length === 0) return [];
+      // Fail fast rather than let mqtt.js queue the command for a later reconnect: a command
+      // that runs after its caller gave up (and undid its other effects) would do harm.
+      if (!client.connected) throw new Error('dynamic security: not connected to the broker');
       subscribed ??= subscribe();
       try {
         await subscribed;
@@ -150,7 +153,8 @@ export function createDynsecClient(client: MqttClient, opts: { timeoutMs?: numbe
       });
       const body = JSON.stringify({ commands: commands.map((c) => ({ ...c, correlationData })) });
       try {
-        await client.publishAsync(DYNSEC_TOPIC, body, { qos: 1 });
+        // QoS 0 is never stored for a resend; the answer (or its absence) is the acknowledgement.
+        await client.publishAsync(DYNSEC_TOPIC, body, { qos: 0 });
       } catch (err) {
         waiting.delete(correlationData);
         throw err;

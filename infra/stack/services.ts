@@ -362,8 +362,10 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
           'log_type notice',
           // A QoS 1 message the broker acknowledged is dropped silently once a subscriber's queue
           // is full (default 1000). The bridge's queue holds what arrives while a bridge process
-          // restarts or Kafka is away: sized deliberately, and bounded by memory, not count.
-          'max_queued_messages 0',
+          // restarts or Kafka is away: sized deliberately (a million messages, or 1 GiB). Not 0
+          // ("no limit"): with it, 2.0.11 closes a client's connection on the publish after one
+          // it refused for its ACL (found here; the ACL tests in infra/iot catch it).
+          'max_queued_messages 1000000',
           'max_queued_bytes 1073741824',
           // MQTT 3.1.1 clients' in-flight window (MQTT 5 clients say theirs: Receive Maximum).
           'max_inflight_messages 100',
