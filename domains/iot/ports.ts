@@ -115,6 +115,8 @@ export interface TelemetryWindows {
 export interface RolloutStore {
   create(rollout: Rollout, jobs: readonly Job[], events: readonly DomainEvent[]): Promise<void>;
   get(tenant: string, id: string): Promise<{ rollout: Rollout; jobs: Job[] } | undefined>;
+  /** A device's jobs in its tenant, newest first, at most `first`. */
+  jobsOfDevice(tenant: string, deviceId: string, first: number): Promise<Job[]>;
   /** Ids of rollouts still IN_PROGRESS (any tenant), oldest first. */
   active(limit: number): Promise<string[]>;
   /**
@@ -157,6 +159,7 @@ export interface CommandSender {
 export interface FirmwareOrchestrator {
   start(tenant: string, input: RolloutInput): Promise<{ rollout: Rollout; jobs: Job[] }>;
   get(tenant: string, rolloutId: string): Promise<{ rollout: Rollout; jobs: Job[] } | undefined>;
+  jobsOfDevice(tenant: string, deviceId: string, first: number): Promise<Job[]>;
 }
 
 /** The shared ordering gate of the bridges (see sequence.ts): same rules, atomic across processes. */

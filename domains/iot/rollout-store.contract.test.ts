@@ -90,6 +90,11 @@ export function rolloutStoreContract(name: string, make: () => RolloutStoreFixtu
       assert.equal(await f.store.get(fresh('t'), r.rollout.id), undefined);
       assert.ok((await f.store.active(10_000)).includes(r.rollout.id));
       assert.deepEqual(await f.eventTypes(r.rollout.id), [IOT_EVENTS.rolloutStarted]);
+      assert.deepEqual(
+        (await f.store.jobsOfDevice(tenant, 'dev-1', 10)).map((j) => j.id),
+        [r.jobs[1]?.id],
+      );
+      assert.deepEqual(await f.store.jobsOfDevice(fresh('t'), 'dev-1', 10), []);
     });
 
     it('a step sends, then records; a failed send leaves its job QUEUED', async () => {

@@ -35,7 +35,6 @@ import {
   planRollout,
   type Rollout,
   type RolloutInput,
-  rolloutNotFound,
   validateRolloutInput,
 } from './rollout.ts';
 import { mqttIdOf } from './topics.ts';

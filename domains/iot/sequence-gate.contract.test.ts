@@ -102,6 +102,12 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
       assert.deepEqual(await gate.decide([item(d, 3)]), ['go']);
       await gate.settle([item(d, 3)]);
       assert.deepEqual(await gate.decide([item(d, 5)]), ['wait'], 'a hole fills one gap only');
+      late();
+      assert.deepEqual(
+        await gate.decide([item(d, 2)]),
+        ['late'],
+        'should the number a hole stood for come, it is late',
+      );
     });
   });
 }

@@ -91,7 +91,9 @@ export function decide(
     if (item.seq > last + 1) {
       const gap = item.seq - last - 1;
       if (state.holes >= gap) {
+        // The refused messages were (we take it) these numbers; should one come after all, it is late.
         state.holes -= gap;
+        if (gap <= MAX_SKIPPED) for (let n = last + 1; n < item.seq; n++) state.skipped.add(n);
         state.last = Math.max(state.last, item.seq - 1);
         return go(item);
       }

@@ -250,6 +250,12 @@ export function memoryRollouts() {
       const r = rollouts.get(id);
       return r && r.tenant === tenant ? { rollout: r, jobs: jobsOf(id) } : undefined;
     },
+    async jobsOfDevice(tenant, deviceId, first) {
+      return [...jobs.values()]
+        .filter((j) => j.tenant === tenant && j.deviceId === deviceId)
+        .sort((a, b) => (a.updatedAt < b.updatedAt ? 1 : a.updatedAt > b.updatedAt ? -1 : 0))
+        .slice(0, first);
+    },
     async active(limit) {
       return [...rollouts.values()]
         .filter((r) => r.status === 'IN_PROGRESS')

@@ -159,6 +159,18 @@ export function createPostgresRolloutStore(pool: pg.Pool, opts: { region: string
       }
     },
 
+    async jobsOfDevice(tenant, deviceId, first) {
+      try {
+        const res = await pool.query<JobRow>(
+          `SELECT ${JOB_COLUMNS} FROM iot_jobs WHERE tenant = $1 AND device_id = $2 ORDER BY updated_at DESC, id LIMIT $3`,
+          [tenant, deviceId, first],
+        );
+        return res.rows.map(toJob);
+      } catch (err) {
+        throw translate(err, 'rollouts');
+      }
+    },
+
     async active(limit) {
       try {
         const res = await pool.query<{ id: string }>(

@@ -12,13 +12,13 @@ import { DomainError } from '../../domains/shared/errors.ts';
 
 const TTL_MS = 7 * 24 * 3600 * 1000;
 
-// KEYS: per item base, hashes, skipped. ARGV: now, grace, ttl, then per item seq, hash, redelivered.
+// KEYS: per item base, hashes, skipped. ARGV: now, grace, ttl, max skipped, then per item seq, hash, redelivered.
 const DECIDE = `
-local now, grace, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local now, grace, ttl, maxSkipped = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local out, tentative, gone = {}, {}, {}
 for i = 1, #KEYS / 3 do
   local base, hk, sk = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
-  local seq, h, redelivered = tonumber(ARGV[3*i+1]), ARGV[3*i+2], ARGV[3*i+3] == '1'
+  local seq, h, redelivered = tonumber(ARGV[3*i+2]), ARGV[3*i+3], ARGV[3*i+4] == '1'
   local stored = redis.call('HGET', base, 'last')
   if not stored then
     redis.call('HSET', base, 'last', seq - 1, 'holes', 0, 'first', now)
@@ -36,6 +36,10 @@ for i = 1, #KEYS / 3 do
     local holes = tonumber(redis.call('HGET', base, 'holes') or '0')
     if holes >= gap then
       redis.call('HINCRBY', base, 'holes', -gap)
+      if gap <= maxSkipped then
+        for n = last + 1, seq - 1 do redis.call('SADD', sk, n) end
+        redis.call('PEXPIRE', sk, ttl)
+      end
       if seq - 1 > stored then redis.call('HSET', base, 'last', seq - 1) end
       decision = 'go'
     else
@@ -147,6 +151,7 @@ export function createRedisSequenceGate(redis: Redis, opts: RedisSequenceGateOpt
         now(),
         FIRST_SIGHT_GRACE_MS,
         TTL_MS,
+        MAX_SKIPPED,
         ...items.flatMap((i) => [i.seq, i.hash, i.redelivered ? '1' : '0']),
       ];
       try {
