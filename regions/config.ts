@@ -34,6 +34,8 @@ export interface RegionConfig extends RegionProfile {
   /** NODE_ENV=production: development conveniences are off. */
   readonly production: boolean;
   readonly endpoints: RegionEndpoints;
+  /** The peer region's endpoints (what a domain must reach in both regions, e.g. both device brokers). */
+  readonly peerEndpoints: RegionEndpoints;
 }
 
 /** Parses a port variable's value; ConfigError naming the variable when it is not a TCP port. */
@@ -65,5 +67,6 @@ export function regionConfig(profile: RegionProfile, env: Record<string, string 
     settings,
     production: env.NODE_ENV === 'production',
     endpoints: resolveEndpoints(region, env),
+    peerEndpoints: resolveEndpoints(profile.peer, env),
   };
 }
