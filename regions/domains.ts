@@ -5,4 +5,7 @@ import { commerceModule } from './commerce/module.ts';
 import type { DomainModule } from './host/domain-module.ts';
 import { iotModule } from './iot/module.ts';
 
-export const DOMAINS: readonly DomainModule<unknown>[] = [commerceModule as DomainModule<unknown>, iotModule as DomainModule<unknown>];
+export const DOMAINS: readonly DomainModule<unknown>[] = [
+  commerceModule as DomainModule<unknown>,
+  iotModule as DomainModule<unknown>,
+];

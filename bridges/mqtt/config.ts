@@ -36,7 +36,8 @@ export function bridgeSettings(
     throw new ConfigError(`${variable('BRIDGE_CONNECTIONS')}: "${rawConnections}" is not 0-64`);
   }
   const instance = overrides.instance ?? get('BRIDGE_INSTANCE') ?? 'host';
-  if (!INSTANCE.test(instance)) throw new ConfigError(`${variable('BRIDGE_INSTANCE')}: "${instance}" is not ${INSTANCE.source}`);
+  if (!INSTANCE.test(instance))
+    throw new ConfigError(`${variable('BRIDGE_INSTANCE')}: "${instance}" is not ${INSTANCE.source}`);
   const password = get('MQTT_BRIDGE_PASSWORD') ?? LOCAL_MQTT_PASSWORD;
   if (production && password === LOCAL_MQTT_PASSWORD) {
     throw new ConfigError(`${variable('MQTT_BRIDGE_PASSWORD')} must be set in production (not the local default)`);

@@ -37,7 +37,10 @@ try {
       ...(values.instance !== undefined ? { instance: values.instance } : {}),
     },
   );
-  const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: `mqtt-bridge-${region}-${settings.instance}` });
+  const kafka = createKafka({
+    brokers: endpoints.kafkaBrokers,
+    clientId: `mqtt-bridge-${region}-${settings.instance}`,
+  });
   const redis = createRedis({ url: endpoints.redisUrl });
   const bridge = createMqttBridge(
     { region, mqttUrl: settings.mqttUrl, instance: settings.instance, connections: settings.connections },
@@ -47,7 +50,9 @@ try {
   console.log(JSON.stringify({ ready: true, region, instance: settings.instance, pid: process.pid }));
   const every = Number(values['stats-ms']);
   const timer =
-    every > 0 ? setInterval(() => console.log(JSON.stringify({ stats: bridge.stats, pending: bridge.pending })), every) : undefined;
+    every > 0
+      ? setInterval(() => console.log(JSON.stringify({ stats: bridge.stats, pending: bridge.pending })), every)
+      : undefined;
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -37,7 +37,9 @@ export async function registerDevice(
   const r = res.data?.registerDevice;
   if (!r) {
     const e = res.errors?.[0];
-    throw Object.assign(new Error(`registerDevice: ${e?.extensions?.code}: ${e?.message}`), { code: e?.extensions?.code });
+    throw Object.assign(new Error(`registerDevice: ${e?.extensions?.code}: ${e?.message}`), {
+      code: e?.extensions?.code,
+    });
   }
   return {
     id: r.device.id,
@@ -52,14 +54,21 @@ export async function registerDevice(
 /** Revokes devices through the graph (errors ignored: cleanup). */
 export async function revokeDevices(graphql: string, token: string, ids: readonly string[]): Promise<void> {
   await mapLimit(ids, 16, (id) =>
-    gql(graphql, 'mutation($id: ID!) { revokeDevice(id: $id) { id } }', { id }, { authorization: `Bearer ${token}` }).catch(
-      () => undefined,
-    ),
+    gql(
+      graphql,
+      'mutation($id: ID!) { revokeDevice(id: $id) { id } }',
+      { id },
+      { authorization: `Bearer ${token}` },
+    ).catch(() => undefined),
   );
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time, keeping the order of results. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out: R[] = new Array(items.length);
   let next = 0;
   await Promise.all(
@@ -102,13 +111,16 @@ export interface Fleet {
 /** Registers `count` devices through the graph; connect() them next. */
 export async function registerFleet(opts: FleetOptions): Promise<Fleet> {
   const width = String(Math.max(1, opts.count - 1)).length;
-  const registered = await mapLimit(Array.from({ length: opts.count }, (_, i) => i), 16, (i) =>
-    registerDevice(opts.graphql, opts.token, {
-      id: `${opts.prefix}-${String(i).padStart(width, '0')}`,
-      name: `Simulated ${i}`,
-      model: opts.model ?? 'sim-1',
-      firmwareVersion: opts.firmwareVersion ?? '1.0.0',
-    }),
+  const registered = await mapLimit(
+    Array.from({ length: opts.count }, (_, i) => i),
+    16,
+    (i) =>
+      registerDevice(opts.graphql, opts.token, {
+        id: `${opts.prefix}-${String(i).padStart(width, '0')}`,
+        name: `Simulated ${i}`,
+        model: opts.model ?? 'sim-1',
+        firmwareVersion: opts.firmwareVersion ?? '1.0.0',
+      }),
   );
   const devices = registered.map((r, i) => {
     const broker = r.brokers.find((b) => b.region === opts.region) ?? r.brokers[0];

@@ -5,9 +5,9 @@
  * dispatcher so its first commands go out at once.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { rolloutNotFound } from '../../domains/iot/rollout.ts';
 import type { OrchestratorDeps } from '../../domains/iot/rollouts.ts';
 import { createRollout } from '../../domains/iot/rollouts.ts';
-import { rolloutNotFound } from '../../domains/iot/rollout.ts';
 import { DEVICE_ID, TENANT } from '../../domains/iot/topics.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
 import {

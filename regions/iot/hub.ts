@@ -35,7 +35,9 @@ export function rolloutTopic(rolloutId: string): string {
 export function deviceIdOfTopic(topic: string): string | undefined {
   const m = DEVICE_TOPIC.exec(topic);
   if (!m) return undefined;
-  const id = (m[1] as string).replace(/:([0-9a-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  const id = (m[1] as string).replace(/:([0-9a-f]{2})/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
   return DEVICE_ID.test(id) && deviceTopic(id) === topic ? id : undefined;
 }
 
@@ -51,14 +53,18 @@ export function iotHubTopics(lookups: IotHubLookups): HubTopic[] {
       pattern: DEVICE_TOPIC,
       async authorize(actor, topic) {
         const id = deviceIdOfTopic(topic);
-        return id !== undefined && actor.scopes.includes(DEVICES_READ) && (await lookups.deviceExists(actor.tenant, id));
+        return (
+          id !== undefined && actor.scopes.includes(DEVICES_READ) && (await lookups.deviceExists(actor.tenant, id))
+        );
       },
     },
     {
       pattern: ROLLOUT_TOPIC,
       async authorize(actor, topic) {
         const id = ROLLOUT_TOPIC.exec(topic)?.[1];
-        return id !== undefined && actor.scopes.includes(DEVICES_READ) && (await lookups.rolloutExists(actor.tenant, id));
+        return (
+          id !== undefined && actor.scopes.includes(DEVICES_READ) && (await lookups.rolloutExists(actor.tenant, id))
+        );
       },
     },
   ];

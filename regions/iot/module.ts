@@ -10,7 +10,9 @@
  * (the local stack's by default; production refuses those), SUBGRAPH_PORT (offset 13).
  */
 import { randomUUID } from 'node:crypto';
-import { recordStatus, recordTelemetry, aggregateTelemetry } from '../../domains/iot/activity.ts';
+import { createMqttBridge, type MqttBridge } from '../../bridges/mqtt/bridge.ts';
+import { bridgeSettings } from '../../bridges/mqtt/config.ts';
+import { aggregateTelemetry, recordStatus, recordTelemetry } from '../../domains/iot/activity.ts';
 import {
   type DeviceRecordData,
   IOT_EVENTS,
@@ -35,8 +37,6 @@ import { IOT_MIGRATIONS } from '../../infra/iot/migrations.ts';
 import { createPostgresRolloutStore } from '../../infra/iot/rollout-store.postgres.ts';
 import { createRedisSequenceGate } from '../../infra/iot/sequence-gate.redis.ts';
 import { createPostgresTelemetryWindows } from '../../infra/iot/telemetry-windows.postgres.ts';
-import { createMqttBridge, type MqttBridge } from '../../bridges/mqtt/bridge.ts';
-import { bridgeSettings } from '../../bridges/mqtt/config.ts';
 import { iotSchema } from '../../subgraphs/iot/server.ts';
 import type { DomainModule, Processor, Service } from '../host/domain-module.ts';
 import { iotChangedEntities } from './changes.ts';
@@ -63,7 +63,9 @@ function passwordOf(
 ): string {
   const value = ctx.setting(name) ?? LOCAL_MQTT_PASSWORD;
   if (ctx.production && value === LOCAL_MQTT_PASSWORD) {
-    throw new ConfigError(`MERIDIAN_${region.toUpperCase()}_IOT_${name} must be set in production (not the local default)`);
+    throw new ConfigError(
+      `MERIDIAN_${region.toUpperCase()}_IOT_${name} must be set in production (not the local default)`,
+    );
   }
   return value;
 }
@@ -102,7 +104,11 @@ export const iotModule: DomainModule<IotHandle> = {
     const adminPassword = passwordOf(ctx, region, 'MQTT_ADMIN_PASSWORD');
     const adminUrl = (url: string) => withCredentials(url, MQTT_USERS.admin, adminPassword);
     const localAdmin = openBrokerAdmin(region, adminUrl(ctx.config.endpoints.mqttUrl), `meridian-iot-admin-${tag}`);
-    const peerAdmin = openBrokerAdmin(peer, adminUrl(ctx.config.peerEndpoints.mqttUrl), `meridian-iot-admin-${tag}-${peer}`);
+    const peerAdmin = openBrokerAdmin(
+      peer,
+      adminUrl(ctx.config.peerEndpoints.mqttUrl),
+      `meridian-iot-admin-${tag}-${peer}`,
+    );
     const access = createDynsecDeviceAccess([localAdmin, peerAdmin]);
     const localAccess = createDynsecDeviceAccess([localAdmin]);
     const brokers = [
@@ -111,14 +117,20 @@ export const iotModule: DomainModule<IotHandle> = {
     ];
 
     const commandsMqtt = createMqtt({
-      url: withCredentials(ctx.config.endpoints.mqttUrl, MQTT_USERS.commands, passwordOf(ctx, region, 'MQTT_COMMANDS_PASSWORD')),
+      url: withCredentials(
+        ctx.config.endpoints.mqttUrl,
+        MQTT_USERS.commands,
+        passwordOf(ctx, region, 'MQTT_COMMANDS_PASSWORD'),
+      ),
       clientId: `meridian-iot-commands-${tag}`,
       options: { queueQoSZero: false },
     });
     const commands = createMqttCommandSender(commandsMqtt.client);
     const orchestrator = createGrpcFirmwareOrchestrator({ address: () => ctx.grpcAddress() });
     const orchestratorDeps = { rollouts, registry, commands, clock, ids };
-    const dispatcher = firmwareDispatcher('iot.firmware-dispatcher', ['migrations', COMMANDS], orchestratorDeps, { log });
+    const dispatcher = firmwareDispatcher('iot.firmware-dispatcher', ['migrations', COMMANDS], orchestratorDeps, {
+      log,
+    });
 
     const settings = bridgeSettings(
       ctx.config.endpoints.mqttUrl,
@@ -175,7 +187,8 @@ export const iotModule: DomainModule<IotHandle> = {
         mirrored: true,
         fromBeginning: false,
         handle: async (event) => {
-          if (event.type === IOT_EVENTS.telemetryRaw) await recordTelemetry(registry, event.tenant, event.data as TelemetryData);
+          if (event.type === IOT_EVENTS.telemetryRaw)
+            await recordTelemetry(registry, event.tenant, event.data as TelemetryData);
           else await recordStatus(registry, event.tenant, event.data as StatusData);
         },
       },
@@ -184,13 +197,24 @@ export const iotModule: DomainModule<IotHandle> = {
         topics: [IOT_EVENTS.telemetryRaw],
         mirrored: true,
         handle: async (event) => {
-          await aggregateTelemetry(windows, `iot-telemetry-windows-${region}`, event.id, event.tenant, event.data as TelemetryData);
+          await aggregateTelemetry(
+            windows,
+            `iot-telemetry-windows-${region}`,
+            event.id,
+            event.tenant,
+            event.data as TelemetryData,
+          );
         },
       },
       {
         // The other region's registry writes, copied here; and every finished firmware job's version.
         name: 'device-replica',
-        topics: [IOT_EVENTS.deviceRegistered, IOT_EVENTS.credentialsRotated, IOT_EVENTS.deviceRevoked, IOT_EVENTS.jobUpdated],
+        topics: [
+          IOT_EVENTS.deviceRegistered,
+          IOT_EVENTS.credentialsRotated,
+          IOT_EVENTS.deviceRevoked,
+          IOT_EVENTS.jobUpdated,
+        ],
         mirrored: true,
         handle: async (event) => {
           if (event.type === IOT_EVENTS.jobUpdated) {
@@ -222,7 +246,8 @@ export const iotModule: DomainModule<IotHandle> = {
         mirrored: true,
         needs: [BROKER_ADMIN],
         handle: async (event) => {
-          if (!parseMqttId(event.subject)) throw new DomainError('INVALID_EVENT', `subject ${event.subject} is not a device`);
+          if (!parseMqttId(event.subject))
+            throw new DomainError('INVALID_EVENT', `subject ${event.subject} is not a device`);
           await localAccess.revoke(event.subject);
         },
       },

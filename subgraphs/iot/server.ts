@@ -25,7 +25,10 @@ import { mqttIdOf } from '../../domains/iot/topics.ts';
 import type { Actor } from '../../domains/shared/actor.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
 
-export const IOT_SDL = readFileSync(fileURLToPath(new URL('../../schemas/subgraphs/iot.graphql', import.meta.url)), 'utf8');
+export const IOT_SDL = readFileSync(
+  fileURLToPath(new URL('../../schemas/subgraphs/iot.graphql', import.meta.url)),
+  'utf8',
+);
 
 export interface IotContext {
   readonly actor: Actor | undefined;
