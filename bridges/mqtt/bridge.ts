@@ -39,7 +39,11 @@ export interface MqttBridgeConfig {
   readonly receiveMaximum?: number;
   /** Most messages per Kafka batch. */
   readonly maxBatch?: number;
-  /** How long a device's message waits for a missing predecessor (while Kafka is up) before it goes on. */
+  /**
+   * How long a device's message waits for a missing predecessor (while Kafka and Redis are up)
+   * before it goes on without it (30 s). Order holds when a killed bridge process is back within
+   * this time (its sessions hold the predecessors); a device that skips a number waits this long once.
+   */
   readonly gapWaitMs?: number;
   /** How long stop() tries to finish what it holds before leaving it to the broker. */
   readonly stopTimeoutMs?: number;
@@ -79,8 +83,8 @@ interface Item {
   readonly conn: BridgeConnection;
   readonly message: Incoming;
   readonly ingested: Ingested;
-  /** When it started waiting for a predecessor (healthy time). */
-  waitingSince?: number;
+  /** When it became the first waiting message of its device (its wait for a predecessor counts from then). */
+  headSince?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -101,7 +105,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
   const registry = deps.registry ?? eventRegistry();
   const log = deps.log ?? (() => {});
   const maxBatch = config.maxBatch ?? 2000;
-  const gapWaitMs = config.gapWaitMs ?? 5000;
+  const gapWaitMs = config.gapWaitMs ?? 30_000;
   const stats: BridgeStats = {
     received: 0,
     produced: 0,
@@ -206,6 +210,62 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     };
   }
 
+  /** Whether Kafka answers a metadata request now. */
+  async function kafkaAnswers(): Promise<boolean> {
+    try {
+      await Promise.race([deps.kafka.ping(), sleep(2000).then(() => Promise.reject(new Error('timeout')))]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The first (lowest seq) waiting message of each device. */
+  function heads(): Map<string, Item> {
+    const out = new Map<string, Item>();
+    for (const item of waiting) {
+      const s = sequenceOf(item) as SequenceItem;
+      const head = out.get(s.key);
+      if (!head || s.seq < (sequenceOf(head) as SequenceItem).seq) out.set(s.key, item);
+    }
+    return out;
+  }
+
+  /**
+   * The waiting messages that may be decided again: those of devices whose first waiting message
+   * may go now (asking for one message per device keeps the gate's work small while a killed
+   * bridge holds many devices' predecessors). Before asking, a device whose first message waited
+   * `gapWaitMs` of healthy time gives up on the missing numbers.
+   */
+  async function release(): Promise<Item[]> {
+    if (waiting.length === 0) return [];
+    const first = [...heads().values()];
+    const expired = (item: Item) => {
+      item.headSince ??= Date.now();
+      return Date.now() - Math.max(item.headSince, troubleAt) > gapWaitMs;
+    };
+    // The predecessor may sit in another bridge that cannot reach Kafka: a wait only runs out
+    // while Kafka answers (this process may have had nothing to produce, so no failure of its own).
+    if (!forceGo && first.some(expired) && !(await kafkaAnswers())) troubleAt = Date.now();
+    for (const item of first) {
+      const s = sequenceOf(item) as SequenceItem;
+      if (forceGo || expired(item)) {
+        if (!forceGo)
+          log(
+            `mqtt bridge ${config.region}: ${s.key} seq ${s.seq} waited ${gapWaitMs} ms for its predecessor; going on`,
+          );
+        await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
+      }
+    }
+    const decisions = await untilDone('gate', () => deps.gate.decide(first.map((i) => sequenceOf(i) as SequenceItem)));
+    const free = new Set(
+      first.filter((_, n) => decisions[n] !== 'wait').map((i) => (sequenceOf(i) as SequenceItem).key),
+    );
+    const back = waiting.filter((i) => free.has((sequenceOf(i) as SequenceItem).key));
+    waiting = waiting.filter((i) => !free.has((sequenceOf(i) as SequenceItem).key));
+    return back;
+  }
+
   /** One cycle: decide, produce, settle, acknowledge. */
   async function cycle(batch: Item[]) {
     stats.batches++;
@@ -246,7 +306,6 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       const r = item.ingested;
       const d = decision.get(item);
       if (d === 'wait') {
-        item.waitingSince ??= now;
         stillWaiting.push(item);
         continue;
       }
@@ -298,6 +357,8 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
             ce_id: r.envelope.id,
             ce_type: r.envelope.type,
             traceparent: r.envelope.traceparent,
+            // Which bridge produced it, and how the gate decided (diagnostics).
+            'meridian-bridge': `${config.instance}/${d ?? 'unsequenced'}`,
           },
         },
       });
@@ -329,16 +390,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     }
     for (const send of notices) send();
 
-    // Waiting items: give up on a missing predecessor after gapWaitMs of healthy time.
-    for (const item of stillWaiting) {
-      const since = Math.max(item.waitingSince ?? now, troubleAt);
-      if (Date.now() - since > gapWaitMs) {
-        const s = sequenceOf(item) as SequenceItem;
-        log(`mqtt bridge ${config.region}: ${s.key} seq ${s.seq} waited ${gapWaitMs} ms for its predecessor; going on`);
-        await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
-      }
-    }
-    waiting = stillWaiting;
+    waiting.push(...stillWaiting);
   }
 
   async function run() {
@@ -347,16 +399,17 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         // Idle, or only waiting items: look again shortly (their predecessor may settle elsewhere).
         await new Promise<void>((resolve) => {
           wake = resolve;
-          setTimeout(resolve, waiting.length ? 10 : 200);
+          setTimeout(resolve, waiting.length ? 50 : 200);
         });
         wake = undefined;
         if (incoming.length === 0 && waiting.length === 0) continue;
       }
       // Items of a connection that dropped go on too: their redelivery is then a duplicate.
       const taken = incoming.splice(0, maxBatch);
-      const batch = [...waiting, ...taken];
+      inFlight = taken.length;
+      const batch = [...(await release()), ...taken];
       inFlight = batch.length;
-      await cycle(batch);
+      if (batch.length) await cycle(batch);
       inFlight = 0;
     }
   }

@@ -176,6 +176,23 @@ export function deviceRegistryContract(name: string, make: () => DeviceRegistryF
       assert.equal(await f.registry.get(d.tenant, 'unknown'), undefined);
     });
 
+    it('activity in bulk: the same outcome as one by one, for several devices at once', async () => {
+      const f = make();
+      const a = await aRegistered(f);
+      const b = await aRegistered(f);
+      const r = (seq: number, at: string) => aReading({ seq, receivedAt: at });
+      await f.activity.recordReadings([
+        { tenant: a.tenant, id: a.id, reading: r(5, '2026-11-30T12:00:05.000Z') },
+        { tenant: b.tenant, id: b.id, reading: r(1, '2026-11-30T12:00:09.000Z') },
+        { tenant: a.tenant, id: a.id, reading: r(4, '2026-11-30T12:00:07.000Z') },
+        { tenant: a.tenant, id: 'unknown', reading: r(9, '2026-11-30T12:00:09.000Z') },
+      ]);
+      await f.activity.recordReadings([{ tenant: a.tenant, id: a.id, reading: r(3, '2026-11-30T12:00:01.000Z') }]);
+      const [da, db] = [await f.registry.get(a.tenant, a.id), await f.registry.get(b.tenant, b.id)];
+      assert.deepEqual([da?.latestReading?.seq, da?.lastSeenAt], [5, '2026-11-30T12:00:07.000Z']);
+      assert.deepEqual([db?.latestReading?.seq, db?.lastSeenAt], [1, '2026-11-30T12:00:09.000Z']);
+    });
+
     it('replica: a newer version wins, an older one or a repeat changes nothing', async () => {
       const f = make();
       const tenant = fresh('t');

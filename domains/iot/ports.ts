@@ -56,6 +56,8 @@ export interface DeviceActivity {
   recordStatus(tenant: string, id: string, online: boolean, at: string): Promise<void>;
   /** Last seen moves forward; the latest reading is the one with the highest seq. */
   recordReading(tenant: string, id: string, reading: Reading): Promise<void>;
+  /** recordReading for many readings at once (any devices, any order). */
+  recordReadings(readings: ReadonlyArray<{ tenant: string; id: string; reading: Reading }>): Promise<void>;
 }
 
 /** The other region's registry changes, applied here (a copy: newer versions win, repeats change nothing). */
@@ -103,6 +105,11 @@ export interface TelemetryWindows {
     deviceId: string,
     points: readonly WindowPoint[],
   ): Promise<boolean>;
+  /** addOnce for many events in one transaction; resolves with how many were new. */
+  addManyOnce(
+    consumer: string,
+    items: ReadonlyArray<{ eventId: string; tenant: string; deviceId: string; points: readonly WindowPoint[] }>,
+  ): Promise<number>;
   /** Windows of a metric starting in [from, to), oldest first. */
   query(tenant: string, deviceId: string, metric: string, from: string, to: string): Promise<TelemetryWindow[]>;
 }

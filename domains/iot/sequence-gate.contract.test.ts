@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { SequenceGate } from './ports.ts';
-import { FIRST_SIGHT_GRACE_MS, type SequenceItem } from './sequence.ts';
+import { FIRST_SIGHT_GRACE_MS, FIRST_SIGHT_WAIT_MS, type SequenceItem } from './sequence.ts';
 
 const fresh = () => `t.dev-${randomUUID().slice(0, 8)}`;
 const item = (key: string, seq: number, over: Partial<SequenceItem> = {}): SequenceItem => ({
@@ -29,7 +29,9 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
     it('the next number goes; a gap waits until its predecessor settles', async () => {
       const gate = make(now);
       const d = fresh();
-      assert.deepEqual(await gate.decide([item(d, 5)]), ['go'], 'the first sight starts the sequence');
+      assert.deepEqual(await gate.decide([item(d, 0), item(d, 1), item(d, 2), item(d, 3), item(d, 4)]), ['go', 'go', 'go', 'go', 'go']);
+      await gate.settle([0, 1, 2, 3, 4].map((n) => item(d, n)));
+      assert.deepEqual(await gate.decide([item(d, 5)]), ['go']);
       assert.deepEqual(await gate.decide([item(d, 7)]), ['wait']);
       assert.deepEqual(await gate.decide([item(d, 6)]), ['wait'], 'not before 5 is settled');
       await gate.settle([item(d, 5)]);
@@ -41,7 +43,7 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
     it('consecutive numbers in one batch all go, devices independently', async () => {
       const gate = make(now);
       const [a, b] = [fresh(), fresh()];
-      await gate.decide([item(a, 0), item(b, 0)]);
+      assert.deepEqual(await gate.decide([item(a, 0), item(b, 0)]), ['go', 'go']);
       await gate.settle([item(a, 0), item(b, 0)]);
       assert.deepEqual(await gate.decide([item(a, 1), item(b, 1), item(a, 2), item(a, 4), item(b, 2)]), [
         'go',
@@ -55,33 +57,45 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
     it('a repeat is a duplicate (redelivered, or the same payload); other content is backwards', async () => {
       const gate = make(now);
       const d = fresh();
-      await gate.decide([item(d, 1)]);
-      await gate.settle([item(d, 1), item(d, 2), item(d, 3)]);
+      await gate.decide([item(d, 0)]);
+      await gate.settle([item(d, 0), item(d, 1), item(d, 2), item(d, 3)]);
       late();
       assert.deepEqual(
         await gate.decide([
           item(d, 2),
           item(d, 2, { hash: 'other', redelivered: true }),
           item(d, 2, { hash: 'other' }),
-          item(d, 0, { hash: 'never-seen' }),
+          item(d, 0, { hash: 'other' }),
         ]),
         ['duplicate', 'duplicate', 'backwards', 'backwards'],
       );
       assert.deepEqual(await gate.decide([item(d, 4), item(d, 4)]), ['go', 'duplicate'], 'a repeat within one batch');
     });
 
-    it('right after the first sight, a lower number is late (the first messages may cross)', async () => {
+    it('a new device starts at 0: its first messages keep their order even when they cross', async () => {
       const gate = make(now);
       const d = fresh();
-      assert.deepEqual(await gate.decide([item(d, 10)]), ['go']);
-      assert.deepEqual(await gate.decide([item(d, 9)]), ['late']);
+      assert.deepEqual(await gate.decide([item(d, 1)]), ['wait']);
+      assert.deepEqual(await gate.decide([item(d, 0)]), ['go']);
+      await gate.settle([item(d, 0)]);
+      assert.deepEqual(await gate.decide([item(d, 1)]), ['go']);
+    });
+
+    it('a device new here above 0 (failed over) waits a moment for lower numbers, then starts; they come late', async () => {
+      const gate = make(now);
+      const d = fresh();
+      assert.deepEqual(await gate.decide([item(d, 5000)]), ['wait']);
+      t += FIRST_SIGHT_WAIT_MS;
+      assert.deepEqual(await gate.decide([item(d, 5000)]), ['go']);
+      await gate.settle([item(d, 5000)]);
+      assert.deepEqual(await gate.decide([item(d, 4999), item(d, 5001)]), ['late', 'go']);
     });
 
     it('given up numbers come late; the waiting one then goes', async () => {
       const gate = make(now);
       const d = fresh();
-      await gate.decide([item(d, 1)]);
-      await gate.settle([item(d, 1)]);
+      await gate.decide([item(d, 0)]);
+      await gate.settle([item(d, 0), item(d, 1)]);
       late();
       assert.deepEqual(await gate.decide([item(d, 4)]), ['wait']);
       await gate.skipTo(d, 4);
@@ -95,8 +109,8 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
     it('a refused message without a number fills one gap', async () => {
       const gate = make(now);
       const d = fresh();
-      await gate.decide([item(d, 1)]);
-      await gate.settle([item(d, 1)]);
+      await gate.decide([item(d, 0)]);
+      await gate.settle([item(d, 0), item(d, 1)]);
       assert.deepEqual(await gate.decide([item(d, 3)]), ['wait']);
       await gate.hole(d);
       assert.deepEqual(await gate.decide([item(d, 3)]), ['go']);

@@ -19,7 +19,9 @@
  * - `backwards`: a number at or below `last` with other content: the device went backwards;
  *   dead-letter it and tell the device.
  *
- * `last` moves only once a message is in Kafka (or dead-lettered): `settle`. This module is the
+ * A device new to the region is expected to start at 0; if its first message here is higher (it
+ * failed over from the other region), that one waits FIRST_SIGHT_WAIT_MS for lower numbers, then
+ * starts the sequence. `last` moves only once a message is in Kafka (or dead-lettered): `settle`. This module is the
  * reference; the Redis gate (infra/iot/sequence-gate.redis.ts) applies the same rules atomically
  * across processes and is held to the same contract suite.
  */
@@ -45,6 +47,8 @@ export interface SequenceState {
   holes: number;
   /** When this region first saw the device (ms): the first messages may still cross. */
   firstAt: number;
+  /** Nothing settled or skipped yet: the device is expected to start at 0 here. */
+  fresh: boolean;
   /** Numbers given up on (`skipTo`); produced as `late` if they come. */
   readonly skipped: Set<number>;
   /** Payload hashes of the last HASH_WINDOW settled numbers. */
@@ -57,10 +61,23 @@ export const HASH_WINDOW = 128;
 export const MAX_SKIPPED = 1000;
 /** How long after the first sight a number below `last` is taken as late rather than backwards. */
 export const FIRST_SIGHT_GRACE_MS = 10_000;
+/**
+ * How long a device new to this region waits for its number 0 (its first messages may cross
+ * between bridges) before it starts where it is: a device failing over from the other region, or
+ * back after its state expired, starts above 0.
+ */
+export const FIRST_SIGHT_WAIT_MS = 2000;
 
-/** A new device's state, claimed by its first message: everything before it counts as before the start. */
-export function firstSight(seq: number, now: number): SequenceState {
-  return { last: seq - 1, holes: 0, firstAt: now, skipped: new Set(), hashes: new Map() };
+/** A device new to this region: expected to start at 0. */
+export function firstSight(now: number): SequenceState {
+  return { last: -1, holes: 0, firstAt: now, fresh: true, skipped: new Set(), hashes: new Map() };
+}
+
+/** Marks the numbers between `last` and `seq` as skipped (late if they come) and moves `last` to `seq - 1`. */
+function jump(state: SequenceState, from: number, seq: number): void {
+  if (seq - from - 1 <= MAX_SKIPPED) for (let n = from + 1; n < seq; n++) state.skipped.add(n);
+  state.last = Math.max(state.last, seq - 1);
+  state.fresh = false;
 }
 
 /**
@@ -83,7 +100,7 @@ export function decide(
   return items.map((item) => {
     let state = states.get(item.key);
     if (!state) {
-      state = firstSight(item.seq, now);
+      state = firstSight(now);
       states.set(item.key, state);
     }
     const last = tentative.get(item.key) ?? state.last;
@@ -93,8 +110,11 @@ export function decide(
       if (state.holes >= gap) {
         // The refused messages were (we take it) these numbers; should one come after all, it is late.
         state.holes -= gap;
-        if (gap <= MAX_SKIPPED) for (let n = last + 1; n < item.seq; n++) state.skipped.add(n);
-        state.last = Math.max(state.last, item.seq - 1);
+        jump(state, last, item.seq);
+        return go(item);
+      }
+      if (state.fresh && now - state.firstAt >= FIRST_SIGHT_WAIT_MS) {
+        jump(state, last, item.seq);
         return go(item);
       }
       return 'wait';
@@ -114,6 +134,7 @@ export function settle(states: Map<string, SequenceState>, items: readonly Omit<
     const state = states.get(item.key);
     if (!state) continue;
     if (item.seq > state.last) state.last = item.seq;
+    state.fresh = false;
     state.skipped.delete(item.seq);
     state.hashes.set(item.seq, item.hash);
     state.hashes.delete(item.seq - HASH_WINDOW);
@@ -124,8 +145,7 @@ export function settle(states: Map<string, SequenceState>, items: readonly Omit<
 export function skipTo(states: Map<string, SequenceState>, key: string, seq: number): void {
   const state = states.get(key);
   if (!state || seq - 1 <= state.last) return;
-  if (seq - 1 - state.last <= MAX_SKIPPED) for (let n = state.last + 1; n < seq; n++) state.skipped.add(n);
-  state.last = seq - 1;
+  jump(state, state.last, seq);
 }
 
 /** A refused message without a readable number: it may fill one gap of its device. */

@@ -56,6 +56,25 @@ export function telemetryWindowsContract(name: string, make: () => TelemetryWind
       );
     });
 
+    it('many events in one call: each once (a repeat in the call or from before is skipped), same windows', async () => {
+      const store = make();
+      const tenant = fresh('t');
+      const all = readings(30);
+      const item = (r: Reading) => ({ eventId: eventId(tenant, r), tenant, deviceId: 'd1', points: windowPoints(r) });
+      assert.equal(await store.addOnce('c', eventId(tenant, all[0] as Reading), tenant, 'd1', windowPoints(all[0] as Reading)), true);
+      const added = await store.addManyOnce('c', [...all.slice(0, 20), ...all.slice(5, 30)].map(item));
+      assert.equal(added, 29);
+      const expected = [...computeWindows(all).values()].filter((w) => w.metric === 'humidity');
+      const got = await store.query(tenant, 'd1', 'humidity', '2026-11-30T11:00:00.000Z', '2026-11-30T13:00:00.000Z');
+      assert.deepEqual(
+        got.map((w) => [w.start, w.count, w.min, w.max, w.sum, w.last, w.lastSeq]),
+        expected
+          .sort((a, b) => (a.start < b.start ? -1 : 1))
+          .map((w) => [w.start, w.count, w.min, w.max, w.sum, w.last, w.lastSeq]),
+      );
+      assert.equal(await store.addManyOnce('c', all.map(item)), 0);
+    });
+
     it('ranges are [from, to) and per metric', async () => {
       const store = make();
       const tenant = fresh('t');

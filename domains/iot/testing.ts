@@ -150,6 +150,9 @@ export function memoryRegistry() {
       const seen = row.device.lastSeenAt && row.device.lastSeenAt > at ? row.device.lastSeenAt : at;
       row.device = { ...row.device, online, lastSeenAt: seen };
     },
+    async recordReadings(readings) {
+      for (const r of readings) await this.recordReading(r.tenant, r.id, r.reading);
+    },
     async recordReading(tenant, id, reading) {
       const row = rows.get(k(tenant, id));
       if (!row?.device) return;
@@ -221,6 +224,11 @@ export function memoryWindows(): TelemetryWindows {
         windows.set(key, fold(windows.get(key), p));
       }
       return true;
+    },
+    async addManyOnce(consumer, items) {
+      let added = 0;
+      for (const i of items) if (await this.addOnce(consumer, i.eventId, i.tenant, i.deviceId, i.points)) added++;
+      return added;
     },
     async query(tenant, deviceId, metric, from, to) {
       return [...windows.entries()]

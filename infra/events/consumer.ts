@@ -27,6 +27,15 @@ export interface EventConsumerOptions {
   /** Exact topics or patterns (e.g. /^(west\.)?orders\.order\.created\.v1$/). */
   readonly topics: ReadonlyArray<string | RegExp>;
   readonly handle: (event: Envelope, meta: ConsumedMeta) => Promise<void>;
+  /**
+   * Optional: handles a run of consecutive events of one partition in one call (for throughput:
+   * one transaction instead of one per event), with the same guarantees as `handle` (at least
+   * once, idempotent per event). A retryable error retries the run; any other error falls back to
+   * `handle`, event by event, so only a poison event is dead-lettered. Not for ephemeral feeds.
+   */
+  readonly handleBatch?: (events: readonly Envelope[], meta: ConsumedMeta) => Promise<void>;
+  /** Most events per `handleBatch` call; 500 by default. */
+  readonly maxBatch?: number;
   readonly fromBeginning?: boolean;
   readonly maxBackoffMs?: number;
   readonly onError?: (err: unknown, meta: ConsumedMeta) => void;
@@ -111,11 +120,18 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   }
 
   async function handleWithRetry(event: Envelope, meta: ConsumedMeta, heartbeat: () => Promise<void>) {
+    await retrying(
+      () => withTelemetry({ traceparent: event.traceparent, correlationId: event.id }, () => opts.handle(event, meta)),
+      meta,
+      heartbeat,
+    );
+  }
+
+  /** Runs `work` until it succeeds or fails for good: retryable DomainErrors again, with backoff. */
+  async function retrying(work: () => Promise<void>, meta: ConsumedMeta, heartbeat: () => Promise<void>) {
     for (let attempt = 0; ; attempt++) {
       try {
-        await withTelemetry({ traceparent: event.traceparent, correlationId: event.id }, () =>
-          opts.handle(event, meta),
-        );
+        await work();
         return;
       } catch (err) {
         const retryable = isDomainError(err) ? err.retryable : false;
@@ -139,6 +155,9 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         // either way; this bounds how long start() (which waits for the first fetch) and stop()
         // (which waits for the fetch in flight) take. kafkajs' default is 5 s.
         maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+        // kafkajs restarts a consumer that crashed (a broker restart can do that) after a backoff,
+        // even when it was disconnected meanwhile: a stopped consumer must stay stopped.
+        retry: { restartOnFailure: async () => !stopping },
       });
       await consumer.connect();
       await consumer.subscribe({
@@ -155,31 +174,78 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           resolve();
         });
       });
-      await consumer.run({
-        autoCommit: !opts.ephemeral,
-        eachMessage: async ({ topic, partition, message, heartbeat }) => {
-          const meta = { topic, partition, offset: message.offset };
-          let event: Envelope;
-          try {
-            event = fromKafkaMessage(message);
-          } catch (err) {
-            opts.onError?.(err, meta);
-            await deadLetter(message, meta, err);
-            return;
+      const one = async (event: Envelope, message: KafkaMessage, meta: ConsumedMeta, heartbeat: () => Promise<void>) => {
+        try {
+          await handleWithRetry(event, meta, heartbeat);
+          stats.handled++;
+        } catch (err) {
+          if (stopping && isDomainError(err) && err.retryable) {
+            // Shutting down mid-retry: leave the offset uncommitted; the next owner retries.
+            throw err;
           }
-          try {
-            await handleWithRetry(event, meta, heartbeat);
-            stats.handled++;
-          } catch (err) {
-            if (stopping && isDomainError(err) && err.retryable) {
-              // Shutting down mid-retry: leave the offset uncommitted; the next owner retries.
-              throw err;
+          opts.onError?.(err, meta);
+          await deadLetter(message, meta, err instanceof Error ? err : new DomainError('INTERNAL', String(err)));
+        }
+      };
+      const handleBatch = opts.ephemeral ? undefined : opts.handleBatch;
+      if (handleBatch) {
+        const maxBatch = opts.maxBatch ?? 500;
+        await consumer.run({
+          autoCommit: true,
+          eachBatchAutoResolve: false,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            const metaOf = (m: KafkaMessage) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset });
+            let run: Array<{ event: Envelope; message: KafkaMessage }> = [];
+            const flush = async () => {
+              if (run.length === 0) return;
+              const events = run.map((r) => r.event);
+              const first = run[0] as { message: KafkaMessage };
+              const last = run[run.length - 1] as { message: KafkaMessage };
+              try {
+                await retrying(() => handleBatch(events, metaOf(first.message)), metaOf(first.message), heartbeat);
+                stats.handled += events.length;
+              } catch (err) {
+                if (stopping && isDomainError(err) && err.retryable) throw err;
+                // One by one: only a poison event goes to the dead-letter topic.
+                for (const r of run) await one(r.event, r.message, metaOf(r.message), heartbeat);
+              }
+              resolveOffset(last.message.offset);
+              await heartbeat();
+              run = [];
+            };
+            for (const message of batch.messages) {
+              if (!isRunning() || isStale()) break;
+              try {
+                run.push({ event: fromKafkaMessage(message), message });
+              } catch (err) {
+                await flush();
+                opts.onError?.(err, metaOf(message));
+                await deadLetter(message, metaOf(message), err);
+                resolveOffset(message.offset);
+                continue;
+              }
+              if (run.length >= maxBatch) await flush();
             }
-            opts.onError?.(err, meta);
-            await deadLetter(message, meta, err instanceof Error ? err : new DomainError('INTERNAL', String(err)));
-          }
-        },
-      });
+            await flush();
+          },
+        });
+      } else {
+        await consumer.run({
+          autoCommit: !opts.ephemeral,
+          eachMessage: async ({ topic, partition, message, heartbeat }) => {
+            const meta = { topic, partition, offset: message.offset };
+            let event: Envelope;
+            try {
+              event = fromKafkaMessage(message);
+            } catch (err) {
+              opts.onError?.(err, meta);
+              await deadLetter(message, meta, err);
+              return;
+            }
+            await one(event, message, meta, heartbeat);
+          },
+        });
+      }
       await Promise.race([firstFetch, new Promise((r) => setTimeout(r, opts.startTimeoutMs ?? 30_000))]);
     },
     async stop() {

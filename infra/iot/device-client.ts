@@ -25,8 +25,8 @@ export interface DeviceClientOptions {
 export interface DeviceClient {
   readonly mqttId: string;
   readonly client: MqttClient;
-  /** The next telemetry number. */
-  readonly nextSeq: number;
+  /** The next telemetry number (taken by sendTelemetry without an explicit seq). */
+  nextSeq: number;
   readonly rejections: RejectionNotice[];
   readonly firmwareCommands: FirmwareCommand[];
   /** Connects (rejects with the CONNACK reason code on refusal), subscribes to its commands, says online. */
@@ -102,6 +102,9 @@ export function createDeviceClient(opts: DeviceClientOptions): DeviceClient {
     },
     get nextSeq() {
       return seq;
+    },
+    set nextSeq(n: number) {
+      seq = n;
     },
     rejections,
     firmwareCommands,

@@ -207,6 +207,38 @@ export function createPostgresDeviceRegistry(
       );
     },
 
+    async recordReadings(readings) {
+      if (readings.length === 0) return;
+      // One row per device: its latest arrival and its highest-seq reading.
+      const byDevice = new Map<string, { tenant: string; id: string; seen: string; reading: Reading }>();
+      for (const r of readings) {
+        const k = `${r.tenant}/${r.id}`;
+        const cur = byDevice.get(k);
+        if (!cur) {
+          byDevice.set(k, { tenant: r.tenant, id: r.id, seen: r.reading.receivedAt, reading: r.reading });
+          continue;
+        }
+        if (r.reading.receivedAt > cur.seen) cur.seen = r.reading.receivedAt;
+        if (r.reading.seq > cur.reading.seq) cur.reading = r.reading;
+      }
+      const rows = [...byDevice.values()];
+      await query(
+        `UPDATE iot_devices d SET
+           last_seen_at = GREATEST(d.last_seen_at, u.seen),
+           latest_reading = CASE WHEN d.latest_seq IS NULL OR u.seq > d.latest_seq THEN u.reading ELSE d.latest_reading END,
+           latest_seq = GREATEST(d.latest_seq, u.seq)
+         FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::jsonb[]) AS u(tenant, id, seen, seq, reading)
+         WHERE d.tenant = u.tenant AND d.device_id = u.id AND d.state <> 'RESERVED'`,
+        [
+          rows.map((r) => r.tenant),
+          rows.map((r) => r.id),
+          rows.map((r) => r.seen),
+          rows.map((r) => r.reading.seq),
+          rows.map((r) => JSON.stringify(r.reading)),
+        ],
+      );
+    },
+
     async apply(tenant, d) {
       await query(
         `INSERT INTO iot_devices (tenant, device_id, state, name, model, firmware_version, credential_version,

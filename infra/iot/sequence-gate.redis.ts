@@ -7,23 +7,39 @@
  */
 import type { Redis } from 'ioredis';
 import type { SequenceGate } from '../../domains/iot/ports.ts';
-import { FIRST_SIGHT_GRACE_MS, HASH_WINDOW, MAX_SKIPPED, type SequenceDecision } from '../../domains/iot/sequence.ts';
+import {
+  FIRST_SIGHT_GRACE_MS,
+  FIRST_SIGHT_WAIT_MS,
+  HASH_WINDOW,
+  MAX_SKIPPED,
+  type SequenceDecision,
+} from '../../domains/iot/sequence.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
 
 const TTL_MS = 7 * 24 * 3600 * 1000;
 
-// KEYS: per item base, hashes, skipped. ARGV: now, grace, ttl, max skipped, then per item seq, hash, redelivered.
+// KEYS: per item base, hashes, skipped. ARGV: now, grace, ttl, max skipped, first-sight wait, then per item
+// seq, hash, redelivered.
 const DECIDE = `
-local now, grace, ttl, maxSkipped = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local now, grace, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local maxSkipped, firstWait = tonumber(ARGV[4]), tonumber(ARGV[5])
 local out, tentative, gone = {}, {}, {}
+local function jump(base, sk, from, seq, stored)
+  if seq - from - 1 <= maxSkipped and seq - from - 1 > 0 then
+    for n = from + 1, seq - 1 do redis.call('SADD', sk, n) end
+    redis.call('PEXPIRE', sk, ttl)
+  end
+  if seq - 1 > stored then redis.call('HSET', base, 'last', seq - 1) end
+  redis.call('HSET', base, 'fresh', 0)
+end
 for i = 1, #KEYS / 3 do
   local base, hk, sk = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
-  local seq, h, redelivered = tonumber(ARGV[3*i+2]), ARGV[3*i+3], ARGV[3*i+4] == '1'
+  local seq, h, redelivered = tonumber(ARGV[3*i+3]), ARGV[3*i+4], ARGV[3*i+5] == '1'
   local stored = redis.call('HGET', base, 'last')
   if not stored then
-    redis.call('HSET', base, 'last', seq - 1, 'holes', 0, 'first', now)
+    redis.call('HSET', base, 'last', -1, 'holes', 0, 'first', now, 'fresh', 1)
     redis.call('PEXPIRE', base, ttl)
-    stored = seq - 1
+    stored = -1
   else
     stored = tonumber(stored)
   end
@@ -34,13 +50,14 @@ for i = 1, #KEYS / 3 do
   elseif seq > last + 1 then
     local gap = seq - last - 1
     local holes = tonumber(redis.call('HGET', base, 'holes') or '0')
+    local fresh = redis.call('HGET', base, 'fresh') == '1'
+    local first = tonumber(redis.call('HGET', base, 'first') or '0')
     if holes >= gap then
       redis.call('HINCRBY', base, 'holes', -gap)
-      if gap <= maxSkipped then
-        for n = last + 1, seq - 1 do redis.call('SADD', sk, n) end
-        redis.call('PEXPIRE', sk, ttl)
-      end
-      if seq - 1 > stored then redis.call('HSET', base, 'last', seq - 1) end
+      jump(base, sk, last, seq, stored)
+      decision = 'go'
+    elseif fresh and now - first >= firstWait then
+      jump(base, sk, last, seq, stored)
       decision = 'go'
     else
       decision = 'wait'
@@ -77,6 +94,7 @@ for i = 1, #KEYS / 3 do
   local seq, h = tonumber(ARGV[2*i+1]), ARGV[2*i+2]
   local last = tonumber(redis.call('HGET', base, 'last') or '-1')
   if seq > last then redis.call('HSET', base, 'last', seq) end
+  redis.call('HSET', base, 'fresh', 0)
   redis.call('SREM', sk, seq)
   redis.call('HSET', hk, seq, h)
   redis.call('HDEL', hk, seq - window)
@@ -98,7 +116,7 @@ if seq - 1 - last <= max then
   for n = last + 1, seq - 1 do redis.call('SADD', KEYS[2], n) end
   redis.call('PEXPIRE', KEYS[2], ttl)
 end
-redis.call('HSET', KEYS[1], 'last', seq - 1)
+redis.call('HSET', KEYS[1], 'last', seq - 1, 'fresh', 0)
 return 1
 `;
 
@@ -152,6 +170,7 @@ export function createRedisSequenceGate(redis: Redis, opts: RedisSequenceGateOpt
         FIRST_SIGHT_GRACE_MS,
         TTL_MS,
         MAX_SKIPPED,
+        FIRST_SIGHT_WAIT_MS,
         ...items.flatMap((i) => [i.seq, i.hash, i.redelivered ? '1' : '0']),
       ];
       try {

@@ -59,6 +59,13 @@ export interface Processor {
    * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.
    */
   handle(event: Envelope): Promise<void>;
+  /**
+   * Optional, for throughput: handles consecutive events of one partition in one call (e.g. one
+   * transaction), idempotent per event like `handle`. A retryable error retries the run; any
+   * other error makes the host fall back to `handle` event by event (a poison event is then
+   * dead-lettered alone).
+   */
+  handleBatch?(events: readonly Envelope[]): Promise<void>;
 }
 
 /** A message for the hub, on a tenant-relative topic (the host scopes it to the event's tenant). */

@@ -197,6 +197,7 @@ export function processorServices(
       topics: p.mirrored ? withMirrored(p.topics, ctx.peer) : [...p.topics],
       fromBeginning: p.fromBeginning ?? true,
       handle: (event) => p.handle(event),
+      handleBatch: p.handleBatch?.bind(p),
       onError: onError(ctx, `${module.name}.${p.name}`),
     });
     return consumerService(`${module.name}.${p.name}`, [...baseNeeds, ...(p.needs ?? [])], consumer);
