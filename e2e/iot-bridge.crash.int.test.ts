@@ -105,8 +105,10 @@ before(async () => {
 /** A cleanup step that may not hang the file. */
 async function bounded(what: string, work: () => Promise<unknown>, ms = 30_000): Promise<void> {
   const t0 = Date.now();
-  const timeout = sleep(ms).then(() => 'timed out');
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timed out'), ms)));
   const outcome = await Promise.race([work().then(() => 'done', (err) => `failed: ${err}`), timeout]);
+  clearTimeout(timer);
   log(`cleanup ${what}: ${outcome} (${Date.now() - t0} ms)`);
 }
 

@@ -13,18 +13,32 @@ export interface Accepted {
   readonly pubackMs: number[];
   /** Device publish time per (device, seq), ms since epoch. */
   readonly sentAt: Map<string, number>;
+  /** Readings accepted so far. */
+  count: number;
   retries: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function publishPaced(
+export interface PublishOptions {
+  readonly perDevice: number;
+  /** Readings per second per device (0: as fast as PUBACKs come). */
+  readonly rate: number;
+  readonly metrics?: (i: number) => Record<string, number>;
+  readonly stop?: () => boolean;
+  /** Keep every accepted (device, seq) and its send time (default true; the simulator only counts). */
+  readonly track?: boolean;
+}
+
+/** Publishes until done; the counters fill as it goes. */
+export function startPublishing(
   devices: readonly DeviceClient[],
-  opts: { perDevice: number; rate: number; metrics?: (i: number) => Record<string, number>; stop?: () => boolean },
-): Promise<Accepted> {
-  const accepted: Accepted = { byDevice: new Map(), pubackMs: [], sentAt: new Map(), retries: 0 };
+  opts: PublishOptions,
+): { accepted: Accepted; done: Promise<Accepted> } {
+  const accepted: Accepted = { byDevice: new Map(), pubackMs: [], sentAt: new Map(), count: 0, retries: 0 };
+  const track = opts.track ?? true;
   const interval = opts.rate > 0 ? 1000 / opts.rate : 0;
-  await Promise.all(
+  const done = Promise.all(
     devices.map(async (d, n) => {
       const mine: number[] = [];
       accepted.byDevice.set(d.mqttId, mine);
@@ -35,11 +49,12 @@ export async function publishPaced(
         const seq = d.nextSeq;
         for (;;) {
           const t0 = Date.now();
-          accepted.sentAt.set(`${d.mqttId}/${seq}`, t0);
+          if (track) accepted.sentAt.set(`${d.mqttId}/${seq}`, t0);
           try {
             await d.sendTelemetry(opts.metrics?.(i) ?? { value: i }, { seq });
             accepted.pubackMs.push(Date.now() - t0);
-            mine.push(seq);
+            accepted.count++;
+            if (track) mine.push(seq);
             break;
           } catch {
             if (opts.stop?.()) return;
@@ -55,6 +70,11 @@ export async function publishPaced(
         }
       }
     }),
-  );
-  return accepted;
+  ).then(() => accepted);
+  return { accepted, done };
+}
+
+/** Publishes and resolves with what the broker accepted. */
+export function publishPaced(devices: readonly DeviceClient[], opts: PublishOptions): Promise<Accepted> {
+  return startPublishing(devices, opts).done;
 }

@@ -151,7 +151,9 @@ export async function readSince(
   await joined;
   for (const [topic, starts] of mark)
     for (const [partition, offset] of starts) consumer.seek({ topic, partition, offset });
-  await Promise.race([all, new Promise((r) => setTimeout(r, 120_000))]);
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([all, new Promise((r) => (timer = setTimeout(r, 120_000)))]);
+  clearTimeout(timer);
   await consumer.disconnect().catch(() => {});
   await admin.deleteGroups([groupId]).catch(() => {});
   records.sort((a, b) =>
