@@ -107,7 +107,13 @@ async function bounded(what: string, work: () => Promise<unknown>, ms = 30_000):
   const t0 = Date.now();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timed out'), ms)));
-  const outcome = await Promise.race([work().then(() => 'done', (err) => `failed: ${err}`), timeout]);
+  const outcome = await Promise.race([
+    work().then(
+      () => 'done',
+      (err) => `failed: ${err}`,
+    ),
+    timeout,
+  ]);
   clearTimeout(timer);
   log(`cleanup ${what}: ${outcome} (${Date.now() - t0} ms)`);
 }
@@ -117,7 +123,10 @@ after(async () => {
   // Kafka first: whatever failed, east's Kafka must be running when this file ends.
   await bounded('kafka-east up', () => stack('up', 'kafka-east'), 180_000);
   for (const b of bridges) {
-    const notes = b.output().split('\n').filter((l) => /waited|late|failed|stopped with/.test(l));
+    const notes = b
+      .output()
+      .split('\n')
+      .filter((l) => /waited|late|failed|stopped with/.test(l));
     if (notes.length) log(`bridge ${b.instance} said:\n${notes.slice(-20).join('\n')}`);
   }
   await bounded('bridges', () => Promise.allSettled(bridges.map((b) => b.stop())));

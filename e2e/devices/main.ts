@@ -34,7 +34,8 @@ const { values } = parseArgs({
 
 function positive(name: string, raw: string, allowZero = false): number {
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new ConfigError(`--${name}: "${raw}" is not a positive number`);
+  if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0))
+    throw new ConfigError(`--${name}: "${raw}" is not a positive number`);
   return n;
 }
 
@@ -51,7 +52,11 @@ try {
     const res = await fetch(`${gateway}/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub: 'device-simulator', tenant: values.tenant, scopes: ['devices:read', 'devices:write'] }),
+      body: JSON.stringify({
+        sub: 'device-simulator',
+        tenant: values.tenant,
+        scopes: ['devices:read', 'devices:write'],
+      }),
     });
     if (!res.ok) throw new Error(`${gateway}/auth/token answered ${res.status}: is the region up (npm start)?`);
     token = ((await res.json()) as { access_token: string }).access_token;

@@ -1,0 +1,18 @@
+import { spawnSync } from 'node:child_process';
+import { scratchDatabase } from '../infra/postgres/scratch-database.testing.ts';
+import { DOMAINS } from '../regions/domains.ts';
+import { east } from '../regions/east.ts';
+import { startRegion } from '../regions/host/region-host.ts';
+import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
+const db = await scratchDatabase('iot_sim');
+const region = await startRegion(testRegionConfig(east, { ...process.env, MERIDIAN_EAST_POSTGRES_URL: db.url, MERIDIAN_EAST_IOT_BRIDGE_INSTANCE: 'sim-check', MERIDIAN_EAST_IOT_BRIDGE_CONNECTIONS: '2' }), { identity: testIdentity(), domains: DOMAINS });
+const { spawn } = await import('node:child_process');
+const child = spawn(process.execPath, ['e2e/devices/main.ts', '--count', '5', '--rate', '5', '--duration', '4', '--gateway', `http://127.0.0.1:${region.gatewayPort}`], { stdio: 'inherit' });
+await new Promise((r) => child.on('exit', r));
+await new Promise((r) => setTimeout(r, 3000));
+const res = await fetch(`http://127.0.0.1:${region.gatewayPort}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer ' + (await (await fetch(`http://127.0.0.1:${region.gatewayPort}/auth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: 'x', tenant: 'demo', scopes: ['devices:read'] }) })).json()).access_token }, body: JSON.stringify({ query: '{ devices(first: 3) { id state online latestReading { seq metrics { name value } } } }' }) });
+console.log(JSON.stringify(await res.json()));
+console.log(JSON.stringify(region.consumer('iot.device-activity')?.stats), JSON.stringify(region.consumer('iot.telemetry-windows')?.stats));
+console.log(JSON.stringify((await db.postgres.pool.query('select device_id, latest_seq, last_seen_at, online from iot_devices')).rows));
+await region.stop(); await db.drop();
+process.exit(0);
