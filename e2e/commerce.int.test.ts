@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import kafkajs from 'kafkajs';
 import { createPostgres } from '../infra/adapters/postgres.ts';
+import { until } from '../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
 import { commerceModule } from '../regions/commerce/module.ts';
 import { DOMAINS } from '../regions/domains.ts';
@@ -56,16 +57,6 @@ async function place(token: string, input: Record<string, unknown>, headers: Rec
       ...headers,
     },
   );
-}
-
-async function eventually<T>(fn: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function orderStatus(id: string): Promise<{ status: string; cancel_reason: string | null }> {
@@ -247,13 +238,13 @@ describe('commerce through the region gateway', () => {
       });
       const id = res.data?.placeOrder.id as string;
       assert.ok(id, JSON.stringify(res.errors));
-      const final = await eventually(async () => {
+      const final = await until(async () => {
         const o = await orderStatus(id);
         return o.status === 'PENDING' ? undefined : o;
       });
       assert.equal(final.status, 'CANCELLED');
       assert.match(final.cancel_reason ?? '', reason);
-      assert.equal(await eventually(async () => ((await stockOf(product)) === 4 ? 4 : undefined)), 4);
+      assert.equal(await until(async () => ((await stockOf(product)) === 4 ? 4 : undefined)), 4);
     }
   });
 
@@ -269,14 +260,14 @@ describe('commerce through the region gateway', () => {
         paymentToken: 'tok_visa',
       });
       const id = res.data?.placeOrder.id as string;
-      await eventually(async () =>
+      await until(async () =>
         (region.consumer('commerce.payment-processor')?.stats.retries ?? 0) > 0 ? true : undefined,
       );
       assert.equal((await orderStatus(id)).status, 'PENDING');
       provider.setBehaviour({ mode: 'normal' });
-      const final = await eventually(
+      const final = await until(
         async () => ((await orderStatus(id)).status === 'CONFIRMED' ? 'CONFIRMED' : undefined),
-        30_000,
+        { timeoutMs: 30_000 },
       );
       assert.equal(final, 'CONFIRMED');
     } finally {
@@ -306,7 +297,7 @@ describe('commerce through the region gateway', () => {
         topic: 'commerce.order.created.v1',
         messages: [{ key: marker, value: `{"poison":"${marker}"}` }],
       });
-      const dead = await eventually(async () => seen.find((s) => s.value.includes(marker)), 30_000);
+      const dead = await until(async () => seen.find((s) => s.value.includes(marker)), { timeoutMs: 30_000 });
       assert.match(dead.reason, /INVALID_EVENT/);
       const token = await tokenFor(`u-${randomUUID().slice(0, 8)}`);
       const res = await place(token, {
@@ -315,10 +306,7 @@ describe('commerce through the region gateway', () => {
         paymentToken: 'tok_visa',
       });
       const id = res.data?.placeOrder.id as string;
-      assert.equal(
-        await eventually(async () => ((await orderStatus(id)).status === 'CONFIRMED' ? 'ok' : undefined)),
-        'ok',
-      );
+      assert.equal(await until(async () => ((await orderStatus(id)).status === 'CONFIRMED' ? 'ok' : undefined)), 'ok');
     } finally {
       await consumer.disconnect();
       await producer.disconnect();
@@ -338,7 +326,7 @@ describe('commerce through the region gateway', () => {
       { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
     );
     const id = res.data?.placeOrder.id as string;
-    const rows = await eventually(async () => {
+    const rows = await until(async () => {
       const r = await db.pool.query<{ topic: string; tp: string }>(
         "SELECT topic, envelope->>'traceparent' AS tp FROM outbox WHERE aggregate_id = $1 ORDER BY seq",
         [id],

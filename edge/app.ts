@@ -4,7 +4,7 @@
  * runtime-specific ports (client address, rate-limit store) and serve `app.fetch`.
  */
 import { Hono } from 'hono';
-import { createEdgeAuth } from './auth/jwt.ts';
+import { createEdgeAuth, wwwAuthenticate } from './auth/jwt.ts';
 import { createByteLru } from './cache/lru.ts';
 import { createResponseCache } from './cache/response-cache.ts';
 import { createScopeIndex } from './cache/scope-index.ts';
@@ -22,6 +22,7 @@ import { opsRoutes } from './routing/ops.ts';
 import { problemResponse } from './routing/problem.ts';
 import { createRegionRouter, REGION_NAMES } from './routing/region-router.ts';
 import { proxySse } from './routing/sse-proxy.ts';
+import { relayEvents, type WebSocketConstructor, type WebSocketUpgrader } from './routing/ws-proxy.ts';
 
 export interface EdgeDeps {
   /** The client's address from the runtime's connection info (anonymous rate limits). */
@@ -30,6 +31,10 @@ export interface EdgeDeps {
   /** A fallback store for when the shared one fails (per-instance limits instead of none). */
   readonly fallbackStore?: RateLimitStore;
   readonly fetch?: typeof fetch;
+  /** The runtime's WebSocket upgrade (hono/deno, @hono/node-server); without it /v1/graphql answers 501. */
+  readonly upgradeWebSocket?: WebSocketUpgrader;
+  /** The WebSocket client the edge opens to a hub; the global one by default. */
+  readonly WebSocket?: WebSocketConstructor;
   readonly clock?: () => number;
   readonly log?: (line: string) => void;
 }
@@ -69,6 +74,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     fetch: fetchFn,
   });
   const auth = createEdgeAuth({ ...config.jwt, fetch: fetchFn });
+  const edgeAuthenticate = (req: Request) => auth.authenticate(req);
   const limiter = createRateLimiter({
     store: deps.rateLimitStore,
     fallback: deps.fallbackStore,
@@ -121,10 +127,75 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     res.headers.set('x-meridian-region', choice.region);
     return res;
   });
+  app.on(['GET', 'POST'], '/v1/graphql/stream', async function graphqlOverSse(c) {
+    // GraphQL subscriptions over SSE (graphql-sse, distinct connections), passed through like /v1/stream.
+    const choice = router.choose({ hint: c.req.header('x-meridian-region') ?? null });
+    if (!choice.region) return problemResponse(503, 'No region available', 'no healthy region can serve the stream');
+    const url = new URL(c.req.url);
+    const upstream = `${router.endpoints(choice.region).hubUrl}/v1/graphql/stream${url.search}`;
+    let post: { body: string; contentType: string } | undefined;
+    if (c.req.method === 'POST') {
+      const body = await c.req.text();
+      if (new TextEncoder().encode(body).byteLength > config.maxBodyBytes) {
+        return problemResponse(413, 'Content Too Large', `the body is over ${config.maxBodyBytes} bytes`);
+      }
+      post = { body, contentType: c.req.header('content-type') ?? 'application/json' };
+    }
+    const res = await proxySse(c.req.raw, upstream, fetchFn, { post });
+    res.headers.set('x-meridian-region', choice.region);
+    return res;
+  });
+  app.get('/v1/graphql', async function liveGraphQL(c) {
+    // GraphQL over WebSocket (graphql-transport-ws), passed through to a region's hub. The token
+    // is checked here, at the upgrade: in the Authorization header, or ?access_token= where a
+    // browser cannot set headers (RFC 6750 §2.3). The hub verifies it again.
+    if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+      return problemResponse(426, 'Upgrade Required', 'open /v1/graphql as a WebSocket (graphql-transport-ws)', {
+        headers: { upgrade: 'websocket' },
+      });
+    }
+    if (!deps.upgradeWebSocket) return problemResponse(501, 'Not Implemented', 'this edge does not pass WebSockets');
+    const url = new URL(c.req.url);
+    const queryToken = url.searchParams.get('access_token');
+    const headers = new Headers();
+    const authorization = c.req.header('authorization') ?? (queryToken ? `Bearer ${queryToken}` : undefined);
+    if (authorization !== undefined) headers.set('authorization', authorization);
+    const auth = await edgeAuthenticate(new Request(url, { headers }));
+    if (auth.kind !== 'user') {
+      const status = auth.kind === 'error' ? auth.status : 401;
+      const detail =
+        auth.kind === 'error' ? auth.message : 'a WebSocket needs a Bearer token (Authorization or ?access_token=)';
+      const challenge = wwwAuthenticate(
+        auth.kind === 'error' ? auth : { kind: 'error', status: 401, code: 'UNAUTHENTICATED', message: detail },
+      );
+      return problemResponse(status, status === 503 ? 'Service Unavailable' : 'Unauthorized', detail, {
+        headers: challenge ? { 'www-authenticate': challenge } : {},
+      });
+    }
+    const hint = c.req.header('x-meridian-region') ?? url.searchParams.get('region');
+    const choice = router.choose({ hint });
+    if (!choice.region) return problemResponse(503, 'No region available', 'no healthy region can serve the socket');
+    const upstream = new URL('/v1/graphql', router.endpoints(choice.region).hubUrl);
+    upstream.protocol = upstream.protocol === 'https:' ? 'wss:' : 'ws:';
+    upstream.searchParams.set('access_token', auth.token);
+    const protocol = c.req.header('sec-websocket-protocol')?.split(',')[0]?.trim() || undefined;
+    const events = relayEvents(
+      { url: upstream.toString(), protocol, expiresAt: auth.expiresAt },
+      // Expiry is judged by wall time, as the token was (not the cache's clock).
+      { ...config.ws, WebSocket: deps.WebSocket },
+    );
+    return deps.upgradeWebSocket(c, events);
+  });
   if (config.opsToken) {
     app.route(
       '/',
-      opsRoutes({ router, token: config.opsToken, onWriterChange: (c) => log(`edge: writer ${c.from} → ${c.to}`) }),
+      opsRoutes({
+        router,
+        token: config.opsToken,
+        regionToken: config.regionOpsToken,
+        fetch: fetchFn,
+        onWriterChange: (c) => log(`edge: writer ${c.from} → ${c.to} (epoch ${c.epoch})`),
+      }),
     );
   }
   app.notFound(() => problemResponse(404, 'Not Found'));

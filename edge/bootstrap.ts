@@ -1,10 +1,10 @@
 /**
  * What both entry points do before serving: configuration from the environment and the
  * rate-limit stores (Redis shared between instances when configured, memory otherwise
- * and as the fallback). The runtime supplies only its environment and client address.
+ * and as the fallback). The runtime supplies its environment, client address and WebSocket upgrade.
  */
 import { Redis } from 'ioredis';
-import { createEdge, type Edge } from './app.ts';
+import { createEdge, type Edge, type EdgeDeps } from './app.ts';
 import { type EdgeConfig, edgeConfig } from './config.ts';
 import { createMemoryStore } from './ratelimit/memory-store.ts';
 import { createRedisStore } from './ratelimit/redis-store.ts';
@@ -20,6 +20,7 @@ export interface BootedEdge {
 export function bootEdge(
   env: Record<string, string | undefined>,
   clientIp: (req: Request, c: unknown) => string | undefined,
+  runtime: Pick<EdgeDeps, 'upgradeWebSocket'> = {},
 ): BootedEdge {
   const config = edgeConfig(env);
   const memory = createMemoryStore();
@@ -28,6 +29,7 @@ export function bootEdge(
     : undefined;
   redis?.on('error', () => {});
   const edge = createEdge(config, {
+    ...runtime,
     clientIp,
     rateLimitStore: redis ? createRedisStore({ client: redis }) : memory,
     fallbackStore: redis ? memory : undefined,

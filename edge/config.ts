@@ -22,10 +22,14 @@ export interface EdgeConfig {
   readonly healthIntervalMs: number;
   /** Bearer token for /ops endpoints; ops are disabled when undefined. */
   readonly opsToken: string | undefined;
+  /** Token the edge presents to the regions' ops endpoints when it moves the writer. */
+  readonly regionOpsToken: string | undefined;
   /** Token the edge presents to the regions' purge streams (scope edge:purge). */
   readonly purgeToken: string | undefined;
   /** NODE_ENV=production: development conveniences are refused unless opted in (see edgeConfig). */
   readonly production: boolean;
+  /** WebSocket pass-through limits (edge/routing/ws-proxy.ts). */
+  readonly ws: { readonly maxBufferedBytes: number; readonly maxMessageBytes: number };
   readonly limits: {
     readonly tenant: { readonly capacity: number; readonly refillPerSecond: number };
     readonly client: { readonly capacity: number; readonly refillPerSecond: number };
@@ -139,7 +143,13 @@ function readConfig(env: Env): EdgeConfig {
     healthIntervalMs: int(env, 'MERIDIAN_EDGE_HEALTH_INTERVAL_MS', 1000, 50, 60_000),
     opsToken: env.MERIDIAN_EDGE_OPS_TOKEN?.trim() || undefined,
     purgeToken: env.MERIDIAN_EDGE_PURGE_TOKEN?.trim() || undefined,
+    regionOpsToken:
+      env.MERIDIAN_EDGE_REGION_OPS_TOKEN?.trim() || (env.NODE_ENV?.trim() === 'production' ? undefined : DEV_OPS_TOKEN),
     production: env.NODE_ENV?.trim() === 'production',
+    ws: {
+      maxBufferedBytes: int(env, 'MERIDIAN_EDGE_WS_MAX_BUFFERED_BYTES', 1 << 20, 1024, 1 << 30),
+      maxMessageBytes: int(env, 'MERIDIAN_EDGE_WS_MAX_MESSAGE_BYTES', 64 * 1024, 256, 16 << 20),
+    },
     limits: {
       tenant: bucket(env, 'MERIDIAN_EDGE_TENANT_LIMIT', 6000, 100),
       client: bucket(env, 'MERIDIAN_EDGE_CLIENT_LIMIT', 1200, 20),

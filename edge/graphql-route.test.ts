@@ -293,6 +293,30 @@ describe('edge /graphql: mutations', () => {
     assert.equal(t.origin.graphqlCalls('west').length, 0);
   });
 
+  it('a stale writer answering WRITER_MOVED: the edge adopts the newer lease and sends the write there, once', async () => {
+    const t = testEdge();
+    t.origin.respond.east = () => ({
+      body: {
+        data: null,
+        errors: [
+          {
+            message: 'orders are written in region west (epoch 3)',
+            extensions: { code: 'WRITER_MOVED', details: { writer: 'west', epoch: 3, aggregate: 'orders' } },
+          },
+        ],
+      },
+    });
+    t.origin.respond.west = () => placed;
+    const res = await t.request('/graphql', postGraphQL(PLACE, { variables: { sku: 'lamp' } }));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-meridian-region'), 'west');
+    assert.deepEqual((await json(res)).data, { placeOrder: { id: 'o-1' } });
+    assert.deepEqual([t.origin.graphqlCalls('east').length, t.origin.graphqlCalls('west').length], [1, 1]);
+    // The next write goes to west at once; a WRITER_MOVED naming an older epoch teaches nothing.
+    await t.request('/graphql', postGraphQL(PLACE, { variables: { sku: 'lamp' } }));
+    assert.equal(t.origin.graphqlCalls('east').length, 1);
+  });
+
   it('a mutation sent with GET is refused (405) before the origin', async () => {
     const t = testEdge();
     const [path, init] = getGraphQL(PLACE, { variables: { sku: 'lamp' } });

@@ -1,12 +1,13 @@
 /** The edge on Deno: `deno run --allow-net --allow-env --allow-read edge/main.deno.ts`. */
 import type { Context } from 'hono';
-import { getConnInfo } from 'hono/deno';
+import { getConnInfo, upgradeWebSocket } from 'hono/deno';
 import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
 
 let booted: BootedEdge;
 try {
-  booted = bootEdge(Deno.env.toObject(), (_req, c) => getConnInfo(c as Context).remote.address);
+  // WebSockets (/v1/graphql) through Deno.upgradeWebSocket; its idleTimeout pings clients and drops dead ones.
+  booted = bootEdge(Deno.env.toObject(), (_req, c) => getConnInfo(c as Context).remote.address, { upgradeWebSocket });
 } catch (err) {
   if (!(err instanceof EdgeConfigError)) throw err;
   console.error(`edge: invalid configuration — ${err.message}`);

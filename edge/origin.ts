@@ -29,6 +29,24 @@ export interface OriginOptions {
   readonly timeoutMs?: number;
 }
 
+/** Whether a write's answer was WRITER_MOVED naming a newer lease, which the router then adopted. */
+function learnedNewWriter(text: string, router: RegionRouter): boolean {
+  if (!text.includes('WRITER_MOVED')) return false;
+  try {
+    const errors = (JSON.parse(text) as { errors?: Array<{ extensions?: Record<string, unknown> }> }).errors ?? [];
+    for (const e of errors) {
+      const ext = e.extensions ?? {};
+      const details = (ext.details ?? {}) as { writer?: unknown; epoch?: unknown };
+      if (ext.code !== 'WRITER_MOVED' || typeof details.writer !== 'string' || typeof details.epoch !== 'number')
+        continue;
+      if (router.observeWriter(details.writer, details.epoch)) return true;
+    }
+  } catch {
+    // not JSON: nothing to learn
+  }
+  return false;
+}
+
 export function createOrigin(opts: OriginOptions) {
   const timeoutMs = opts.timeoutMs ?? 10_000;
 
@@ -75,6 +93,9 @@ export function createOrigin(opts: OriginOptions) {
         const { res, text } = await call(region, req);
         if (res.status >= 500) throw new Error(`HTTP ${res.status}`);
         opts.router.reportResult(region, true);
+        // A region that lost the writer lease refused before doing anything (WRITER_MOVED, naming
+        // the writer): learn the newer lease and send the write once more, to the writer.
+        if (req.write && attempt === 0 && learnedNewWriter(text, opts.router)) continue;
         return { ok: true, region, status: res.status, headers: res.headers, text };
       } catch (err) {
         opts.router.reportResult(region, false);

@@ -5,7 +5,7 @@
  * tests run on Node and on Deno.
  */
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
-import { createEdge, type Edge } from './app.ts';
+import { createEdge, type Edge, type EdgeDeps } from './app.ts';
 import { type EdgeConfig, edgeConfig } from './config.ts';
 import { createMemoryStore } from './ratelimit/memory-store.ts';
 import type { RegionName } from './routing/region-router.ts';
@@ -81,7 +81,7 @@ export function signToken(key: TestKey, sub: string, tenant: string, claims: JWT
 /** One request the edge sent through `deps.fetch`. */
 export interface OriginCall {
   readonly region: RegionName;
-  readonly kind: 'health' | 'graphql' | 'jwks' | 'stream' | 'other';
+  readonly kind: 'health' | 'graphql' | 'jwks' | 'stream' | 'ops' | 'other';
   readonly url: string;
   readonly method: string;
   readonly headers: Headers;
@@ -158,6 +158,11 @@ export function scriptedOrigin(options: { keys?: readonly TestKey[] } = {}) {
     west: () => answer({ hello: 'from west' }),
   };
   const jwks = { keys: [...(options.keys ?? [])], down: false };
+  // The writer lease each region holds, as /health reports it and PUT /ops/writer moves it.
+  const leases: Record<RegionName, { writer: string; epoch: number }> = {
+    east: { writer: 'east', epoch: 0 },
+    west: { writer: 'east', epoch: 0 },
+  };
   const streams: Record<RegionName, Array<ReadableStreamDefaultController<Uint8Array>>> = { east: [], west: [] };
   let nextEventId = 1;
 
@@ -207,7 +212,9 @@ export function scriptedOrigin(options: { keys?: readonly TestKey[] } = {}) {
           ? 'health'
           : url.pathname === '/graphql'
             ? 'graphql'
-            : 'other';
+            : url.pathname === '/ops/writer'
+              ? 'ops'
+              : 'other';
     const call: OriginCall = {
       region,
       kind,
@@ -227,7 +234,16 @@ export function scriptedOrigin(options: { keys?: readonly TestKey[] } = {}) {
       case 'health':
         return down[region]
           ? new Response('down', { status: 503 })
-          : Response.json({ status: 'ok', region }, { status: 200 });
+          : Response.json({ status: 'ok', region, writers: [{ aggregate: 'orders', ...leases[region] }] });
+      case 'ops': {
+        if (down[region]) throw new TypeError('fetch failed: connection refused');
+        const move = JSON.parse(body) as { region: string; epoch: number };
+        if (move.epoch <= leases[region].epoch) {
+          return Response.json({ leases: [{ aggregate: 'orders', ...leases[region] }], moved: false }, { status: 409 });
+        }
+        leases[region] = { writer: move.region, epoch: move.epoch };
+        return Response.json({ leases: [{ aggregate: 'orders', ...leases[region] }], moved: true });
+      }
       case 'graphql':
         if (down[region]) throw new TypeError('fetch failed: connection refused');
         return reply(await respond[region](call), signal);
@@ -238,6 +254,7 @@ export function scriptedOrigin(options: { keys?: readonly TestKey[] } = {}) {
 
   return {
     fetch: fetchFn,
+    leases,
     calls,
     down,
     respond,
@@ -331,7 +348,13 @@ export interface TestEdge {
  * interval is a minute) and opens the purge streams, and `stop()` ends both.
  * The rate-limit bucket of an anonymous caller is its `x-test-client-ip` header.
  */
-export function testEdge(opts: { env?: Record<string, string>; origin?: ScriptedOrigin } = {}): TestEdge {
+export function testEdge(
+  opts: {
+    env?: Record<string, string>;
+    origin?: ScriptedOrigin;
+    deps?: Pick<EdgeDeps, 'upgradeWebSocket' | 'WebSocket'>;
+  } = {},
+): TestEdge {
   const origin = opts.origin ?? scriptedOrigin();
   const config = edgeConfig({ ...TEST_ENV, ...opts.env });
   const clock = fakeClock();
@@ -342,6 +365,7 @@ export function testEdge(opts: { env?: Record<string, string>; origin?: Scripted
     fetch: origin.fetch,
     clock: () => clock.now(),
     log: (line) => logs.push(line),
+    ...opts.deps,
   });
   return {
     edge,

@@ -109,6 +109,7 @@ try {
 const stack = await status(process.env);
 console.log('\nmeridian is up\n');
 console.log(`  edge (Deno)   http://127.0.0.1:${edgePort}/graphql   /v1/stream   /metrics   /health`);
+console.log(`                ws://127.0.0.1:${edgePort}/v1/graphql (GraphQL subscriptions, graphql-transport-ws)`);
 console.log(
   `                ops: /ops/regions, PUT /ops/writer (bearer ${edgeEnv.MERIDIAN_EDGE_OPS_TOKEN === 'dev-ops-token' ? 'dev-ops-token' : '$MERIDIAN_EDGE_OPS_TOKEN'})\n`,
 );
@@ -118,6 +119,7 @@ for (const c of configs) {
   console.log(`    GraphQL     ${gw}/graphql        (GET and POST)`);
   console.log(`    dev tokens  ${gw}/auth/token     (POST; JWKS at ${gw}/.well-known/jwks.json)`);
   console.log(`    live events http://127.0.0.1:${c.hubPort}/v1/stream?topics=...   (SSE)`);
+  console.log(`    live GraphQL ws://127.0.0.1:${c.hubPort}/v1/graphql (WebSocket), /v1/graphql/stream (graphql-sse)`);
   console.log(`    health      ${gw}/health, ${gw}/ready`);
 }
 console.log('\n  stack:');

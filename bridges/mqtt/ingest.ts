@@ -3,8 +3,8 @@
  * against its JSON Schema) or a refusal (dead-letter record plus a notice to the device).
  *
  * Topics (domains/iot/topics.ts): `devices/<tenant>.<id>/telemetry` → `iot.telemetry.raw.v1`,
- * `…/status` → `iot.device.status_reported.v1`, `…/jobs/<jobId>/progress` →
- * `iot.firmware.progress_reported.v1`. Kafka key: the device's MQTT id (one device, one
+ * `…/status` → `iot.status.reported.v1`, `…/jobs/<jobId>/progress` →
+ * `iot.progress.reported.v1`. Kafka key: the device's MQTT id (one device, one
  * partition, its order). A telemetry event's id is derived from the device and its `seq`, so a
  * redelivered message is the same event.
  */

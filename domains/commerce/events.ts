@@ -13,6 +13,7 @@ export const COMMERCE_EVENTS = {
   paymentDeclined: 'commerce.payment.declined.v1',
   inventoryReserved: 'commerce.inventory.reserved.v1',
   inventoryReleased: 'commerce.inventory.released.v1',
+  inventoryAdjusted: 'commerce.inventory.adjusted.v1',
 } as const;
 
 export type CommerceEventType = (typeof COMMERCE_EVENTS)[keyof typeof COMMERCE_EVENTS];
@@ -32,6 +33,11 @@ export interface OrderCreatedData {
   readonly currency: string;
   readonly paymentToken: string;
   readonly version: number;
+  /** The idempotency key and request hash it was placed under, so a standby copy answers retries alike. */
+  readonly idempotencyKey?: string;
+  readonly requestHash?: string;
+  /** The writer lease epoch it was accepted under. */
+  readonly writerEpoch?: number;
 }
 
 export interface OrderConfirmedData {
@@ -68,6 +74,14 @@ export interface InventoryChangeData {
   readonly items: ReadonlyArray<{ readonly productId: string; readonly quantity: number }>;
 }
 
+export interface InventoryAdjustedData {
+  readonly adjustmentId: string;
+  readonly productId: string;
+  readonly delta: number;
+  readonly available: number;
+  readonly reason: string;
+}
+
 export interface CommerceEventData {
   'commerce.order.created.v1': OrderCreatedData;
   'commerce.order.confirmed.v1': OrderConfirmedData;
@@ -76,9 +90,10 @@ export interface CommerceEventData {
   'commerce.payment.declined.v1': PaymentDeclinedData;
   'commerce.inventory.reserved.v1': InventoryChangeData;
   'commerce.inventory.released.v1': InventoryChangeData;
+  'commerce.inventory.adjusted.v1': InventoryAdjustedData;
 }
 
-/** A commerce event before infra wraps it; the subject is the order id for every commerce event. */
+/** A commerce event before infra wraps it; the subject is the order id (the product id for an adjustment). */
 export type DomainEvent<T extends CommerceEventType = CommerceEventType> = AnyDomainEvent<T, CommerceEventData[T]>;
 
 export function domainEvent<T extends CommerceEventType>(

@@ -45,3 +45,42 @@ export function planReservation(stock: ReadonlyMap<string, number>, lines: reado
   }
   return next;
 }
+
+/** Largest change of one product's stock in one adjustment (a delivery, a count correction). */
+export const MAX_ADJUSTMENT = 100_000;
+const ADJUSTMENT_ID = /^[A-Za-z0-9._:-]{1,160}$/;
+const MAX_ADJUSTMENT_REASON = 200;
+
+/** A change of a product's stock from outside an order: goods received, a count corrected. */
+export interface StockAdjustment {
+  /** The caller's idempotency key: one adjustment id changes stock at most once. */
+  readonly adjustmentId: string;
+  readonly tenant: string;
+  readonly productId: string;
+  /** Units added (positive) or removed (negative); never zero. */
+  readonly delta: number;
+  readonly reason: string;
+}
+
+/** What an adjustment did: the stock after it, and whether this call applied it (false: a repeat). */
+export interface AdjustmentResult {
+  readonly productId: string;
+  readonly available: number;
+  readonly applied: boolean;
+}
+
+/** Checks an adjustment's shape (BAD_USER_INPUT naming the field); stock rules are the store's, atomically. */
+export function validateAdjustment(a: StockAdjustment, productId: RegExp): StockAdjustment {
+  const bad = (message: string, field: string) => new DomainError('BAD_USER_INPUT', message, { details: { field } });
+  if (typeof a.adjustmentId !== 'string' || !ADJUSTMENT_ID.test(a.adjustmentId)) {
+    throw bad('adjustmentId must be 1-160 of [A-Za-z0-9._:-]', 'adjustmentId');
+  }
+  if (typeof a.productId !== 'string' || !productId.test(a.productId)) throw bad('malformed product id', 'productId');
+  if (!Number.isSafeInteger(a.delta) || a.delta === 0 || Math.abs(a.delta) > MAX_ADJUSTMENT) {
+    throw bad(`delta must be a non-zero integer within ±${MAX_ADJUSTMENT}`, 'delta');
+  }
+  if (typeof a.reason !== 'string' || a.reason.trim() === '' || a.reason.length > MAX_ADJUSTMENT_REASON) {
+    throw bad(`reason must be 1-${MAX_ADJUSTMENT_REASON} characters`, 'reason');
+  }
+  return a;
+}

@@ -106,6 +106,18 @@ export function orderStoreContract(name: string, fixture: () => OrderStoreFixtur
         assert.deepEqual(await store.getOrder(order.id), order);
       });
 
+      it('ordersForKey lists the orders placed under a key, per tenant', async () => {
+        const { store } = await fixture();
+        const order = anOrder({ tenant: fresh('t') });
+        const claim = aClaim(order.tenant);
+        await store.placeOnce(claim, async () => placing(order));
+        assert.deepEqual(await store.ordersForKey(order.tenant, claim.key), [
+          { id: order.id, status: 'PENDING', writerEpoch: null, createdAt: order.createdAt },
+        ]);
+        assert.deepEqual(await store.ordersForKey(fresh('t'), claim.key), [], 'the same key in another tenant');
+        assert.deepEqual(await store.ordersForKey(order.tenant, fresh('key')), []);
+      });
+
       it('a decide that throws writes nothing and leaves the key free for a later request', async () => {
         const { store, eventTypes } = await fixture();
         const tenant = fresh('t');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isDomainError } from '../shared/errors.ts';
+import { DomainError, isDomainError } from '../shared/errors.ts';
 import { type PlaceOrderDeps, placeOrder } from './place-order.ts';
 import { anActor, aProduct, memoryCommerce } from './testing.ts';
 
@@ -117,5 +117,43 @@ describe('placeOrder', () => {
       (err: unknown) => isDomainError(err, 'DEPENDENCY_UNAVAILABLE') && err.retryable,
     );
     assert.equal(shop.stock.get('p-widget'), 10);
+  });
+});
+
+describe('placeOrder in a region that is not the writer', () => {
+  it('refuses with WRITER_MOVED naming the writer, and reserves and records nothing', async () => {
+    const { deps, shop, orders } = setup();
+    const moved = new DomainError('WRITER_MOVED', 'orders are written in west', {
+      details: { writer: 'west', epoch: 4 },
+    });
+    const fenced: PlaceOrderDeps = { ...deps, fence: { assertWriter: () => Promise.reject(moved) } };
+    await assert.rejects(placeOrder(fenced, anActor(), input()), (err: unknown) => {
+      assert.ok(isDomainError(err, 'WRITER_MOVED'));
+      assert.deepEqual(err.details, { writer: 'west', epoch: 4 });
+      return true;
+    });
+    assert.equal(shop.stock.get('p-widget'), 10);
+    assert.equal(orders.orders.size, 0);
+    assert.equal(orders.outbox.length, 0);
+  });
+
+  it('the writer records the idempotency key, request hash and writer epoch in order.created, for standby copies', async () => {
+    const { deps, orders } = setup();
+    let asked = 0;
+    const fenced: PlaceOrderDeps = {
+      ...deps,
+      fence: {
+        assertWriter: async () => {
+          asked++;
+          return { epoch: 7 };
+        },
+      },
+    };
+    await placeOrder(fenced, anActor(), input());
+    assert.equal(asked, 1);
+    const created = orders.outbox[0]?.data as { idempotencyKey?: string; requestHash?: string; writerEpoch?: number };
+    assert.equal(created.idempotencyKey, 'key-00000001');
+    assert.ok(created.requestHash);
+    assert.equal(created.writerEpoch, 7, 'the epoch it was accepted under');
   });
 });

@@ -8,7 +8,7 @@ import { assertProductId, type Product } from './catalog.ts';
 import { COMMERCE_EVENTS, domainEvent } from './events.ts';
 import { MAX_LINE_QUANTITY, MAX_LINES, normalizeLines, type StockLine } from './inventory.ts';
 import { type Order, orderTotal } from './order.ts';
-import type { Clock, IdGenerator, Inventory, OrderStore, ProductCatalog } from './ports.ts';
+import type { Clock, IdGenerator, Inventory, OrderStore, ProductCatalog, WriterFence } from './ports.ts';
 
 export interface PlaceOrderInput {
   readonly items: ReadonlyArray<{ readonly productId: string; readonly quantity: number }>;
@@ -24,6 +24,8 @@ export interface PlaceOrderDeps {
   readonly ids: IdGenerator;
   /** A collision-resistant hash (hex) of a canonical request string. */
   readonly hash: (text: string) => string;
+  /** Whether this region may write orders now (absent: always, as in a single-region setup). */
+  readonly fence?: WriterFence;
 }
 
 export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
@@ -87,6 +89,8 @@ export async function placeOrder(
   }
   const canonical = JSON.stringify({ items: lines, paymentToken: input.paymentToken });
   const claim = { tenant: actor.tenant, key, requestHash: deps.hash(canonical) };
+  // A region that is not the writer says so (WRITER_MOVED, naming the writer) before any work.
+  const lease = await deps.fence?.assertWriter();
 
   // Priced before the idempotency lock is taken: the store's transaction must not wait
   // on other reads while it holds a connection and a lock.
@@ -134,6 +138,9 @@ export async function placeOrder(
         currency: order.currency,
         paymentToken: order.paymentToken,
         version: order.version,
+        idempotencyKey: key,
+        requestHash: claim.requestHash,
+        ...(lease === undefined ? {} : { writerEpoch: lease.epoch }),
       });
       return { order, events: [created] };
     });

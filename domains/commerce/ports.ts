@@ -84,6 +84,21 @@ export interface OrderStore {
    * `createdAt` first, at most `first`.
    */
   listOrdersForUser(tenant: string, userId: string, first: number): Promise<Order[]>;
+
+  /**
+   * Every order placed under an idempotency key of a tenant: one, except when a write in flight
+   * in a failed writer region was retried in the new one (the payment processor charges one).
+   */
+  ordersForKey(tenant: string, key: string): Promise<KeyedOrder[]>;
+}
+
+/** An order as ordersForKey lists it. */
+export interface KeyedOrder {
+  readonly id: string;
+  readonly status: Order['status'];
+  /** The writer epoch it was accepted under; null when unknown (placed before fencing). */
+  readonly writerEpoch: number | null;
+  readonly createdAt: string;
 }
 
 export type PaymentResult =
@@ -110,4 +125,13 @@ export interface Clock {
 }
 export interface IdGenerator {
   uuid(): string;
+}
+
+/**
+ * Single-writer fencing of orders: resolves when this region may write orders now, rejects
+ * with WRITER_MOVED (details: the writer region and epoch) when it may not. Checked before any
+ * work; the order store checks again inside its transaction.
+ */
+export interface WriterFence {
+  assertWriter(): Promise<{ readonly epoch: number }>;
 }

@@ -73,4 +73,51 @@ describe('processPayment', () => {
     assert.equal(t.orders.outbox.length, events);
     assert.equal(t.calls(), 1);
   });
+
+  describe('two orders under one idempotency key (a write in flight at a failover, retried in the new writer)', () => {
+    /** t.order is the retry the new writer accepted (epoch 6); `old` the in-flight one the old writer committed (epoch 5). */
+    async function twins() {
+      const t = await placed(async () => ({ outcome: 'AUTHORIZED', authorizationId: 'auth-1' }));
+      const old = { ...t.order, id: '00000000-0000-4000-8000-00000000beef', createdAt: '2026-11-22T23:59:59.000Z' };
+      t.orders.orders.set(old.id, old);
+      t.orders.keyOf.set(old.id, 'key-00000001');
+      t.orders.epochOf.set(old.id, 5);
+      t.orders.epochOf.set(t.order.id, 6);
+      const event = (id: string, writerEpoch: number) => ({
+        id: `e-${id}`,
+        tenant: t.order.tenant,
+        data: { ...t.event.data, orderId: id, writerEpoch },
+      });
+      return { t, old, oldEvent: event(old.id, 5), newEvent: event(t.order.id, 6) };
+    }
+
+    it('the one from the older epoch is cancelled as a duplicate, never charged; the other is charged once', async () => {
+      const { t, old, oldEvent, newEvent } = await twins();
+      const o = await processPayment(t.pay, oldEvent);
+      assert.deepEqual([o.status, o.cancelReason], ['CANCELLED', `duplicate of order ${t.order.id}`]);
+      assert.equal(t.calls(), 0, 'the provider was not asked');
+      assert.equal((await processPayment(t.pay, newEvent)).status, 'CONFIRMED');
+      assert.equal(t.calls(), 1);
+      assert.equal((await t.orders.store.getOrder(old.id))?.status, 'CANCELLED');
+    });
+
+    it('the same verdict when the newer one is processed first', async () => {
+      const { t, oldEvent, newEvent } = await twins();
+      assert.equal((await processPayment(t.pay, newEvent)).status, 'CONFIRMED');
+      const o = await processPayment(t.pay, oldEvent);
+      assert.deepEqual([o.status, o.cancelReason], ['CANCELLED', `duplicate of order ${t.order.id}`]);
+      assert.equal(t.calls(), 1);
+    });
+
+    it('an order already charged under the key wins, whatever the epochs: no second charge', async () => {
+      const { t, old, oldEvent, newEvent } = await twins();
+      // The old writer charged its order before the region failed; the retry arrives second.
+      t.orders.orders.set(old.id, { ...old, status: 'CONFIRMED', version: 2 });
+      const o = await processPayment(t.pay, newEvent);
+      assert.deepEqual([o.status, o.cancelReason], ['CANCELLED', `duplicate of order ${old.id}`]);
+      assert.equal(t.calls(), 0);
+      assert.equal((await processPayment(t.pay, oldEvent)).status, 'CONFIRMED', 'already confirmed: nothing to do');
+      assert.equal(t.calls(), 0);
+    });
+  });
 });

@@ -5,7 +5,7 @@
 import { isDomainError } from '../shared/errors.ts';
 import { COMMERCE_EVENTS, domainEvent, type OrderCreatedData } from './events.ts';
 import { type Order, transition } from './order.ts';
-import type { Clock, Inventory, OrderStore, PaymentProvider, PaymentResult } from './ports.ts';
+import type { Clock, Inventory, KeyedOrder, OrderStore, PaymentProvider, PaymentResult } from './ports.ts';
 
 export const PAYMENT_CONSUMER = 'commerce-payment-processor';
 
@@ -16,18 +16,51 @@ export interface ProcessPaymentDeps {
   readonly clock: Clock;
 }
 
+/** The cancel reason of an order that duplicates another under the same idempotency key. */
+export const DUPLICATE_REASON = 'duplicate of order';
+
+/**
+ * The order this one duplicates, when its idempotency key has another order (a write in flight
+ * in a failed writer region, retried in the new one). Charged at most once per key: an order
+ * already confirmed under the key wins; otherwise the pending one accepted under the higher
+ * writer epoch (the client's latest answer), then the later, then the greater id — the same
+ * verdict in whichever region decides, and for whichever of the two is processed first.
+ */
+async function duplicateOf(orders: OrderStore, event: PaymentEvent, self: Order): Promise<string | undefined> {
+  const key = event.data.idempotencyKey;
+  if (key === undefined) return undefined;
+  const others = (await orders.ordersForKey(event.tenant, key)).filter((o) => o.id !== self.id);
+  const confirmed = others.find((o) => o.status === 'CONFIRMED');
+  if (confirmed) return confirmed.id;
+  const rank = (o: Pick<KeyedOrder, 'writerEpoch' | 'createdAt' | 'id'>) =>
+    [o.writerEpoch ?? -1, o.createdAt, o.id] as const;
+  const mine = rank({ writerEpoch: event.data.writerEpoch ?? null, createdAt: self.createdAt, id: self.id });
+  const beats = (o: KeyedOrder) => {
+    const theirs = rank(o);
+    for (let i = 0; i < 3; i++)
+      if (theirs[i] !== mine[i]) return (theirs[i] as number | string) > (mine[i] as number | string);
+    return false;
+  };
+  return others.find((o) => o.status === 'PENDING' && beats(o))?.id;
+}
+
+type PaymentEvent = { readonly id: string; readonly tenant: string; readonly data: OrderCreatedData };
+
 /**
  * Handles one order.created event. Throws a retryable DomainError when the provider
  * is unavailable (the caller retries with backoff; the order stays PENDING).
  */
-export async function processPayment(
-  deps: ProcessPaymentDeps,
-  event: { readonly id: string; readonly tenant: string; readonly data: OrderCreatedData },
-): Promise<Order> {
+export async function processPayment(deps: ProcessPaymentDeps, event: PaymentEvent): Promise<Order> {
   const { orderId } = event.data;
   const current = await deps.orders.getOrder(orderId);
   let result: PaymentResult | undefined;
-  if (current?.status === 'PENDING') {
+  const twin = current?.status === 'PENDING' ? await duplicateOf(deps.orders, event, current) : undefined;
+  if (twin !== undefined) {
+    // The same request was written in two regions around a failover (in flight in the old
+    // writer, retried in the new one): the order the key resolves to is the client's; this
+    // one is never charged.
+    result = { outcome: 'DECLINED', reason: `${DUPLICATE_REASON} ${twin}` };
+  } else if (current?.status === 'PENDING') {
     try {
       result = await deps.provider.authorize({
         orderId,

@@ -129,6 +129,9 @@ function checkOrderId(orderId: string): void {
 export function memoryOrders() {
   const orders = new Map<string, Order>();
   const keys = new Map<string, { hash: string; orderId: string }>();
+  /** The idempotency key and writer epoch of each order, as the Postgres store keeps them on the order. */
+  const keyOf = new Map<string, string>();
+  const epochOf = new Map<string, number>();
   const processed = new Set<string>();
   const outbox: Placed['events'][number][] = [];
   let chain = Promise.resolve();
@@ -148,6 +151,7 @@ export function memoryOrders() {
         orders.set(placed.order.id, placed.order);
         outbox.push(...placed.events);
         keys.set(`${claim.tenant}/${claim.key}`, { hash: claim.requestHash, orderId: placed.order.id });
+        keyOf.set(placed.order.id, claim.key);
         return { order: placed.order, replayed: false };
       };
       const result = chain.then(run);
@@ -179,8 +183,14 @@ export function memoryOrders() {
         .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))
         .slice(0, first);
     },
+    async ordersForKey(tenant, key) {
+      return [...orders.values()]
+        .filter((o) => o.tenant === tenant && keyOf.get(o.id) === key)
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        .map((o) => ({ id: o.id, status: o.status, writerEpoch: epochOf.get(o.id) ?? null, createdAt: o.createdAt }));
+    },
   };
-  return { store, orders, outbox };
+  return { store, orders, outbox, keyOf, epochOf };
 }
 
 export const fixedClock = { now: () => '2026-11-23T00:00:00.000Z' };

@@ -23,7 +23,9 @@ export function recordTelemetryBatch(
   activity: DeviceActivity,
   events: ReadonlyArray<{ tenant: string; data: TelemetryData }>,
 ): Promise<void> {
-  return activity.recordReadings(events.map((e) => ({ tenant: e.tenant, id: e.data.deviceId, reading: readingOf(e.data) })));
+  return activity.recordReadings(
+    events.map((e) => ({ tenant: e.tenant, id: e.data.deviceId, reading: readingOf(e.data) })),
+  );
 }
 
 /** Online/offline as reported (the device on connect, its will when it is gone). */

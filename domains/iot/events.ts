@@ -12,14 +12,14 @@ import type { JobStatus, RolloutStatus } from './rollout.ts';
 
 export const IOT_EVENTS = {
   deviceRegistered: 'iot.device.registered.v1',
-  credentialsRotated: 'iot.device.credentials_rotated.v1',
+  credentialsRotated: 'iot.credentials.rotated.v1',
   deviceRevoked: 'iot.device.revoked.v1',
-  statusReported: 'iot.device.status_reported.v1',
+  statusReported: 'iot.status.reported.v1',
   telemetryRaw: 'iot.telemetry.raw.v1',
-  rolloutStarted: 'iot.firmware.rollout_started.v1',
-  rolloutFinished: 'iot.firmware.rollout_finished.v1',
-  jobUpdated: 'iot.firmware.job_updated.v1',
-  progressReported: 'iot.firmware.progress_reported.v1',
+  rolloutStarted: 'iot.rollout.started.v1',
+  rolloutFinished: 'iot.rollout.finished.v1',
+  jobUpdated: 'iot.job.updated.v1',
+  progressReported: 'iot.progress.reported.v1',
 } as const;
 
 export type IotEventType = (typeof IOT_EVENTS)[keyof typeof IOT_EVENTS];
@@ -49,7 +49,7 @@ export interface TelemetryData {
   readonly region: string;
 }
 
-/** `iot.device.status_reported.v1`: the device said it is online, or its will said it is gone. */
+/** `iot.status.reported.v1`: the device said it is online, or its will said it is gone. */
 export interface StatusData {
   readonly deviceId: string;
   readonly online: boolean;
@@ -57,7 +57,7 @@ export interface StatusData {
   readonly region: string;
 }
 
-/** `iot.firmware.progress_reported.v1`: the device's report on a firmware job. */
+/** `iot.progress.reported.v1`: the device's report on a firmware job. */
 export interface ProgressData {
   readonly deviceId: string;
   readonly jobId: string;
@@ -81,7 +81,7 @@ export interface RolloutFinishedData {
   readonly counts: Readonly<Record<JobStatus, number>>;
 }
 
-/** `iot.firmware.job_updated.v1`: a job moved to another state (or its progress moved). */
+/** `iot.job.updated.v1`: a job moved to another state (or its progress moved). */
 export interface JobUpdatedData {
   readonly rolloutId: string;
   readonly jobId: string;

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { rejectsWith } from '../shared/testing.ts';
 import { IOT_EVENTS } from './events.ts';
-import { getDevice, listDevices, type RegistryDeps, registerDevice, revokeDevice, rotateCredentials } from './registry.ts';
+import {
+  getDevice,
+  listDevices,
+  type RegistryDeps,
+  registerDevice,
+  revokeDevice,
+  rotateCredentials,
+} from './registry.ts';
 import { anActor, counterIds, fixedClock, memoryAccess, memoryRegistry, plainMinter } from './testing.ts';
 import { deviceGrants } from './topics.ts';
 
@@ -13,7 +20,12 @@ function setup(opts: { brokerDown?: () => boolean } = {}) {
     registry: reg.registry,
     access: access.access,
     minter: plainMinter,
-    brokers: { brokers: () => [{ region: 'east', url: 'mqtt://east' }, { region: 'west', url: 'mqtt://west' }] },
+    brokers: {
+      brokers: () => [
+        { region: 'east', url: 'mqtt://east' },
+        { region: 'west', url: 'mqtt://west' },
+      ],
+    },
     clock: fixedClock,
     ids: counterIds(),
     region: 'east',
@@ -55,9 +67,18 @@ describe('registerDevice', () => {
     const { deps, reg, access } = setup();
     await registerDevice(deps, anActor(), input);
     const before = JSON.stringify(reg.outbox);
-    await assert.rejects(registerDevice(deps, anActor(), input), rejectsWith('DEVICE_ALREADY_EXISTS', { deviceId: 'sensor-1' }));
-    await assert.rejects(registerDevice(deps, anActor(), { ...input, id: 'a b' }), rejectsWith('BAD_USER_INPUT', { field: 'id' }));
-    await assert.rejects(registerDevice(deps, anActor(), { ...input, id: 'x', model: '' }), rejectsWith('BAD_USER_INPUT', { field: 'model' }));
+    await assert.rejects(
+      registerDevice(deps, anActor(), input),
+      rejectsWith('DEVICE_ALREADY_EXISTS', { deviceId: 'sensor-1' }),
+    );
+    await assert.rejects(
+      registerDevice(deps, anActor(), { ...input, id: 'a b' }),
+      rejectsWith('BAD_USER_INPUT', { field: 'id' }),
+    );
+    await assert.rejects(
+      registerDevice(deps, anActor(), { ...input, id: 'x', model: '' }),
+      rejectsWith('BAD_USER_INPUT', { field: 'model' }),
+    );
     await assert.rejects(
       registerDevice(deps, anActor({ scopes: ['devices:read'] }), { ...input, id: 'y' }),
       rejectsWith('FORBIDDEN'),
@@ -119,7 +140,10 @@ describe('rotateCredentials and revokeDevice', () => {
       reg.outbox.map((e) => e.type),
       [IOT_EVENTS.deviceRegistered, IOT_EVENTS.deviceRevoked],
     );
-    await assert.rejects(rotateCredentials(deps, anActor(), 'sensor-1'), rejectsWith('DEVICE_REVOKED', { deviceId: 'sensor-1' }));
+    await assert.rejects(
+      rotateCredentials(deps, anActor(), 'sensor-1'),
+      rejectsWith('DEVICE_REVOKED', { deviceId: 'sensor-1' }),
+    );
   });
 
   it('revocation is recorded even with a broker down (the revocation processor finishes it)', async () => {
@@ -135,7 +159,10 @@ describe('rotateCredentials and revokeDevice', () => {
     const { deps } = setup();
     await registerDevice(deps, anActor(), input);
     for (const op of [rotateCredentials, revokeDevice]) {
-      await assert.rejects(op(deps, anActor({ tenant: 't2' }), 'sensor-1'), rejectsWith('DEVICE_NOT_FOUND', { deviceId: 'sensor-1' }));
+      await assert.rejects(
+        op(deps, anActor({ tenant: 't2' }), 'sensor-1'),
+        rejectsWith('DEVICE_NOT_FOUND', { deviceId: 'sensor-1' }),
+      );
     }
   });
 });

@@ -22,7 +22,12 @@ describe('validateRolloutInput', () => {
   it('takes devices or a model, firmware and a policy with defaults', () => {
     const v = validateRolloutInput({ deviceIds: ['a', 'b'], ...firmware });
     assert.deepEqual(v.target, { deviceIds: ['a', 'b'] });
-    assert.deepEqual(v.policy, { maxConcurrent: 10, failureThresholdPercent: 20, minExecuted: 5, jobTimeoutMs: 600_000 });
+    assert.deepEqual(v.policy, {
+      maxConcurrent: 10,
+      failureThresholdPercent: 20,
+      minExecuted: 5,
+      jobTimeoutMs: 600_000,
+    });
   });
 
   it('refuses what is wrong, naming the field', () => {
@@ -76,7 +81,11 @@ describe('planRollout', () => {
   });
 
   it('fills the free slots in dispatch order, never beyond the cap', () => {
-    const p = planRollout(rollout, [job(2, 'QUEUED'), job(0, 'IN_PROGRESS', NOW), job(1, 'QUEUED'), job(3, 'QUEUED')], NOW);
+    const p = planRollout(
+      rollout,
+      [job(2, 'QUEUED'), job(0, 'IN_PROGRESS', NOW), job(1, 'QUEUED'), job(3, 'QUEUED')],
+      NOW,
+    );
     assert.deepEqual(
       p.send.map((j) => j.id),
       ['j1'],
@@ -86,7 +95,11 @@ describe('planRollout', () => {
 
   it('times out overdue jobs and stops at the threshold, cancelling what is queued', () => {
     const overdue = '2026-11-30T12:08:59.000Z';
-    const p = planRollout(rollout, [job(0, 'SENT', overdue), job(1, 'SUCCEEDED', NOW), job(2, 'QUEUED'), job(3, 'IN_PROGRESS', NOW)], NOW);
+    const p = planRollout(
+      rollout,
+      [job(0, 'SENT', overdue), job(1, 'SUCCEEDED', NOW), job(2, 'QUEUED'), job(3, 'IN_PROGRESS', NOW)],
+      NOW,
+    );
     assert.deepEqual(
       p.changed.map((j) => [j.id, j.status]),
       [
@@ -106,8 +119,11 @@ describe('planRollout', () => {
       reason: null,
     });
     assert.equal(
-      planRollout({ ...rollout, policy: { ...rollout.policy, failureThresholdPercent: 60 } }, [job(0, 'FAILED'), job(1, 'SUCCEEDED')], NOW)
-        .finish?.status,
+      planRollout(
+        { ...rollout, policy: { ...rollout.policy, failureThresholdPercent: 60 } },
+        [job(0, 'FAILED'), job(1, 'SUCCEEDED')],
+        NOW,
+      ).finish?.status,
       'COMPLETED_WITH_FAILURES',
     );
   });
@@ -120,7 +136,11 @@ describe('planRollout', () => {
     const failed = applyReport(running as Job, { status: 'FAILED', reason: 'no space' }, NOW);
     assert.deepEqual([failed?.status, failed?.reason], ['FAILED', 'no space']);
     assert.equal(applyReport(failed as Job, { status: 'SUCCEEDED' }, NOW), undefined);
-    assert.equal(applyReport(job(1, 'QUEUED'), { status: 'SUCCEEDED' }, NOW)?.status, 'SUCCEEDED', 'the command went out before SENT was recorded');
+    assert.equal(
+      applyReport(job(1, 'QUEUED'), { status: 'SUCCEEDED' }, NOW)?.status,
+      'SUCCEEDED',
+      'the command went out before SENT was recorded',
+    );
   });
 });
 
@@ -130,7 +150,13 @@ describe('a rollout, dispatched', () => {
     const store = memoryRollouts();
     const commands = memoryCommands();
     const clock = manualClock('2026-11-30T12:00:00.000Z');
-    const deps = { rollouts: store.store, registry: reg.registry, commands: commands.sender, clock, ids: counterIds('00000000-0000-4000-9000-') };
+    const deps = {
+      rollouts: store.store,
+      registry: reg.registry,
+      commands: commands.sender,
+      clock,
+      ids: counterIds('00000000-0000-4000-9000-'),
+    };
     const { rollout } = await createRollout(deps, 't1', {
       model: 'th-100',
       ...firmware,
@@ -160,10 +186,7 @@ describe('a rollout, dispatched', () => {
     const done = await store.store.get('t1', rollout.id);
     assert.equal(done?.rollout.status, 'ABORTED');
     const counts = Object.groupBy(done?.jobs ?? [], (j) => j.status);
-    assert.deepEqual(
-      [counts.FAILED?.length, counts.SUCCEEDED?.length, counts.CANCELED?.length],
-      [2, 4, 14],
-    );
+    assert.deepEqual([counts.FAILED?.length, counts.SUCCEEDED?.length, counts.CANCELED?.length], [2, 4, 14]);
     const sentTo = new Set(commands.sent.map((c) => c.mqttId));
     for (const j of counts.CANCELED ?? []) assert.ok(!sentTo.has(`t1.${j.deviceId}`), j.deviceId);
     assert.equal(store.outbox.filter((e) => e.type === IOT_EVENTS.rolloutFinished).length, 1);
@@ -175,13 +198,25 @@ describe('a rollout, dispatched', () => {
     const store = memoryRollouts();
     let down = true;
     const commands = memoryCommands(() => down);
-    const deps = { rollouts: store.store, registry: reg.registry, commands: commands.sender, clock: manualClock(), ids: counterIds() };
+    const deps = {
+      rollouts: store.store,
+      registry: reg.registry,
+      commands: commands.sender,
+      clock: manualClock(),
+      ids: counterIds(),
+    };
     await assert.rejects(
       createRollout(deps, 't1', { deviceIds: ['d-00', 'nope'], ...firmware }),
       rejectsWith('DEVICE_NOT_FOUND', { deviceId: 'nope' }),
     );
-    await assert.rejects(createRollout(deps, 't1', { deviceIds: ['d-01'], ...firmware }), rejectsWith('DEVICE_REVOKED', { deviceId: 'd-01' }));
-    await assert.rejects(createRollout(deps, 't2', { deviceIds: ['d-00'], ...firmware }), rejectsWith('DEVICE_NOT_FOUND'));
+    await assert.rejects(
+      createRollout(deps, 't1', { deviceIds: ['d-01'], ...firmware }),
+      rejectsWith('DEVICE_REVOKED', { deviceId: 'd-01' }),
+    );
+    await assert.rejects(
+      createRollout(deps, 't2', { deviceIds: ['d-00'], ...firmware }),
+      rejectsWith('DEVICE_NOT_FOUND'),
+    );
     const { rollout } = await createRollout(deps, 't1', { deviceIds: ['d-00'], ...firmware });
     await dispatchRollout(deps, rollout.id);
     assert.equal(store.jobsOf(rollout.id)[0]?.status, 'QUEUED');

@@ -29,7 +29,13 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
     it('the next number goes; a gap waits until its predecessor settles', async () => {
       const gate = make(now);
       const d = fresh();
-      assert.deepEqual(await gate.decide([item(d, 0), item(d, 1), item(d, 2), item(d, 3), item(d, 4)]), ['go', 'go', 'go', 'go', 'go']);
+      assert.deepEqual(await gate.decide([item(d, 0), item(d, 1), item(d, 2), item(d, 3), item(d, 4)]), [
+        'go',
+        'go',
+        'go',
+        'go',
+        'go',
+      ]);
       await gate.settle([0, 1, 2, 3, 4].map((n) => item(d, n)));
       assert.deepEqual(await gate.decide([item(d, 5)]), ['go']);
       assert.deepEqual(await gate.decide([item(d, 7)]), ['wait']);

@@ -61,7 +61,10 @@ export function telemetryWindowsContract(name: string, make: () => TelemetryWind
       const tenant = fresh('t');
       const all = readings(30);
       const item = (r: Reading) => ({ eventId: eventId(tenant, r), tenant, deviceId: 'd1', points: windowPoints(r) });
-      assert.equal(await store.addOnce('c', eventId(tenant, all[0] as Reading), tenant, 'd1', windowPoints(all[0] as Reading)), true);
+      assert.equal(
+        await store.addOnce('c', eventId(tenant, all[0] as Reading), tenant, 'd1', windowPoints(all[0] as Reading)),
+        true,
+      );
       const added = await store.addManyOnce('c', [...all.slice(0, 20), ...all.slice(5, 30)].map(item));
       assert.equal(added, 29);
       const expected = [...computeWindows(all).values()].filter((w) => w.metric === 'humidity');

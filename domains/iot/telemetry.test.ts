@@ -3,7 +3,12 @@ import { describe, it } from 'node:test';
 import { MAX_PAYLOAD_BYTES, readDeviceMessage, tooLarge } from './telemetry.ts';
 import { DEVICE_ID, deviceGrants, mqttIdOf, parseDeviceTopic, parseMqttId } from './topics.ts';
 
-const arrival = { deviceId: 'sensor-1', kind: 'telemetry' as const, receivedAt: '2026-11-30T12:00:00.000Z', region: 'east' };
+const arrival = {
+  deviceId: 'sensor-1',
+  kind: 'telemetry' as const,
+  receivedAt: '2026-11-30T12:00:00.000Z',
+  region: 'east',
+};
 
 describe('device messages', () => {
   it('reads telemetry with its seq; the platform fields win over the device', () => {
@@ -62,7 +67,12 @@ describe('device identity and topics', () => {
     });
     assert.equal(parseDeviceTopic('devices/acme.s1/status')?.kind, 'status');
     assert.equal(parseDeviceTopic(`devices/acme.s1/jobs/${job}/progress`)?.jobId, job);
-    for (const t of ['devices/acme.s1/telemetry/x', 'devices/acme/telemetry', 'things/acme.s1/telemetry', 'devices/acme.s1/jobs/x/progress']) {
+    for (const t of [
+      'devices/acme.s1/telemetry/x',
+      'devices/acme/telemetry',
+      'things/acme.s1/telemetry',
+      'devices/acme.s1/jobs/x/progress',
+    ]) {
       assert.equal(parseDeviceTopic(t), undefined, t);
     }
   });

@@ -52,6 +52,7 @@ describe('one-minute windows', () => {
       ['t', '2026-11-30T12:00:00Z', '2026-11-30T12:00:00Z', 'to'],
       ['t', '2026-11-28T12:00:00Z', '2026-11-30T12:00:00Z', 'to'],
     ];
-    for (const [m, f, t, field] of cases) assert.throws(() => telemetryRange(m, f, t), rejectsWith('BAD_USER_INPUT', { field }));
+    for (const [m, f, t, field] of cases)
+      assert.throws(() => telemetryRange(m, f, t), rejectsWith('BAD_USER_INPUT', { field }));
   });
 });

@@ -26,6 +26,7 @@ async function regionProcess(region: 'east' | 'west') {
     [`${prefix}_HUB_PORT`]: String(ports.hubPort),
     [`${prefix}_COMMERCE_PAYMENT_PROVIDER_PORT`]: String(await freePort()),
     [`${prefix}_COMMERCE_SUBGRAPH_PORT`]: String(await freePort()),
+    [`${prefix}_CHAT_SUBGRAPH_PORT`]: String(await freePort()),
     [`${prefix}_GRPC_PORT`]: String(await freePort()),
   };
   const child = spawn(

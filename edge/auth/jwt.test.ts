@@ -57,15 +57,17 @@ describe('edge JWT authentication', () => {
     assert.equal(server.state.fetches, 0);
   });
 
-  it('a valid token is a user carrying the raw token for the region to verify again', async () => {
+  it('a valid token is a user carrying the raw token for the region to verify again, and its expiry', async () => {
     const { auth } = setup();
-    const token = await sign(keyA);
+    const exp = Math.floor(Date.now() / 1000) + 120;
+    const token = await sign(keyA, { exp });
     assert.deepEqual(await auth.authenticate(bearer(token)), {
       kind: 'user',
       subject: 'user-1',
       tenant: 'acme',
       scopes: ['orders:read', 'orders:write'],
       token,
+      expiresAt: exp * 1000,
     });
   });
 

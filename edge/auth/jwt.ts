@@ -19,6 +19,8 @@ export type AuthResult =
       readonly scopes: readonly string[];
       /** The raw JWT, forwarded so the region can verify it again. */
       readonly token: string;
+      /** The token's `exp` in ms since the epoch: a WebSocket opened with it closes then. */
+      readonly expiresAt: number;
     }
   | {
       readonly kind: 'error';

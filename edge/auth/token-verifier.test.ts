@@ -31,13 +31,20 @@ describe('token verifier core', () => {
     key = await makeKey('key-a');
   });
 
-  it('a verified outcome carries the raw token for forwarding', async () => {
+  it('a verified outcome carries the raw token for forwarding, and when it expires', async () => {
     const verifier = createJwtVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: { keys: [key.publicJwk] } });
-    const token = await sign(key);
+    const exp = Math.floor(Date.now() / 1000) + 90;
+    const token = await sign(key, { exp });
     const outcome = await verifier.verify(`Bearer ${token}`);
     assert.deepEqual(outcome, {
       ok: true,
-      claims: { subject: 'user-1', tenant: 'acme', scopes: ['orders:read', 'orders:write'], token },
+      claims: {
+        subject: 'user-1',
+        tenant: 'acme',
+        scopes: ['orders:read', 'orders:write'],
+        token,
+        expiresAt: exp * 1000,
+      },
     });
   });
 

@@ -38,6 +38,8 @@ export interface VerifiedClaims {
   readonly tenant: string;
   readonly scopes: readonly string[];
   readonly token: string;
+  /** When the token stops being valid (its `exp`, ms since the epoch): long-lived connections end then. */
+  readonly expiresAt: number;
 }
 
 /**
@@ -130,7 +132,7 @@ export function createJwtVerifier(opts: JwtVerifierOptions): JwtVerifier {
     }
     const checked = checkClaims(payload);
     if (!checked.ok) return invalid(checked.message);
-    return { ok: true, claims: { ...checked.claims, token } };
+    return { ok: true, claims: { ...checked.claims, token, expiresAt: (payload.exp as number) * 1000 } };
   }
 
   return { verify };

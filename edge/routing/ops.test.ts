@@ -2,12 +2,43 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { constantTimeEqual, opsRoutes } from './ops.ts';
 import { createRegionRouter, type RegionName } from './region-router.ts';
-import { fakeClock, scriptedGateways } from './testing.ts';
+import { fakeClock } from './testing.ts';
 
 const TOKEN = 'ops-secret-0123456789';
+const REGION_TOKEN = 'region-ops-secret';
 
-function setup() {
-  const gateways = scriptedGateways({ east: 'http://east.test', west: 'http://west.test' });
+/**
+ * Two scripted regions that hold a writer lease as the real ones do: `/health` reports it,
+ * `PUT /ops/writer` adopts a higher epoch (200) or answers 409 with the newer lease it holds.
+ */
+function leaseRegions() {
+  const lease = { writer: 'east', epoch: 0 };
+  const leases: Record<RegionName, { writer: string; epoch: number }> = { east: { ...lease }, west: { ...lease } };
+  const down: Record<RegionName, boolean> = { east: false, west: false };
+  const puts: Array<{ region: RegionName; body: unknown; token: string | null }> = [];
+  const fetchFn: typeof fetch = async (input, init) => {
+    const url = new URL(String(input));
+    const region: RegionName = url.hostname.startsWith('east') ? 'east' : 'west';
+    if (down[region]) throw new TypeError('fetch failed: connection refused');
+    const json = (body: unknown, status = 200) => Response.json(body, { status });
+    if (url.pathname === '/health')
+      return json({ status: 'ok', writers: [{ aggregate: 'orders', ...leases[region] }] });
+    if (url.pathname === '/ops/writer' && init?.method === 'PUT') {
+      const token = new Headers(init.headers).get('authorization');
+      const body = JSON.parse(String(init.body)) as { region: string; epoch: number };
+      puts.push({ region, body, token });
+      if (token !== `Bearer ${REGION_TOKEN}`) return json({ title: 'Unauthorized' }, 401);
+      const held = leases[region];
+      if (body.epoch <= held.epoch) return json({ leases: [{ aggregate: 'orders', ...held }], moved: false }, 409);
+      leases[region] = { writer: body.region, epoch: body.epoch };
+      return json({ leases: [{ aggregate: 'orders', ...leases[region] }], moved: true });
+    }
+    return json({}, 404);
+  };
+  return { leases, down, puts, fetch: fetchFn };
+}
+
+function edgeOn(regions: ReturnType<typeof leaseRegions>) {
   const router = createRegionRouter({
     regions: {
       east: { gatewayUrl: 'http://east.test', hubUrl: 'http://east-hub.test' },
@@ -15,12 +46,23 @@ function setup() {
     },
     nearest: 'east',
     writer: 'east',
-    fetch: gateways.fetch,
+    fetch: regions.fetch,
     clock: fakeClock(),
   });
-  const changes: Array<{ from: RegionName; to: RegionName }> = [];
-  const app = opsRoutes({ router, token: TOKEN, onWriterChange: (c) => changes.push(c) });
-  return { app, router, gateways, changes };
+  const changes: Array<{ from: RegionName; to: RegionName; epoch: number }> = [];
+  const app = opsRoutes({
+    router,
+    token: TOKEN,
+    regionToken: REGION_TOKEN,
+    fetch: regions.fetch,
+    onWriterChange: (c) => changes.push(c),
+  });
+  return { app, router, changes };
+}
+
+function setup() {
+  const regions = leaseRegions();
+  return { ...edgeOn(regions), regions };
 }
 
 const auth = (token = TOKEN) => ({ authorization: `Bearer ${token}` });
@@ -73,26 +115,63 @@ describe('ops routes', () => {
     assert.equal(res.status, 200);
   });
 
-  it('PUT /ops/writer moves the writer and says whether the new writer is routable', async () => {
-    const { app, router, changes } = setup();
+  it('PUT /ops/writer moves the writer in every region under a new epoch, with the region ops token', async () => {
+    const { app, router, changes, regions } = setup();
     const res = await app.request('/ops/writer', putWriter('{"region":"west"}'));
     assert.equal(res.status, 200);
-    assert.deepEqual(await res.json(), { writer: 'west', previous: 'east', changed: true, writerRoutable: true });
-    assert.equal(router.writer(), 'west');
+    const body = (await res.json()) as { writer: string; epoch: number; previous: string; regions: unknown[] };
+    assert.deepEqual([body.writer, body.epoch, body.previous], ['west', 1, 'east']);
+    assert.deepEqual(regions.leases, { east: { writer: 'west', epoch: 1 }, west: { writer: 'west', epoch: 1 } });
+    assert.ok(regions.puts.every((p) => p.token === `Bearer ${REGION_TOKEN}`));
+    assert.deepEqual([router.writer(), router.writerEpoch()], ['west', 1]);
     assert.deepEqual(router.choose({ write: true }), { region: 'west', reason: 'writer' });
-    assert.deepEqual(changes, [{ from: 'east', to: 'west' }]);
-    const again = await app.request('/ops/writer', putWriter('{"region":"west"}'));
-    assert.equal(((await again.json()) as { changed: boolean }).changed, false);
-    assert.equal(changes.length, 1, 'no change, no notification');
+    assert.deepEqual(changes, [{ from: 'east', to: 'west', epoch: 1 }]);
+    const back = await app.request('/ops/writer', putWriter('{"region":"east"}'));
+    assert.equal(((await back.json()) as { epoch: number }).epoch, 2, 'every move is a new epoch');
   });
 
-  it('moving the writer to a region that is down is allowed, and reported as not routable', async () => {
-    const { app, router, gateways } = setup();
-    gateways.mode.west = 'error';
+  it('a move reaches the region that is up; the one that is down is named unreachable', async () => {
+    const { app, router, regions } = setup();
+    regions.down.east = true;
     await router.checkNow();
     const res = await app.request('/ops/writer', putWriter('{"region":"west"}'));
-    assert.equal(((await res.json()) as { writerRoutable: boolean }).writerRoutable, false);
-    assert.deepEqual(router.choose({ write: true }), { region: undefined, reason: 'writer-unavailable' });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { regions: Array<{ region: string; outcome: string }> };
+    assert.deepEqual(
+      body.regions.map((r) => [r.region, r.outcome]),
+      [
+        ['east', 'unreachable'],
+        ['west', 'moved'],
+      ],
+    );
+    assert.deepEqual(regions.leases.east, { writer: 'east', epoch: 0 }, 'east learns it from its peer when it returns');
+  });
+
+  it('no region reachable: 503, and the writer stays where it was', async () => {
+    const { app, router, regions } = setup();
+    regions.down.east = true;
+    regions.down.west = true;
+    const res = await app.request('/ops/writer', putWriter('{"region":"west"}'));
+    assert.equal(res.status, 503);
+    assert.deepEqual([router.writer(), router.writerEpoch()], ['east', 0]);
+  });
+
+  it('two edges agree: the other edge learns the move from the regions within one health check', async () => {
+    const regions = leaseRegions();
+    const a = edgeOn(regions);
+    const b = edgeOn(regions);
+    assert.equal((await a.app.request('/ops/writer', putWriter('{"region":"west"}'))).status, 200);
+    assert.deepEqual([b.router.writer(), b.router.writerEpoch()], ['east', 0]);
+    await b.router.checkNow();
+    assert.deepEqual([b.router.writer(), b.router.writerEpoch()], ['west', 1]);
+    // An edge that missed moves proposes a stale epoch: the regions answer 409 with the newer
+    // lease, the edge adopts it, and the move can be retried at the right epoch.
+    assert.equal((await a.app.request('/ops/writer', putWriter('{"region":"east"}'))).status, 200);
+    const stale = await b.app.request('/ops/writer', putWriter('{"region":"west"}'));
+    assert.equal(stale.status, 409);
+    assert.deepEqual([b.router.writer(), b.router.writerEpoch()], ['east', 2]);
+    assert.equal((await b.app.request('/ops/writer', putWriter('{"region":"west"}'))).status, 200);
+    assert.deepEqual(regions.leases.east, { writer: 'west', epoch: 3 });
   });
 
   it('400 problem+json for bad bodies, and nothing changes', async () => {
@@ -115,7 +194,7 @@ describe('ops routes', () => {
 
   it('refuses to start without a token', () => {
     const { router } = setup();
-    assert.throws(() => opsRoutes({ router, token: '' }), TypeError);
+    assert.throws(() => opsRoutes({ router, token: '', regionToken: undefined, fetch }), TypeError);
   });
 });
 

@@ -9,11 +9,21 @@ import { isRegionName, REGION_NAMES, type RegionName, type RegionRouter } from '
 
 /** Options of opsRoutes. */
 export interface OpsOptions {
-  readonly router: Pick<RegionRouter, 'status' | 'setWriter' | 'writer'>;
+  readonly router: Pick<RegionRouter, 'status' | 'writer' | 'writerEpoch' | 'observeWriter' | 'endpoints'>;
   /** The ops bearer token (from the edge's configuration). */
   readonly token: string;
+  /** The regions' own ops token: moving the writer moves it in the regions, which hold the lease. */
+  readonly regionToken: string | undefined;
+  readonly fetch: typeof fetch;
   /** Told after the writer moved, e.g. to log it. */
-  readonly onWriterChange?: (change: { from: RegionName; to: RegionName }) => void;
+  readonly onWriterChange?: (change: { from: RegionName; to: RegionName; epoch: number }) => void;
+}
+
+/** What one region answered a move. */
+export interface RegionMoveResult {
+  readonly region: RegionName;
+  readonly outcome: 'moved' | 'newer-lease' | 'refused' | 'unreachable';
+  readonly detail?: string;
 }
 
 const MAX_BODY_BYTES = 1024;
@@ -64,6 +74,29 @@ export function opsRoutes(opts: OpsOptions): Hono {
     return c.json(router.status());
   });
 
+  /** Asks one region to adopt `writer` at `epoch`; a region already holding a newer lease says so. */
+  async function moveIn(region: RegionName, writer: RegionName, epoch: number): Promise<RegionMoveResult> {
+    try {
+      const res = await opts.fetch(`${opts.router.endpoints(region).gatewayUrl}/ops/writer`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${opts.regionToken ?? ''}` },
+        body: JSON.stringify({ region: writer, epoch }),
+        signal: AbortSignal.timeout(2000),
+      });
+      const body = (await res.json().catch(() => ({}))) as { leases?: Array<{ writer?: string; epoch?: number }> };
+      if (res.status === 200) return { region, outcome: 'moved' };
+      if (res.status === 409) {
+        for (const l of body.leases ?? []) {
+          if (typeof l.writer === 'string' && typeof l.epoch === 'number') opts.router.observeWriter(l.writer, l.epoch);
+        }
+        return { region, outcome: 'newer-lease', detail: 'the region holds a newer lease; retry the move' };
+      }
+      return { region, outcome: 'refused', detail: `HTTP ${res.status}` };
+    } catch (err) {
+      return { region, outcome: 'unreachable', detail: (err as Error).message };
+    }
+  }
+
   app.put('/ops/writer', async function moveWriter(c) {
     const bad = (detail: string) => problemResponse(400, 'Bad Request', detail, { instance: c.req.path });
     const text = await c.req.text();
@@ -76,18 +109,33 @@ export function opsRoutes(opts: OpsOptions): Hono {
     }
     const region = (body as { region?: unknown } | null)?.region;
     if (!isRegionName(region)) return bad(`region: must be one of ${REGION_NAMES.join(', ')}`);
-    const previous = router.writer();
-    router.setWriter(region);
-    if (previous !== region) onWriterChange?.({ from: previous, to: region });
-    const status = router.status();
+    const previous = opts.router.writer();
+    // The regions hold the lease: a move is a new epoch in every region that can be reached (a
+    // region that is down learns it from its peer when it returns). It counts once one took it.
+    const epoch = opts.router.writerEpoch() + 1;
+    const results = await Promise.all(REGION_NAMES.map((r) => moveIn(r, region, epoch)));
     c.header('cache-control', 'no-store');
+    if (!results.some((r) => r.outcome === 'moved')) {
+      const newer = results.some((r) => r.outcome === 'newer-lease');
+      return problemResponse(newer ? 409 : 503, newer ? 'Conflict' : 'Service Unavailable', 'no region took the move', {
+        instance: c.req.path,
+        regions: results,
+        writer: opts.router.writer(),
+        epoch: opts.router.writerEpoch(),
+      });
+    }
+    opts.router.observeWriter(region, epoch);
+    if (previous !== region) onWriterChange?.({ from: previous, to: region, epoch });
+    const status = opts.router.status();
     // Moving the writer to a region that is down is allowed (a drill may pre-position it);
     // the answer says so, because writes then get 503 until that region is routable.
     return c.json({
       writer: region,
+      epoch,
       previous,
       changed: previous !== region,
       writerRoutable: status.regions[region].routable,
+      regions: results,
     });
   });
 

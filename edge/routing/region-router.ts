@@ -88,6 +88,8 @@ export interface RegionStatus {
 export interface RouterStatus {
   readonly nearest: RegionName;
   readonly writer: RegionName;
+  /** The writer lease's epoch as last learned from the regions (0 before any move). */
+  readonly writerEpoch: number;
   readonly regions: Readonly<Record<RegionName, RegionStatus>>;
   /** Requests sent to a region other than the one they preferred because it was down. */
   readonly failovers: number;
@@ -105,7 +107,14 @@ export interface RegionRouter {
   /** Feeds a proxied request's outcome to the breaker: false for network errors, timeouts and 5xx, never for 4xx. */
   reportResult(region: RegionName, ok: boolean): void;
   setWriter(region: RegionName): void;
+  /**
+   * Adopts a writer lease learned from a region (its /health, or a WRITER_MOVED answer) when its
+   * epoch is higher than the one known; returns whether it changed anything. Every edge polls
+   * every region, so all edges converge on the highest epoch within a health interval.
+   */
+  observeWriter(region: string, epoch: number): boolean;
   writer(): RegionName;
+  writerEpoch(): number;
   endpoints(region: RegionName): RegionEndpoints;
   status(): RouterStatus;
 }
@@ -203,7 +212,25 @@ export function createRegionRouter(opts: RegionRouterOptions): RegionRouter {
   }
 
   let writer: RegionName = opts.writer;
+  let writerEpoch = 0;
   let failovers = 0;
+
+  function observeWriter(region: string, epoch: number): boolean {
+    if (!isRegionName(region) || !Number.isSafeInteger(epoch) || epoch <= writerEpoch) return false;
+    writer = region;
+    writerEpoch = epoch;
+    return true;
+  }
+
+  /** The highest-epoch writer lease a region's /health reports (`writers: [{ writer, epoch }]`). */
+  function learnFrom(body: unknown): void {
+    const leases = (body as { writers?: unknown } | null)?.writers;
+    if (!Array.isArray(leases)) return;
+    for (const l of leases) {
+      const { writer: w, epoch } = (l ?? {}) as { writer?: unknown; epoch?: unknown };
+      if (typeof w === 'string' && typeof epoch === 'number') observeWriter(w, epoch);
+    }
+  }
   let timer: unknown;
   let running = false;
 
@@ -225,9 +252,13 @@ export function createRegionRouter(opts: RegionRouterOptions): RegionRouter {
           redirect: 'manual',
           headers: { accept: 'application/json' },
         });
-        // Release the connection: the body is not needed, only the status.
-        await res.body?.cancel().catch(() => {});
-        return res.ok ? undefined : `HTTP ${res.status}`;
+        if (!res.ok) {
+          await res.body?.cancel().catch(() => {});
+          return `HTTP ${res.status}`;
+        }
+        // The body says who the writer is (the regions hold the lease): learn it.
+        learnFrom(await res.json().catch(() => undefined));
+        return undefined;
       } catch (err) {
         return err instanceof Error ? err.message || err.name : String(err);
       }
@@ -301,7 +332,9 @@ export function createRegionRouter(opts: RegionRouterOptions): RegionRouter {
       if (!isRegionName(region)) throw new TypeError(`"${String(region)}" is not a region`);
       writer = region;
     },
+    observeWriter,
     writer: () => writer,
+    writerEpoch: () => writerEpoch,
     endpoints: (region) => regions[region].endpoints,
     status() {
       const out = {} as Record<RegionName, RegionStatus>;
@@ -316,7 +349,7 @@ export function createRegionRouter(opts: RegionRouterOptions): RegionRouter {
           routable: routable(name),
         };
       }
-      return { nearest: opts.nearest, writer, regions: out, failovers };
+      return { nearest: opts.nearest, writer, writerEpoch, regions: out, failovers };
     },
   };
 }

@@ -12,6 +12,7 @@ function controlledUpstream(init: { status?: number; headers?: Record<string, st
   let cancelled = false;
   let signal: AbortSignal | undefined;
   let sent: Headers | undefined;
+  let sentInit: RequestInit | undefined;
   const body = new ReadableStream<Uint8Array>({
     start(c) {
       controller = c;
@@ -23,6 +24,7 @@ function controlledUpstream(init: { status?: number; headers?: Record<string, st
   const fetchFn: typeof fetch = (_input, requestInit) => {
     signal = requestInit?.signal ?? undefined;
     sent = new Headers(requestInit?.headers);
+    sentInit = requestInit;
     // Like a real fetch: aborting the request errors the body being read.
     signal?.addEventListener('abort', () => {
       try {
@@ -45,6 +47,9 @@ function controlledUpstream(init: { status?: number; headers?: Record<string, st
     },
     get sent() {
       return sent;
+    },
+    get sentInit() {
+      return sentInit;
     },
     get cancelled() {
       return cancelled;
@@ -102,6 +107,19 @@ describe('proxySse', () => {
     assert.equal(sent.get('traceparent'), traceparent);
     assert.equal(sent.get('accept'), 'text/event-stream');
     assert.equal(sent.get('cookie'), null);
+    await res.body?.cancel();
+  });
+
+  it('forwards a graphql-sse POST with its body and content type', async () => {
+    const upstream = controlledUpstream();
+    const body = JSON.stringify({ query: 'subscription { hubEvents(topics: ["x"]) { id } }' });
+    const res = await proxySse(clientRequest({ authorization: 'Bearer t0k' }), UPSTREAM, upstream.fetch, {
+      post: { body, contentType: 'application/json' },
+    });
+    assert.equal(upstream.sentInit?.method, 'POST');
+    assert.equal(upstream.sentInit?.body, body);
+    assert.equal(upstream.sent?.get('content-type'), 'application/json');
+    assert.equal(upstream.sent?.get('accept'), 'text/event-stream');
     await res.body?.cancel();
   });
 

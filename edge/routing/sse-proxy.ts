@@ -1,5 +1,5 @@
 /**
- * SSE pass-through: the client's `/v1/stream` request goes to a region hub and the hub's
+ * SSE pass-through: the client's `/v1/stream` (or graphql-sse `/v1/graphql/stream`) request goes to a region hub and the hub's
  * body comes back as the same stream object, so every frame is forwarded as it arrives —
  * nothing here reads, buffers or re-encodes it. The client going away aborts the upstream
  * request, so the hub releases its subscription at once instead of at the next heartbeat.
@@ -10,6 +10,8 @@ import { problemResponse } from './problem.ts';
 export interface SseProxyOptions {
   /** How long to wait for the hub's response headers; 10 s by default. The stream itself has no limit. */
   readonly connectTimeoutMs?: number;
+  /** A POST with this body (already read and size-checked) instead of a GET (graphql-sse's POST form). */
+  readonly post?: { readonly body: string; readonly contentType: string };
 }
 
 /** Request headers the hub needs: who (Authorization), where to resume (Last-Event-ID), and the trace. */
@@ -55,7 +57,14 @@ export async function proxySse(
   }, connectTimeoutMs);
   let res: Response;
   try {
-    res = await fetchFn(upstreamUrl, { method: 'GET', headers, signal: upstream.signal, redirect: 'manual' });
+    if (options.post) headers.set('content-type', options.post.contentType);
+    res = await fetchFn(upstreamUrl, {
+      method: options.post ? 'POST' : 'GET',
+      ...(options.post ? { body: options.post.body } : {}),
+      headers,
+      signal: upstream.signal,
+      redirect: 'manual',
+    });
   } catch (err) {
     request.signal.removeEventListener('abort', abortUpstream);
     const why = timedOut

@@ -42,3 +42,17 @@ export async function closedPort(): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
   return address.port;
 }
+
+/** Polls `check` until it resolves to something other than undefined; throws `what` after `timeoutMs`. */
+export async function until<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${options.what ?? 'condition'} not met in time`);
+    await sleep(options.intervalMs ?? 100);
+  }
+}

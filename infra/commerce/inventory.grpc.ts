@@ -53,6 +53,18 @@ export interface GetStockRequestMessage {
 export interface GetStockReplyMessage {
   stock: Array<{ productId: string; available: number }>;
 }
+export interface AdjustStockRequestMessage {
+  adjustmentId: string;
+  tenant: string;
+  productId: string;
+  delta: number;
+  reason: string;
+}
+export interface AdjustStockReplyMessage {
+  productId: string;
+  available: number;
+  applied: boolean;
+}
 
 type Callback<Res> = (err: grpc.ServiceError | null, res?: Res) => void;
 type UnaryStub<Req, Res> = (
@@ -67,6 +79,7 @@ export interface InventoryStub extends grpc.Client {
   Reserve: UnaryStub<ReserveRequestMessage, ReserveReplyMessage>;
   Release: UnaryStub<ReleaseRequestMessage, ReleaseReplyMessage>;
   GetStock: UnaryStub<GetStockRequestMessage, GetStockReplyMessage>;
+  AdjustStock: UnaryStub<AdjustStockRequestMessage, AdjustStockReplyMessage>;
 }
 
 export interface InventoryService {
@@ -231,6 +244,19 @@ export function createGrpcInventory(opts: GrpcInventoryOptions): GrpcInventory {
     async getStock(productIds) {
       const reply = await call((s) => s.GetStock, { productIds: [...productIds] });
       return new Map(reply.stock.map((s) => [s.productId, s.available]));
+    },
+    async adjustStock(a) {
+      if (!Number.isSafeInteger(a.delta) || Math.abs(a.delta) > 2 ** 31 - 1) {
+        throw new DomainError('BAD_USER_INPUT', 'delta must be an integer', { details: { field: 'delta' } });
+      }
+      const reply = await call((s) => s.AdjustStock, {
+        adjustmentId: a.adjustmentId,
+        tenant: a.tenant,
+        productId: a.productId,
+        delta: a.delta,
+        reason: a.reason,
+      });
+      return { productId: reply.productId, available: reply.available, applied: reply.applied };
     },
     close() {
       connected?.close();

@@ -12,8 +12,15 @@
  * product id), after a per-order advisory lock that serialises calls for one order.
  */
 import type pg from 'pg';
+import { PRODUCT_ID } from '../../domains/commerce/catalog.ts';
 import { COMMERCE_EVENTS, domainEvent } from '../../domains/commerce/events.ts';
-import { normalizeLines, type StockLine } from '../../domains/commerce/inventory.ts';
+import {
+  type AdjustmentResult,
+  normalizeLines,
+  type StockAdjustment,
+  type StockLine,
+  validateAdjustment,
+} from '../../domains/commerce/inventory.ts';
 import { ORDER_ID } from '../../domains/commerce/order.ts';
 import { validateLines } from '../../domains/commerce/place-order.ts';
 import type { Inventory } from '../../domains/commerce/ports.ts';
@@ -28,6 +35,12 @@ export interface StockInventory extends Inventory {
   getStock(productIds: readonly string[]): Promise<Map<string, number>>;
   /** `release`, telling whether this call gave stock back (false: nothing reserved, or already released). */
   releaseIfReserved(orderId: string, tenant: string, reason: string): Promise<boolean>;
+  /**
+   * Changes a product's stock outside an order, once per adjustment id (a repeat answers the first
+   * result with `applied: false`). Stock never goes below zero: INSUFFICIENT_STOCK (details
+   * productId, available, requested) and nothing changes; PRODUCT_NOT_FOUND for an unknown product.
+   */
+  adjustStock(adjustment: StockAdjustment): Promise<AdjustmentResult>;
 }
 
 export interface PostgresInventoryOptions {
@@ -159,6 +172,47 @@ export function createPostgresInventory(pool: pg.Pool, opts: PostgresInventoryOp
     );
   }
 
+  async function adjustStock(adjustment: StockAdjustment): Promise<AdjustmentResult> {
+    const a = validateAdjustment(adjustment, PRODUCT_ID);
+    if (typeof a.tenant !== 'string' || !TENANT.test(a.tenant)) throw bad('tenant must be 1-64 of [a-z0-9-]', 'tenant');
+    return inTransaction(
+      pool,
+      async (client) => {
+        // Serialises repeats of one adjustment id, so exactly one of them applies it.
+        await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('adjustment:' || $1, 0))`, [a.adjustmentId]);
+        const known = await client.query<{ product_id: string; available_after: number }>(
+          'SELECT product_id, available_after FROM inventory_adjustments WHERE adjustment_id = $1',
+          [a.adjustmentId],
+        );
+        const first = known.rows[0];
+        if (first) return { productId: first.product_id, available: first.available_after, applied: false };
+        // The same conditional update as a reservation: never below zero, whatever runs concurrently.
+        const res = await client.query<{ stock: number }>(
+          `UPDATE products SET stock = stock + $2, version = version + 1, updated_at = now()
+           WHERE id = $1 AND stock + $2 >= 0 RETURNING stock`,
+          [a.productId, a.delta],
+        );
+        const row = res.rows[0];
+        if (!row) throw await shortageError(client, { productId: a.productId, quantity: -a.delta });
+        await client.query(
+          `INSERT INTO inventory_adjustments (adjustment_id, tenant, product_id, delta, available_after, reason)
+           VALUES ($1, $2, $3, $4, $5, $6)`,
+          [a.adjustmentId, a.tenant, a.productId, a.delta, row.stock, a.reason],
+        );
+        const event = domainEvent(COMMERCE_EVENTS.inventoryAdjusted, a.productId, a.tenant, {
+          adjustmentId: a.adjustmentId,
+          productId: a.productId,
+          delta: a.delta,
+          available: row.stock,
+          reason: a.reason,
+        });
+        await appendToOutbox(client, [event], eventContext());
+        return { productId: a.productId, available: row.stock, applied: true };
+      },
+      tx,
+    );
+  }
+
   async function getStock(productIds: readonly string[]): Promise<Map<string, number>> {
     if (productIds.length > MAX_STOCK_QUERY) throw bad(`at most ${MAX_STOCK_QUERY} product ids`, 'productIds');
     if (productIds.length === 0) return new Map();
@@ -177,6 +231,7 @@ export function createPostgresInventory(pool: pg.Pool, opts: PostgresInventoryOp
     reserve,
     releaseIfReserved,
     getStock,
+    adjustStock,
     async release(orderId, tenant, reason) {
       await releaseIfReserved(orderId, tenant, reason);
     },

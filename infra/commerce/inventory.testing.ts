@@ -57,7 +57,8 @@ export function inventoryFixtures(pool: () => Postgres['pool']) {
       return res.rows.map((r) => r.envelope);
     },
     async cleanup(): Promise<void> {
-      await pool().query('DELETE FROM outbox WHERE aggregate_id = ANY($1::text[])', [orderIds]);
+      await pool().query('DELETE FROM outbox WHERE aggregate_id = ANY($1::text[])', [[...orderIds, ...productIds]]);
+      await pool().query('DELETE FROM inventory_adjustments WHERE product_id = ANY($1::text[])', [productIds]);
       await pool().query(
         'DELETE FROM inventory_reservations WHERE order_id = ANY($1::uuid[]) OR product_id = ANY($2::text[])',
         [orderIds, productIds],

@@ -8,6 +8,7 @@ import type { Order, OrderLine, OrderStatus } from '../../domains/commerce/order
 import type { IdempotencyClaim, OrderStore, Placed } from '../../domains/commerce/ports.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
 import { appendToOutbox } from '../events/outbox.ts';
+import { assertWriterInTransaction, type WriterLease } from '../fencing/writer-lease.postgres.ts';
 import { currentTraceparent } from '../telemetry/context.ts';
 import { inTransaction, translate } from './pg.ts';
 
@@ -101,6 +102,7 @@ async function placeUnderKey(
   claim: IdempotencyClaim,
   decide: () => Promise<Placed>,
   write: (client: pg.ClientBase, placed: Placed) => Promise<unknown>,
+  fence: (client: pg.ClientBase) => Promise<WriterLease | undefined>,
 ): Promise<{ order: Order; replayed: boolean } | undefined> {
   const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7)) AS ok', [
     `${claim.tenant}/${claim.key}`,
@@ -121,8 +123,16 @@ async function placeUnderKey(
     if (!order) throw new DomainError('INTERNAL', `idempotency key points at missing order ${row.order_id}`);
     return { order, replayed: true };
   }
+  // Held FOR SHARE until commit: a writer move waits for this order, and none commits after it.
+  const lease = await fence(client);
   const placed = await decide();
   await insertOrder(client, placed.order);
+  await client.query('UPDATE orders SET writer_region = $2, writer_epoch = $3, idempotency_key = $4 WHERE id = $1', [
+    placed.order.id,
+    lease?.writer ?? null,
+    lease?.epoch ?? null,
+    claim.key,
+  ]);
   await write(client, placed);
   await client.query('INSERT INTO idempotency_keys (tenant, key, request_hash, order_id) VALUES ($1, $2, $3, $4)', [
     claim.tenant,
@@ -139,18 +149,27 @@ export interface PostgresOrderStoreOptions {
   readonly service: string;
   /** How long a request waits for another one holding the same idempotency key. */
   readonly keyWaitMs?: number;
+  /**
+   * Single-writer fencing: every order write first checks, in its own transaction, that this
+   * region holds the writer lease of `aggregate` (WRITER_MOVED otherwise); absent: no fencing.
+   */
+  readonly fence?: { readonly aggregate: string; readonly initialWriter: string };
 }
 
 export function createPostgresOrderStore(pool: pg.Pool, options: PostgresOrderStoreOptions): OrderStore {
   const opts = { keyWaitMs: 15_000, ...options };
   const outboxContext = () => ({ region: opts.region, service: opts.service, traceparent: currentTraceparent() });
   const writeEvents = (client: pg.ClientBase, placed: Placed) => appendToOutbox(client, placed.events, outboxContext());
+  const fence = async (client: pg.ClientBase) =>
+    opts.fence
+      ? await assertWriterInTransaction(client, opts.fence.aggregate, opts.region, opts.fence.initialWriter)
+      : undefined;
 
   return {
     async placeOnce(claim, decide) {
       const deadline = Date.now() + opts.keyWaitMs;
       for (;;) {
-        const outcome = await inTransaction(pool, (client) => placeUnderKey(client, claim, decide, writeEvents));
+        const outcome = await inTransaction(pool, (client) => placeUnderKey(client, claim, decide, writeEvents, fence));
         if (outcome) return outcome;
         // Another request holds this key: wait without holding a connection, then look again.
         if (Date.now() > deadline) {
@@ -172,6 +191,7 @@ export function createPostgresOrderStore(pool: pg.Pool, options: PostgresOrderSt
           [consumer, eventId],
         );
         if (mark.rowCount === 0) return { order, applied: false };
+        await fence(client);
         const placed = change(order);
         if (!placed) return { order, applied: true };
         const next = placed.order;
@@ -182,6 +202,29 @@ export function createPostgresOrderStore(pool: pg.Pool, options: PostgresOrderSt
         await writeEvents(client, placed);
         return { order: next, applied: true };
       });
+    },
+
+    async ordersForKey(tenant, key) {
+      try {
+        const { rows } = await pool.query<{
+          id: string;
+          status: OrderStatus;
+          writer_epoch: string | null;
+          created_at: Date;
+        }>(
+          `SELECT id::text, status, writer_epoch, created_at FROM orders
+           WHERE tenant = $1 AND idempotency_key = $2 ORDER BY created_at, id`,
+          [tenant, key],
+        );
+        return rows.map((r) => ({
+          id: r.id,
+          status: r.status,
+          writerEpoch: r.writer_epoch === null ? null : Number(r.writer_epoch),
+          createdAt: r.created_at.toISOString(),
+        }));
+      } catch (err) {
+        throw translate(err);
+      }
     },
 
     async getOrder(id) {

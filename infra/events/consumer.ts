@@ -27,15 +27,6 @@ export interface EventConsumerOptions {
   /** Exact topics or patterns (e.g. /^(west\.)?orders\.order\.created\.v1$/). */
   readonly topics: ReadonlyArray<string | RegExp>;
   readonly handle: (event: Envelope, meta: ConsumedMeta) => Promise<void>;
-  /**
-   * Optional: handles a run of consecutive events of one partition in one call (for throughput:
-   * one transaction instead of one per event), with the same guarantees as `handle` (at least
-   * once, idempotent per event). A retryable error retries the run; any other error falls back to
-   * `handle`, event by event, so only a poison event is dead-lettered. Not for ephemeral feeds.
-   */
-  readonly handleBatch?: (events: readonly Envelope[], meta: ConsumedMeta) => Promise<void>;
-  /** Most events per `handleBatch` call; 500 by default. */
-  readonly maxBatch?: number;
   readonly fromBeginning?: boolean;
   readonly maxBackoffMs?: number;
   readonly onError?: (err: unknown, meta: ConsumedMeta) => void;
@@ -50,6 +41,17 @@ export interface EventConsumerOptions {
   readonly ephemeral?: boolean;
   /** Longest wait of one fetch on an idle topic; 500 ms by default. */
   readonly maxWaitMs?: number;
+  /**
+   * Partitions handled at once (kafkajs `partitionsConsumedConcurrently`); 3 by default, the
+   * partitions of an event topic, so one slow record (a provider call, a retry) does not hold
+   * up other partitions' keys. Order holds within a partition (one aggregate's events).
+   */
+  readonly partitionsConcurrently?: number;
+  /**
+   * Records of one partition handled at once, in no particular order (default 1: one at a time,
+   * in order). Only for handlers whose events are independent of each other's order.
+   */
+  readonly unorderedConcurrency?: number;
 }
 
 export interface EventConsumer {
@@ -120,18 +122,11 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   }
 
   async function handleWithRetry(event: Envelope, meta: ConsumedMeta, heartbeat: () => Promise<void>) {
-    await retrying(
-      () => withTelemetry({ traceparent: event.traceparent, correlationId: event.id }, () => opts.handle(event, meta)),
-      meta,
-      heartbeat,
-    );
-  }
-
-  /** Runs `work` until it succeeds or fails for good: retryable DomainErrors again, with backoff. */
-  async function retrying(work: () => Promise<void>, meta: ConsumedMeta, heartbeat: () => Promise<void>) {
     for (let attempt = 0; ; attempt++) {
       try {
-        await work();
+        await withTelemetry({ traceparent: event.traceparent, correlationId: event.id }, () =>
+          opts.handle(event, meta),
+        );
         return;
       } catch (err) {
         const retryable = isDomainError(err) ? err.retryable : false;
@@ -155,6 +150,10 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         // either way; this bounds how long start() (which waits for the first fetch) and stop()
         // (which waits for the fetch in flight) take. kafkajs' default is 5 s.
         maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+        // A member that died without leaving (SIGKILL) holds its partitions until the session
+        // times out, and every join waits for it: 10 s rather than kafkajs' 30 s.
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
         // kafkajs restarts a consumer that crashed (a broker restart can do that) after a backoff,
         // even when it was disconnected meanwhile: a stopped consumer must stay stopped.
         retry: { restartOnFailure: async () => !stopping },
@@ -174,7 +173,22 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           resolve();
         });
       });
-      const one = async (event: Envelope, message: KafkaMessage, meta: ConsumedMeta, heartbeat: () => Promise<void>) => {
+      /** One record: decoded, handled (with retries) or dead-lettered with the reason. */
+      async function processOne(
+        topic: string,
+        partition: number,
+        message: KafkaMessage,
+        heartbeat: () => Promise<void>,
+      ): Promise<void> {
+        const meta = { topic, partition, offset: message.offset };
+        let event: Envelope;
+        try {
+          event = fromKafkaMessage(message);
+        } catch (err) {
+          opts.onError?.(err, meta);
+          await deadLetter(message, meta, err);
+          return;
+        }
         try {
           await handleWithRetry(event, meta, heartbeat);
           stats.handled++;
@@ -186,64 +200,31 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           opts.onError?.(err, meta);
           await deadLetter(message, meta, err instanceof Error ? err : new DomainError('INTERNAL', String(err)));
         }
-      };
-      const handleBatch = opts.ephemeral ? undefined : opts.handleBatch;
-      if (handleBatch) {
-        const maxBatch = opts.maxBatch ?? 500;
+      }
+      const unordered = opts.unorderedConcurrency ?? 1;
+      if (unordered > 1) {
+        // Up to `unordered` records of a fetched batch at once; the offset moves past a group only
+        // when all of it is done, so a crash redelivers (never skips) what was in flight.
         await consumer.run({
-          autoCommit: true,
+          autoCommit: !opts.ephemeral,
+          partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
           eachBatchAutoResolve: false,
-          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-            const metaOf = (m: KafkaMessage) => ({ topic: batch.topic, partition: batch.partition, offset: m.offset });
-            let run: Array<{ event: Envelope; message: KafkaMessage }> = [];
-            const flush = async () => {
-              if (run.length === 0) return;
-              const events = run.map((r) => r.event);
-              const first = run[0] as { message: KafkaMessage };
-              const last = run[run.length - 1] as { message: KafkaMessage };
-              try {
-                await retrying(() => handleBatch(events, metaOf(first.message)), metaOf(first.message), heartbeat);
-                stats.handled += events.length;
-              } catch (err) {
-                if (stopping && isDomainError(err) && err.retryable) throw err;
-                // One by one: only a poison event goes to the dead-letter topic.
-                for (const r of run) await one(r.event, r.message, metaOf(r.message), heartbeat);
-              }
-              resolveOffset(last.message.offset);
-              await heartbeat();
-              run = [];
-            };
-            for (const message of batch.messages) {
+          eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+            for (let i = 0; i < batch.messages.length; i += unordered) {
               if (!isRunning() || isStale()) break;
-              try {
-                run.push({ event: fromKafkaMessage(message), message });
-              } catch (err) {
-                await flush();
-                opts.onError?.(err, metaOf(message));
-                await deadLetter(message, metaOf(message), err);
-                resolveOffset(message.offset);
-                continue;
-              }
-              if (run.length >= maxBatch) await flush();
+              const group = batch.messages.slice(i, i + unordered);
+              await Promise.all(group.map((m) => processOne(batch.topic, batch.partition, m, heartbeat)));
+              resolveOffset((group[group.length - 1] as KafkaMessage).offset);
+              await heartbeat();
+              if (!opts.ephemeral) await commitOffsetsIfNecessary();
             }
-            await flush();
           },
         });
       } else {
         await consumer.run({
           autoCommit: !opts.ephemeral,
-          eachMessage: async ({ topic, partition, message, heartbeat }) => {
-            const meta = { topic, partition, offset: message.offset };
-            let event: Envelope;
-            try {
-              event = fromKafkaMessage(message);
-            } catch (err) {
-              opts.onError?.(err, meta);
-              await deadLetter(message, meta, err);
-              return;
-            }
-            await one(event, message, meta, heartbeat);
-          },
+          partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
+          eachMessage: ({ topic, partition, message, heartbeat }) => processOne(topic, partition, message, heartbeat),
         });
       }
       await Promise.race([firstFetch, new Promise((r) => setTimeout(r, opts.startTimeoutMs ?? 30_000))]);

@@ -437,6 +437,25 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
     await assert.rejects(r.drainOnce(), (err) => err instanceof OutboxRelayError && err.code === 'STOPPED');
   });
 
+  it('publishes events too big to go 200 at a time (a broker refuses a record batch over 1 MiB), in order', async () => {
+    const since = await offsetsNow(admin, ALL_TOPICS);
+    const id = thingId();
+    // One aggregate, one partition: 120 events of ~16 kB would be one ~2 MB record batch.
+    const big = Array.from({ length: 120 }, (_, step) =>
+      thingEvent(TESTING_EVENTS.noted, id, TENANT, step, 'x'.repeat(16_000)),
+    );
+    const written = await append(postgres.pool, big);
+    const ids = written.map((e) => e.id);
+    const r = relay();
+    let batches = 0;
+    for (let pass = 0; pass < 20 && (await unpublished(ids)) > 0; pass++) if ((await r.drainOnce()) > 0) batches++;
+    assert.equal(await unpublished(ids), 0, 'every row is marked published');
+    assert.ok(batches >= 4, `sent in batches under the byte limit (${batches})`);
+    const seen = await readBack(kafka, admin, since, new Set(ids));
+    assertExactlyOnce(seen, written);
+    assertAggregateOrder(seen, await seqs(ids));
+  });
+
   it('3 relays draining together publish 600 events of 100 aggregates once each, in seq order per aggregate', async () => {
     const since = await offsetsNow(admin, ALL_TOPICS);
     const published = [0, 0, 0];

@@ -92,6 +92,12 @@ export interface OutboxRelayOptions {
   readonly lanes?: number;
   /** Rows per lane per send (200). */
   readonly batchSize?: number;
+  /**
+   * Envelope bytes per lane per send (512 KiB; a batch always takes at least one row). A broker
+   * refuses a record batch over its `message.max.bytes` (1 MiB by default), and one send puts
+   * a lane's rows for one partition in one record batch: 200 rows of 16 kB would never go out.
+   */
+  readonly maxBatchBytes?: number;
   /** Poll interval when there is nothing to publish (50 ms). */
   readonly idleMs?: number;
   /** Cap of the exponential backoff after failures (5000 ms). */
@@ -263,6 +269,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const kafka = options.kafka.kafka;
   const lanes = options.lanes ?? OUTBOX_LANES;
   const batchSize = options.batchSize ?? 200;
+  const maxBatchBytes = options.maxBatchBytes ?? 512 * 1024;
   const idleMs = options.idleMs ?? 50;
   const registry = options.registry ?? eventRegistry();
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
@@ -508,13 +515,22 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function nextBatch(lane: number): Promise<OutboxRow[]> {
     // ORDER BY the column, not the text alias `seq`: as text, '10' sorts before '9'.
-    const { rows } = await pool.query<OutboxRow>(
-      `SELECT seq::text AS seq, event_id::text AS "eventId", topic, aggregate_id AS "aggregateId", envelope
+    const { rows } = await pool.query<OutboxRow & { bytes: number }>(
+      `SELECT seq::text AS seq, event_id::text AS "eventId", topic, aggregate_id AS "aggregateId", envelope,
+              octet_length(envelope::text) AS bytes
        FROM outbox WHERE lane = $1 AND published_at IS NULL
        ORDER BY outbox.seq LIMIT $2`,
       [lane, batchSize],
     );
-    return rows;
+    // A prefix in seq order: the rest go in the next batch, so order per aggregate holds.
+    const batch: OutboxRow[] = [];
+    let bytes = 0;
+    for (const { bytes: size, ...row } of rows) {
+      if (batch.length > 0 && bytes + size > maxBatchBytes) break;
+      batch.push(row);
+      bytes += size;
+    }
+    return batch;
   }
 
   async function writeInflight(lane: number, record: InflightRecord): Promise<void> {

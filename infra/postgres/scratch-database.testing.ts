@@ -1,5 +1,5 @@
 /**
- * A throwaway database on the east PostgreSQL for one integration test file: created and
+ * A throwaway database on a region's PostgreSQL (east by default) for one integration test file: created and
  * migrated like any other (the platform's migrations plus the sets given), dropped afterwards.
  * Rows written there never reach a running region's outbox relay, and lane locks are per
  * database, so no other relay takes its lanes.
@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { createPostgres, type Postgres } from '../adapters/postgres.ts';
 import { uniqueName } from '../adapters/testing.ts';
-import { resolveEndpoints } from '../config/endpoints.ts';
+import { type Region, resolveEndpoints } from '../config/endpoints.ts';
 import { type MigrationSet, migrate } from './migrate.ts';
 
 export interface ScratchDatabase {
@@ -18,9 +18,13 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates and migrates a database named after `purpose` (a lowercase SQL identifier) and a fresh suffix. */
-export async function scratchDatabase(purpose: string, sets: readonly MigrationSet[] = []): Promise<ScratchDatabase> {
-  const { postgresUrl } = resolveEndpoints('east', process.env);
+/** Creates and migrates a database named after `purpose` (a lowercase SQL identifier) and a fresh suffix, on east's PostgreSQL unless `region` says otherwise. */
+export async function scratchDatabase(
+  purpose: string,
+  sets: readonly MigrationSet[] = [],
+  opts: { readonly region?: Region } = {},
+): Promise<ScratchDatabase> {
+  const { postgresUrl } = resolveEndpoints(opts.region ?? 'east', process.env);
   const database = uniqueName(`${purpose}_test`, '_');
   async function serverQuery(sql: string): Promise<void> {
     const client = new pg.Client({ connectionString: postgresUrl });

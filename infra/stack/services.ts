@@ -561,9 +561,16 @@ function mirrorMaker(all: readonly RegionEndpoints[]): ServiceDef {
         'emit.heartbeats.enabled = true',
         'emit.heartbeats.interval.seconds = 1',
         'emit.checkpoints.enabled = true',
-        'emit.checkpoints.interval.seconds = 5',
+        // Failover: the survivor's takeover consumers start from the peer group's translated
+        // offsets, as fresh as these intervals (default 60 s each). 1 s costs a checkpoint record
+        // per group-partition per second and an offset commit per group per second: on this
+        // stack's few dozen groups, a few KB/s.
+        'emit.checkpoints.interval.seconds = 1',
         'sync.group.offsets.enabled = true',
-        'sync.group.offsets.interval.seconds = 5',
+        'sync.group.offsets.interval.seconds = 1',
+        // Offset syncs (which translation rounds down to) every 10 records instead of 100: at
+        // most 10 duplicates per partition for the takeover to absorb, for 10x the offset-syncs.
+        'offset.lag.max = 10',
         'sync.topic.acls.enabled = false',
         // New topics are found by polling; the default (600 s) is far too slow here.
         'refresh.topics.interval.seconds = 2',

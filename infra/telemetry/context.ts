@@ -1,10 +1,27 @@
 /**
  * The request or event being handled, carried through async calls (AsyncLocalStorage,
- * available on Node and Deno) so adapters can stamp outgoing calls and events with
- * the caller's trace without threading it through every domain port.
+ * available on Node and Deno) so adapters can stamp outgoing calls and events with the
+ * caller's trace without threading it through every domain port.
+ *
+ * With OpenTelemetry on (infra/telemetry/register.ts), each context is a real span: a child of
+ * the OTel span already active (the HTTP or gRPC instrumentation's), else of the given
+ * traceparent (an event's), else a new trace — and `currentTraceparent()` is that span's, so
+ * what is stamped on events and calls continues the same trace. With it off, the same API
+ * still makes W3C traceparents (a child span id per context), so correlation never depends on
+ * the SDK being there.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { childTraceparent } from './traceparent.ts';
+import {
+  type Attributes,
+  type Context,
+  context,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import { childTraceparent, formatTraceparent, parseTraceparent } from './traceparent.ts';
 
 export interface TelemetryContext {
   /** The traceparent of the current span (incoming request or consumed event). */
@@ -13,25 +30,119 @@ export interface TelemetryContext {
   readonly correlationId: string;
 }
 
-const storage = new AsyncLocalStorage<TelemetryContext>();
+/** What a span is about: its name, kind and attributes (OTel semantic conventions). */
+export interface SpanOptions {
+  readonly name: string;
+  readonly kind?: 'server' | 'client' | 'producer' | 'consumer' | 'internal';
+  readonly attributes?: Attributes;
+  /** Parent the span on the given traceparent even when another span is active (a consumed event's own trace). */
+  readonly preferTraceparent?: boolean;
+}
 
-/** Runs `fn` as a child span of `parent` (or a new trace), with a correlation id. */
+const storage = new AsyncLocalStorage<TelemetryContext>();
+const tracer = () => trace.getTracer('meridian');
+const KINDS = {
+  server: SpanKind.SERVER,
+  client: SpanKind.CLIENT,
+  producer: SpanKind.PRODUCER,
+  consumer: SpanKind.CONSUMER,
+  internal: SpanKind.INTERNAL,
+} as const;
+
+/** The OTel context whose parent is `traceparent` (a remote span), or undefined when it is malformed. */
+function remoteParent(traceparent: string | null | undefined): Context | undefined {
+  const parsed = parseTraceparent(traceparent);
+  if (!parsed) return undefined;
+  return trace.setSpanContext(ROOT_CONTEXT, {
+    traceId: parsed.traceId,
+    spanId: parsed.spanId,
+    traceFlags: Number.parseInt(parsed.flags, 16),
+    isRemote: true,
+  });
+}
+
+/** The traceparent of an OTel span, when the SDK made a real one. */
+function traceparentOf(span: Span): string | undefined {
+  const sc = span.spanContext();
+  if (!trace.isSpanContextValid(sc)) return undefined;
+  return formatTraceparent({
+    traceId: sc.traceId,
+    spanId: sc.spanId,
+    flags: sc.traceFlags.toString(16).padStart(2, '0'),
+  });
+}
+
+/**
+ * Runs `fn` in a span: a child of the active OTel span, else of `parent.traceparent`, else a new
+ * trace; with a correlation id. The span ends when `fn` settles, with an error status if it threw.
+ */
 export function withTelemetry<T>(
   parent: { traceparent?: string | null; correlationId?: string | null },
   fn: () => T,
+  span: SpanOptions = { name: 'handle' },
 ): T {
+  const active = trace.getSpan(context.active());
+  const fromParent = remoteParent(parent.traceparent);
+  const parentContext =
+    span.preferTraceparent && fromParent ? fromParent : active ? context.active() : (fromParent ?? context.active());
+  const otel = tracer().startSpan(
+    span.name,
+    { kind: KINDS[span.kind ?? 'internal'], attributes: span.attributes },
+    parentContext,
+  );
+  // Without the SDK (or unsampled) the span records nothing: a child traceparent is made by hand.
+  const inherited = parent.traceparent ?? (active ? traceparentOf(active) : undefined);
   const ctx: TelemetryContext = {
-    traceparent: childTraceparent(parent.traceparent),
+    traceparent: (otel.isRecording() ? traceparentOf(otel) : undefined) ?? childTraceparent(inherited),
     correlationId: parent.correlationId || crypto.randomUUID(),
   };
-  return storage.run(ctx, fn);
+  const end = (err?: unknown) => {
+    if (err !== undefined) {
+      otel.recordException(err instanceof Error ? err : String(err));
+      otel.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+    }
+    otel.end();
+  };
+  return context.with(trace.setSpan(parentContext, otel), () =>
+    storage.run(ctx, () => {
+      let result: T;
+      try {
+        result = fn();
+      } catch (err) {
+        end(err);
+        throw err;
+      }
+      if (result instanceof Promise) {
+        return result.then(
+          (v) => {
+            end();
+            return v;
+          },
+          (err: unknown) => {
+            end(err);
+            throw err;
+          },
+        ) as T;
+      }
+      end();
+      return result;
+    }),
+  );
 }
 
 export function currentTelemetry(): TelemetryContext | undefined {
   return storage.getStore();
 }
 
-/** The traceparent to send on an outgoing call or event, if a context is active. */
+/** The traceparent to send on an outgoing call or event: the active OTel span's, else the current context's. */
 export function currentTraceparent(): string | undefined {
-  return storage.getStore()?.traceparent;
+  const active = trace.getSpan(context.active());
+  if (active?.isRecording()) return traceparentOf(active);
+  return storage.getStore()?.traceparent ?? (active ? traceparentOf(active) : undefined);
+}
+
+/** The trace and span ids to put on a log line, when a span or context is active. */
+export function currentIds(): { traceId: string; spanId: string } | undefined {
+  const tp = parseTraceparent(currentTraceparent());
+  return tp && { traceId: tp.traceId, spanId: tp.spanId };
 }

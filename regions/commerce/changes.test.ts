@@ -34,6 +34,11 @@ describe('commerce changed entities (cache invalidation and edge purge alike)', 
     assert.deepEqual(commerceChangedEntities(released)?.entities, [], 'a non-string product id names no entity');
   });
 
+  it('a stock adjustment makes its product stale, softly', () => {
+    const adjusted = event(COMMERCE_EVENTS.inventoryAdjusted, { productId: 'p-mouse', delta: 5 });
+    assert.deepEqual(commerceChangedEntities(adjusted), { entities: [{ type: 'Product', id: 'p-mouse' }], soft: true });
+  });
+
   it("order state changes make the order and its user's answers stale, hard", () => {
     const created = event(COMMERCE_EVENTS.orderCreated, {
       orderId: ORDER,

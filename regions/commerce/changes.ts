@@ -21,6 +21,10 @@ export function commerceChangedEntities(event: Envelope): EntityChange | undefin
       const ids = items.map((i) => (i as { productId?: unknown } | null)?.productId).filter(nonEmpty);
       return { entities: [...new Set(ids)].map((id): EntityRef => ({ type: 'Product', id })), soft: true };
     }
+    case COMMERCE_EVENTS.inventoryAdjusted: {
+      const productId = (event.data as { productId?: unknown } | null)?.productId;
+      return nonEmpty(productId) ? { entities: [{ type: 'Product', id: productId }], soft: true } : undefined;
+    }
     case COMMERCE_EVENTS.orderCreated:
     case COMMERCE_EVENTS.orderConfirmed:
     case COMMERCE_EVENTS.orderCancelled: {

@@ -1,6 +1,7 @@
 /**
  * Commerce as a domain module: the catalog and orders subgraph, inventory over gRPC, orders
- * through the outbox, the payment processor, its caches, its hub topics, and (unless a
+ * through the outbox, the payment processor, its caches, its hub topics and subscription
+ * fields (`orderUpdated`, `myOrdersUpdated`), and (unless a
  * partner endpoint is configured) the legacy SOAP payment provider stand-in.
  */
 import { createHash } from 'node:crypto';
@@ -13,15 +14,19 @@ import { createPostgresCatalog } from '../../infra/commerce/catalog.postgres.ts'
 import { createGrpcInventory } from '../../infra/commerce/inventory.grpc.ts';
 import { createPostgresInventory } from '../../infra/commerce/inventory.postgres.ts';
 import { COMMERCE_MIGRATIONS } from '../../infra/commerce/migrations.ts';
+import { applyPeerEvent } from '../../infra/commerce/order-standby.postgres.ts';
 import { createCachedOrderStore } from '../../infra/commerce/order-store.cached.ts';
 import { createPostgresOrderStore } from '../../infra/commerce/order-store.postgres.ts';
 import { createSoapPaymentProvider } from '../../infra/commerce/payment-provider.soap.ts';
+import type { Envelope } from '../../infra/events/envelope.ts';
 import { commerceSchema } from '../../subgraphs/commerce/server.ts';
 import type { DomainModule, Service } from '../host/domain-module.ts';
 import { inventoryGrpcService } from '../inventory/grpc-server.ts';
 import { type RunningPaymentProvider, startPaymentProvider } from '../payment-provider/server.ts';
 import { commerceChangedEntities } from './changes.ts';
+import { COMMERCE_EXTERNAL_EVENTS } from './external.ts';
 import { commerceHubFeed, commerceHubTopics } from './hub.ts';
+import { commerceSubscriptions } from './subscriptions.ts';
 
 /** What commerce exposes to tests and ops in a running region. */
 export interface CommerceHandle {
@@ -32,6 +37,15 @@ export interface CommerceHandle {
 }
 
 const PAYMENT_PROVIDER = 'commerce.payment-provider';
+
+const STANDBY_TOPICS = [
+  ['standby-orders', COMMERCE_EVENTS.orderCreated],
+  ['standby-confirmations', COMMERCE_EVENTS.orderConfirmed],
+  ['standby-cancellations', COMMERCE_EVENTS.orderCancelled],
+  ['standby-reservations', COMMERCE_EVENTS.inventoryReserved],
+  ['standby-releases', COMMERCE_EVENTS.inventoryReleased],
+] as const;
+
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function validHttpUrl(name: string, raw: string | undefined): string | undefined {
@@ -50,9 +64,12 @@ export const commerceModule: DomainModule<CommerceHandle> = {
   events: Object.values(COMMERCE_EVENTS),
   migrations: COMMERCE_MIGRATIONS,
   ports: { subgraph: 11, paymentProvider: 80 },
+  // One writer region at a time for orders (and the stock they reserve); the other keeps a standby copy.
+  singleWriter: ['orders'],
   // A product list item resolves stock and price: a little more than a plain field.
   fieldCosts: { 'Query.products': 2, 'Query.order': 2, 'Mutation.placeOrder': 10, 'Tenant.catalogSize': 5 },
   changedEntities: commerceChangedEntities,
+  externalEvents: COMMERCE_EXTERNAL_EVENTS,
 
   async setup(ctx) {
     const { region } = ctx.config;
@@ -66,9 +83,15 @@ export const commerceModule: DomainModule<CommerceHandle> = {
     const redis = ctx.deps.redis.client;
     const catalog = createCachedCatalog(createPostgresCatalog(ctx.deps.postgres.pool), redis);
     const orders = createCachedOrderStore(
-      createPostgresOrderStore(ctx.deps.postgres.pool, { region, service: 'commerce' }),
+      createPostgresOrderStore(ctx.deps.postgres.pool, {
+        region,
+        service: 'commerce',
+        fence: { aggregate: 'orders', initialWriter: ctx.config.initialWriter },
+      }),
       redis,
     );
+    const fence = ctx.fence('orders');
+    const standby = (event: Envelope) => applyPeerEvent(ctx.deps.postgres.pool, event).then(() => undefined);
     const clock = { now: () => new Date().toISOString() };
     const ids = { uuid: () => crypto.randomUUID() };
 
@@ -95,20 +118,34 @@ export const commerceModule: DomainModule<CommerceHandle> = {
     }
 
     return {
-      subgraph: commerceSchema({ catalog, inventory, orders, clock, ids, hash: sha256 }),
+      subgraph: commerceSchema({ catalog, inventory, orders, clock, ids, hash: sha256, fence }),
       grpc: [inventoryGrpcService(createPostgresInventory(inventoryDb.pool, { region }))],
       processors: [
         {
+          // Writes orders: runs in the writer region only, and there also finishes the peer's
+          // orders (its topic copy, from its group's translated offsets) after a failover.
           name: 'payment-processor',
           topics: [COMMERCE_EVENTS.orderCreated],
+          writes: 'orders',
           needs: configuredProvider ? [] : [PAYMENT_PROVIDER],
-          handle: async (event) => {
+          handle: async (event, meta) => {
+            // Taking over the peer's orders: its copy first (idempotent), so the order is there to pay.
+            if (meta.origin === 'peer') await applyPeerEvent(ctx.deps.postgres.pool, event);
             await processPayment(
               { orders, inventory, provider, clock },
               { id: event.id, tenant: event.tenant, data: event.data as OrderCreatedData },
             );
           },
         },
+        // The standby copy of the peer's orders and stock, one processor per topic: a state change
+        // waits for its order.created without holding up the topic that brings it.
+        // MERIDIAN_<REGION>_COMMERCE_STANDBY=off: a region that keeps no copy of the peer's orders.
+        ...(ctx.setting('STANDBY') === 'off' ? [] : STANDBY_TOPICS).map(([name, type]) => ({
+          name,
+          topics: [type],
+          mirrored: 'only' as const,
+          handle: standby,
+        })),
       ],
       cache: {
         async invalidate(change) {
@@ -124,6 +161,7 @@ export const commerceModule: DomainModule<CommerceHandle> = {
         return o && { tenant: o.tenant, userId: o.userId };
       }),
       hubFeed: commerceHubFeed,
+      subscriptions: commerceSubscriptions,
       services,
       handle: {
         cacheStats: { products: catalog.productCache.stats, orders: orders.orderCache.stats },

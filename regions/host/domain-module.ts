@@ -1,7 +1,7 @@
 /**
  * The domain module contract: one typed description per domain that the region host
  * composes. A module says what the domain brings (its subgraph, migrations, events, what each
- * event changed, hub topics, processors, gRPC services, its own services); the host owns the
+ * event changed, hub topics, GraphQL subscription fields, processors, gRPC services, its own services); the host owns the
  * machinery that runs them once per region process for every module alike (migrations
  * runner, topic creation, one outbox relay, consumer groups with dead-letter topics, the hub
  * and its transports, cache invalidation, the edge purge feed, the service manager, /ready).
@@ -17,13 +17,23 @@ import type { MigrationSet } from '../../infra/postgres/migrate.ts';
 import type { RegionConfig } from '../config.ts';
 import type { Verify } from '../graphql/graphql-app.ts';
 import type { HubMessage } from '../hub/hub.ts';
+import type { SubscriptionPart } from '../hub/subscriptions.ts';
 import type { HubTopic } from '../hub/topics.ts';
 import type { RegionDependencies } from './dependencies.ts';
 import type { Service } from './services.ts';
+import type { AggregateFence } from './writer-fence.ts';
 
 export type { DocumentOutboxSource, OutboxSink } from '../../infra/outbox/document-outbox.ts';
+export type {
+  FieldArgs,
+  FieldDelivery,
+  SocketMutation,
+  SubscriptionField,
+  SubscriptionPart,
+} from '../hub/subscriptions.ts';
 export type { HubTopic } from '../hub/topics.ts';
 export type { Service } from './services.ts';
+export type { AggregateFence, WriterLease } from './writer-fence.ts';
 
 /** One entity an event changed, as the edge tags cached data: `<__typename>:<id>`. */
 export interface EntityRef {
@@ -41,31 +51,50 @@ export interface EntityChange {
   readonly soft: boolean;
 }
 
+/** Where an event a processor handles was written: this region, or the peer (a mirrored copy). */
+export interface ProcessorMeta {
+  readonly topic: string;
+  readonly origin: 'local' | 'peer';
+}
+
 /** A consumer of the domain's (or another domain's) events, run in a consumer group per region. */
 export interface Processor {
   /** Names the group: `<domain>-<name>-<region>`; every process of the region shares it. */
   readonly name: string;
   /** Event types (local topic names). */
   readonly topics: readonly string[];
-  /** Also consume the peer region's copies (`<peer>.<topic>`) that MirrorMaker 2 writes here. */
-  readonly mirrored?: boolean;
+  /**
+   * Also (true) or only ('only') the peer region's copies (`<peer>.<topic>`) that MirrorMaker 2
+   * writes here; a projection of both regions' events uses true, a standby copy of the peer's 'only'.
+   */
+  readonly mirrored?: boolean | 'only';
+  /**
+   * The single-writer aggregate this processor writes (e.g. `orders`): it runs only while this
+   * region holds that aggregate's writer lease, and then also takes over the peer's work — the
+   * peer's topic copy under the peer's group id, from the offsets MirrorMaker 2 translated
+   * (they round down: the handler must absorb duplicates). It pauses when the lease moves away.
+   */
+  readonly writes?: string;
   /** A new group starts at the beginning (true, default) or at the end. */
   readonly fromBeginning?: boolean;
   /** Services that must be running before this processor starts (e.g. a provider it calls). */
   readonly needs?: readonly string[];
   /**
+   * Partitions handled at once by each process (default 1): more overlaps the I/O of independent
+   * aggregates' events; one aggregate's events stay in order (one partition).
+   */
+  readonly partitionsConcurrently?: number;
+  /**
+   * Events of one partition handled at once, in no particular order (default 1: in order). Only
+   * for processors whose events do not depend on each other's order.
+   */
+  readonly unorderedConcurrency?: number;
+  /**
    * Handles one event at least once; must be idempotent (by event id). Dead-letter policy:
    * a DomainError with `retryable` is retried with backoff while the partition waits; any
    * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.
    */
-  handle(event: Envelope): Promise<void>;
-  /**
-   * Optional, for throughput: handles consecutive events of one partition in one call (e.g. one
-   * transaction), idempotent per event like `handle`. A retryable error retries the run; any
-   * other error makes the host fall back to `handle` event by event (a poison event is then
-   * dead-lettered alone).
-   */
-  handleBatch?(events: readonly Envelope[]): Promise<void>;
+  handle(event: Envelope, meta: ProcessorMeta): Promise<void>;
 }
 
 /** A message for the hub, on a tenant-relative topic (the host scopes it to the event's tenant). */
@@ -87,6 +116,18 @@ export interface GrpcService {
   readonly implementation: grpc.UntypedServiceImplementation;
 }
 
+/**
+ * An event type a domain offers to subscribers outside the platform (webhook endpoints), and
+ * what they see of it. The owner decides: a subscriber must never receive what should stay
+ * inside (a payment token, another user's data).
+ */
+export interface ExternalEvent {
+  /** An event type of the declaring module. */
+  readonly type: string;
+  /** The `data` external subscribers receive; the event's data as is when absent. */
+  data?(event: Envelope): Record<string, unknown>;
+}
+
 /** The region's caches of this domain's data, dropped by what events changed. */
 export interface RegionalCache {
   invalidate(change: EntityChange): Promise<void>;
@@ -99,6 +140,12 @@ export interface DomainParts<Handle = undefined> {
   readonly processors?: readonly Processor[];
   readonly hubTopics?: readonly HubTopic[];
   readonly hubFeed?: HubFeed;
+  /**
+   * GraphQL subscription fields (and socket mutations) the hub serves over WebSocket
+   * (graphql-transport-ws) and SSE (graphql-sse): SDL plus, per field, the hub topics its
+   * arguments follow (authorized by `hubTopics`) and its value per delivery.
+   */
+  readonly subscriptions?: SubscriptionPart;
   readonly grpc?: readonly GrpcService[];
   readonly cache?: RegionalCache;
   /** Document collections whose pending events the host moves to the outbox. */
@@ -123,6 +170,10 @@ export interface DomainContext {
   grpcAddress(): string;
   /** NODE_ENV=production: development conveniences are off. */
   readonly production: boolean;
+  /** The writer fence of one of this module's `singleWriter` aggregates. */
+  fence(aggregate: string): AggregateFence;
+  /** Every module's `externalEvents` in this region (for a module that delivers them outside). */
+  readonly externalEvents: readonly ExternalEvent[];
 }
 
 /** One domain, as the region host composes it. */
@@ -138,6 +189,16 @@ export interface DomainModule<Handle = undefined> {
    * `{ subgraph: 11 }` → 41011; overridden by MERIDIAN_<REGION>_<NAME>_<PORT>_PORT.
    */
   readonly ports?: Readonly<Record<string, number>>;
+  /**
+   * Aggregates with one writer region at a time (e.g. `orders`): the host keeps their writer
+   * lease (regions/host/writer-fence.ts) and the module asks `ctx.fence(name)` before writing.
+   */
+  readonly singleWriter?: readonly string[];
+  /**
+   * Its event types offered to subscribers outside the platform (webhook endpoints), each with
+   * what they may see. Data other modules read through `DomainContext.externalEvents`.
+   */
+  readonly externalEvents?: readonly ExternalEvent[];
   /** Per-field query costs at the gateway, `Type.field` → cost (default 1). */
   readonly fieldCosts?: Readonly<Record<string, number>>;
   /** Which entities an event changed; undefined (or no entities) when it changes nothing cached. */

@@ -22,8 +22,9 @@ import type { Envelope } from '../../infra/events/envelope.ts';
 import type { Hub } from '../hub/hub.ts';
 import { type GlobalTopic, globalTopicKey, tenantTopicKey } from '../hub/topics.ts';
 import type { RegionDependencies } from './dependencies.ts';
-import type { DomainModule, DomainParts, EntityChange } from './domain-module.ts';
+import type { DomainModule, DomainParts, EntityChange, Processor } from './domain-module.ts';
 import type { Service } from './services.ts';
+import type { WriterFence } from './writer-fence.ts';
 
 /** The global hub topic every edge instance follows for cache purges. */
 export const PURGE_TOPIC = 'edge.purge';
@@ -98,6 +99,8 @@ interface FeedContext {
   readonly deps: RegionDependencies;
   readonly domains: readonly ComposedDomain[];
   readonly log: (line: string) => void;
+  /** What every consumer waits for (migrations, topics…): all consumers then join their groups at once. */
+  readonly needs: readonly string[];
 }
 
 /** A service that runs one event consumer. */
@@ -146,7 +149,7 @@ export function cacheInvalidatorService(ctx: FeedContext): ConsumerService | und
     },
     onError: onError(ctx, 'cache-invalidator'),
   });
-  return consumerService('cache-invalidator', ['topics'], consumer);
+  return consumerService('cache-invalidator', ctx.needs, consumer);
 }
 
 /** This process's edge purge feed onto the hub. */
@@ -163,7 +166,7 @@ export function purgeFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): C
     },
     onError: onError(ctx, 'edge-purge-feed'),
   });
-  return consumerService('edge-purge-feed', ['topics'], consumer);
+  return consumerService('edge-purge-feed', ctx.needs, consumer);
 }
 
 /** This process's hub feed: every module's publications for the events it projects. */
@@ -180,26 +183,141 @@ export function hubFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): Con
     },
     onError: onError(ctx, 'hub-feed'),
   });
-  return consumerService('hub-feed', ['topics'], consumer);
+  return consumerService('hub-feed', ctx.needs, consumer);
+}
+
+/** The topics a processor reads, with where each comes from. */
+export function processorTopics(p: Pick<Processor, 'topics' | 'mirrored'>, peer: string): string[] {
+  const mirrored = p.topics.map((t) => `${peer}.${t}`);
+  if (p.mirrored === 'only') return mirrored;
+  return p.mirrored ? [...p.topics, ...mirrored] : [...p.topics];
+}
+
+function processorConsumer(
+  ctx: FeedContext,
+  module: DomainModule<unknown>,
+  p: Processor,
+  group: string,
+  topics: readonly string[],
+): EventConsumer {
+  return createEventConsumer({
+    kafka: ctx.deps.kafka,
+    groupId: group,
+    topics,
+    fromBeginning: p.fromBeginning ?? true,
+    ...(p.partitionsConcurrently ? { partitionsConcurrently: p.partitionsConcurrently } : {}),
+    ...(p.unorderedConcurrency ? { unorderedConcurrency: p.unorderedConcurrency } : {}),
+    handle: (event, meta) =>
+      p.handle(event, { topic: meta.topic, origin: meta.topic.startsWith(`${ctx.peer}.`) ? 'peer' : 'local' }),
+    onError: onError(ctx, `${module.name}.${p.name}`),
+  });
+}
+
+/**
+ * A processor that writes a single-writer aggregate: consumers that run only while this region
+ * holds the lease — its own group on the local topics, and the peer's group on the peer's
+ * mirrored topics (taking over what the peer left; MirrorMaker 2 syncs the peer group's
+ * translated offsets here while that group is empty, i.e. while we are not the writer).
+ */
+function gatedProcessorService(
+  ctx: FeedContext,
+  module: DomainModule<unknown>,
+  p: Processor,
+  needs: readonly string[],
+  writers: WriterFence,
+): ConsumerService {
+  const aggregate = p.writes as string;
+  const consumers = () => [
+    processorConsumer(ctx, module, p, `${module.name}-${p.name}-${ctx.region}`, p.topics),
+    processorConsumer(
+      ctx,
+      module,
+      p,
+      `${module.name}-${p.name}-${ctx.peer}`,
+      p.topics.map((t) => `${ctx.peer}.${t}`),
+    ),
+  ];
+  // A stopped consumer is not restarted: each time this region becomes the writer gets fresh ones.
+  let running: EventConsumer[] = [];
+  const total = { handled: 0, deadLettered: 0, retries: 0 };
+  const stats = {
+    get handled() {
+      return total.handled + running.reduce((n, c) => n + c.stats.handled, 0);
+    },
+    get deadLettered() {
+      return total.deadLettered + running.reduce((n, c) => n + c.stats.deadLettered, 0);
+    },
+    get retries() {
+      return total.retries + running.reduce((n, c) => n + c.stats.retries, 0);
+    },
+  };
+  let stopped = false;
+  let change: Promise<void> = Promise.resolve();
+  const isWriter = () => writers.leases().find((l) => l.aggregate === aggregate)?.writer === ctx.region;
+  const apply = () => {
+    change = change.then(async () => {
+      const want = !stopped && isWriter();
+      if (want === running.length > 0) return;
+      ctx.log(
+        `${module.name}.${p.name} ${ctx.region}: ${want ? 'writer: running, taking over the peer' : 'not the writer: paused'}`,
+      );
+      if (want) {
+        running = consumers();
+        await Promise.all(running.map((c) => c.start()));
+      } else {
+        const done = running;
+        running = [];
+        await Promise.all(done.map((c) => c.stop()));
+        for (const c of done) {
+          total.handled += c.stats.handled;
+          total.deadLettered += c.stats.deadLettered;
+          total.retries += c.stats.retries;
+        }
+      }
+    });
+    return change;
+  };
+  const gated: EventConsumer = { start: apply, stop: apply, stats };
+  return {
+    name: `${module.name}.${p.name}`,
+    needs: [...needs, 'writer-fence'],
+    consumer: gated,
+    async start() {
+      writers.onChange((lease) => {
+        if (lease.aggregate === aggregate) void apply();
+      });
+      await apply();
+    },
+    async stop() {
+      stopped = true;
+      await apply();
+    },
+    check: async () =>
+      running.length > 0
+        ? `writer: running on own and peer topics, handled ${stats.handled}`
+        : 'paused: not the writer',
+  };
 }
 
 /** One module's processors, each in its region-wide consumer group. */
 export function processorServices(
   ctx: FeedContext,
   domain: ComposedDomain,
-  baseNeeds: readonly string[],
+  writers: WriterFence | undefined,
 ): ConsumerService[] {
   const { module, parts } = domain;
   return (parts.processors ?? []).map((p) => {
-    const consumer = createEventConsumer({
-      kafka: ctx.deps.kafka,
-      groupId: `${module.name}-${p.name}-${ctx.region}`,
-      topics: p.mirrored ? withMirrored(p.topics, ctx.peer) : [...p.topics],
-      fromBeginning: p.fromBeginning ?? true,
-      handle: (event) => p.handle(event),
-      handleBatch: p.handleBatch?.bind(p),
-      onError: onError(ctx, `${module.name}.${p.name}`),
-    });
-    return consumerService(`${module.name}.${p.name}`, [...baseNeeds, ...(p.needs ?? [])], consumer);
+    const needs = [...ctx.needs, ...(p.needs ?? [])];
+    if (p.writes !== undefined) {
+      if (!writers)
+        throw new Error(`${module.name}.${p.name} writes ${p.writes}, which no module declares single-writer`);
+      return gatedProcessorService(ctx, module, p, needs, writers);
+    }
+    const group = `${module.name}-${p.name}-${ctx.region}`;
+    return consumerService(
+      `${module.name}.${p.name}`,
+      needs,
+      processorConsumer(ctx, module, p, group, processorTopics(p, ctx.peer)),
+    );
   });
 }

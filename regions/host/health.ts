@@ -41,10 +41,17 @@ export interface ReadinessChecks {
   readonly services?: Pick<ServiceManager, 'status'>;
 }
 
-export function healthRoutes(region: string, checks: ReadinessChecks): Hono {
+/** Liveness (`/health`, with `about()`'s facts, e.g. the writer leases) and readiness (`/ready`). */
+export function healthRoutes(
+  region: string,
+  checks: ReadinessChecks,
+  about: () => Record<string, unknown> = () => ({}),
+): Hono {
   const started = Date.now();
   const app = new Hono();
-  app.get('/health', (c) => c.json({ status: 'ok', region, uptimeSeconds: Math.round((Date.now() - started) / 1000) }));
+  app.get('/health', (c) =>
+    c.json({ status: 'ok', region, uptimeSeconds: Math.round((Date.now() - started) / 1000), ...about() }),
+  );
   app.get('/ready', async (c) => {
     const unanswered = (err: unknown): Record<string, ServiceStatus> => ({
       services: { state: 'running', ok: false, detail: (err as Error).message },

@@ -139,4 +139,18 @@ describe('region host with every domain', () => {
       await region.stop();
     }
   });
+
+  it('processors: a list joins only the named region-wide consumer groups; the live feeds always run', async () => {
+    const region = await startRegion(testRegionConfig(east), {
+      identity: testIdentity(),
+      domains: DOMAINS,
+      processors: [],
+    });
+    try {
+      const consuming = region.services.names().filter((name) => region.consumer(name) !== undefined);
+      assert.deepEqual(consuming.sort(), ['edge-purge-feed', 'hub-feed']);
+    } finally {
+      await region.stop();
+    }
+  });
 });

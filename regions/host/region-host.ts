@@ -4,7 +4,8 @@
  * manager — migrations, topics, the region gRPC server, each subgraph, the gateway, one
  * outbox relay for every domain's outbox, the document outbox mover, each module's
  * processors, the cache invalidator, the hub and edge purge feeds, and the HTTP ports
- * (gateway with /health and /ready; hub with SSE). Names no domain: the modules come in.
+ * (gateway with /health and /ready; hub with SSE, and GraphQL subscriptions over WebSocket
+ * and SSE built from the modules' subscription parts). Names no domain: the modules come in.
  * Production runs one role per process from the same pieces.
  */
 import { readFileSync } from 'node:fs';
@@ -18,12 +19,16 @@ import { createOutboxRelay } from '../../infra/outbox/relay.ts';
 import { migrate } from '../../infra/postgres/migrate.ts';
 import { parsePort, type RegionConfig } from '../config.ts';
 import { gatewayApp, subgraphApp } from '../graphql/graphql-app.ts';
+import { graphqlSseRoutes } from '../hub/graphql-sse.ts';
 import { createHub, type Hub } from '../hub/hub.ts';
+import { createUserLimits } from '../hub/limits.ts';
 import { sseRoutes } from '../hub/sse.ts';
+import { createHubGraphQL, type HubGraphQL } from '../hub/subscriptions.ts';
 import { topicResolver } from '../hub/topics.ts';
+import { createWsTransport, type WsTransport } from '../hub/ws.ts';
 import type { Identity } from '../identity/identity.ts';
 import { closeDependencies, openDependencies, type RegionDependencies } from './dependencies.ts';
-import type { DomainContext, DomainModule } from './domain-module.ts';
+import type { DomainContext, DomainModule, ExternalEvent } from './domain-module.ts';
 import {
   type ComposedDomain,
   cacheInvalidatorService,
@@ -35,9 +40,12 @@ import {
 } from './feeds.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { healthRoutes } from './health.ts';
-import { listen } from './http.ts';
+import { listen, type UpgradeHandler } from './http.ts';
+import { type HubSettingsOverrides, hubSettings } from './hub-settings.ts';
+import { opsRoutes } from './ops.ts';
 import { problem } from './problem.ts';
 import { createServiceManager, type Service, type ServiceManager, step } from './services.ts';
+import { createWriterFence, type WriterFence } from './writer-fence.ts';
 
 export const SUPERGRAPH_FILE = fileURLToPath(new URL('../../schemas/supergraph.graphql', import.meta.url));
 
@@ -48,7 +56,13 @@ export interface RunningRegion {
   readonly gatewayPort: number;
   readonly hubPort: number;
   readonly hub: Hub;
+  /** The hub's GraphQL schema and operations (every module's subscription fields). */
+  readonly hubGraphQL: HubGraphQL;
+  /** Open WebSocket connections on the hub. */
+  hubConnections(): number;
   readonly services: ServiceManager;
+  /** The writer leases of single-writer aggregates, when a module declares any. */
+  readonly writers: WriterFence | undefined;
   /** What a module's setup exposed (its handle), for tests and ops. */
   domain<H>(module: DomainModule<H>): H;
   /** A consumer the host runs, by service name (`<domain>.<processor>`, `hub-feed`…). */
@@ -65,6 +79,18 @@ export interface RegionOptions {
   readonly log?: (line: string) => void;
   /** Run the outbox relay in this process (default true; false when relays run as their own processes). */
   readonly relay?: boolean;
+  /** Hub limits over the region's MERIDIAN_<REGION>_HUB_* settings (tests). */
+  readonly hub?: HubSettingsOverrides;
+  /** The supergraph SDL the gateway serves; the checked-in one by default (tests running some domains compose their own). */
+  readonly supergraph?: string;
+  /**
+   * The region-wide consumer groups this process joins: every module's processors and the cache
+   * invalidator (true, the default), none (false), or those named by service name
+   * (`<domain>.<processor>`, `cache-invalidator`) — when the others run as their own processes,
+   * or a test on a database of its own must not join a group whose other members use another.
+   * Per-process live feeds (hub, edge purges) always run.
+   */
+  readonly processors?: boolean | readonly string[];
 }
 
 /** `shop` + `paymentProvider` → `SHOP_PAYMENT_PROVIDER` (what follows MERIDIAN_<REGION>_). */
@@ -88,13 +114,34 @@ function modulePort(config: RegionConfig, module: DomainModule<unknown>, name: s
     : parsePort(`MERIDIAN_${config.region.toUpperCase()}_${key}`, raw);
 }
 
-function baseApp(config: RegionConfig, checks: Parameters<typeof healthRoutes>[1]): Hono {
+/** Every module's external events; a type must be the declaring module's own, and offered once. */
+export function collectExternalEvents(modules: readonly DomainModule<unknown>[]): ExternalEvent[] {
+  const seen = new Set<string>();
+  const all: ExternalEvent[] = [];
+  for (const module of modules) {
+    for (const offered of module.externalEvents ?? []) {
+      if (!module.events.includes(offered.type)) {
+        throw new ConfigError(`domain ${module.name} offers ${offered.type} outside, which is not one of its events`);
+      }
+      if (seen.has(offered.type)) throw new ConfigError(`${offered.type} is offered outside twice`);
+      seen.add(offered.type);
+      all.push(offered);
+    }
+  }
+  return all;
+}
+
+function baseApp(
+  config: RegionConfig,
+  checks: Parameters<typeof healthRoutes>[1],
+  about?: Parameters<typeof healthRoutes>[2],
+): Hono {
   const app = new Hono();
   app.use(async function regionHeader(c, next) {
     await next();
     c.res.headers.set('x-meridian-region', config.region);
   });
-  app.route('/', healthRoutes(config.region, checks));
+  app.route('/', healthRoutes(config.region, checks, about));
   return app;
 }
 
@@ -105,16 +152,23 @@ function httpService(
   port: number,
   needs: readonly string[],
   listening: (port: number) => void,
+  sockets?: Pick<WsTransport, 'handleUpgrade' | 'close'>,
 ): Service {
   let server: Awaited<ReturnType<typeof listen>> | undefined;
+  const upgrade: UpgradeHandler | undefined =
+    sockets && ((req, socket, head) => sockets.handleUpgrade(req, socket, head));
   return {
     name,
     needs,
     async start() {
-      server = await listen(finish(app).fetch, port);
+      server = await listen(finish(app).fetch, port, undefined, { upgrade });
       listening(server.port);
     },
-    stop: async () => server?.close(),
+    async stop() {
+      // WebSockets first: they are told to reconnect (3001) rather than cut with the server.
+      await sockets?.close();
+      await server?.close();
+    },
   };
 }
 
@@ -129,11 +183,14 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
   const log = opts.log ?? (() => {});
   const deps = openDependencies(config, 'host');
   const services = createServiceManager((line) => log(`region ${config.region}: ${line}`));
-  const hub = createHub();
+  const settings = hubSettings(config, opts.hub);
+  const hub = createHub(settings.hub);
   const consumers = new Map<string, EventConsumer>();
   const handles = new Map<DomainModule<unknown>, unknown>();
   let grpcPort: number | undefined;
   const ports = { gateway: config.gatewayPort, hub: config.hubPort };
+  let hubGraphQL: HubGraphQL | undefined;
+  let wsTransport: WsTransport | undefined;
   const stopAll = async () => {
     await services.stop();
     hub.close();
@@ -142,8 +199,21 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
 
   try {
     const verify = (authorization: string | null | undefined) => opts.identity.verifier.verify(authorization);
+    const singleWriter = opts.domains.flatMap((d) => d.singleWriter ?? []);
+    const writers =
+      singleWriter.length === 0
+        ? undefined
+        : createWriterFence({
+            pool: deps.postgres.pool,
+            region: config.region,
+            aggregates: singleWriter,
+            initialWriter: config.initialWriter,
+            peerGatewayUrl: config.peerGatewayUrl,
+            log: (line) => log(`region ${config.region}: ${line}`),
+          });
     const names = new Set<string>();
     const domains: ComposedDomain[] = [];
+    const externalEvents = collectExternalEvents(opts.domains);
     for (const module of opts.domains) {
       if (names.has(module.name)) throw new ConfigError(`domain ${module.name} is listed twice`);
       names.add(module.name);
@@ -153,8 +223,15 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         verify,
         log,
         production: config.production,
+        externalEvents,
         port: (name) => modulePort(config, module, name),
         setting: (name) => config.settings[settingKey(module.name, name)],
+        fence: (aggregate) => {
+          if (!writers || !module.singleWriter?.includes(aggregate)) {
+            throw new Error(`domain ${module.name} does not declare ${aggregate} as single-writer`);
+          }
+          return writers.fence(aggregate);
+        },
         grpcAddress: () => {
           if (grpcPort === undefined) throw new Error('the region gRPC server is not running yet');
           return `127.0.0.1:${grpcPort}`;
@@ -166,6 +243,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     }
 
     const add = (s: Service | undefined) => s && services.add(s);
+    if (writers) add(writers.service);
     add(
       step('migrations', async () => {
         const applied = await migrate(
@@ -197,7 +275,12 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         stop: async () => server?.stop(),
       });
     }
-    const infra = ['migrations', 'topics', ...(grpcServices.length > 0 ? ['grpc'] : [])];
+    const infra = [
+      'migrations',
+      'topics',
+      ...(grpcServices.length > 0 ? ['grpc'] : []),
+      ...(writers ? ['writer-fence'] : []),
+    ];
     for (const d of domains) for (const s of d.parts.services ?? []) add(s);
 
     // Subgraphs, and the gateway over them.
@@ -221,8 +304,13 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         },
       });
     }
-    const gatewayRoutes = baseApp(config, { dependencies: deps.all, services });
+    const about = () => (writers ? { writers: writers.leases() } : {});
+    const gatewayRoutes = baseApp(config, { dependencies: deps.all, services }, about);
     if (opts.identity.routes) gatewayRoutes.route('/', opts.identity.routes);
+    if (writers) {
+      const regions = [config.region, config.peer];
+      gatewayRoutes.route('/', opsRoutes({ fence: writers, token: config.opsToken, regions }));
+    }
     const subgraphNames = domains.filter((d) => d.parts.subgraph).map((d) => `${d.module.name}.subgraph`);
     if (subgraphNames.length > 0) {
       let gateway: Awaited<ReturnType<typeof gatewayApp>> | undefined;
@@ -230,7 +318,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         name: 'gateway',
         needs: subgraphNames,
         async start() {
-          gateway = await gatewayApp(readFileSync(SUPERGRAPH_FILE, 'utf8'), subgraphUrls, verify, {
+          gateway = await gatewayApp(opts.supergraph ?? readFileSync(SUPERGRAPH_FILE, 'utf8'), subgraphUrls, verify, {
             production: config.production,
             fieldCosts: Object.assign({}, ...domains.map((d) => d.module.fieldCosts ?? {})),
           });
@@ -266,10 +354,14 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     }
 
     // Consumers.
-    const feedCtx = { region: config.region, peer: config.peer, deps, domains, log };
+    const feedCtx = { region: config.region, peer: config.peer, deps, domains, log, needs: infra };
+    const chosen = opts.processors ?? true;
+    const joins = (s: Service | undefined) =>
+      s !== undefined && (chosen === true || (chosen !== false && chosen.includes(s.name)));
     const consumerServices = [
-      ...domains.flatMap((d) => processorServices(feedCtx, d, infra)),
-      cacheInvalidatorService(feedCtx),
+      ...[...domains.flatMap((d) => processorServices(feedCtx, d, writers)), cacheInvalidatorService(feedCtx)].filter(
+        joins,
+      ),
       hubFeedService(feedCtx, hub),
       purgeFeedService(feedCtx, hub),
     ];
@@ -284,9 +376,35 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     const everything = services.names();
     const hubRoutes = baseApp(config, { dependencies: deps.all, services });
     const families = domains.flatMap((d) => d.parts.hubTopics ?? []);
-    hubRoutes.route('/', sseRoutes({ hub, verify, topics: topicResolver(families, GLOBAL_TOPICS) }));
+    const resolveTopic = topicResolver(families, GLOBAL_TOPICS);
+    hubRoutes.route('/', sseRoutes({ hub, verify, topics: resolveTopic }));
+    const limits = createUserLimits(settings.limits);
+    hubGraphQL = createHubGraphQL({
+      hub,
+      topics: resolveTopic,
+      parts: domains.flatMap((d) =>
+        d.parts.subscriptions ? [{ name: d.module.name, part: d.parts.subscriptions }] : [],
+      ),
+      production: config.production,
+    });
+    hubRoutes.route('/', graphqlSseRoutes({ graphql: hubGraphQL, verify, limits }));
+    wsTransport = createWsTransport({
+      ...settings.ws,
+      graphql: hubGraphQL,
+      verify: (authorization) => opts.identity.verifier.session(authorization),
+      limits,
+      log: (line) => log(`region ${config.region}: ${line}`),
+    });
+    hubRoutes.get('/v1/graphql', (c) =>
+      problem(
+        c,
+        426,
+        'Upgrade Required',
+        'open /v1/graphql as a WebSocket (graphql-transport-ws), or use /v1/graphql/stream',
+      ),
+    );
     add(httpService('gateway-http', gatewayRoutes, config.gatewayPort, everything, (port) => (ports.gateway = port)));
-    add(httpService('hub-http', hubRoutes, config.hubPort, everything, (port) => (ports.hub = port)));
+    add(httpService('hub-http', hubRoutes, config.hubPort, everything, (port) => (ports.hub = port), wsTransport));
 
     await services.start();
 
@@ -297,7 +415,10 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       gatewayPort: ports.gateway,
       hubPort: ports.hub,
       hub,
+      hubGraphQL: hubGraphQL as HubGraphQL,
+      hubConnections: () => wsTransport?.stats().connections ?? 0,
       services,
+      writers,
       domain: <H>(module: DomainModule<H>) => {
         if (!handles.has(module as DomainModule<unknown>)) throw new Error(`domain ${module.name} is not running here`);
         return handles.get(module as DomainModule<unknown>) as H;

@@ -204,4 +204,34 @@ describe('hub', () => {
     assert.equal(hub.subscribe(['a'], 'm9994').reset, true, 'just evicted: unknown');
     assert.equal(hub.subscribe(['a'], 'm9000').reset, true);
   });
+
+  it('a resume point from another epoch resets even when the id is known here', async () => {
+    const hub = createHub();
+    const other = createHub();
+    assert.notEqual(hub.epoch, other.epoch, 'every hub instance has its own epoch');
+    hub.publish('a', msg('a1'));
+    hub.publish('a', msg('a2'));
+    const same = hub.subscribe(['a'], { lastEventId: 'a1', epoch: hub.epoch });
+    assert.deepEqual([same.reset, same.pending], [false, 1]);
+    const restarted = hub.subscribe(['a'], { lastEventId: 'a1', epoch: other.epoch });
+    assert.deepEqual([restarted.reset, restarted.pending], [true, 0]);
+    hub.publish('a', msg('a3'));
+    assert.deepEqual(ids(await take(restarted, 1)), ['a3'], 'a reset subscription follows live');
+  });
+
+  it('tells onEnd why a subscription ended, once', () => {
+    const hub = createHub({ clientBufferLimit: 1 });
+    const reasons: string[] = [];
+    const slow = hub.subscribe(['a'], { onEnd: (r) => reasons.push(`slow:${r}`) });
+    const closed = hub.subscribe(['a'], { onEnd: (r) => reasons.push(`closed:${r}`) });
+    closed.close();
+    closed.close();
+    hub.publish('a', msg('m1'));
+    hub.publish('a', msg('m2'));
+    assert.equal(slow.closeReason, 'overflow');
+    const last = hub.subscribe(['a'], { onEnd: (r) => reasons.push(`last:${r}`) });
+    hub.close();
+    assert.equal(last.closeReason, 'hub-closed');
+    assert.deepEqual(reasons, ['closed:closed', 'slow:overflow', 'last:hub-closed']);
+  });
 });

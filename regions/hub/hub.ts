@@ -16,6 +16,10 @@
  *   with reason 'overflow' (the client reconnects and resumes, or resets). History is
  *   `historyPerTopic` messages for at most `topicLimit` topics (least recently published
  *   topics are forgotten first).
+ * - Epochs: every hub instance has a random `epoch`. A resume that names another epoch (the
+ *   client last read from a hub that has since restarted, or from another instance) resets,
+ *   even when its event id happens to be known here: ids alone cannot prove that nothing
+ *   was skipped across two instances' histories.
  * Nothing is persisted: a restarted hub has no history, so every resume after it resets.
  *
  * A Subscription is an async iterator (`for await (const d of sub)`, or `next()`); it ends
@@ -37,6 +41,19 @@ export interface Delivery extends HubMessage {
 
 /** Why a subscription ended: its owner closed it, it fell too far behind, or the hub shut down. */
 export type CloseReason = 'closed' | 'overflow' | 'hub-closed';
+
+/** How to subscribe: where to resume from, and who to tell when the subscription ends. */
+export interface SubscribeOptions {
+  /** Replay what was published after this id (within the history window), else reset. */
+  readonly lastEventId?: string;
+  /** The epoch the client read `lastEventId` from; another epoch than the hub's resets. */
+  readonly epoch?: string;
+  /**
+   * Called once when the subscription ends, with why. Lets a transport that is blocked writing
+   * to a slow client learn at once that the hub cut it off ('overflow').
+   */
+  readonly onEnd?: (reason: CloseReason) => void;
+}
 
 /** One consumer's view of some topics: an async iterator of deliveries, oldest first. */
 export interface Subscription {
@@ -66,9 +83,12 @@ export interface HubOptions {
 
 /** The in-process pub/sub. */
 export interface Hub {
+  /** This instance's random id: resume points from another epoch reset. */
+  readonly epoch: string;
   /** Delivers to current subscribers and records in history; false when the id was a duplicate. */
   publish(topic: string, message: HubMessage): boolean;
-  subscribe(topics: readonly string[], lastEventId?: string): Subscription;
+  /** Subscribes to topics; a string second argument is the lastEventId (same as `{ lastEventId }`). */
+  subscribe(topics: readonly string[], resume?: string | SubscribeOptions): Subscription;
   stats(): { topics: number; subscriptions: number; pending: number };
   /** Ends every subscription with 'hub-closed'; later publishes are ignored. */
   close(): void;
@@ -146,6 +166,7 @@ export function createHub(options: HubOptions = {}): Hub {
   const clientBufferLimit = positiveInt('clientBufferLimit', options.clientBufferLimit ?? 1000, 1);
   const topicLimit = positiveInt('topicLimit', options.topicLimit ?? 10_000, 1);
 
+  const epoch = crypto.randomUUID();
   let sequence = 0;
   let closed = false;
   /** Map order is least recently published first, so the first key is the one to drop. */
@@ -222,10 +243,14 @@ export function createHub(options: HubOptions = {}): Hub {
     return replay.sort((a, b) => a.seq - b.seq);
   }
 
-  function subscribe(topicList: readonly string[], lastEventId?: string): Subscription {
+  function subscribe(topicList: readonly string[], resume?: string | SubscribeOptions): Subscription {
     const topics = [...new Set(topicList)];
     if (topics.length === 0) throw new TypeError('subscribe needs at least one topic');
-    const replayed = lastEventId === undefined || closed ? [] : replayAfter(topics, lastEventId);
+    const options: SubscribeOptions = typeof resume === 'string' ? { lastEventId: resume } : (resume ?? {});
+    const { lastEventId, onEnd } = options;
+    const otherEpoch = options.epoch !== undefined && options.epoch !== epoch;
+    const replayed =
+      lastEventId === undefined || closed ? [] : otherEpoch ? undefined : replayAfter(topics, lastEventId);
     const reset = lastEventId !== undefined && replayed === undefined;
     let replay = replayed ?? [];
     let replayAt = 0;
@@ -256,6 +281,7 @@ export function createHub(options: HubOptions = {}): Hub {
         live = [];
         for (const waiter of waiters) waiter(done());
         waiters = [];
+        onEnd?.(reason);
       },
       pending: () => replay.length - replayAt + live.length - liveAt,
     };
@@ -327,6 +353,7 @@ export function createHub(options: HubOptions = {}): Hub {
   }
 
   return {
+    epoch,
     publish,
     subscribe,
     stats() {

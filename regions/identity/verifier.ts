@@ -30,10 +30,18 @@ export interface TokenVerifierOptions {
   readonly jwksTimeoutMs?: number;
 }
 
+/** A verified caller of a long-lived connection, with when their token expires (ms since the epoch). */
+export interface VerifiedSession {
+  readonly actor: Actor;
+  readonly expiresAt: number;
+}
+
 /** Verifies `Authorization: Bearer <jwt>` headers. */
 export interface TokenVerifier {
   /** The caller, or a DomainError: UNAUTHENTICATED, or DEPENDENCY_UNAVAILABLE when the keys cannot be fetched. */
   verify(authorization: string | null | undefined): Promise<Actor>;
+  /** As verify, plus the token's expiry, for connections that must end when it does (WebSockets). */
+  session(authorization: string | null | undefined): Promise<VerifiedSession>;
 }
 
 /** Creates a verifier trusting one issuer and audience, with keys from a URL, a list or a function. */
@@ -41,11 +49,11 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
   const { jwks, ...shared } = opts;
   const verifier = createJwtVerifier({ ...shared, keys: jwks });
 
-  async function verify(authorization: string | null | undefined): Promise<Actor> {
+  async function session(authorization: string | null | undefined): Promise<VerifiedSession> {
     const outcome = await verifier.verify(authorization);
     if (outcome.ok) {
-      const { subject, tenant, scopes } = outcome.claims;
-      return { subject, tenant, scopes };
+      const { subject, tenant, scopes, expiresAt } = outcome.claims;
+      return { actor: { subject, tenant, scopes }, expiresAt };
     }
     if (outcome.kind === 'unavailable') {
       throw new DomainError('DEPENDENCY_UNAVAILABLE', outcome.message, { retryable: true, cause: outcome.cause });
@@ -53,5 +61,5 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
     throw new DomainError('UNAUTHENTICATED', outcome.message, { cause: outcome.cause });
   }
 
-  return { verify };
+  return { verify: async (authorization) => (await session(authorization)).actor, session };
 }

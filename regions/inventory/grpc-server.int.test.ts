@@ -34,6 +34,7 @@ function slowed(inner: StockInventory, ms: number): StockInventory {
     release: async (...args) => sleep(ms).then(() => inner.release(...args)),
     releaseIfReserved: async (...args) => sleep(ms).then(() => inner.releaseIfReserved(...args)),
     getStock: async (...args) => sleep(ms).then(() => inner.getStock(...args)),
+    adjustStock: async (...args) => sleep(ms).then(() => inner.adjustStock(...args)),
   };
 }
 
@@ -158,6 +159,57 @@ describe('inventory gRPC service over loopback (east Postgres)', () => {
     assert.deepEqual(raw.metadata.get(ERROR_METADATA.code), ['BAD_USER_INPUT']);
     assert.deepEqual(raw.metadata.get(ERROR_METADATA.details), [JSON.stringify({ field: 'orderId' })]);
     assert.equal((await client.getStock([id])).get(id), 5);
+  });
+
+  it('adjustStock applies once per adjustment id, never below zero, with one inventory.adjusted event', async () => {
+    const id = await fx.product(5);
+    const adjustmentId = `test:${randomUUID()}`;
+    const request = { adjustmentId, tenant: TENANT, productId: id, delta: 7, reason: 'goods received' };
+    assert.deepEqual(await client.adjustStock(request), { productId: id, available: 12, applied: true });
+    assert.deepEqual(await client.adjustStock(request), { productId: id, available: 12, applied: false });
+    const events = await fx.outbox(id);
+    assert.deepEqual(
+      events.map((e) => [e.type, e.subject, e.tenant, e.data]),
+      [
+        [
+          'commerce.inventory.adjusted.v1',
+          id,
+          TENANT,
+          { adjustmentId, productId: id, delta: 7, available: 12, reason: 'goods received' },
+        ],
+      ],
+    );
+    await assert.rejects(
+      client.adjustStock({ ...request, adjustmentId: `test:${randomUUID()}`, delta: -13 }),
+      rejectsWith('INSUFFICIENT_STOCK', { productId: id, available: 12, requested: 13 }),
+    );
+    await assert.rejects(
+      client.adjustStock({ ...request, adjustmentId: `test:${randomUUID()}`, productId: 'p-test-not-there' }),
+      rejectsWith('PRODUCT_NOT_FOUND', { productId: 'p-test-not-there' }),
+    );
+    for (const [field, change] of [
+      ['delta', { delta: 0 }],
+      ['delta', { delta: 100_001 }],
+      ['adjustmentId', { adjustmentId: 'has space' }],
+      ['reason', { reason: '' }],
+      ['tenant', { tenant: 'UPPER' }],
+    ] as const) {
+      await assert.rejects(
+        client.adjustStock({ ...request, adjustmentId: `test:${randomUUID()}`, ...change }),
+        rejectsWith('BAD_USER_INPUT', { field }),
+      );
+    }
+    assert.equal((await client.getStock([id])).get(id), 12);
+    assert.equal((await fx.outbox(id)).length, 1, 'refused adjustments wrote no event');
+  });
+
+  it('concurrent repeats of one adjustment apply it once', async () => {
+    const id = await fx.product(0);
+    const request = { adjustmentId: `test:${randomUUID()}`, tenant: TENANT, productId: id, delta: 3, reason: 'count' };
+    const results = await Promise.all(Array.from({ length: 8 }, () => client.adjustStock(request)));
+    assert.equal(results.filter((r) => r.applied).length, 1);
+    assert.ok(results.every((r) => r.available === 3));
+    assert.equal((await client.getStock([id])).get(id), 3);
   });
 
   it('the traceparent of the caller reaches the outbox envelope', async () => {

@@ -7,11 +7,13 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { PRODUCT_ID } from '../../domains/commerce/catalog.ts';
-import { MAX_LINES, type StockLine } from '../../domains/commerce/inventory.ts';
+import { MAX_LINES, type StockLine, validateAdjustment } from '../../domains/commerce/inventory.ts';
 import { ORDER_ID } from '../../domains/commerce/order.ts';
 import { validateLines } from '../../domains/commerce/place-order.ts';
 import { DomainError, type ErrorCode, isDomainError } from '../../domains/shared/errors.ts';
 import {
+  type AdjustStockReplyMessage,
+  type AdjustStockRequestMessage,
   domainErrorMetadata,
   type GetStockReplyMessage,
   type GetStockRequestMessage,
@@ -127,6 +129,11 @@ function handlers(inventory: StockInventory): grpc.UntypedServiceImplementation 
       checkStockQuery(req);
       const stock = await inventory.getStock(req.productIds);
       return { stock: [...stock].map(([productId, available]) => ({ productId, available })) };
+    }),
+    AdjustStock: unary<AdjustStockRequestMessage, AdjustStockReplyMessage>(async (req) => {
+      if (!TENANT.test(req.tenant)) throw bad('tenant must be 1-64 of [a-z0-9-]', 'tenant');
+      const adjustment = validateAdjustment(req, PRODUCT_ID);
+      return inventory.adjustStock(adjustment);
     }),
   };
 }

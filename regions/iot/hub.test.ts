@@ -53,13 +53,22 @@ describe('IoT hub topics', () => {
 
   it('feeds readings and status to the device, job updates to the device and the rollout', () => {
     const reading = iotHubFeed.publications(
-      event(IOT_EVENTS.telemetryRaw, { deviceId: 'sensor-1', seq: 3, ts: 'x', metrics: { t: 1 }, receivedAt: 'y', region: 'east' }),
+      event(IOT_EVENTS.telemetryRaw, {
+        deviceId: 'sensor-1',
+        seq: 3,
+        ts: 'x',
+        metrics: { t: 1 },
+        receivedAt: 'y',
+        region: 'east',
+      }),
     );
     assert.deepEqual(
       reading.map((p) => [p.topic, p.message.event, p.message.id]),
       [['device.sensor-1', IOT_EVENTS.telemetryRaw, '11111111-1111-4111-8111-111111111111']],
     );
-    const job = iotHubFeed.publications(event(IOT_EVENTS.jobUpdated, { deviceId: 'sensor-1', rolloutId: ROLLOUT, status: 'SENT' }));
+    const job = iotHubFeed.publications(
+      event(IOT_EVENTS.jobUpdated, { deviceId: 'sensor-1', rolloutId: ROLLOUT, status: 'SENT' }),
+    );
     assert.deepEqual(
       job.map((p) => p.topic),
       ['device.sensor-1', `rollout.${ROLLOUT}`],

@@ -1,0 +1,124 @@
+/**
+ * Crash test of the AMQP inbound bridge, east, real processes: a legacy partner publishes 3,000
+ * messages with publisher confirms while `regions/amqp-bridge/main.ts` children move them to
+ * Kafka; the test SIGKILLs a child mid-stream (twice) and starts another. Afterwards every message
+ * RabbitMQ confirmed is in Kafka, under the event id its message id stands for.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import amqp from 'amqplib';
+import { eventIdOf } from '../bridges/amqp/bridge.ts';
+import { eventually } from '../infra/adapters/testing.ts';
+import { resolveEndpoints } from '../infra/config/endpoints.ts';
+import { type Collector, collectFromNow } from './support/kafka-collector.ts';
+import { eventProducer, type PartnersRegion, startPartnersRegion, tenantName } from './support/partners.ts';
+import { type RoleProcess, startRole } from './support/role-process.ts';
+
+const MAIN = fileURLToPath(new URL('../regions/amqp-bridge/main.ts', import.meta.url));
+const MESSAGES = 3000;
+const WAVE = 100;
+const TOPIC = 'partners.shipment.updated.v1';
+
+describe('AMQP bridge processes under SIGKILL (east)', () => {
+  let p: PartnersRegion;
+  let kafka: Collector;
+  const producer = eventProducer();
+  const tenant = tenantName('amqpcrash');
+  const children = new Set<RoleProcess>();
+  const output: string[] = [];
+
+  const startBridge = async () => {
+    const role = await startRole(MAIN, ['east'], p.env, output);
+    children.add(role);
+    return role;
+  };
+  const kill = async (role: RoleProcess) => {
+    await role.kill();
+    children.delete(role);
+  };
+
+  before(async () => {
+    p = await startPartnersRegion('partners_amqp_crash', { AMQP_BRIDGE: 'external', AMQP_REFRESH: '200ms' });
+    kafka = await collectFromNow(producer.kafka, [TOPIC], (e) => e.tenant === tenant);
+  });
+  after(async () => {
+    await Promise.all([...children].map(kill));
+    await kafka?.stop();
+    await producer.close();
+    await p?.stop();
+  });
+
+  it('every message RabbitMQ confirmed reaches Kafka', async () => {
+    assert.equal(p.region.services.names().includes('partners.amqp-bridge'), false, 'the host runs no bridge');
+    const res = await p.call<{
+      registerLegacyPartner: { username: string; password: string; partner: { id: string; amqpExchange: string } };
+    }>(
+      tenant,
+      `mutation { registerLegacyPartner(input: { name: "crash", ratePerSecond: 100000, maxQueued: 100000 }) {
+         username password partner { id amqpExchange } } }`,
+    );
+    const c = res.data?.registerLegacyPartner ?? assert.fail(JSON.stringify(res.errors));
+    const { amqpUrl } = resolveEndpoints('east', process.env);
+    const conn = await amqp.connect(
+      amqpUrl.replace('meridian:meridian', `${c.username}:${encodeURIComponent(c.password)}`),
+    );
+    const ch = await conn.createConfirmChannel();
+
+    let bridge = await startBridge();
+    const confirmed = new Set<string>();
+    let kills = 0;
+    const midStream: boolean[] = [];
+    for (let first = 0; first < MESSAGES; first += WAVE) {
+      const wave = Promise.all(
+        Array.from({ length: WAVE }, (_, k) => {
+          const id = `m-${first + k}`;
+          const body = JSON.stringify({
+            type: TOPIC,
+            subject: `sh-${first + k}`,
+            data: { shipmentId: `sh-${first + k}`, status: 'IN_TRANSIT' },
+          });
+          return new Promise<void>((resolve) =>
+            ch.publish(
+              c.partner.amqpExchange,
+              `${c.partner.id}.s`,
+              Buffer.from(body),
+              { persistent: true, messageId: id },
+              (err) => {
+                if (!err) confirmed.add(id);
+                resolve();
+              },
+            ),
+          );
+        }),
+      );
+      if (first === 1000 || first === 2000) {
+        // Mid-stream: the wave just published is on its way through the bridge.
+        await eventually(() => assert.ok(kafka.events.length >= first + 10), { timeoutMs: 60_000 });
+        midStream.push(kafka.events.length < first + WAVE);
+        await kill(bridge);
+        kills++;
+        await sleep(200);
+        bridge = await startBridge();
+      }
+      await wave;
+    }
+    assert.ok(midStream.some(Boolean), 'at least one kill came while messages were in flight');
+    assert.equal(confirmed.size, MESSAGES, 'RabbitMQ confirmed every publish');
+    await eventually(
+      () => {
+        const ids = new Set(kafka.events.map((e) => e.id));
+        const missing = [...confirmed].filter((id) => !ids.has(eventIdOf(`${c.partner.id}/${id}`)));
+        assert.equal(missing.length, 0, `${missing.length} confirmed messages not in Kafka yet`);
+      },
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    assert.equal(kills, 2);
+    const distinct = new Set(kafka.events.map((e) => e.id)).size;
+    console.log(
+      `amqp crash: ${MESSAGES} confirmed, ${kafka.events.length} records in Kafka (${kafka.events.length - distinct} duplicates), ${kills} kills`,
+    );
+    await conn.close();
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * OpenTelemetry for every Node process of the platform: the SDK with the official
+ * instrumentations (http, undici, graphql, grpc, pg, ioredis, kafkajs, amqplib, mongodb),
+ * a parent-based ratio sampler (a request sampled at the edge stays sampled everywhere), and
+ * an exporter: OTLP over HTTP to a real backend (Jaeger v2, or any collector), or in memory
+ * for tests. Started once, by the file Node `--import`s (register.ts), before anything it
+ * instruments is loaded.
+ */
+
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
+import { GraphQLInstrumentation } from '@opentelemetry/instrumentation-graphql';
+import { GrpcInstrumentation } from '@opentelemetry/instrumentation-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs';
+import { MongoDBInstrumentation } from '@opentelemetry/instrumentation-mongodb';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  type SpanExporter,
+  type SpanProcessor,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace';
+
+export interface TelemetryOptions {
+  /** `service.name`, e.g. `meridian-region-east`. */
+  readonly serviceName: string;
+  /** Where spans go: an OTLP/HTTP traces endpoint, the in-memory exporter (tests), or nowhere. */
+  readonly exporter:
+    | { readonly kind: 'otlp'; readonly url: string }
+    | { readonly kind: 'memory' }
+    | { readonly kind: 'none' };
+  /** Share of new traces sampled (0..1); a caller's sampled flag always wins. */
+  readonly sampleRatio: number;
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+export interface RunningTelemetry {
+  /** The in-memory exporter, when that was chosen. */
+  readonly memory: InMemorySpanExporter | undefined;
+  /** Flushes what is buffered. */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** The instrumentations of the libraries the platform uses; health checks are not traced. */
+export function instrumentations(): Instrumentation[] {
+  return [
+    new HttpInstrumentation({
+      ignoreIncomingRequestHook: (req) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
+    }),
+    new UndiciInstrumentation(),
+    new GraphQLInstrumentation({ mergeItems: true, ignoreTrivialResolveSpans: true }),
+    new GrpcInstrumentation(),
+    new PgInstrumentation({ requireParentSpan: true }),
+    new IORedisInstrumentation({ requireParentSpan: true }),
+    new KafkaJsInstrumentation(),
+    new AmqplibInstrumentation(),
+    new MongoDBInstrumentation({ requireParentSpan: true }),
+  ];
+}
+
+/** Starts the SDK; call once per process, before the instrumented libraries are imported. */
+export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
+  let memory: InMemorySpanExporter | undefined;
+  let processor: SpanProcessor | undefined;
+  if (opts.exporter.kind === 'memory') {
+    memory = new InMemorySpanExporter();
+    processor = new SimpleSpanProcessor({ exporter: memory });
+  } else if (opts.exporter.kind === 'otlp') {
+    const exporter: SpanExporter = new OTLPTraceExporter({ url: opts.exporter.url });
+    processor = new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000 });
+  }
+  const sdk = new NodeSDK({
+    resource: resourceFromAttributes({ 'service.name': opts.serviceName, ...opts.attributes }),
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
+    spanProcessors: processor ? [processor] : [],
+    instrumentations: instrumentations(),
+  });
+  sdk.start();
+  return {
+    memory,
+    flush: async () => {
+      await processor?.forceFlush();
+    },
+    shutdown: () => sdk.shutdown(),
+  };
+}

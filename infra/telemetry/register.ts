@@ -1,0 +1,47 @@
+/**
+ * `node --import ./infra/telemetry/register.ts <main>`: turns on OpenTelemetry for the process
+ * before its code loads. ESM instrumentation on Node 24 needs the loader hook registered first
+ * (`module.register` of @opentelemetry/instrumentation/hook.mjs, import-in-the-middle); without
+ * it, modules imported with `import` (pg, ioredis, kafkajs…) are never patched.
+ *
+ * Configured from the environment (this file is a composition root's prelude):
+ *   MERIDIAN_OTEL=off                        no tracing at all (the default is on)
+ *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT       OTLP/HTTP traces endpoint (e.g. http://127.0.0.1:4318/v1/traces);
+ *   OTEL_EXPORTER_OTLP_ENDPOINT              … or its base, `/v1/traces` appended; unset: spans are not exported
+ *   MERIDIAN_OTEL_SAMPLE_RATIO               share of new traces sampled, 0..1 (default 1 in development, 0.1 in production)
+ *   OTEL_SERVICE_NAME                        service.name (default: meridian-<script>)
+ */
+import { register } from 'node:module';
+import path from 'node:path';
+import { startTelemetry } from './otel.ts';
+
+function exporterFromEnv(env: NodeJS.ProcessEnv) {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  if (traces) return { kind: 'otlp' as const, url: traces };
+  if (base) return { kind: 'otlp' as const, url: `${base.replace(/\/+$/, '')}/v1/traces` };
+  return { kind: 'none' as const };
+}
+
+function ratio(env: NodeJS.ProcessEnv): number {
+  const raw = env.MERIDIAN_OTEL_SAMPLE_RATIO?.trim();
+  const fallback = env.NODE_ENV === 'production' ? 0.1 : 1;
+  if (!raw) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < 0 || v > 1) {
+    console.error(`telemetry: MERIDIAN_OTEL_SAMPLE_RATIO: "${raw}" is not a number from 0 to 1`);
+    process.exit(78);
+  }
+  return v;
+}
+
+if (process.env.MERIDIAN_OTEL !== 'off') {
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  const script = path.basename(process.argv[1] ?? 'node', '.ts');
+  const telemetry = startTelemetry({
+    serviceName: process.env.OTEL_SERVICE_NAME ?? `meridian-${script}-${process.argv[2] ?? ''}`.replace(/-$/, ''),
+    exporter: exporterFromEnv(process.env),
+    sampleRatio: ratio(process.env),
+  });
+  process.once('beforeExit', () => void telemetry.shutdown());
+}

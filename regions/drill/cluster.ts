@@ -1,0 +1,198 @@
+/**
+ * The drill's own deployment on the local stack: one "partner" payment provider (a real
+ * partner endpoint is outside both regions, so both regions call the same one), the two
+ * region processes (`regions/main.ts`) on free ports, each told where its peer is, and two
+ * edges (Deno and Node) in front of them. The drill kills and restarts these processes for
+ * real; the stack's services (Kafka, PostgreSQL) it stops only in --hard mode, through the
+ * stack's own code.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Region } from '../../infra/config/endpoints.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const NODE = process.execPath;
+const DENO = path.join(ROOT, 'node_modules', '.bin', 'deno');
+
+/** A free local TCP port (asked from the kernel, then released). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** One process the drill runs, with its output kept for the report when it fails. */
+export interface Proc {
+  readonly name: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  output(): string;
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
+function run(name: string, command: string, args: string[], env: Record<string, string | undefined>): Proc {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (c: Buffer) => {
+    out = (out + c.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    name,
+    child,
+    exited,
+    output: () => out,
+    async kill(signal) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000)).then(() => child.kill('SIGKILL'))]);
+      await exited;
+    },
+  };
+}
+
+async function waitFor(url: string, proc: Proc, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (proc.child.exitCode !== null)
+      throw new Error(`${proc.name} exited (${proc.child.exitCode}):\n${proc.output()}`);
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).ok) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`${proc.name} not ready in ${timeoutMs / 1000} s:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface RegionPorts {
+  readonly gateway: number;
+  readonly hub: number;
+  readonly grpc: number;
+  readonly subgraph: number;
+}
+
+/** The drill's processes and where they answer. */
+export interface Cluster {
+  readonly provider: { readonly url: string; readonly adminUrl: string };
+  readonly regions: Record<Region, { readonly gatewayUrl: string; readonly hubUrl: string }>;
+  readonly edges: readonly { readonly name: string; readonly url: string }[];
+  /** Whether the region's process runs. */
+  running(region: Region): boolean;
+  /** SIGKILLs the region's process (its gateway, hub, relay and consumers). */
+  killRegion(region: Region): Promise<void>;
+  /** Starts the region's process again (same ports, plus `extraEnv`) and waits for /ready. */
+  startRegion(region: Region, extraEnv?: Record<string, string>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the provider, both regions and two edges; `regionEnv` adds settings per region. */
+export async function startCluster(opts: {
+  readonly regionEnv?: (region: Region) => Record<string, string>;
+  readonly log: (line: string) => void;
+}): Promise<Cluster> {
+  const procs: Proc[] = [];
+  const stopAll = async () => {
+    await Promise.allSettled([...procs].reverse().map((p) => p.kill('SIGTERM')));
+  };
+  try {
+    const providerPort = await freePort();
+    const provider = run('payment-provider', NODE, ['regions/payment-provider/main.ts', String(providerPort)], {});
+    procs.push(provider);
+    const providerBase = `http://127.0.0.1:${providerPort}`;
+    await waitFor(`${providerBase}/admin/stats`, provider, 20_000);
+
+    const ports: Record<Region, RegionPorts> = {
+      east: { gateway: await freePort(), hub: await freePort(), grpc: await freePort(), subgraph: await freePort() },
+      west: { gateway: await freePort(), hub: await freePort(), grpc: await freePort(), subgraph: await freePort() },
+    };
+    const peer: Record<Region, Region> = { east: 'west', west: 'east' };
+    const regionProcs: Partial<Record<Region, Proc>> = {};
+    const regionEnv = (r: Region): Record<string, string> => {
+      const p = `MERIDIAN_${r.toUpperCase()}`;
+      return {
+        [`${p}_GATEWAY_PORT`]: String(ports[r].gateway),
+        [`${p}_HUB_PORT`]: String(ports[r].hub),
+        [`${p}_GRPC_PORT`]: String(ports[r].grpc),
+        [`${p}_COMMERCE_SUBGRAPH_PORT`]: String(ports[r].subgraph),
+        [`${p}_COMMERCE_PAYMENT_PROVIDER_URL`]: `${providerBase}/soap/payment`,
+        [`${p}_PEER_GATEWAY_URL`]: `http://127.0.0.1:${ports[peer[r]].gateway}`,
+        ...(opts.regionEnv?.(r) ?? {}),
+      };
+    };
+    const startRegion = async (r: Region) => {
+      const proc = run(
+        `region ${r}`,
+        NODE,
+        ['--disable-warning=TimeoutNegativeWarning', 'regions/main.ts', r],
+        regionEnv(r),
+      );
+      regionProcs[r] = proc;
+      procs.push(proc);
+      await waitFor(`http://127.0.0.1:${ports[r].gateway}/ready`, proc, 90_000);
+      opts.log(`region ${r} ready (pid ${proc.child.pid})`);
+    };
+    await Promise.all((['east', 'west'] as const).map((r) => startRegion(r)));
+
+    const edgeEnv = {
+      MERIDIAN_EDGE_EAST_GATEWAY_URL: `http://127.0.0.1:${ports.east.gateway}`,
+      MERIDIAN_EDGE_EAST_HUB_URL: `http://127.0.0.1:${ports.east.hub}`,
+      MERIDIAN_EDGE_WEST_GATEWAY_URL: `http://127.0.0.1:${ports.west.gateway}`,
+      MERIDIAN_EDGE_WEST_HUB_URL: `http://127.0.0.1:${ports.west.hub}`,
+      MERIDIAN_JWKS_URL: `http://127.0.0.1:${ports.west.gateway}/.well-known/jwks.json`,
+      MERIDIAN_EDGE_OPS_TOKEN: 'dev-ops-token',
+      MERIDIAN_EDGE_HEALTH_INTERVAL_MS: '250',
+      // The drill measures failover, not rate limits.
+      MERIDIAN_EDGE_ANONYMOUS_LIMIT_CAPACITY: '1000000',
+      MERIDIAN_EDGE_CLIENT_LIMIT_CAPACITY: '1000000',
+      MERIDIAN_EDGE_TENANT_LIMIT_CAPACITY: '1000000',
+      MERIDIAN_EDGE_ANONYMOUS_LIMIT_REFILL_PER_SECOND: '1000000',
+      MERIDIAN_EDGE_CLIENT_LIMIT_REFILL_PER_SECOND: '1000000',
+      MERIDIAN_EDGE_TENANT_LIMIT_REFILL_PER_SECOND: '1000000',
+    };
+    const edges: Array<{ name: string; url: string }> = [];
+    for (const [name, command, args] of [
+      ['edge-deno', DENO, ['run', '--allow-net', '--allow-env', '--allow-read', '--no-check', 'edge/main.deno.ts']],
+      ['edge-node', NODE, ['edge/main.node.ts']],
+    ] as const) {
+      const port = await freePort();
+      const proc = run(name, command, [...args], { ...edgeEnv, MERIDIAN_EDGE_PORT: String(port) });
+      procs.push(proc);
+      const url = `http://127.0.0.1:${port}`;
+      await waitFor(`${url}/health`, proc, 30_000);
+      edges.push({ name, url });
+    }
+
+    return {
+      provider: { url: `${providerBase}/soap/payment`, adminUrl: `${providerBase}/admin` },
+      regions: {
+        east: { gatewayUrl: `http://127.0.0.1:${ports.east.gateway}`, hubUrl: `http://127.0.0.1:${ports.east.hub}` },
+        west: { gatewayUrl: `http://127.0.0.1:${ports.west.gateway}`, hubUrl: `http://127.0.0.1:${ports.west.hub}` },
+      },
+      edges,
+      running: (r) => {
+        const p = regionProcs[r];
+        return p !== undefined && p.child.exitCode === null && p.child.signalCode === null;
+      },
+      async killRegion(r) {
+        await regionProcs[r]?.kill('SIGKILL');
+      },
+      startRegion,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * The failover drill, the design's playbook as one run: synthetic traffic through two edges;
+ * the region taken down for real (its process SIGKILLed; with --hard its Kafka and PostgreSQL
+ * stopped too); detection by the edges; the writer moved to the survivor (the drill's policy:
+ * as soon as every edge sees the region down, as an operator would); traffic kept going; the
+ * region restored; reconciliation awaited (its stuck outbox published, MirrorMaker 2 caught up,
+ * both standby copies current); the writer moved back; invariants checked. It measures time to
+ * detect, RTO, RPO, errors by operation and latency through it all.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createKafka, type KafkaDependency } from '../../infra/adapters/kafka.ts';
+import { createPostgres, type Postgres } from '../../infra/adapters/postgres.ts';
+import { type Region, resolveEndpoints } from '../../infra/config/endpoints.ts';
+import { groupLag } from '../../infra/events/consumer-lag.ts';
+import { down, up } from '../../infra/stack/stack.ts';
+import { type Cluster, startCluster } from './cluster.ts';
+import { checkInvariants } from './invariants.ts';
+import { type DrillEvent, type DrillReport, errorsByOperation, latencyByOperation, timeline } from './report.ts';
+import { startTraffic } from './traffic.ts';
+
+export interface DrillOptions {
+  readonly from: Region;
+  readonly hard: boolean;
+  /** Traffic before the failure, during the outage, and after failback, in seconds. */
+  readonly warmupSeconds: number;
+  readonly outageSeconds: number;
+  readonly afterSeconds: number;
+  readonly ordersPerSecond: number;
+  readonly readsPerSecond: number;
+  /**
+   * Sabotage, to prove the invariants can fail: the restored region comes back without its
+   * standby copy, so the orders the survivor took never reach it.
+   */
+  readonly breakReconciliation?: boolean;
+  /** How long reconciliation may take before the drill moves on and judges; 180 s by default. */
+  readonly reconcileTimeoutSeconds?: number;
+  readonly log: (line: string) => void;
+}
+
+const OPS = 'dev-ops-token';
+const peerOf = (r: Region): Region => (r === 'east' ? 'west' : 'east');
+
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+  everyMs = 100,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`drill: ${what} did not happen within ${timeoutMs / 1000} s`);
+    await sleep(everyMs);
+  }
+}
+
+async function moveWriter(cluster: Cluster, to: Region): Promise<number> {
+  return until(
+    `moving the writer to ${to}`,
+    async () => {
+      const res = await fetch(`${cluster.edges[0]?.url}/ops/writer`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${OPS}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ region: to }),
+        signal: AbortSignal.timeout(3000),
+      });
+      // 409: an edge that had not heard of a newer lease learns it from the answer; try again.
+      return res.ok ? ((await res.json()) as { epoch: number }).epoch : undefined;
+    },
+    30_000,
+    200,
+  );
+}
+
+/** Every edge's view of whether a region is routable. */
+async function routableEverywhere(cluster: Cluster, region: Region): Promise<boolean[]> {
+  return Promise.all(
+    cluster.edges.map(async (e) => {
+      const res = await fetch(`${e.url}/ops/regions`, {
+        headers: { authorization: `Bearer ${OPS}` },
+        signal: AbortSignal.timeout(1000),
+      });
+      return ((await res.json()) as { regions: Record<Region, { routable: boolean }> }).regions[region].routable;
+    }),
+  );
+}
+
+/**
+ * Both regions caught up: no unpublished outbox rows, every standby copy current, and the
+ * writer's payment processing (its own orders, and the peer's it took over) done.
+ */
+async function reconciled(
+  db: Record<Region, Postgres>,
+  kafka: Record<Region, KafkaDependency>,
+  writer: Region,
+): Promise<boolean> {
+  for (const r of ['east', 'west'] as const) {
+    const { rows } = await db[r].pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+    );
+    if ((rows[0]?.n ?? 1) > 0) return false;
+    if (Object.values(await groupLag(kafka[r], 'commerce-standby-')).some((n) => n > 0)) return false;
+  }
+  const payments = await groupLag(kafka[writer], 'commerce-payment-processor-');
+  return Object.values(payments).every((n) => n === 0);
+}
+
+/** Runs one failover drill from `opts.from` and back; the report says whether every invariant held. */
+export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport> {
+  const { from, log } = opts;
+  const to = peerOf(from);
+  const startedAt = new Date().toISOString();
+  log(`drill: failover ${from} → ${to} (${opts.hard ? 'hard' : 'soft'})`);
+  await up(process.env, () => {});
+  const db = {
+    east: createPostgres({ url: resolveEndpoints('east', process.env).postgresUrl, applicationName: 'drill' }),
+    west: createPostgres({ url: resolveEndpoints('west', process.env).postgresUrl, applicationName: 'drill' }),
+  };
+  const kafka = {
+    east: createKafka({ brokers: resolveEndpoints('east', process.env).kafkaBrokers, clientId: 'drill' }),
+    west: createKafka({ brokers: resolveEndpoints('west', process.env).kafkaBrokers, clientId: 'drill' }),
+  };
+  const run = randomUUID().slice(0, 8);
+  const tenant = `drill-${run}`;
+  const productId = `p-drill-${run}`;
+  // The regions migrate their databases as they start; the product goes in after that (on a
+  // fresh stack the tables do not exist before the first region process ran).
+  const cluster = await startCluster({ log });
+  const events: DrillEvent[] = [];
+  let t0 = performance.now();
+  const now = () => Math.round(performance.now() - t0);
+  const mark = (label: string) => {
+    events.push({ at: now(), label });
+    log(`drill: +${(now() / 1000).toFixed(1)}s ${label}`);
+  };
+  try {
+    for (const r of ['east', 'west'] as const) {
+      await db[r].pool.query(
+        "INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, 'drill product', 100, 1000000)",
+        [productId],
+      );
+    }
+    // Start from the region under test as the writer, whatever an earlier run left.
+    await moveWriter(cluster, from);
+    const tokens = await Promise.all(
+      [1, 2, 3, 4].map(async (i) => {
+        const res = await fetch(`${cluster.regions[to].gatewayUrl}/auth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sub: `drill-user-${i}`, tenant, scopes: ['orders:write', 'orders:read'] }),
+        });
+        return ((await res.json()) as { access_token: string }).access_token;
+      }),
+    );
+    t0 = performance.now();
+    const traffic = startTraffic({
+      edges: cluster.edges,
+      tokens,
+      productId,
+      ordersPerSecond: opts.ordersPerSecond,
+      readsPerSecond: opts.readsPerSecond,
+      now,
+    });
+    mark('traffic started');
+    await sleep(opts.warmupSeconds * 1000);
+
+    // ── failure ────────────────────────────────────────────────────────────────────
+    await cluster.killRegion(from);
+    if (opts.hard) await down(process.env, () => {}, [`kafka-${from}`, `postgres-${from}`]);
+    const tFail = now();
+    mark(
+      `${from} down (${opts.hard ? 'region process SIGKILLed, Kafka and PostgreSQL stopped' : 'region process SIGKILLed'})`,
+    );
+    await until(
+      `every edge seeing ${from} down`,
+      async () => ((await routableEverywhere(cluster, from)).every((r) => !r) ? true : undefined),
+      30_000,
+    );
+    const tDetect = now();
+    mark('detected by every edge');
+    const epoch = await moveWriter(cluster, to);
+    mark(`writer moved to ${to} (epoch ${epoch})`);
+    // RPO: what clients were told before the failure that the survivor had not seen when it took over.
+    const before = traffic.acknowledged.filter((a) => a.at <= tFail);
+    const { rows } = await db[to].pool.query<{ id: string }>('SELECT id::text FROM orders WHERE id = ANY($1::uuid[])', [
+      before.map((a) => a.orderId),
+    ]);
+    const seen = new Set(rows.map((r) => r.id));
+    const unseen = before.filter((a) => !seen.has(a.orderId));
+    await sleep(opts.outageSeconds * 1000);
+
+    // ── return ─────────────────────────────────────────────────────────────────────
+    if (opts.hard) await up(process.env, () => {}, [`kafka-${from}`, `postgres-${from}`]);
+    await cluster.startRegion(
+      from,
+      opts.breakReconciliation ? { [`MERIDIAN_${from.toUpperCase()}_COMMERCE_STANDBY`]: 'off' } : {},
+    );
+    mark(`${from} back${opts.breakReconciliation ? ' (sabotaged: no standby copy)' : ''}`);
+    let reconcileMs: number | null = null;
+    try {
+      const timeout = (opts.reconcileTimeoutSeconds ?? 180) * 1000;
+      await until('reconciliation', async () => ((await reconciled(db, kafka, to)) ? true : undefined), timeout, 500);
+      reconcileMs = now() - tFail;
+      mark('reconciled');
+    } catch (err) {
+      mark((err as Error).message);
+    }
+    await moveWriter(cluster, from);
+    mark(`writer back to ${from}`);
+    await sleep(opts.afterSeconds * 1000);
+    await traffic.stop(30_000);
+    mark('traffic stopped');
+    // Let the last orders settle everywhere before judging.
+    const settle = (opts.reconcileTimeoutSeconds ?? 180) * 1000;
+    await until('settling', async () => ((await reconciled(db, kafka, from)) ? true : undefined), settle, 500).catch(
+      () => {},
+    );
+    const ackedAfter = traffic.acknowledged.filter((a) => a.at > tFail);
+    const invariants = await checkInvariants({
+      db: { east: db.east.pool, west: db.west.pool },
+      tenant,
+      productId,
+      acknowledged: traffic.acknowledged,
+    });
+    const seconds = Math.ceil(now() / 1000);
+    return {
+      drill: 'failover',
+      from,
+      to,
+      mode: opts.hard ? 'hard' : 'soft',
+      startedAt,
+      ok: invariants.every((i) => i.ok),
+      measurements: {
+        timeToDetectMs: tDetect - tFail,
+        rtoMs: ackedAfter.length ? Math.min(...ackedAfter.map((a) => a.at)) - tFail : null,
+        rpoOrders: unseen.length,
+        rpoWindowMs: unseen.length ? tFail - Math.min(...unseen.map((a) => a.at)) : 0,
+        reconcileMs,
+        acknowledgedOrders: traffic.acknowledged.length,
+      },
+      errorsByOperation: errorsByOperation(traffic.attempts),
+      latency: latencyByOperation(traffic.attempts),
+      events,
+      timeline: timeline(traffic.attempts, seconds),
+      invariants,
+    };
+  } finally {
+    await cluster.stop();
+    if (opts.hard) await up(process.env, () => {}).catch(() => {});
+    await Promise.allSettled([db.east.close(), db.west.close(), kafka.east.close(), kafka.west.close()]);
+  }
+}
