@@ -26,6 +26,7 @@ import type { Identity } from '../regions/identity/identity.ts';
 import { type IotHandle, iotModule } from '../regions/iot/module.ts';
 import { mapLimit, type Registered, registerDevice, registerFleet, revokeDevices } from './devices/fleet.ts';
 import { gql } from './support/graphql-client.ts';
+import { IOT_PROCESSOR_SERVICES, skipIotBacklog } from './support/iot-groups.ts';
 import { openSse } from './support/sse-client.ts';
 
 const endpoints = resolveEndpoints('east', process.env);
@@ -109,6 +110,7 @@ before(async () => {
   // A database of its own: only this region's relay publishes its outbox (a region of other code
   // relaying the shared database could not publish these events), and it migrates it itself.
   db = await scratchDatabase('iot_e2e');
+  await skipIotBacklog(kafka, 'east', 'west');
   const config = testRegionConfig(east, {
     ...process.env,
     MERIDIAN_EAST_POSTGRES_URL: db.url,
@@ -117,7 +119,10 @@ before(async () => {
   });
   region = await startRegion(config, {
     identity,
+    // Every domain (the gateway serves the whole supergraph), but only IoT's consumer groups: this
+    // process takes no share of other domains' region-wide work.
     domains: DOMAINS,
+    processors: IOT_PROCESSOR_SERVICES,
     ...(process.env.IOT_TEST_LOG ? { log: (line: string) => console.log(line) } : {}),
   });
   graphql = `http://127.0.0.1:${region.gatewayPort}/graphql`;
@@ -268,6 +273,17 @@ describe('IoT through the region gateway, the brokers and the bridge', () => {
     await assert.rejects(
       streamB.next((f) => f.event === IOT_EVENTS.telemetryRaw && JSON.parse(f.data).metrics.x !== 2, 1000),
     );
+    // The one graph: the same user id ("ops") in both tenants; `me` comes from commerce, its
+    // devices from IoT (the federated User entity), each in the token's tenant only.
+    const me = async (token: string) =>
+      (
+        await query<{ me: { id: string; devices: Array<{ id: string; tenant: string }> } }>(
+          token,
+          '{ me { id devices { id tenant } } }',
+        )
+      ).data?.me;
+    assert.deepEqual(await me(tokA), { id: 'ops', devices: [{ id: 'same-id', tenant: ta }] });
+    assert.deepEqual(await me(tokB), { id: 'ops', devices: [{ id: 'same-id', tenant: tb }] });
     // Nobody follows another tenant's device: a topic names a device of the caller's tenant only.
     const tokC = await tokenFor(freshTenant('gamma'));
     const denied = await openSse(`${hub}?topics=device.same-id`, { authorization: `Bearer ${tokC}` });

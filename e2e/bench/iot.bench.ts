@@ -144,7 +144,8 @@ async function main() {
       MERIDIAN_EAST_POSTGRES_URL: db.url,
       MERIDIAN_EAST_IOT_BRIDGE_CONNECTIONS: '0',
     }),
-    { identity, domains: DOMAINS },
+    // Registration only: no consumer groups (none of other domains' region-wide work, no IoT backlog).
+    { identity, domains: DOMAINS, processors: false },
   );
   const graphql = `http://127.0.0.1:${region.gatewayPort}/graphql`;
   const issued = await identity.issuer?.issue({ sub: 'bench', tenant, scopes: ['devices:write'] });

@@ -35,6 +35,55 @@ export function initDynsecConfig(file: string, adminPassword = LOCAL_MQTT_PASSWO
   if (res.status !== 0) throw new Error(`mosquitto_ctrl dynsec init failed: ${res.stderr || res.stdout}`);
 }
 
+/** Where a broker listens and keeps its state. */
+export interface MosquittoSite {
+  readonly port: number;
+  readonly dataDir: string;
+  readonly dynsecConfig: string;
+  /** The OS user it runs as (the data folder's owner). */
+  readonly user: string;
+}
+
+/** A region broker's configuration file: every client logs in, dynamic security decides. */
+export function mosquittoConfig(site: MosquittoSite): string {
+  return [
+    `listener ${site.port} 127.0.0.1`,
+    // Every client logs in: devices with their own credentials (the device registry creates them
+    // at run time), platform clients with theirs (below). mosquitto.conf(5): "allow_anonymous
+    // [ true | false ] Boolean value that determines whether clients that connect without
+    // providing a username are allowed to connect."
+    'per_listener_settings false',
+    'allow_anonymous false',
+    `plugin ${dynsecPlugin()}`,
+    `plugin_opt_config_file ${site.dynsecConfig}`,
+    'persistence true',
+    `persistence_location ${site.dataDir}/`,
+    // Mosquitto saves its in-memory state (sessions, queued messages) only every
+    // autosave_interval seconds (default 1800): a crash loses what arrived since.
+    'autosave_interval 2',
+    // Stay the data folder's owner: dropping to "mosquitto" would lose access.
+    `user ${site.user}`,
+    'log_dest stdout',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    // A QoS 1 message the broker acknowledged is dropped silently once a subscriber's queue
+    // is full (default 1000). The bridge's queue holds what arrives while a bridge process
+    // restarts or Kafka is away: sized deliberately (a million messages, or 1 GiB). Not 0
+    // ("no limit"): with it, 2.0.11 closes a client's connection on the publish after one
+    // it refused for its ACL (found here; the ACL tests in infra/iot catch it).
+    'max_queued_messages 1000000',
+    'max_queued_bytes 1073741824',
+    // MQTT 3.1.1 clients' in-flight window (MQTT 5 clients say theirs: Receive Maximum).
+    'max_inflight_messages 100',
+    // A packet over this disconnects its sender (MQTT 5: DISCONNECT 0x95 "Packet too large");
+    // smaller oversized telemetry reaches the bridge, which dead-letters it and tells the device.
+    'max_packet_size 262144',
+    'set_tcp_nodelay true',
+    '',
+  ].join('\n');
+}
+
 /** The general platform client: broker diagnostics and the platform's own test topics. */
 const PLATFORM_GRANTS: readonly TopicGrant[] = [
   { action: 'subscribe', filter: '$SYS/#' },
@@ -73,10 +122,7 @@ export function platformSecurityCommands(password = LOCAL_MQTT_PASSWORD): Dynsec
 }
 
 /** Logs in as the dynamic-security admin and provisions the platform users (idempotent). */
-export async function provisionPlatformSecurity(
-  mqttUrl: string,
-  opts: { adminPassword?: string; anonymous?: boolean } = {},
-): Promise<void> {
+export async function provisionPlatformSecurity(mqttUrl: string, opts: { adminPassword?: string } = {}): Promise<void> {
   const adminPassword = opts.adminPassword ?? LOCAL_MQTT_PASSWORD;
   const dep = createMqtt({
     url: withCredentials(mqttUrl, MQTT_USERS.admin, adminPassword),
@@ -87,14 +133,6 @@ export async function provisionPlatformSecurity(
   try {
     await connected(dep.client, 5000);
     const commands = platformSecurityCommands();
-    if (opts.anonymous) {
-      // TEMPORARY (see ANONYMOUS_DURING_MIGRATION): anonymous clients get the platform role only.
-      commands.push(
-        { command: 'createGroup', groupname: 'meridian-anonymous' },
-        { command: 'addGroupRole', groupname: 'meridian-anonymous', rolename: 'meridian-platform' },
-        { command: 'setAnonymousGroup', groupname: 'meridian-anonymous' },
-      );
-    }
     const responses = await withTimeout(dynsec.run(commands), 10_000, 'mosquitto provisioning');
     assertOk(responses, (r) => settled(r) || /already/i.test(r.error ?? ''));
   } finally {

@@ -32,7 +32,7 @@ import {
 } from '../config/endpoints.ts';
 import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials } from '../config/mqtt-users.ts';
 import { FERRETDB_BIN, KAFKA_VERSION, requireBinary } from './install.ts';
-import { dynsecPlugin, initDynsecConfig, provisionPlatformSecurity } from './mosquitto-security.ts';
+import { initDynsecConfig, mosquittoConfig, provisionPlatformSecurity } from './mosquitto-security.ts';
 import { confFile, dataDir, paths } from './paths.ts';
 import type { SpawnSpec } from './process.ts';
 
@@ -58,9 +58,6 @@ export interface ServiceDef {
   readonly stopGraceMs: number;
   readonly startTimeoutMs: number;
 }
-
-// TEMPORARY while other worktrees still connect anonymously: anonymous clients get the platform role only.
-const ANONYMOUS_DURING_MIGRATION = true;
 
 const JVM_OPTS = ['-Xms128m', '-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true'];
 
@@ -339,43 +336,7 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
     prepare() {
       mkdirSync(dataDir(id), { recursive: true });
       initDynsecConfig(dynsecConfig);
-      write(
-        conf,
-        [
-          `listener ${port} 127.0.0.1`,
-          // Every client logs in: devices with their own credentials (the device registry creates
-          // them at run time), platform clients with theirs (mosquitto-security.ts).
-          'per_listener_settings false',
-          `allow_anonymous ${ANONYMOUS_DURING_MIGRATION}`,
-          `plugin ${dynsecPlugin()}`,
-          `plugin_opt_config_file ${dynsecConfig}`,
-          'persistence true',
-          `persistence_location ${dataDir(id)}/`,
-          // Mosquitto saves its in-memory state (sessions, queued messages) only every
-          // autosave_interval seconds (default 1800): a crash loses what arrived since.
-          'autosave_interval 2',
-          // Stay root: the data folder is ours; dropping to "mosquitto" would lose access.
-          `user ${userInfo().username}`,
-          'log_dest stdout',
-          'log_type error',
-          'log_type warning',
-          'log_type notice',
-          // A QoS 1 message the broker acknowledged is dropped silently once a subscriber's queue
-          // is full (default 1000). The bridge's queue holds what arrives while a bridge process
-          // restarts or Kafka is away: sized deliberately (a million messages, or 1 GiB). Not 0
-          // ("no limit"): with it, 2.0.11 closes a client's connection on the publish after one
-          // it refused for its ACL (found here; the ACL tests in infra/iot catch it).
-          'max_queued_messages 1000000',
-          'max_queued_bytes 1073741824',
-          // MQTT 3.1.1 clients' in-flight window (MQTT 5 clients say theirs: Receive Maximum).
-          'max_inflight_messages 100',
-          // A packet over this disconnects its sender (MQTT 5: DISCONNECT 0x95 "Packet too large");
-          // smaller oversized telemetry reaches the bridge, which dead-letters it and tells the device.
-          'max_packet_size 262144',
-          'set_tcp_nodelay true',
-          '',
-        ].join('\n'),
-      );
+      write(conf, mosquittoConfig({ port, dataDir: dataDir(id), dynsecConfig, user: userInfo().username }));
     },
     spawn: () => ({ command: requireBinary('mosquitto'), args: ['-c', conf] }),
     probe: async () => {
@@ -396,10 +357,7 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
         await dep.close();
       }
     },
-    afterStart: () =>
-      e.external.has('mqtt')
-        ? Promise.resolve()
-        : provisionPlatformSecurity(e.mqttUrl, { anonymous: ANONYMOUS_DURING_MIGRATION }),
+    afterStart: () => (e.external.has('mqtt') ? Promise.resolve() : provisionPlatformSecurity(e.mqttUrl)),
     stopSignal: 'SIGTERM',
     stopGraceMs: 10000,
     startTimeoutMs: 15000,

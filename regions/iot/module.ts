@@ -79,6 +79,7 @@ export const iotModule: DomainModule<IotHandle> = {
   ports: { subgraph: 13 },
   fieldCosts: {
     'Query.devices': 2,
+    'User.devices': 2,
     'Query.firmwareRollout': 3,
     'Device.telemetry': 5,
     'Device.firmwareJobs': 3,

@@ -75,6 +75,16 @@ export function iotResolvers(deps: IotDeps): GraphQLResolverMap<IotContext> {
       startFirmwareRollout: async (_: unknown, args: { input: RolloutInput }, ctx: IotContext) =>
         rolloutView(await startRollout(deps, actorOf(ctx), args.input)),
     },
+    User: {
+      __resolveReference: (ref: { id: string }) => ({ id: ref.id }),
+      devices: (u: { id: string }, args: { first?: number | null; after?: string | null }, ctx: IotContext) => {
+        const actor = actorOf(ctx);
+        // Only the caller themself, in the token's tenant: anyone else's (or the same id in another
+        // tenant, which is another user) devices are none of the caller's business.
+        if (u.id !== actor.subject) return [];
+        return listDevices(deps, actor, args.first, args.after);
+      },
+    },
     Device: {
       __resolveReference: (ref: { id: string }, ctx: IotContext) => getDevice(deps, actorOf(ctx), ref.id),
       mqttId: (d: Device) => mqttIdOf(d.tenant, d.id),
