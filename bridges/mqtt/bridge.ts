@@ -300,7 +300,6 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     const holes: string[] = [];
     const notices: Array<() => void> = [];
     const stillWaiting: Item[] = [];
-    const now = Date.now();
 
     for (const item of [...telemetry, ...batch.filter((i) => !decision.has(i))]) {
       const r = item.ingested;

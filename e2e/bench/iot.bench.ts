@@ -12,7 +12,8 @@
  * arrival, so a sink that falls behind is measured, not hidden by the broker's fast PUBACKs.
  *
  * BENCH_IOT_DURATION_MS (15000), BENCH_IOT_BRIDGES (2 processes), BENCH_IOT_CONNECTIONS (4 per
- * process), BENCH_IOT_LATENCY_RATE (2000 msg/s).
+ * process), BENCH_IOT_LATENCY_RATE (2000 msg/s), BENCH_IOT_BROKER_PID (the broker's CPU when the
+ * east MQTT URL points at a broker the stack did not start).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -130,7 +131,8 @@ async function plainSubscriber(): Promise<{ stop(): Promise<{ received: number; 
 }
 
 const stackCpu = (id: string) => {
-  const pid = readTracked(id)?.pid;
+  // BENCH_IOT_BROKER_PID: the broker's process when it is not the stack's (an external MQTT URL).
+  const pid = (id.startsWith('mosquitto') && Number(process.env.BENCH_IOT_BROKER_PID)) || readTracked(id)?.pid;
   return pid ? cpuMsOf(pid) : 0;
 };
 const pct = (ms: number, wallMs: number) => `${((100 * ms) / wallMs).toFixed(0)}%`;
