@@ -44,6 +44,8 @@ export interface RegionConfig extends RegionProfile {
   /** The peer region's gateway, polled for writer moves this region missed; undefined: no polling. */
   readonly peerGatewayUrl: string | undefined;
   readonly endpoints: RegionEndpoints;
+  /** The peer region's endpoints (what a domain must reach in both regions, e.g. both device brokers). */
+  readonly peerEndpoints: RegionEndpoints;
 }
 
 /** The ops token `npm start` uses; refused in production. */
@@ -112,5 +114,6 @@ export function regionConfig(profile: RegionProfile, env: Record<string, string 
       httpUrl(`${prefix}PEER_GATEWAY_URL`, env[`${prefix}PEER_GATEWAY_URL`]) ??
       `http://127.0.0.1:${defaultPort(profile.peer, 'gateway')}`,
     endpoints: resolveEndpoints(region, env),
+    peerEndpoints: resolveEndpoints(profile.peer, env),
   };
 }

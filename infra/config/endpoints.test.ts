@@ -10,7 +10,7 @@ describe('endpoints', () => {
     assert.deepEqual(e.kafkaBrokers, ['127.0.0.1:41092']);
     assert.equal(e.mongoUrl, 'mongodb://127.0.0.1:41017/meridian');
     assert.equal(e.amqpUrl, 'amqp://meridian:meridian@127.0.0.1:45672/east');
-    assert.equal(e.mqttUrl, 'mqtt://127.0.0.1:41883');
+    assert.equal(e.mqttUrl, 'mqtt://meridian:meridian@127.0.0.1:41883');
     assert.equal(e.external.size, 0);
     assert.equal(defaultPort('west', 'kafkaController'), 42093);
   });

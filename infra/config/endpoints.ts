@@ -91,7 +91,8 @@ function localDefaults(region: Region): Record<EndpointName, string> {
     kafka: `127.0.0.1:${defaultPort(region, 'kafka')}`,
     mongo: `mongodb://127.0.0.1:${defaultPort(region, 'ferretdb')}/meridian`,
     amqp: `amqp://${cred}@127.0.0.1:${RABBITMQ_PORT}/${region}`,
-    mqtt: `mqtt://127.0.0.1:${defaultPort(region, 'mqtt')}`,
+    // Anonymous access is off: the platform's general client logs in (infra/config/mqtt-users.ts).
+    mqtt: `mqtt://${cred}@127.0.0.1:${defaultPort(region, 'mqtt')}`,
   };
 }
 

@@ -173,6 +173,9 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         // times out, and every join waits for it: 10 s rather than kafkajs' 30 s.
         sessionTimeout: 10_000,
         heartbeatInterval: 1_000,
+        // kafkajs restarts a consumer that crashed (a broker restart can do that) after a backoff,
+        // even when it was disconnected meanwhile: a stopped consumer must stay stopped.
+        retry: { restartOnFailure: async () => !stopping },
       });
       await consumer.connect();
       await consumer.subscribe({

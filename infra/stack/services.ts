@@ -34,7 +34,9 @@ import {
   type RegionEndpoints,
   resolveEndpoints,
 } from '../config/endpoints.ts';
+import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials } from '../config/mqtt-users.ts';
 import { FERRETDB_BIN, JAEGER_BIN, JAEGER_VERSION, KAFKA_VERSION, requireBinary } from './install.ts';
+import { initDynsecConfig, mosquittoConfig, provisionPlatformSecurity } from './mosquitto-security.ts';
 import { confFile, dataDir, paths } from './paths.ts';
 import type { SpawnSpec } from './process.ts';
 
@@ -329,6 +331,7 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
   const id = `mosquitto-${region}`;
   const port = defaultPort(region, 'mqtt');
   const conf = confFile(`${id}.conf`);
+  const dynsecConfig = path.join(dataDir(id), 'dynamic-security.json');
   return {
     id,
     name: 'mosquitto',
@@ -338,29 +341,18 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
     external: e.external.has('mqtt'),
     prepare() {
       mkdirSync(dataDir(id), { recursive: true });
-      write(
-        conf,
-        [
-          `listener ${port} 127.0.0.1`,
-          'allow_anonymous true',
-          'persistence true',
-          `persistence_location ${dataDir(id)}/`,
-          'autosave_interval 10',
-          // Stay root: the data folder is ours; dropping to "mosquitto" would lose access.
-          `user ${userInfo().username}`,
-          'log_dest stdout',
-          'log_type error',
-          'log_type warning',
-          'log_type notice',
-          'max_queued_messages 10000',
-          '',
-        ].join('\n'),
-      );
+      initDynsecConfig(dynsecConfig);
+      write(conf, mosquittoConfig({ port, dataDir: dataDir(id), dynsecConfig, user: userInfo().username }));
     },
     spawn: () => ({ command: requireBinary('mosquitto'), args: ['-c', conf] }),
     probe: async () => {
+      // Locally the admin (created with the plugin's configuration) probes: the platform users
+      // are provisioned only once the broker answers.
+      const url = e.external.has('mqtt')
+        ? e.mqttUrl
+        : withCredentials(e.mqttUrl, MQTT_USERS.admin, LOCAL_MQTT_PASSWORD);
       const dep = createMqtt({
-        url: e.mqttUrl,
+        url,
         clientId: `meridian-stack-probe-${process.pid}`,
         options: { reconnectPeriod: 0 },
       });
@@ -371,6 +363,7 @@ function mosquitto(region: Region, e: RegionEndpoints): ServiceDef {
         await dep.close();
       }
     },
+    afterStart: () => (e.external.has('mqtt') ? Promise.resolve() : provisionPlatformSecurity(e.mqttUrl)),
     stopSignal: 'SIGTERM',
     stopGraceMs: 10000,
     startTimeoutMs: 15000,

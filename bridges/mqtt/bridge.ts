@@ -1,0 +1,478 @@
+/**
+ * The MQTT → Kafka bridge of one region: `connections` members of the broker's shared
+ * subscription (`$share/meridian-bridge/devices/+/…`), each message validated against its
+ * event's JSON Schema and produced to Kafka (key: the device), and acknowledged to the broker
+ * only after Kafka acknowledged it (acks=all). Nothing the broker handed us is acknowledged
+ * before it is in Kafka or, if refused, in the dead-letter topic with the reason (and the
+ * device told on `devices/<id>/commands/rejected`).
+ *
+ * One pipeline per process batches what all its connections received: decide order (the
+ * shared gate: a device's messages reach Kafka in `seq` order even when they come through
+ * different members or processes), produce the batch (retried until Kafka takes it), settle the
+ * gate, then write the PUBACKs. Throughput comes from batching and from more connections and
+ * processes; each connection keeps up to `receiveMaximum` messages in flight.
+ *
+ * Run it in a region process (module service) or alone (`bridges/mqtt/main.ts <region>`), as
+ * many processes as needed: each needs a stable `instance` name, which fixes its client ids so
+ * a restarted process resumes its sessions (and what the broker queued for them).
+ */
+import type { Producer } from 'kafkajs';
+import type { SequenceGate } from '../../domains/iot/ports.ts';
+import type { SequenceDecision, SequenceItem } from '../../domains/iot/sequence.ts';
+import type { RejectionNotice } from '../../domains/iot/telemetry.ts';
+import { BRIDGE_SUBSCRIPTIONS } from '../../domains/iot/topics.ts';
+import type { KafkaDependency } from '../../infra/adapters/kafka.ts';
+import { dlqTopic } from '../../infra/events/consumer.ts';
+import { CONTENT_TYPE } from '../../infra/events/kafka-codec.ts';
+import { type EventRegistry, eventRegistry } from '../../infra/events/registry.ts';
+import { type BridgeConnection, type Incoming, openBridgeConnection } from './connection.ts';
+import { type Ingested, ingest } from './ingest.ts';
+
+export interface MqttBridgeConfig {
+  readonly region: string;
+  /** The broker URL with the bridge user's credentials. */
+  readonly mqttUrl: string;
+  /** Stable across restarts (client ids are `meridian-bridge-<region>-<instance>-<n>`). */
+  readonly instance: string;
+  readonly connections: number;
+  readonly sessionExpirySeconds?: number;
+  readonly receiveMaximum?: number;
+  /** Most messages per Kafka batch. */
+  readonly maxBatch?: number;
+  /**
+   * How long a device's message waits for a missing predecessor (while Kafka and Redis are up)
+   * before it goes on without it (30 s). Order holds when a killed bridge process is back within
+   * this time (its sessions hold the predecessors); a device that skips a number waits this long once.
+   */
+  readonly gapWaitMs?: number;
+  /** How long stop() tries to finish what it holds before leaving it to the broker. */
+  readonly stopTimeoutMs?: number;
+}
+
+export interface MqttBridgeDeps {
+  readonly kafka: KafkaDependency;
+  readonly gate: SequenceGate;
+  readonly registry?: EventRegistry;
+  readonly log?: (line: string) => void;
+}
+
+export interface BridgeStats {
+  received: number;
+  produced: number;
+  deadLettered: number;
+  duplicates: number;
+  late: number;
+  acked: number;
+  kafkaRetries: number;
+  batches: number;
+}
+
+export interface MqttBridge {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Leaves the shared subscription, finishes what it holds, ends its sessions. */
+  stop(): Promise<void>;
+  /** For /ready. */
+  check(): Promise<string>;
+  readonly stats: Readonly<BridgeStats>;
+  /** Messages received and not yet acknowledged. */
+  readonly pending: number;
+}
+
+interface Item {
+  readonly conn: BridgeConnection;
+  readonly message: Incoming;
+  readonly ingested: Ingested;
+  /** When it became the first waiting message of its device (its wait for a predecessor counts from then). */
+  headSince?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The gate's view of a telemetry item: accepted or refused, a numbered message takes its turn. */
+function sequenceOf(item: Item): SequenceItem | undefined {
+  const r = item.ingested;
+  if (r.ok) return r.sequence;
+  return r.sequence && { ...r.sequence, redelivered: item.message.dup };
+}
+
+/** Client id of connection `n` of an instance. */
+export function bridgeClientId(region: string, instance: string, n: number): string {
+  return `meridian-bridge-${region}-${instance}-${n}`;
+}
+
+export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps): MqttBridge {
+  const registry = deps.registry ?? eventRegistry();
+  const log = deps.log ?? (() => {});
+  const maxBatch = config.maxBatch ?? 2000;
+  const gapWaitMs = config.gapWaitMs ?? 30_000;
+  const stats: BridgeStats = {
+    received: 0,
+    produced: 0,
+    deadLettered: 0,
+    duplicates: 0,
+    late: 0,
+    acked: 0,
+    kafkaRetries: 0,
+    batches: 0,
+  };
+  const incoming: Item[] = [];
+  let waiting: Item[] = [];
+  let wake: (() => void) | undefined;
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let producer: Producer | undefined;
+  /** Last time Kafka or Redis failed: waiting for a predecessor counts only while both work. */
+  let troubleAt = 0;
+  let inFlight = 0;
+  let forceGo = false;
+  /** Stopping took too long (Kafka away): give up, leave the unacknowledged with the sessions. */
+  let aborted = false;
+  let abort: () => void = () => {};
+  const abandoned = new Promise<never>((_, reject) => {
+    abort = () => reject(new Error('bridge stopped before Kafka took the batch'));
+  });
+  abandoned.catch(() => {});
+
+  const connections = Array.from({ length: config.connections }, (_, n) =>
+    openBridgeConnection({
+      url: config.mqttUrl,
+      clientId: bridgeClientId(config.region, config.instance, n),
+      subscriptions: BRIDGE_SUBSCRIPTIONS,
+      sessionExpirySeconds: config.sessionExpirySeconds ?? 7 * 24 * 3600,
+      receiveMaximum: config.receiveMaximum ?? 1000,
+      log,
+      onMessage: (message) => onMessage(connections[n] as BridgeConnection, message),
+    }),
+  );
+
+  function onMessage(conn: BridgeConnection, message: Incoming) {
+    stats.received++;
+    const ingested = ingest(message.topic, message.payload, {
+      region: config.region,
+      registry,
+      redelivered: message.dup,
+      receivedAt: new Date().toISOString(),
+    });
+    incoming.push({ conn, message, ingested });
+    wake?.();
+  }
+
+  /** Runs `work` until it succeeds (Kafka or Redis away: keep holding, never drop). */
+  async function untilDone<T>(what: string, work: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      if (aborted) throw new Error('bridge stopped before Kafka took the batch');
+      try {
+        // A stop that gives up does not wait for a connect attempt to time out.
+        return await Promise.race([work(), abandoned]);
+      } catch (err) {
+        troubleAt = Date.now();
+        if (attempt % 10 === 0)
+          log(`mqtt bridge ${config.region}: ${what} failed, retrying: ${(err as Error).message}`);
+        if (what === 'produce') {
+          stats.kafkaRetries++;
+          // A producer that lost its broker mid-flight may be stuck: start over with a fresh one.
+          if (attempt > 0 && attempt % 5 === 0) {
+            await producer?.disconnect().catch(() => {});
+            producer = undefined;
+          }
+        }
+        await sleep(Math.min(2000, 100 * 2 ** Math.min(attempt, 5)));
+      }
+    }
+  }
+
+  function notice(item: Item, r: Extract<Ingested, { ok: false }>, lastAccepted?: number) {
+    if (!r.noticeTopic) return;
+    const body: RejectionNotice = {
+      topic: item.message.topic,
+      code: r.code,
+      reason: r.reason,
+      seq: r.sequence?.seq ?? null,
+      ...(lastAccepted !== undefined ? { lastAccepted } : {}),
+    };
+    item.conn.publish(r.noticeTopic, JSON.stringify(body));
+  }
+
+  function dlqRecord(item: Item, code: string, reason: string, type: string, key: string | undefined) {
+    return {
+      topic: dlqTopic(type),
+      message: {
+        key: key ?? null,
+        value: item.message.payload,
+        headers: {
+          'dlq-reason': `${code}: ${reason}`.slice(0, 1000),
+          'dlq-consumer': `mqtt-bridge-${config.region}`,
+          'dlq-time': new Date().toISOString(),
+          'mqtt-topic': item.message.topic.slice(0, 500),
+        },
+      },
+    };
+  }
+
+  /** Whether Kafka answers a metadata request now. */
+  async function kafkaAnswers(): Promise<boolean> {
+    try {
+      await Promise.race([deps.kafka.ping(), sleep(2000).then(() => Promise.reject(new Error('timeout')))]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The first (lowest seq) waiting message of each device. */
+  function heads(): Map<string, Item> {
+    const out = new Map<string, Item>();
+    for (const item of waiting) {
+      const s = sequenceOf(item) as SequenceItem;
+      const head = out.get(s.key);
+      if (!head || s.seq < (sequenceOf(head) as SequenceItem).seq) out.set(s.key, item);
+    }
+    return out;
+  }
+
+  /**
+   * The waiting messages that may be decided again: those of devices whose first waiting message
+   * may go now (asking for one message per device keeps the gate's work small while a killed
+   * bridge holds many devices' predecessors). Before asking, a device whose first message waited
+   * `gapWaitMs` of healthy time gives up on the missing numbers.
+   */
+  async function release(): Promise<Item[]> {
+    if (waiting.length === 0) return [];
+    const first = [...heads().values()];
+    const expired = (item: Item) => {
+      item.headSince ??= Date.now();
+      return Date.now() - Math.max(item.headSince, troubleAt) > gapWaitMs;
+    };
+    // The predecessor may sit in another bridge that cannot reach Kafka: a wait only runs out
+    // while Kafka answers (this process may have had nothing to produce, so no failure of its own).
+    if (!forceGo && first.some(expired) && !(await kafkaAnswers())) troubleAt = Date.now();
+    for (const item of first) {
+      const s = sequenceOf(item) as SequenceItem;
+      if (forceGo || expired(item)) {
+        if (!forceGo)
+          log(
+            `mqtt bridge ${config.region}: ${s.key} seq ${s.seq} waited ${gapWaitMs} ms for its predecessor; going on`,
+          );
+        await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
+      }
+    }
+    const decisions = await untilDone('gate', () => deps.gate.decide(first.map((i) => sequenceOf(i) as SequenceItem)));
+    const free = new Set(
+      first.filter((_, n) => decisions[n] !== 'wait').map((i) => (sequenceOf(i) as SequenceItem).key),
+    );
+    const back = waiting.filter((i) => free.has((sequenceOf(i) as SequenceItem).key));
+    waiting = waiting.filter((i) => !free.has((sequenceOf(i) as SequenceItem).key));
+    return back;
+  }
+
+  /** One cycle: decide, produce, settle, acknowledge. */
+  async function cycle(batch: Item[]) {
+    stats.batches++;
+    // Telemetry in (device, seq) order: a device's consecutive numbers chain within the batch.
+    const telemetry = batch
+      .filter((i) => sequenceOf(i) !== undefined)
+      .sort((a, b) => {
+        const x = sequenceOf(a) as SequenceItem;
+        const y = sequenceOf(b) as SequenceItem;
+        return x.key < y.key ? -1 : x.key > y.key ? 1 : x.seq - y.seq;
+      });
+    if (forceGo) {
+      // Stopping: a message still missing its predecessor goes now (order yields to delivery).
+      for (const item of telemetry) {
+        const s = sequenceOf(item) as SequenceItem;
+        await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
+      }
+    }
+    const decisions = await untilDone('gate', () =>
+      deps.gate.decide(telemetry.map((i) => sequenceOf(i) as SequenceItem)),
+    );
+    const decision = new Map<Item, SequenceDecision>(
+      telemetry.map((item, n) => [item, decisions[n] as SequenceDecision]),
+    );
+
+    const records: Array<{
+      topic: string;
+      message: { key: string | null; value: Buffer | string; headers: Record<string, string> };
+    }> = [];
+    const done: Item[] = [];
+    const settleItems: Array<{ key: string; seq: number; hash: string }> = [];
+    const holes: string[] = [];
+    const notices: Array<() => void> = [];
+    const stillWaiting: Item[] = [];
+
+    for (const item of [...telemetry, ...batch.filter((i) => !decision.has(i))]) {
+      const r = item.ingested;
+      const d = decision.get(item);
+      if (d === 'wait') {
+        stillWaiting.push(item);
+        continue;
+      }
+      if (d === 'duplicate') {
+        stats.duplicates++;
+        done.push(item);
+        continue;
+      }
+      if (!r.ok) {
+        records.push(dlqRecord(item, r.code, r.reason, r.type, r.key));
+        // Its number is used up (settled), unless it was a number from the past.
+        if (r.sequence && d !== 'backwards') settleItems.push(r.sequence);
+        else if (!r.sequence && r.key) holes.push(r.key);
+        notices.push(() => notice(item, r));
+        stats.deadLettered++;
+        done.push(item);
+        continue;
+      }
+      if (d === 'backwards') {
+        const seq = r.sequence?.seq as number;
+        const reason = `seq ${seq} is not after the last accepted one`;
+        records.push(dlqRecord(item, 'SEQUENCE_BACKWARDS', reason, r.envelope.type, r.key));
+        notices.push(() =>
+          notice(item, {
+            ok: false,
+            type: r.envelope.type,
+            key: r.key,
+            code: 'SEQUENCE_BACKWARDS',
+            reason,
+            sequence: { key: r.key, seq, hash: r.sequence?.hash as string },
+            noticeTopic: `devices/${r.key}/commands/rejected`,
+          }),
+        );
+        stats.deadLettered++;
+        done.push(item);
+        continue;
+      }
+      if (d === 'late') {
+        stats.late++;
+        log(`mqtt bridge ${config.region}: ${r.key} seq ${r.sequence?.seq} came late (after numbers given up on)`);
+      }
+      records.push({
+        topic: r.envelope.type,
+        message: {
+          key: r.key,
+          value: JSON.stringify(r.envelope),
+          headers: {
+            'content-type': CONTENT_TYPE,
+            ce_id: r.envelope.id,
+            ce_type: r.envelope.type,
+            traceparent: r.envelope.traceparent,
+            // Which bridge produced it, and how the gate decided (diagnostics).
+            'meridian-bridge': `${config.instance}/${d ?? 'unsequenced'}`,
+          },
+        },
+      });
+      if (r.sequence) settleItems.push(r.sequence);
+      stats.produced++;
+      done.push(item);
+    }
+
+    if (records.length) {
+      const byTopic = new Map<string, Array<(typeof records)[number]['message']>>();
+      for (const rec of records) {
+        const list = byTopic.get(rec.topic) ?? [];
+        list.push(rec.message);
+        byTopic.set(rec.topic, list);
+      }
+      await untilDone('produce', async () => {
+        producer ??= await deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+        await producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+      });
+    }
+    if (settleItems.length) await untilDone('gate', () => deps.gate.settle(settleItems));
+    for (const key of holes) await untilDone('gate', () => deps.gate.hole(key));
+    for (const item of done) {
+      item.conn.ack(item.message);
+      stats.acked++;
+    }
+    for (const send of notices) send();
+
+    waiting.push(...stillWaiting);
+  }
+
+  async function run() {
+    while (running || incoming.length || waiting.length) {
+      if (incoming.length === 0) {
+        // Idle, or only waiting items: look again shortly (their predecessor may settle elsewhere).
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, waiting.length ? 50 : 200);
+        });
+        wake = undefined;
+        if (incoming.length === 0 && waiting.length === 0) continue;
+      }
+      // Items of a connection that dropped go on too: their redelivery is then a duplicate.
+      const taken = incoming.splice(0, maxBatch);
+      inFlight = taken.length;
+      const batch = [...(await release()), ...taken];
+      inFlight = batch.length;
+      if (batch.length) await cycle(batch);
+      inFlight = 0;
+    }
+  }
+
+  return {
+    name: 'mqtt-bridge',
+    stats,
+    get pending() {
+      return incoming.length + waiting.length + inFlight;
+    },
+    async start() {
+      running = true;
+      loop = run().catch((err) => {
+        if (!aborted) log(`mqtt bridge ${config.region}: pipeline stopped: ${(err as Error).stack}`);
+      });
+      try {
+        await Promise.all(connections.map((c) => c.start()));
+      } catch (err) {
+        await this.stop();
+        throw err;
+      }
+      log(`mqtt bridge ${config.region}: ${connections.length} connections (${config.instance}) subscribed`);
+    },
+    async stop() {
+      const deadline = Date.now() + (config.stopTimeoutMs ?? 15_000);
+      // Leave the group first: the broker routes no more messages here.
+      await Promise.all(connections.map((c) => c.unsubscribe()));
+      // Finish what arrived, until nothing has come for a moment (the broker flushes the
+      // session's queue after the unsubscribe).
+      let quietSince = Date.now();
+      let last = stats.received;
+      while (Date.now() < deadline) {
+        if (stats.received !== last) {
+          last = stats.received;
+          quietSince = Date.now();
+        }
+        if (incoming.length === 0 && inFlight === 0 && Date.now() - quietSince > 300) break;
+        await sleep(50);
+      }
+      // What still waits for a predecessor goes now: once this member is gone, nobody would
+      // acknowledge it (and a stopped test instance may never come back for its session).
+      forceGo = true;
+      running = false;
+      wake?.();
+      const finished = await Promise.race([
+        (loop ?? Promise.resolve()).then(() => true),
+        sleep(Math.max(0, deadline - Date.now())).then(() => false),
+      ]);
+      if (!finished) {
+        // Kafka (or Redis) is away: nothing more can be acknowledged. Keep the sessions: the broker
+        // holds every unacknowledged message for this instance's next run.
+        aborted = true;
+        abort();
+        await loop;
+        log(`mqtt bridge ${config.region}: stopped with ${this.pending} messages unacknowledged (kept by the broker)`);
+      }
+      await Promise.all(connections.map((c) => c.close(finished)));
+      await producer?.disconnect().catch(() => {});
+      producer = undefined;
+    },
+    async check() {
+      const up = connections.filter((c) => c.connected).length;
+      if (up < connections.length) throw new Error(`${up}/${connections.length} MQTT connections up`);
+      return `received ${stats.received}, produced ${stats.produced}, dead-lettered ${stats.deadLettered}, pending ${this.pending}`;
+    },
+  };
+}

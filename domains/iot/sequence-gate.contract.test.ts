@@ -1,0 +1,133 @@
+/**
+ * The SequenceGate contract (ports.ts, rules in sequence.ts), run by the reference gate (unit)
+ * and the Redis gate (integration). Each test uses devices of its own.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { SequenceGate } from './ports.ts';
+import { FIRST_SIGHT_GRACE_MS, FIRST_SIGHT_WAIT_MS, type SequenceItem } from './sequence.ts';
+
+const fresh = () => `t.dev-${randomUUID().slice(0, 8)}`;
+const item = (key: string, seq: number, over: Partial<SequenceItem> = {}): SequenceItem => ({
+  key,
+  seq,
+  hash: `h${seq}`,
+  redelivered: false,
+  ...over,
+});
+
+/** `make(now)` builds a gate reading the time from `now()` (ms). */
+export function sequenceGateContract(name: string, make: (now: () => number) => SequenceGate): void {
+  describe(`SequenceGate contract (${name})`, () => {
+    let t = 1_000_000;
+    const now = () => t;
+    const late = () => {
+      t += FIRST_SIGHT_GRACE_MS + 1;
+    };
+
+    it('the next number goes; a gap waits until its predecessor settles', async () => {
+      const gate = make(now);
+      const d = fresh();
+      assert.deepEqual(await gate.decide([item(d, 0), item(d, 1), item(d, 2), item(d, 3), item(d, 4)]), [
+        'go',
+        'go',
+        'go',
+        'go',
+        'go',
+      ]);
+      await gate.settle([0, 1, 2, 3, 4].map((n) => item(d, n)));
+      assert.deepEqual(await gate.decide([item(d, 5)]), ['go']);
+      assert.deepEqual(await gate.decide([item(d, 7)]), ['wait']);
+      assert.deepEqual(await gate.decide([item(d, 6)]), ['wait'], 'not before 5 is settled');
+      await gate.settle([item(d, 5)]);
+      assert.deepEqual(await gate.decide([item(d, 7), item(d, 6)]), ['wait', 'go']);
+      await gate.settle([item(d, 6)]);
+      assert.deepEqual(await gate.decide([item(d, 7)]), ['go']);
+    });
+
+    it('consecutive numbers in one batch all go, devices independently', async () => {
+      const gate = make(now);
+      const [a, b] = [fresh(), fresh()];
+      assert.deepEqual(await gate.decide([item(a, 0), item(b, 0)]), ['go', 'go']);
+      await gate.settle([item(a, 0), item(b, 0)]);
+      assert.deepEqual(await gate.decide([item(a, 1), item(b, 1), item(a, 2), item(a, 4), item(b, 2)]), [
+        'go',
+        'go',
+        'go',
+        'wait',
+        'go',
+      ]);
+    });
+
+    it('a repeat is a duplicate (redelivered, or the same payload); other content is backwards', async () => {
+      const gate = make(now);
+      const d = fresh();
+      await gate.decide([item(d, 0)]);
+      await gate.settle([item(d, 0), item(d, 1), item(d, 2), item(d, 3)]);
+      late();
+      assert.deepEqual(
+        await gate.decide([
+          item(d, 2),
+          item(d, 2, { hash: 'other', redelivered: true }),
+          item(d, 2, { hash: 'other' }),
+          item(d, 0, { hash: 'other' }),
+        ]),
+        ['duplicate', 'duplicate', 'backwards', 'backwards'],
+      );
+      assert.deepEqual(await gate.decide([item(d, 4), item(d, 4)]), ['go', 'duplicate'], 'a repeat within one batch');
+    });
+
+    it('a new device starts at 0: its first messages keep their order even when they cross', async () => {
+      const gate = make(now);
+      const d = fresh();
+      assert.deepEqual(await gate.decide([item(d, 1)]), ['wait']);
+      assert.deepEqual(await gate.decide([item(d, 0)]), ['go']);
+      await gate.settle([item(d, 0)]);
+      assert.deepEqual(await gate.decide([item(d, 1)]), ['go']);
+    });
+
+    it('a device new here above 0 (failed over) waits a moment for lower numbers, then starts; they come late', async () => {
+      const gate = make(now);
+      const d = fresh();
+      assert.deepEqual(await gate.decide([item(d, 5000)]), ['wait']);
+      t += FIRST_SIGHT_WAIT_MS;
+      assert.deepEqual(await gate.decide([item(d, 5000)]), ['go']);
+      await gate.settle([item(d, 5000)]);
+      assert.deepEqual(await gate.decide([item(d, 4999), item(d, 5001)]), ['late', 'go']);
+    });
+
+    it('given up numbers come late; the waiting one then goes', async () => {
+      const gate = make(now);
+      const d = fresh();
+      await gate.decide([item(d, 0)]);
+      await gate.settle([item(d, 0), item(d, 1)]);
+      late();
+      assert.deepEqual(await gate.decide([item(d, 4)]), ['wait']);
+      await gate.skipTo(d, 4);
+      assert.deepEqual(await gate.decide([item(d, 4)]), ['go']);
+      await gate.settle([item(d, 4)]);
+      assert.deepEqual(await gate.decide([item(d, 2), item(d, 3, { redelivered: true })]), ['late', 'late']);
+      await gate.settle([item(d, 2)]);
+      assert.deepEqual(await gate.decide([item(d, 2, { hash: 'x' })]), ['backwards'], 'late only once');
+    });
+
+    it('a refused message without a number fills one gap', async () => {
+      const gate = make(now);
+      const d = fresh();
+      await gate.decide([item(d, 0)]);
+      await gate.settle([item(d, 0), item(d, 1)]);
+      assert.deepEqual(await gate.decide([item(d, 3)]), ['wait']);
+      await gate.hole(d);
+      assert.deepEqual(await gate.decide([item(d, 3)]), ['go']);
+      await gate.settle([item(d, 3)]);
+      assert.deepEqual(await gate.decide([item(d, 5)]), ['wait'], 'a hole fills one gap only');
+      late();
+      assert.deepEqual(
+        await gate.decide([item(d, 2)]),
+        ['late'],
+        'should the number a hole stood for come, it is late',
+      );
+    });
+  });
+}

@@ -1,0 +1,4 @@
+import { telemetryWindowsContract } from './telemetry-windows.contract.test.ts';
+import { memoryWindows } from './testing.ts';
+
+telemetryWindowsContract('memory', memoryWindows);

@@ -1,0 +1,287 @@
+/**
+ * IoT ingest benchmark (east): QoS 1 telemetry through the broker and the MQTT bridge into Kafka,
+ * acknowledged, in msg/s, with 100 and 1,000 simulated devices; baseline in the same run: the
+ * same devices publishing to a plain subscriber on the same broker (same shared group, as many
+ * connections, acknowledging at once). Then publish → Kafka latency at a fixed, moderate rate, and
+ * the bridge's resident memory.
+ *
+ * Devices are registered through the graph (a region on a database of its own, without a bridge);
+ * the load comes from a separate generator process (e2e/bench/iot-load.ts) whose CPU is reported
+ * beside the bridges' and the broker's. Throughput counts what reached its sink: records in Kafka
+ * (read back afterwards) or messages at the plain subscriber, from the first publish to the last
+ * arrival, so a sink that falls behind is measured, not hidden by the broker's fast PUBACKs.
+ *
+ * BENCH_IOT_DURATION_MS (15000), BENCH_IOT_BRIDGES (2 processes), BENCH_IOT_CONNECTIONS (4 per
+ * process), BENCH_IOT_LATENCY_RATE (2000 msg/s), BENCH_IOT_BROKER_PID (the broker's CPU when the
+ * east MQTT URL points at a broker the stack did not start).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { IOT_EVENTS } from '../../domains/iot/events.ts';
+import { createKafka } from '../../infra/adapters/kafka.ts';
+import { resolveEndpoints } from '../../infra/config/endpoints.ts';
+import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials } from '../../infra/config/mqtt-users.ts';
+import { markEnd, readSince } from '../../infra/iot/kafka-tail.testing.ts';
+import { scratchDatabase } from '../../infra/postgres/scratch-database.testing.ts';
+import { REPO_ROOT } from '../../infra/stack/paths.ts';
+import { readTracked } from '../../infra/stack/process.ts';
+import { DOMAINS } from '../../regions/domains.ts';
+import { east } from '../../regions/east.ts';
+import { startRegion } from '../../regions/host/region-host.ts';
+import { testIdentity, testRegionConfig } from '../../regions/host/testing.ts';
+import { mapLimit, registerDevice, revokeDevices } from '../devices/fleet.ts';
+import { type BridgeProcess, cpuMsOf, startBridge } from '../support/bridge-process.ts';
+import { fmt, type Summary, summarize } from './stats.ts';
+
+const DURATION = Number(process.env.BENCH_IOT_DURATION_MS ?? 15_000);
+const BRIDGES = Number(process.env.BENCH_IOT_BRIDGES ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_IOT_CONNECTIONS ?? 4);
+const LATENCY_RATE = Number(process.env.BENCH_IOT_LATENCY_RATE ?? 2000);
+const SIZES = [100, 1000];
+
+const endpoints = resolveEndpoints('east', process.env);
+const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-iot' });
+const node = process.execPath;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tenant = `bench-${randomUUID().slice(0, 6)}`;
+const work = mkdtempSync(path.join(tmpdir(), 'meridian-iot-bench-'));
+const credsFile = path.join(work, 'creds.json');
+
+interface LoadReport {
+  devices: number;
+  sent: number;
+  acked: number;
+  failed: number;
+  firstAt: number;
+  lastAckAt: number;
+  puback: Summary;
+  cpuMs: number;
+}
+
+/** Runs a child to completion, resolving with its last JSON line. */
+function runJson<T>(args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(node, ['--disable-warning=TimeoutNegativeWarning', ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.on('exit', (code) => {
+      const line = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) reject(new Error(`${args.join(' ')} exited ${code}: ${out}`));
+      else resolve(JSON.parse(line) as T);
+    });
+  });
+}
+
+function load(count: number, opts: { rate?: number; durationMs?: number } = {}) {
+  return runJson<LoadReport>([
+    'e2e/bench/iot-load.ts',
+    '--creds',
+    credsFile,
+    '--count',
+    String(count),
+    '--duration-ms',
+    String(opts.durationMs ?? DURATION),
+    '--rate',
+    String(opts.rate ?? 0),
+  ]);
+}
+
+/** The plain subscriber: started, later stopped with SIGTERM for its report. */
+async function plainSubscriber(): Promise<{ stop(): Promise<{ received: number; lastAt: number; cpuMs: number }> }> {
+  const child: ChildProcess = spawn(
+    node,
+    [
+      'e2e/bench/iot-plain-subscriber.ts',
+      '--url',
+      withCredentials(endpoints.mqttUrl, MQTT_USERS.bridge, LOCAL_MQTT_PASSWORD),
+      '--connections',
+      String(BRIDGES * CONNECTIONS),
+      '--tenant',
+      tenant,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  while (!out.includes('"ready":true')) {
+    if (child.exitCode !== null) throw new Error(`plain subscriber exited: ${out}`);
+    await sleep(50);
+  }
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      return JSON.parse(out.trim().split('\n').pop() as string);
+    },
+  };
+}
+
+const stackCpu = (id: string) => {
+  // BENCH_IOT_BROKER_PID: the broker's process when it is not the stack's (an external MQTT URL).
+  const pid = (id.startsWith('mosquitto') && Number(process.env.BENCH_IOT_BROKER_PID)) || readTracked(id)?.pid;
+  return pid ? cpuMsOf(pid) : 0;
+};
+const pct = (ms: number, wallMs: number) => `${((100 * ms) / wallMs).toFixed(0)}%`;
+
+async function main() {
+  const db = await scratchDatabase('iot_bench');
+  const identity = testIdentity();
+  const region = await startRegion(
+    testRegionConfig(east, {
+      ...process.env,
+      MERIDIAN_EAST_POSTGRES_URL: db.url,
+      MERIDIAN_EAST_IOT_BRIDGE_CONNECTIONS: '0',
+    }),
+    // Registration only: no consumer groups (none of other domains' region-wide work, no IoT backlog).
+    { identity, domains: DOMAINS, processors: false },
+  );
+  const graphql = `http://127.0.0.1:${region.gatewayPort}/graphql`;
+  const issued = await identity.issuer?.issue({ sub: 'bench', tenant, scopes: ['devices:write'] });
+  const token = issued?.access_token as string;
+  const ids: string[] = [];
+  try {
+    const max = Math.max(...SIZES);
+    const t0 = Date.now();
+    const creds = await mapLimit(
+      Array.from({ length: max }, (_, i) => i),
+      16,
+      async (i) => {
+        const r = await registerDevice(graphql, token, {
+          id: `b-${String(i).padStart(4, '0')}`,
+          name: `bench ${i}`,
+          model: 'bench',
+          firmwareVersion: '1.0.0',
+        });
+        ids.push(r.id);
+        return {
+          url: (r.brokers.find((b) => b.region === 'east') ?? r.brokers[0])?.url,
+          username: r.username,
+          password: r.password,
+          nextSeq: 0,
+        };
+      },
+    );
+    writeFileSync(credsFile, JSON.stringify(creds));
+    console.log(
+      `registered ${max} devices through the graph in ${((Date.now() - t0) / 1000).toFixed(1)} s (${tenant})`,
+    );
+
+    const mosquittoId = 'mosquitto-east';
+    const results: string[] = [];
+    for (const size of SIZES) {
+      // Baseline: the same devices, a plain subscriber (acknowledges at once, no Kafka). Their
+      // numbering is put back afterwards: the bridge's ordering gate never sees these readings, and
+      // a device whose next reading at the bridge skipped numbers would wait (gapWaitMs) for them.
+      const numbering = readFileSync(credsFile);
+      const plain = await plainSubscriber();
+      const cpuBroker0 = stackCpu(mosquittoId);
+      const base = await load(size);
+      await sleep(2000); // whatever the broker still queued for the subscriber arrives
+      const got = await plain.stop();
+      writeFileSync(credsFile, numbering);
+      const baseWall = Math.max(got.lastAt, base.lastAckAt) - base.firstAt;
+      const baseRate = got.received / (baseWall / 1000);
+      const brokerBase = stackCpu(mosquittoId) - cpuBroker0;
+
+      // The bridge: processes of their own, into Kafka (read back afterwards).
+      const mark = await markEnd(kafka, [IOT_EVENTS.telemetryRaw]);
+      const bridges: BridgeProcess[] = [];
+      for (let b = 0; b < BRIDGES; b++)
+        bridges.push(await startBridge('east', `bench-${b}`, { connections: CONNECTIONS }));
+      const cpuBridges0 = bridges.map((b) => b.cpuMs());
+      const cpuBroker1 = stackCpu(mosquittoId);
+      const cpuKafka0 = stackCpu('kafka-east');
+      let rss = 0;
+      const sampler = setInterval(() => {
+        rss = Math.max(
+          rss,
+          bridges.reduce((n, b) => n + b.rssKiB(), 0),
+        );
+      }, 250);
+      const run = await load(size);
+      // Wait until Kafka has every acknowledged reading of this run.
+      let records: Awaited<ReturnType<typeof readSince>> = [];
+      const mine = () => records.filter((r) => r.key?.startsWith(`${tenant}.`));
+      for (let i = 0; i < 120; i++) {
+        records = await readSince(kafka, mark);
+        if (new Set(mine().map((r) => r.headers?.ce_id?.toString())).size >= run.acked) break;
+        await sleep(1000);
+      }
+      clearInterval(sampler);
+      const inKafka = mine();
+      const distinct = new Set(inKafka.map((r) => r.headers?.ce_id?.toString())).size;
+      const lastIn = Math.max(...inKafka.map((r) => r.timestamp));
+      const wall = lastIn - run.firstAt;
+      const rate = distinct / (wall / 1000);
+      const bridgeCpu = bridges.reduce((n, b, i) => n + b.cpuMs() - (cpuBridges0[i] as number), 0);
+      const brokerCpu = stackCpu(mosquittoId) - cpuBroker1;
+      const kafkaCpu = stackCpu('kafka-east') - cpuKafka0;
+      const latency = summarize(
+        inKafka.map((r) => r.timestamp - Date.parse(JSON.parse(r.value?.toString() ?? '{}').data.ts)),
+      );
+      await Promise.all(bridges.map((b) => b.stop()));
+
+      results.push(
+        `${size} devices: bridge → Kafka ${rate.toFixed(0)} msg/s (${distinct} of ${run.acked} acknowledged in ${(wall / 1000).toFixed(1)} s; ` +
+          `${inKafka.length - distinct} duplicates) vs plain subscriber ${baseRate.toFixed(0)} msg/s (${got.received}/${base.acked}); ` +
+          `ratio ${(rate / baseRate).toFixed(2)}x`,
+        `  CPU over the run: generator ${pct(run.cpuMs, DURATION)}, bridges ${pct(bridgeCpu, wall)}, broker ${pct(brokerCpu, wall)} ` +
+          `(baseline: generator ${pct(base.cpuMs, DURATION)}, broker ${pct(brokerBase, baseWall)}), Kafka ${pct(kafkaCpu, wall)}`,
+        `  publish → Kafka at full load ${fmt(latency)}; device PUBACK ${fmt(run.puback)}`,
+        `  bridge resident memory (${BRIDGES} processes, peak): ${(rss / 1024).toFixed(0)} MiB`,
+      );
+      console.log(results.slice(-4).join('\n'));
+    }
+
+    // Latency at a moderate rate (the broker's queue empty): 1,000 devices, LATENCY_RATE msg/s.
+    const mark = await markEnd(kafka, [IOT_EVENTS.telemetryRaw]);
+    const bridges: BridgeProcess[] = [];
+    for (let b = 0; b < BRIDGES; b++)
+      bridges.push(await startBridge('east', `bench-${b}`, { connections: CONNECTIONS }));
+    const idle = bridges.reduce((n, b) => n + b.rssKiB(), 0);
+    let rss = 0;
+    const sampler = setInterval(() => {
+      rss = Math.max(
+        rss,
+        bridges.reduce((n, b) => n + b.rssKiB(), 0),
+      );
+    }, 250);
+    const run = await load(max, { rate: LATENCY_RATE });
+    await sleep(3000);
+    clearInterval(sampler);
+    const records = (await readSince(kafka, mark)).filter((r) => r.key?.startsWith(`${tenant}.`));
+    const latency = summarize(
+      records.map((r) => r.timestamp - Date.parse(JSON.parse(r.value?.toString() ?? '{}').data.ts)),
+    );
+    await Promise.all(bridges.map((b) => b.stop()));
+    const lines = [
+      `publish → Kafka at ${LATENCY_RATE} msg/s from ${max} devices: ${fmt(latency)} (${records.length} of ${run.acked})`,
+      `bridge resident memory: idle ${(idle / 1024).toFixed(0)} MiB, with ${max} devices at ${LATENCY_RATE} msg/s ${(rss / 1024).toFixed(0)} MiB ` +
+        `(${BRIDGES} processes × ${CONNECTIONS} connections): ${((rss - idle) / 1024).toFixed(0)} MiB per 1,000 devices above idle`,
+    ];
+    console.log(lines.join('\n'));
+    console.log(`\nsummary\n${[...results, ...lines].join('\n')}`);
+  } finally {
+    await revokeDevices(graphql, token, ids);
+    await region.stop();
+    await db.drop();
+    await kafka.close();
+  }
+}
+
+await main();
+process.exit(0);
