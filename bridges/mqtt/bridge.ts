@@ -25,6 +25,7 @@ import type { KafkaDependency } from '../../infra/adapters/kafka.ts';
 import { dlqTopic } from '../../infra/events/consumer.ts';
 import { CONTENT_TYPE } from '../../infra/events/kafka-codec.ts';
 import { type EventRegistry, eventRegistry } from '../../infra/events/registry.ts';
+import { withTelemetry } from '../../infra/telemetry/context.ts';
 import { type BridgeConnection, type Incoming, openBridgeConnection } from './connection.ts';
 import { type Ingested, ingest } from './ingest.ts';
 
@@ -148,12 +149,32 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
 
   function onMessage(conn: BridgeConnection, message: Incoming) {
     stats.received++;
-    const ingested = ingest(message.topic, message.payload, {
-      region: config.region,
-      registry,
-      redelivered: message.dup,
-      receivedAt: new Date().toISOString(),
-    });
+    // OTel has no MQTT instrumentation: the receive is a CONSUMER span of its own (messaging
+    // conventions), a child of the device's trace when it sent one, and the event it makes
+    // carries a creation span under it.
+    const kind = message.topic.slice(message.topic.lastIndexOf('/') + 1);
+    const ingested = withTelemetry(
+      { traceparent: message.traceparent },
+      () =>
+        ingest(message.topic, message.payload, {
+          region: config.region,
+          registry,
+          redelivered: message.dup,
+          receivedAt: new Date().toISOString(),
+          traceparent: message.traceparent,
+        }),
+      {
+        name: `process devices/${kind}`,
+        kind: 'consumer',
+        preferTraceparent: true,
+        attributes: {
+          'messaging.system': 'mqtt',
+          'messaging.operation.type': 'process',
+          'messaging.destination.template': `devices/{tenant}/{device}/${kind}`,
+          'messaging.message.id': message.messageId,
+        },
+      },
+    );
     incoming.push({ conn, message, ingested });
     wake?.();
   }

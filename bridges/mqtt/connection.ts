@@ -32,6 +32,15 @@ export interface Incoming {
   readonly dup: boolean;
   /** The connection it came on: its PUBACK is written only on that same connection. */
   readonly generation: number;
+  /** The publisher's W3C trace context, from the MQTT 5 user property `traceparent`, if it sent one. */
+  readonly traceparent?: string;
+}
+
+/** The `traceparent` user property of an MQTT 5 PUBLISH (a property may repeat: the first counts). */
+export function traceparentOf(packet: Pick<IPublishPacket, 'properties'>): string | undefined {
+  const v = packet.properties?.userProperties?.traceparent;
+  const one = Array.isArray(v) ? v[0] : v;
+  return typeof one === 'string' ? one : undefined;
 }
 
 export interface BridgeConnectionOptions {
@@ -135,6 +144,7 @@ export function openBridgeConnection(opts: BridgeConnectionOptions): BridgeConne
           messageId: packet.messageId ?? 0,
           dup: packet.dup,
           generation,
+          traceparent: traceparentOf(packet),
         });
       });
       return new Promise<void>((resolve, reject) => {

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { IOT_EVENTS } from '../../domains/iot/events.ts';
 import { eventRegistry } from '../../infra/events/registry.ts';
 import { telemetryEventId } from '../../infra/iot/event-id.ts';
+import { parseTraceparent } from '../../infra/telemetry/traceparent.ts';
 import { bridgeSettings } from './config.ts';
+import { traceparentOf } from './connection.ts';
 import { ingest } from './ingest.ts';
 
 const ctx = { region: 'east', registry: eventRegistry(), redelivered: false, receivedAt: '2026-11-30T12:00:00.000Z' };
@@ -22,6 +24,29 @@ describe('ingest: a device message into an event or a refusal', () => {
       [IOT_EVENTS.telemetryRaw, 'acme', 'acme.s1', 'acme.s1', telemetryEventId('acme.s1', 4)],
     );
     assert.deepEqual(r.sequence && [r.sequence.key, r.sequence.seq, r.sequence.redelivered], ['acme.s1', 4, false]);
+  });
+
+  it("continues the device's trace (MQTT 5 user property traceparent), else starts one", () => {
+    const device = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const traced = ingest(
+      'devices/acme.s1/telemetry',
+      body({ seq: 5, ts: '2026-11-30T11:59:59Z', metrics: { t: 1 } }),
+      {
+        ...ctx,
+        traceparent: device,
+      },
+    );
+    assert.ok(traced.ok);
+    assert.equal(parseTraceparent(traced.envelope.traceparent)?.traceId, '4bf92f3577b34da6a3ce929d0e0e4736');
+    assert.notEqual(parseTraceparent(traced.envelope.traceparent)?.spanId, '00f067aa0ba902b7', 'a span of its own');
+    const untraced = ingest(
+      'devices/acme.s1/telemetry',
+      body({ seq: 6, ts: '2026-11-30T11:59:59Z', metrics: { t: 1 } }),
+      ctx,
+    );
+    assert.ok(untraced.ok && parseTraceparent(untraced.envelope.traceparent));
+    assert.equal(traceparentOf({ properties: { userProperties: { traceparent: [device, 'x'] } } }), device);
+    assert.equal(traceparentOf({ properties: {} }), undefined);
   });
 
   it('status and progress are events too (not sequenced)', () => {
@@ -43,7 +68,12 @@ describe('ingest: a device message into an event or a refusal', () => {
     const cases: Array<[string, Buffer, string, number | undefined]> = [
       ['devices/acme.s1/telemetry', Buffer.from('{"seq":'), 'MALFORMED_JSON', undefined],
       ['devices/acme.s1/telemetry', body({ seq: 2, ts: 'yesterday', metrics: { t: 1 } }), 'SCHEMA_VIOLATION', 2],
-      ['devices/acme.s1/telemetry', body({ seq: 2, ts: '2026-11-30T11:59:59Z', metrics: {} }), 'SCHEMA_VIOLATION', 2],
+      [
+        'devices/acme.s1/telemetry',
+        body({ seq: 2, ts: '2026-11-30T11:59:59Z', metrics: { t: 1 } }),
+        'SCHEMA_VIOLATION',
+        2,
+      ],
       [
         'devices/acme.s1/telemetry',
         body({ seq: 2, ts: '2026-11-30T11:59:59Z', metrics: { t: 1 }, extra: 1 }),

@@ -17,7 +17,7 @@ import { isDomainError } from '../../domains/shared/errors.ts';
 import type { Envelope } from '../../infra/events/envelope.ts';
 import type { EventRegistry } from '../../infra/events/registry.ts';
 import { payloadHash, telemetryEventId, uuidV5 } from '../../infra/iot/event-id.ts';
-import { childTraceparent } from '../../infra/telemetry/traceparent.ts';
+import { messageTraceparent } from '../../infra/telemetry/context.ts';
 
 const TYPE_OF: Record<DeviceMessageKind, string> = {
   telemetry: IOT_EVENTS.telemetryRaw,
@@ -56,6 +56,8 @@ export interface IngestContext {
   /** MQTT DUP flag of the delivery. */
   readonly redelivered: boolean;
   readonly receivedAt: string;
+  /** The device's trace context (MQTT 5 user property), which the event continues. */
+  readonly traceparent?: string;
 }
 
 /** Reads, builds and validates one device message. */
@@ -106,7 +108,7 @@ export function ingest(topic: string, payload: Buffer, ctx: IngestContext): Inge
     time: ctx.receivedAt,
     subject: parsed.mqttId,
     tenant: parsed.tenant,
-    traceparent: childTraceparent(undefined),
+    traceparent: messageTraceparent(ctx.traceparent, { system: 'kafka', destination: type }),
     datacontenttype: 'application/json',
     data: read.data,
   };

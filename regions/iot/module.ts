@@ -39,6 +39,7 @@ import { createRedisSequenceGate } from '../../infra/iot/sequence-gate.redis.ts'
 import { createPostgresTelemetryWindows } from '../../infra/iot/telemetry-windows.postgres.ts';
 import { iotSchema } from '../../subgraphs/iot/server.ts';
 import type { DomainModule, Processor, Service } from '../host/domain-module.ts';
+import { addBridgeStats } from '../metrics/bridges.ts';
 import { iotChangedEntities } from './changes.ts';
 import { type FirmwareDispatcher, firmwareDispatcher } from './dispatcher.ts';
 import { firmwareGrpcService } from './firmware-grpc.ts';
@@ -166,6 +167,12 @@ export const iotModule: DomainModule<IotHandle> = {
       dispatcher,
     ];
     if (settings.connections > 0) {
+      // Bridge throughput and dead letters on the region's /metrics, beside the AMQP bridge's.
+      addBridgeStats(ctx.metrics, 'mqtt', () => ({
+        received: bridge?.stats.received ?? 0,
+        produced: bridge?.stats.produced ?? 0,
+        deadLettered: bridge?.stats.deadLettered ?? 0,
+      }));
       services.push({
         name: 'iot.mqtt-bridge',
         needs: ['topics'],
