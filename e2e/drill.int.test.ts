@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { runFailoverDrill } from '../regions/drill/drill.ts';
 
-const short = { warmupSeconds: 5, outageSeconds: 5, afterSeconds: 3, ordersPerSecond: 5, readsPerSecond: 10 };
+const short = { warmupSeconds: 3, outageSeconds: 3, afterSeconds: 2, ordersPerSecond: 5, readsPerSecond: 10 };
 
 describe('failover drill (soft, short traffic)', () => {
   it('a drill whose reconciliation is sabotaged fails its invariants', async (t) => {
@@ -20,7 +20,7 @@ describe('failover drill (soft, short traffic)', () => {
       hard: false,
       ...short,
       breakReconciliation: true,
-      reconcileTimeoutSeconds: 20,
+      reconcileTimeoutSeconds: 15,
       log: (l) => lines.push(l),
     });
     t.diagnostic(lines.join('\n'));

@@ -19,6 +19,7 @@ import { type RoleProcess, startRole } from './support/role-process.ts';
 const MAIN = fileURLToPath(new URL('../regions/amqp-bridge/main.ts', import.meta.url));
 const MESSAGES = 3000;
 const WAVE = 100;
+const KILL_WAVE = 1000;
 const TOPIC = 'partners.shipment.updated.v1';
 
 describe('AMQP bridge processes under SIGKILL (east)', () => {
@@ -70,9 +71,14 @@ describe('AMQP bridge processes under SIGKILL (east)', () => {
     const confirmed = new Set<string>();
     let kills = 0;
     const midStream: boolean[] = [];
-    for (let first = 0; first < MESSAGES; first += WAVE) {
+    for (let first = 0; first < MESSAGES; ) {
+      // A kill comes while a wave of KILL_WAVE is on its way through the bridge: big enough that
+      // the bridge is still at it when its first records show up in Kafka (a wave of 100 could
+      // be all through before the kill, and the kill would then prove nothing).
+      const killHere = first === 1000 || first === 2000;
+      const size = killHere ? KILL_WAVE : WAVE;
       const wave = Promise.all(
-        Array.from({ length: WAVE }, (_, k) => {
+        Array.from({ length: size }, (_, k) => {
           const id = `m-${first + k}`;
           const body = JSON.stringify({
             type: TOPIC,
@@ -93,16 +99,18 @@ describe('AMQP bridge processes under SIGKILL (east)', () => {
           );
         }),
       );
-      if (first === 1000 || first === 2000) {
+      if (killHere) {
         // Mid-stream: the wave just published is on its way through the bridge.
-        await eventually(() => assert.ok(kafka.events.length >= first + 10), { timeoutMs: 60_000 });
-        midStream.push(kafka.events.length < first + WAVE);
+        const deadline = Date.now() + 60_000;
+        while (kafka.events.length <= first && Date.now() < deadline) await sleep(2);
         await kill(bridge);
+        midStream.push(kafka.events.length < first + size);
         kills++;
         await sleep(200);
         bridge = await startBridge();
       }
       await wave;
+      first += size;
     }
     assert.ok(midStream.some(Boolean), 'at least one kill came while messages were in flight');
     assert.equal(confirmed.size, MESSAGES, 'RabbitMQ confirmed every publish');

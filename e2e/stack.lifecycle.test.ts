@@ -14,7 +14,7 @@ import { which } from '../infra/stack/install.ts';
 import { REPO_ROOT } from '../infra/stack/paths.ts';
 import { portOwner } from '../infra/stack/ports.ts';
 import { groupAlive, readTracked, runningPid } from '../infra/stack/process.ts';
-import { stackServices } from '../infra/stack/services.ts';
+import { optInEnabled, stackServices } from '../infra/stack/services.ts';
 import { startRegion } from '../regions/host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
 import { west } from '../regions/west.ts';
@@ -63,7 +63,8 @@ interface StatusJson {
   pid: number | null;
 }
 
-const services = stackServices(process.env).filter((s) => !s.external);
+// What `up` starts here: local services, opt-in ones (Jaeger) only when enabled.
+const services = stackServices(process.env).filter((s) => !s.external && optInEnabled(s, process.env, []));
 
 describe('stack lifecycle', { concurrency: false }, () => {
   it('up on a running stack starts nothing', async () => {
