@@ -13,6 +13,7 @@
  */
 import { register } from 'node:module';
 import path from 'node:path';
+import { createAddHookMessageChannel } from 'import-in-the-middle';
 import { startTelemetry } from './otel.ts';
 
 function exporterFromEnv(env: NodeJS.ProcessEnv) {
@@ -36,7 +37,10 @@ function ratio(env: NodeJS.ProcessEnv): number {
 }
 
 if (process.env.MERIDIAN_OTEL !== 'off') {
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  // Only the modules an instrumentation hooks are wrapped (import-in-the-middle's message
+  // channel): by default the loader wraps every ES module the process imports, ours included.
+  const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, registerOptions);
   const script = path.basename(process.argv[1] ?? 'node', '.ts');
   const telemetry = startTelemetry({
     serviceName: process.env.OTEL_SERVICE_NAME ?? `meridian-${script}-${process.argv[2] ?? ''}`.replace(/-$/, ''),
@@ -44,4 +48,6 @@ if (process.env.MERIDIAN_OTEL !== 'off') {
     sampleRatio: ratio(process.env),
   });
   process.once('beforeExit', () => void telemetry.shutdown());
+  // The instrumentations named their modules to the loader; nothing may be imported before it knows.
+  await waitForAllMessagesAcknowledged();
 }
