@@ -69,17 +69,30 @@ async function stockIn(r: 'east' | 'west'): Promise<number | undefined> {
 
 before(async () => {
   identity = testIdentity();
-  const ports = { east: await freePort(), west: await freePort() };
   const config = (profile: typeof east, self: number, peer: number) => ({
     ...testRegionConfig(profile),
     gatewayPort: self,
     peerGatewayUrl: `http://127.0.0.1:${peer}`,
   });
-  const [e, w] = await Promise.all([
-    startRegion(config(east, ports.east, ports.west), { identity, domains: DOMAINS }),
-    startRegion(config(west, ports.west, ports.east), { identity, domains: DOMAINS }),
-  ]);
-  regions = { east: e, west: w };
+  // Each region must know its peer's gateway port before either listens, so the ports are
+  // picked first; another listener of this process (a port-0 service of the other region) can
+  // take one in between. Then whatever started is stopped — a running region would keep this
+  // file from ever exiting — and the pair is started again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    const ports = { east: await freePort(), west: await freePort() };
+    const started = await Promise.allSettled([
+      startRegion(config(east, ports.east, ports.west), { identity, domains: DOMAINS }),
+      startRegion(config(west, ports.west, ports.east), { identity, domains: DOMAINS }),
+    ]);
+    const [e, w] = started;
+    if (e.status === 'fulfilled' && w.status === 'fulfilled') {
+      regions = { east: e.value, west: w.value };
+      break;
+    }
+    await Promise.all(started.flatMap((r) => (r.status === 'fulfilled' ? [r.value.stop()] : [])));
+    const reason = (e.status === 'rejected' ? e.reason : (w as PromiseRejectedResult).reason) as Error;
+    if (attempt === 3 || !/EADDRINUSE/.test(String(reason?.message ?? reason))) throw reason;
+  }
   db = {
     east: createPostgres({ url: resolveEndpoints('east', process.env).postgresUrl }),
     west: createPostgres({ url: resolveEndpoints('west', process.env).postgresUrl }),
