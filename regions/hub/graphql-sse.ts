@@ -12,9 +12,8 @@
 import { createHandler } from 'graphql-sse/lib/use/fetch';
 import { Hono } from 'hono';
 import type { Actor } from '../../domains/shared/actor.ts';
-import { isDomainError } from '../../domains/shared/errors.ts';
-import { problem } from '../host/problem.ts';
 import type { UserLimits } from './limits.ts';
+import { streamActor } from './stream-auth.ts';
 import type { HubGraphQL } from './subscriptions.ts';
 
 /** Options of graphqlSseRoutes. */
@@ -58,20 +57,8 @@ export function graphqlSseRoutes(opts: GraphqlSseOptions): Hono {
 
   const app = new Hono();
   app.on(['GET', 'POST'], '/v1/graphql/stream', async function graphqlStream(c) {
-    const queryToken = c.req.query('access_token');
-    const authorization = c.req.header('authorization') ?? (queryToken ? `Bearer ${queryToken}` : undefined);
-    let actor: Actor;
-    try {
-      actor = await verify(authorization);
-    } catch (err) {
-      if (isDomainError(err, 'UNAUTHENTICATED')) {
-        const challenge = authorization === undefined ? '' : ', error="invalid_token"';
-        c.header('WWW-Authenticate', `Bearer realm="meridian"${challenge}`);
-        return problem(c, 401, 'Unauthorized', err.message);
-      }
-      if (isDomainError(err) && err.retryable) return problem(c, 503, 'Service Unavailable', err.message);
-      throw err;
-    }
+    const actor = await streamActor(c, verify);
+    if (actor instanceof Response) return actor;
     actors.set(c.req.raw, actor);
     const res = await handler(c.req.raw);
     const headers = new Headers(res.headers);

@@ -22,6 +22,7 @@ import type { Actor } from '../../domains/shared/actor.ts';
 import { isDomainError } from '../../domains/shared/errors.ts';
 import { problem } from '../host/problem.ts';
 import type { Delivery, Hub } from './hub.ts';
+import { streamActor } from './stream-auth.ts';
 import { TOPIC, type TopicResolver } from './topics.ts';
 
 /** Options of sseRoutes. */
@@ -67,22 +68,8 @@ export function sseRoutes(opts: SseOptions): Hono {
   const app = new Hono();
 
   app.get('/v1/stream', async function streamTopics(c) {
-    // EventSource cannot set headers, so browsers pass the token as ?access_token= (RFC 6750 §2.3).
-    const queryToken = c.req.query('access_token');
-    const authorization = c.req.header('authorization') ?? (queryToken ? `Bearer ${queryToken}` : undefined);
-    let actor: Actor;
-    try {
-      actor = await verify(authorization);
-    } catch (err) {
-      if (isDomainError(err, 'UNAUTHENTICATED')) {
-        // RFC 6750 §3: a 401 carries WWW-Authenticate, with an error code only if a token was sent.
-        const challenge = authorization === undefined ? '' : ', error="invalid_token"';
-        c.header('WWW-Authenticate', `Bearer realm="meridian"${challenge}`);
-        return problem(c, 401, 'Unauthorized', err.message);
-      }
-      if (isDomainError(err) && err.retryable) return problem(c, 503, 'Service Unavailable', err.message);
-      throw err;
-    }
+    const actor = await streamActor(c, verify);
+    if (actor instanceof Response) return actor;
 
     const raw = c.req.query('topics');
     if (raw === undefined || raw === '') {
