@@ -16,11 +16,11 @@ import { resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials, withoutCredentials } from '../../infra/config/mqtt-users.ts';
 import { dlqTopic } from '../../infra/events/consumer.ts';
 import { fromKafkaMessage, kafkaHeader } from '../../infra/events/kafka-codec.ts';
+import { type Tail, tail } from '../../infra/events/kafka-tail.testing.ts';
 import { ensureTopics } from '../../infra/events/topics.ts';
 import { type OpenBrokerAdmin, openBrokerAdmin } from '../../infra/iot/broker-admin.ts';
 import { createDynsecDeviceAccess } from '../../infra/iot/device-access.dynsec.ts';
 import { createDeviceClient, type DeviceClient } from '../../infra/iot/device-client.ts';
-import { type Tail, tail } from '../../infra/iot/kafka-tail.testing.ts';
 import { createRedisSequenceGate } from '../../infra/iot/sequence-gate.redis.ts';
 import { createMqttBridge, type MqttBridge } from './bridge.ts';
 

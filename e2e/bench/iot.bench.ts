@@ -24,7 +24,7 @@ import { IOT_EVENTS } from '../../domains/iot/events.ts';
 import { createKafka } from '../../infra/adapters/kafka.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials } from '../../infra/config/mqtt-users.ts';
-import { markEnd, readSince } from '../../infra/iot/kafka-tail.testing.ts';
+import { markEnd, readSince } from '../../infra/events/kafka-tail.testing.ts';
 import { scratchDatabase } from '../../infra/postgres/scratch-database.testing.ts';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
 import { readTracked } from '../../infra/stack/process.ts';

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IHeaders } from 'kafkajs';
 import type { KafkaDependency } from '../adapters/kafka.ts';
+import { type PartitionRange, readPartitionRanges } from '../outbox/relay.ts';
 
 export interface TailedRecord {
   readonly topic: string;
@@ -25,7 +26,12 @@ export interface Tail {
   stop(): Promise<void>;
 }
 
-export async function tail(kafka: KafkaDependency, topics: readonly string[]): Promise<Tail> {
+/** Starts reading `topics` at their current ends; `onRecord` sees each record as it arrives. */
+export async function tail(
+  kafka: KafkaDependency,
+  topics: readonly string[],
+  onRecord?: (record: TailedRecord) => void,
+): Promise<Tail> {
   const admin = await kafka.admin();
   const starts = new Map<string, Array<{ partition: number; offset: string }>>();
   for (const topic of topics) {
@@ -54,7 +60,7 @@ export async function tail(kafka: KafkaDependency, topics: readonly string[]): P
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ topic, partition, message }) => {
-      records.push({
+      const record: TailedRecord = {
         topic,
         partition,
         offset: message.offset,
@@ -63,7 +69,9 @@ export async function tail(kafka: KafkaDependency, topics: readonly string[]): P
         headers: message.headers,
         timestamp: Number(message.timestamp),
         arrivedAt: Date.now(),
-      });
+      };
+      records.push(record);
+      onRecord?.(record);
     },
   });
   await joined;
@@ -93,45 +101,30 @@ export async function markEnd(
 
 /**
  * Everything appended to the topics between `mark` and now, in partition order. A fresh consumer
- * reads each partition from the mark to its current end, so a restart of Kafka in between
- * (which a live consumer without committed offsets would not survive intact) loses nothing.
+ * reads each partition from the mark to its current end (the relay's `readPartitionRanges`), so
+ * a restart of Kafka in between (which a live consumer without committed offsets would not
+ * survive intact) loses nothing. What could not be read within 120 s is left out: the caller's
+ * counts say what is missing.
  */
 export async function readSince(
   kafka: KafkaDependency,
   mark: Map<string, Map<number, string>>,
 ): Promise<TailedRecord[]> {
   const admin = await kafka.admin();
-  const ends = new Map<string, Map<number, bigint>>();
-  let remaining = 0;
+  const ranges: PartitionRange[] = [];
   for (const [topic, starts] of mark) {
-    const now = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.offset)]));
-    ends.set(topic, now);
-    for (const [p, end] of now) if (end > BigInt(starts.get(p) ?? '0')) remaining++;
+    for (const end of await admin.fetchTopicOffsets(topic)) {
+      const from = starts.get(end.partition) ?? '0';
+      if (BigInt(end.offset) > BigInt(from)) ranges.push({ topic, partition: end.partition, from, to: end.offset });
+    }
   }
   const records: TailedRecord[] = [];
-  if (remaining === 0) return records;
   const groupId = `test-read-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [...mark.keys()], fromBeginning: true });
-  const finished = new Set<string>();
-  let done: () => void = () => {};
-  const all = new Promise<void>((resolve) => {
-    done = resolve;
-  });
-  const joined = new Promise<void>((resolve) => {
-    const off = consumer.on(consumer.events.GROUP_JOIN, () => {
-      off();
-      resolve();
-    });
-  });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ topic, partition, message }) => {
-      const end = ends.get(topic)?.get(partition) ?? 0n;
-      const start = BigInt(mark.get(topic)?.get(partition) ?? '0');
-      const offset = BigInt(message.offset);
-      if (offset < start || offset >= end) return;
+  await readPartitionRanges(
+    kafka.kafka,
+    groupId,
+    ranges,
+    (topic, message, partition) =>
       records.push({
         topic,
         partition,
@@ -141,20 +134,9 @@ export async function readSince(
         headers: message.headers,
         timestamp: Number(message.timestamp),
         arrivedAt: Date.now(),
-      });
-      if (offset === end - 1n && !finished.has(`${topic}/${partition}`)) {
-        finished.add(`${topic}/${partition}`);
-        if (finished.size === remaining) done();
-      }
-    },
-  });
-  await joined;
-  for (const [topic, starts] of mark)
-    for (const [partition, offset] of starts) consumer.seek({ topic, partition, offset });
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([all, new Promise((r) => (timer = setTimeout(r, 120_000)))]);
-  clearTimeout(timer);
-  await consumer.disconnect().catch(() => {});
+      }),
+    120_000,
+  ).catch(() => {});
   await admin.deleteGroups([groupId]).catch(() => {});
   records.sort((a, b) =>
     a.topic === b.topic

@@ -231,7 +231,7 @@ export async function readPartitionRanges(
   kafka: Pick<Kafka, 'consumer'>,
   groupId: string,
   ranges: readonly PartitionRange[],
-  onMessage: (topic: string, message: KafkaMessage) => void,
+  onMessage: (topic: string, message: KafkaMessage, partition: number) => void,
   timeoutMs = RECONCILE_TIMEOUT_MS,
 ): Promise<void> {
   const pending = new Map(ranges.map((r) => [`${r.topic}:${r.partition}`, r]));
@@ -257,7 +257,7 @@ export async function readPartitionRanges(
         const to = BigInt(range.to);
         for (const m of batch.messages) {
           const offset = BigInt(m.offset);
-          if (offset >= BigInt(range.from) && offset < to) onMessage(batch.topic, m);
+          if (offset >= BigInt(range.from) && offset < to) onMessage(batch.topic, m, batch.partition);
         }
         if (BigInt(batch.lastOffset()) >= to - 1n) {
           pending.delete(key);
