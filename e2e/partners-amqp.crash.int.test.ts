@@ -14,7 +14,7 @@ import { eventually } from '../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
 import { type Collector, collectFromNow } from './support/kafka-collector.ts';
 import { eventProducer, type PartnersRegion, startPartnersRegion, tenantName } from './support/partners.ts';
-import { type RoleProcess, startRole } from './support/role-process.ts';
+import { roleFleet } from './support/role-process.ts';
 
 const MAIN = fileURLToPath(new URL('../regions/amqp-bridge/main.ts', import.meta.url));
 const MESSAGES = 3000;
@@ -27,25 +27,17 @@ describe('AMQP bridge processes under SIGKILL (east)', () => {
   let kafka: Collector;
   const producer = eventProducer();
   const tenant = tenantName('amqpcrash');
-  const children = new Set<RoleProcess>();
   const output: string[] = [];
-
-  const startBridge = async () => {
-    const role = await startRole(MAIN, ['east'], p.env, output);
-    children.add(role);
-    return role;
-  };
-  const kill = async (role: RoleProcess) => {
-    await role.kill();
-    children.delete(role);
-  };
+  const roles = roleFleet(MAIN, ['east'], () => p.env, output);
+  const startBridge = roles.start;
+  const kill = roles.kill;
 
   before(async () => {
     p = await startPartnersRegion('partners_amqp_crash', { AMQP_BRIDGE: 'external', AMQP_REFRESH: '200ms' });
     kafka = await collectFromNow(producer.kafka, [TOPIC], (e) => e.tenant === tenant);
   });
   after(async () => {
-    await Promise.all([...children].map(kill));
+    await roles.killAll();
     await kafka?.stop();
     await producer.close();
     await p?.stop();

@@ -20,7 +20,7 @@ import {
   startPartnersRegion,
   tenantName,
 } from './support/partners.ts';
-import { type RoleProcess, startRole } from './support/role-process.ts';
+import { roleFleet } from './support/role-process.ts';
 
 const MAIN = fileURLToPath(new URL('../regions/webhooks/main.ts', import.meta.url));
 const EVENTS = 400;
@@ -29,18 +29,10 @@ describe('webhook dispatcher processes under SIGKILL (east)', () => {
   let p: PartnersRegion;
   let receiver: Receiver;
   const producer = eventProducer();
-  const children = new Set<RoleProcess>();
   const output: string[] = [];
-
-  const startDispatcher = async () => {
-    const role = await startRole(MAIN, ['east'], p.env, output);
-    children.add(role);
-    return role;
-  };
-  const kill = async (role: RoleProcess) => {
-    await role.kill();
-    children.delete(role);
-  };
+  const roles = roleFleet(MAIN, ['east'], () => p.env, output);
+  const startDispatcher = roles.start;
+  const kill = roles.kill;
 
   before(async () => {
     p = await startPartnersRegion('partners_dispatch_crash', {
@@ -53,7 +45,7 @@ describe('webhook dispatcher processes under SIGKILL (east)', () => {
     receiver = await startReceiver(() => ({ status: 200, delayMs: 30 }));
   });
   after(async () => {
-    await Promise.all([...children].map(kill));
+    await roles.killAll();
     await receiver?.close();
     await producer.close();
     await p?.stop();

@@ -68,3 +68,35 @@ export function startRole(
     });
   });
 }
+
+/** Processes of one role started alike, killed on demand, and all reaped at the end. */
+export interface RoleFleet {
+  start(): Promise<RoleProcess>;
+  kill(role: RoleProcess): Promise<void>;
+  killAll(): Promise<void>;
+}
+
+/** A fleet of `node <script> <args>` with `env()` (read when each starts); lines go to `output`. */
+export function roleFleet(
+  script: string,
+  args: readonly string[],
+  env: () => Record<string, string | undefined>,
+  output: string[],
+): RoleFleet {
+  const running = new Set<RoleProcess>();
+  const kill = async (role: RoleProcess) => {
+    await role.kill();
+    running.delete(role);
+  };
+  return {
+    async start() {
+      const role = await startRole(script, args, env(), output);
+      running.add(role);
+      return role;
+    },
+    kill,
+    killAll: async () => {
+      await Promise.all([...running].map(kill));
+    },
+  };
+}
