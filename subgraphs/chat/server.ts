@@ -3,8 +3,7 @@
  * use cases through its ports. Nothing listens on import. A message's author (and a room's
  * members) are the federated `User` entity.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { type GraphQLSchema, parse } from 'graphql';
@@ -30,11 +29,9 @@ import {
 } from '../../domains/chat/rooms.ts';
 import type { Actor } from '../../domains/shared/actor.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
+import { subgraphSdl } from '../shared/sdl.ts';
 
-export const CHAT_SDL = readFileSync(
-  fileURLToPath(new URL('../../schemas/subgraphs/chat.graphql', import.meta.url)),
-  'utf8',
-);
+export const CHAT_SDL = subgraphSdl('chat');
 
 /** Per-request context the HTTP layer builds. */
 export interface ChatContext {

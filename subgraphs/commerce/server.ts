@@ -2,8 +2,7 @@
  * The commerce subgraph: SDL from schemas/subgraphs/commerce.graphql and resolvers that
  * only call domain use cases through ports. Nothing listens on import.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { type GraphQLSchema, parse } from 'graphql';
@@ -12,11 +11,9 @@ import { assertOrderId, type Order, type OrderLine } from '../../domains/commerc
 import { type PlaceOrderDeps, type PlaceOrderInput, placeOrder } from '../../domains/commerce/place-order.ts';
 import type { Actor } from '../../domains/shared/actor.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
+import { subgraphSdl } from '../shared/sdl.ts';
 
-export const COMMERCE_SDL = readFileSync(
-  fileURLToPath(new URL('../../schemas/subgraphs/commerce.graphql', import.meta.url)),
-  'utf8',
-);
+export const COMMERCE_SDL = subgraphSdl('commerce');
 
 /** Per-request context the HTTP layer builds. */
 export interface CommerceContext {

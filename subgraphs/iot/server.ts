@@ -3,8 +3,7 @@
  * use cases through ports (the registry, telemetry windows, the firmware orchestrator over
  * gRPC). Every read and write is in the caller's tenant. Nothing listens on import.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { type GraphQLSchema, parse } from 'graphql';
@@ -24,11 +23,9 @@ import { getRollout, startRollout } from '../../domains/iot/rollouts.ts';
 import { mqttIdOf } from '../../domains/iot/topics.ts';
 import type { Actor } from '../../domains/shared/actor.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
+import { subgraphSdl } from '../shared/sdl.ts';
 
-export const IOT_SDL = readFileSync(
-  fileURLToPath(new URL('../../schemas/subgraphs/iot.graphql', import.meta.url)),
-  'utf8',
-);
+export const IOT_SDL = subgraphSdl('iot');
 
 export interface IotContext {
   readonly actor: Actor | undefined;

@@ -3,8 +3,7 @@
  * partners' use cases (domains/partners/manage.ts). Nothing listens on import. Secrets and
  * passwords appear only in the answers of the mutations that create them.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { type GraphQLSchema, parse } from 'graphql';
@@ -29,11 +28,9 @@ import {
 import type { Attempt, Delivery, WebhookMessage } from '../../domains/partners/message.ts';
 import type { Actor } from '../../domains/shared/actor.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
+import { subgraphSdl } from '../shared/sdl.ts';
 
-export const PARTNERS_SDL = readFileSync(
-  fileURLToPath(new URL('../../schemas/subgraphs/partners.graphql', import.meta.url)),
-  'utf8',
-);
+export const PARTNERS_SDL = subgraphSdl('partners');
 
 export interface PartnersContext {
   readonly actor: Actor | undefined;

@@ -4,8 +4,7 @@
  * every read is in the caller's tenant, whatever an entity reference from another subgraph says.
  * Nothing listens on import.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { type GraphQLResolveInfo, type GraphQLSchema, parse } from 'graphql';
@@ -20,12 +19,10 @@ import type { Comment, Post } from '../../domains/social/post.ts';
 import { type AddCommentInput, addComment, type CreatePostInput, createPost } from '../../domains/social/posting.ts';
 import { callerId, type SetProfileInput, setProfile } from '../../domains/social/profiles.ts';
 import { setLike } from '../../domains/social/reactions.ts';
+import { subgraphSdl } from '../shared/sdl.ts';
 import { batchLoader } from './batch-loader.ts';
 
-export const SOCIAL_SDL = readFileSync(
-  fileURLToPath(new URL('../../schemas/subgraphs/social.graphql', import.meta.url)),
-  'utf8',
-);
+export const SOCIAL_SDL = subgraphSdl('social');
 
 /** Per-request context the HTTP layer builds. */
 export interface SocialContext {
