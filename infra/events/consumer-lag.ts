@@ -1,48 +1,71 @@
 /** Consumer group lag, read from the broker: what a group has yet to consume of its topics. */
 import type { KafkaDependency } from '../adapters/kafka.ts';
 
+/** One partition of a group: its committed offset (negative when never committed) and the topic's ends. */
+export interface PartitionProgress {
+  readonly partition: number;
+  readonly committed: number;
+  readonly low: number;
+  readonly high: number;
+}
+
+/** A group's committed offsets, per topic, beside the topics' ends. */
+export interface GroupProgress {
+  readonly groupId: string;
+  readonly topics: ReadonlyArray<{ readonly topic: string; readonly partitions: readonly PartitionProgress[] }>;
+}
+
 /** End offsets per group, topic and partition: a point to measure a group's progress against. */
 export type GroupEnds = Record<string, Record<string, Record<number, number>>>;
 
-async function groupTopics(kafka: KafkaDependency, prefix: string) {
+/**
+ * The progress of every group `select` accepts. Each topic's ends are read once, however many
+ * groups consume it; a topic whose ends cannot be read (deleted meanwhile) is left out.
+ */
+export async function groupProgress(
+  kafka: KafkaDependency,
+  select: (groupId: string) => boolean,
+): Promise<GroupProgress[]> {
   const admin = await kafka.admin();
-  const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
-  const out: Array<{
-    groupId: string;
-    topics: Array<{
-      topic: string;
-      partitions: Array<{ partition: number; committed: number; low: number; high: number }>;
-    }>;
-  }> = [];
-  for (const groupId of groups) {
-    const topics = [];
-    for (const t of await admin.fetchOffsets({ groupId })) {
-      const ends = await admin.fetchTopicOffsets(t.topic);
-      topics.push({
-        topic: t.topic,
-        partitions: t.partitions.map((p) => {
-          const end = ends.find((e) => e.partition === p.partition);
-          return {
-            partition: p.partition,
-            committed: Number(p.offset),
-            low: Number(end?.low ?? 0),
-            high: Number(end?.high ?? 0),
-          };
-        }),
+  const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter(select);
+  const committed = await Promise.all(
+    groups.map(async (groupId) => ({ groupId, topics: await admin.fetchOffsets({ groupId }) })),
+  );
+  const ends = new Map<string, Map<number, { low: number; high: number }>>();
+  await Promise.all(
+    [...new Set(committed.flatMap((g) => g.topics.map((t) => t.topic)))].map(async (topic) => {
+      const offsets = await admin.fetchTopicOffsets(topic).catch(() => undefined);
+      if (offsets)
+        ends.set(topic, new Map(offsets.map((o) => [o.partition, { low: Number(o.low), high: Number(o.high) }])));
+    }),
+  );
+  return committed.map(({ groupId, topics }) => ({
+    groupId,
+    topics: topics.flatMap((t) => {
+      const end = ends.get(t.topic);
+      if (!end) return [];
+      const partitions = t.partitions.flatMap((p) => {
+        const e = end.get(p.partition);
+        return e ? [{ partition: p.partition, committed: Number(p.offset), low: e.low, high: e.high }] : [];
       });
-    }
-    out.push({ groupId, topics });
-  }
-  return out;
+      return [{ topic: t.topic, partitions }];
+    }),
+  }));
+}
+
+/** Records a partition has yet to consume: from its committed offset (its start when none) up to `upTo` (its end). */
+export function partitionLag(p: PartitionProgress, upTo = p.high): number {
+  const from = p.committed < 0 ? p.low : p.committed;
+  return Math.max(0, Math.min(p.high, upTo) - from);
 }
 
 /** The end offsets of every topic partition the groups whose id starts with `prefix` have offsets in. */
 export async function groupEnds(kafka: KafkaDependency, prefix: string): Promise<GroupEnds> {
   const out: GroupEnds = {};
-  for (const g of await groupTopics(kafka, prefix)) {
-    const byTopic: Record<string, Record<number, number>> = {};
-    for (const t of g.topics) byTopic[t.topic] = Object.fromEntries(t.partitions.map((p) => [p.partition, p.high]));
-    out[g.groupId] = byTopic;
+  for (const g of await groupProgress(kafka, (id) => id.startsWith(prefix))) {
+    out[g.groupId] = Object.fromEntries(
+      g.topics.map((t) => [t.topic, Object.fromEntries(t.partitions.map((p) => [p.partition, p.high]))]),
+    );
   }
   return out;
 }
@@ -58,14 +81,10 @@ export async function groupLag(
   upTo?: GroupEnds,
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const g of await groupTopics(kafka, prefix)) {
+  for (const g of await groupProgress(kafka, (id) => id.startsWith(prefix))) {
     let lag = 0;
     for (const t of g.topics) {
-      for (const p of t.partitions) {
-        const committed = p.committed < 0 ? p.low : p.committed;
-        const target = Math.min(p.high, upTo?.[g.groupId]?.[t.topic]?.[p.partition] ?? p.high);
-        lag += Math.max(0, target - committed);
-      }
+      for (const p of t.partitions) lag += partitionLag(p, upTo?.[g.groupId]?.[t.topic]?.[p.partition]);
     }
     out[g.groupId] = lag;
   }

@@ -9,6 +9,7 @@ import type pg from 'pg';
 import type { Registry } from '../../edge/metrics/metrics.ts';
 import type { KafkaDependency } from '../../infra/adapters/kafka.ts';
 import { cachesOn } from '../../infra/cache/read-through.ts';
+import { groupProgress, partitionLag } from '../../infra/events/consumer-lag.ts';
 import type { Hub } from '../hub/hub.ts';
 import type { WsStats } from '../hub/ws.ts';
 import type { ScrapeCollector } from './region-metrics.ts';
@@ -37,32 +38,13 @@ export function consumerLagCollector(registry: Registry, kafka: KafkaDependency,
   return {
     name: 'consumer-lag',
     async refresh() {
-      const admin = await kafka.admin();
-      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter((g) => g.endsWith(`-${region}`));
-      const committed = await Promise.all(
-        groups.map(async (groupId) => ({ groupId, topics: await admin.fetchOffsets({ groupId }) })),
-      );
-      const topics = new Set(committed.flatMap((g) => g.topics.map((t) => t.topic)));
-      const ends = new Map<string, Map<number, { high: number; low: number }>>();
-      await Promise.all(
-        [...topics].map(async (topic) => {
-          const offsets = await admin.fetchTopicOffsets(topic).catch(() => []);
-          ends.set(topic, new Map(offsets.map((o) => [o.partition, { high: Number(o.high), low: Number(o.low) }])));
-        }),
-      );
       const next = new Map<string, number>();
-      for (const { groupId, topics: parts } of committed) {
-        for (const t of parts) {
-          const end = ends.get(t.topic);
-          if (!end) continue;
-          let sum = 0;
-          for (const p of t.partitions) {
-            const e = end.get(p.partition);
-            if (!e) continue;
-            const at = Number(p.offset) < 0 ? e.low : Number(p.offset);
-            sum += Math.max(0, e.high - at);
-          }
-          next.set(`${groupId}\u0000${t.topic}`, sum);
+      for (const g of await groupProgress(kafka, (id) => id.endsWith(`-${region}`))) {
+        for (const t of g.topics) {
+          next.set(
+            `${g.groupId}\u0000${t.topic}`,
+            t.partitions.reduce((sum, p) => sum + partitionLag(p), 0),
+          );
         }
       }
       lag = next;
