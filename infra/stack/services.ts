@@ -225,8 +225,13 @@ function javaSpec(mainClass: string, args: string[], log4jFile: string): SpawnSp
 }
 
 /** A random Kafka cluster id: 16 bytes, base64url without padding (what StorageTool expects). */
-function kafkaClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/** A Kafka cluster id: 16 random bytes in base64url, never starting with '-' (kafka-storage would
+ * read such an id as an option; Kafka's own Uuid.randomUuid redraws those too). */
+export function kafkaClusterId(random: (n: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function kafka(region: Region, e: RegionEndpoints): ServiceDef {
