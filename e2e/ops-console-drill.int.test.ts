@@ -99,6 +99,13 @@ describe('failover drill from the ops console', () => {
     );
     const m = report.measurements;
     assert.ok(m.acknowledgedOrders > 20, `orders were taken (${m.acknowledgedOrders})`);
+    // Chat messages and posts ran beside the orders (2/s each by default) and reached both regions.
+    assert.ok((m.acknowledgedMessages ?? 0) > 5, `chat messages were taken (${m.acknowledgedMessages})`);
+    assert.ok((m.acknowledgedPosts ?? 0) > 5, `posts were taken (${m.acknowledgedPosts})`);
+    assert.deepEqual(
+      report.invariants.filter((i) => /chat message|post/.test(i.name)).map((i) => i.ok),
+      [true, true],
+    );
     assert.ok(m.timeToDetectMs !== null && m.timeToDetectMs < 5000, `detected in ${m.timeToDetectMs} ms`);
     assert.ok(m.rtoMs !== null && m.rtoMs < 10_000, `RTO ${m.rtoMs} ms (design goal < 10 s)`);
     assert.ok(m.reconcileMs !== null, 'reconciled');

@@ -59,10 +59,16 @@ export function partitionLag(p: PartitionProgress, upTo = p.high): number {
   return Math.max(0, Math.min(p.high, upTo) - from);
 }
 
-/** The end offsets of every topic partition the groups whose id starts with `prefix` have offsets in. */
-export async function groupEnds(kafka: KafkaDependency, prefix: string): Promise<GroupEnds> {
+/** Which groups: those whose id starts with a prefix, or those a predicate accepts. */
+export type GroupSelector = string | ((groupId: string) => boolean);
+
+const selecting = (groups: GroupSelector) =>
+  typeof groups === 'string' ? (id: string) => id.startsWith(groups) : groups;
+
+/** The end offsets of every topic partition the selected groups have offsets in. */
+export async function groupEnds(kafka: KafkaDependency, groups: GroupSelector): Promise<GroupEnds> {
   const out: GroupEnds = {};
-  for (const g of await groupProgress(kafka, (id) => id.startsWith(prefix))) {
+  for (const g of await groupProgress(kafka, selecting(groups))) {
     out[g.groupId] = Object.fromEntries(
       g.topics.map((t) => [t.topic, Object.fromEntries(t.partitions.map((p) => [p.partition, p.high]))]),
     );
@@ -71,17 +77,17 @@ export async function groupEnds(kafka: KafkaDependency, prefix: string): Promise
 }
 
 /**
- * Records not yet consumed by each group whose id starts with `prefix` (a group with no offsets
+ * Records not yet consumed by each selected group (a group with no offsets
  * counts everything) — up to its end offsets now, or, given `upTo`, only up to that earlier
  * point (what was there then: records written since do not count).
  */
 export async function groupLag(
   kafka: KafkaDependency,
-  prefix: string,
+  groups: GroupSelector,
   upTo?: GroupEnds,
 ): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const g of await groupProgress(kafka, (id) => id.startsWith(prefix))) {
+  for (const g of await groupProgress(kafka, selecting(groups))) {
     let lag = 0;
     for (const t of g.topics) {
       for (const p of t.partitions) lag += partitionLag(p, upTo?.[g.groupId]?.[t.topic]?.[p.partition]);

@@ -35,6 +35,14 @@ export interface Proc {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
+/** Every process a drill started and that has not exited yet (for `stopAllClusters`). */
+const live = new Set<Proc>();
+
+/** Stops every process a drill started in this process (a drill interrupted by a signal). */
+export async function stopAllClusters(): Promise<void> {
+  await Promise.allSettled([...live].reverse().map((p) => p.kill('SIGTERM')));
+}
+
 function run(name: string, command: string, args: string[], env: Record<string, string | undefined>): Proc {
   const child = spawn(command, args, {
     cwd: ROOT,
@@ -48,7 +56,7 @@ function run(name: string, command: string, args: string[], env: Record<string, 
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return {
+  const proc: Proc = {
     name,
     child,
     exited,
@@ -60,6 +68,9 @@ function run(name: string, command: string, args: string[], env: Record<string, 
       await exited;
     },
   };
+  live.add(proc);
+  void exited.then(() => live.delete(proc));
+  return proc;
 }
 
 async function waitFor(url: string, proc: Proc, timeoutMs: number): Promise<void> {

@@ -16,6 +16,7 @@ import { type GroupEnds, groupEnds, groupLag } from '../../infra/events/consumer
 import { down, up } from '../../infra/stack/stack.ts';
 import { type Cluster, startCluster } from './cluster.ts';
 import { checkInvariants } from './invariants.ts';
+import { checkReplicatedWrites, prepareReplicatedWrites } from './replicated-writes.ts';
 import { type DrillEvent, type DrillReport, errorsByOperation, latencyByOperation, timeline } from './report.ts';
 import { startTraffic } from './traffic.ts';
 
@@ -28,6 +29,9 @@ export interface DrillOptions {
   readonly afterSeconds: number;
   readonly ordersPerSecond: number;
   readonly readsPerSecond: number;
+  /** Chat messages and posts per second (0, the default: orders only). */
+  readonly messagesPerSecond?: number;
+  readonly postsPerSecond?: number;
   /**
    * Sabotage, to prove the invariants can fail: the restored region comes back without its
    * standby copy, so the orders the survivor took never reach it.
@@ -88,10 +92,22 @@ async function routableEverywhere(cluster: Cluster, region: Region): Promise<boo
   );
 }
 
+/**
+ * The consumer groups of region `r` that copy the other region's work into it: standby orders,
+ * chat history, posts and feeds. Named exactly: other groups share these prefixes (a test's own
+ * projector group, MirrorMaker 2's copy of the peer's group offsets) and are nobody's to finish.
+ */
+const copyingGroups =
+  (r: Region) =>
+  (id: string): boolean =>
+    (id.startsWith('commerce-standby-') && id.endsWith(`-${r}`)) ||
+    id === `chat-replicator-${r}` ||
+    id === `social-feed-projector-${r}`;
+
 /** Where the work stood at a moment: each region's last outbox row and its groups' end offsets. */
 interface Backlog {
   readonly outboxSeq: Record<Region, number>;
-  readonly standby: Record<Region, GroupEnds>;
+  readonly copies: Record<Region, GroupEnds>;
   readonly payments: GroupEnds;
 }
 
@@ -105,16 +121,17 @@ async function backlogNow(
     (await db[r].pool.query<{ n: number }>('SELECT coalesce(max(seq), 0)::int AS n FROM outbox')).rows[0]?.n ?? 0;
   return {
     outboxSeq: { east: await seq('east'), west: await seq('west') },
-    standby: {
-      east: await groupEnds(kafka.east, 'commerce-standby-'),
-      west: await groupEnds(kafka.west, 'commerce-standby-'),
+    copies: {
+      east: await groupEnds(kafka.east, copyingGroups('east')),
+      west: await groupEnds(kafka.west, copyingGroups('west')),
     },
     payments: await groupEnds(kafka[writer], 'commerce-payment-processor-'),
   };
 }
 
 /**
- * Both regions caught up: no unpublished outbox rows, every standby copy current, and the
+ * Both regions caught up: no unpublished outbox rows, every copy of the other region's work
+ * current (standby orders, chat history, posts and feeds), and the
  * writer's payment processing (its own orders, and the peer's it took over) done — everything
  * there was at `upTo` when given (the traffic keeps coming while the drill waits: a processor
  * that keeps up is caught up even if it never shows a lag of exactly zero), else everything.
@@ -131,7 +148,8 @@ async function reconciled(
       [upTo?.outboxSeq[r] ?? Number.MAX_SAFE_INTEGER],
     );
     if ((rows[0]?.n ?? 1) > 0) return false;
-    if (Object.values(await groupLag(kafka[r], 'commerce-standby-', upTo?.standby[r])).some((n) => n > 0)) return false;
+    const copies = await groupLag(kafka[r], copyingGroups(r), upTo?.copies[r]);
+    if (Object.values(copies).some((n) => n > 0)) return false;
   }
   const payments = await groupLag(kafka[writer], 'commerce-payment-processor-', upTo?.payments);
   return Object.values(payments).every((n) => n === 0);
@@ -174,16 +192,21 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
     }
     // Start from the region under test as the writer, whatever an earlier run left.
     await moveWriter(cluster, from);
-    const tokens = await Promise.all(
+    const clients = await Promise.all(
       [1, 2, 3, 4].map(async (i) => {
+        const userId = `drill-user-${i}`;
         const res = await fetch(`${cluster.regions[to].gatewayUrl}/auth/token`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ sub: `drill-user-${i}`, tenant, scopes: ['orders:write', 'orders:read'] }),
+          body: JSON.stringify({ sub: userId, tenant, scopes: ['orders:write', 'orders:read'] }),
         });
-        return ((await res.json()) as { access_token: string }).access_token;
+        return { userId, token: ((await res.json()) as { access_token: string }).access_token };
       }),
     );
+    const tokens = clients.map((c) => c.token);
+    const gateways = { east: cluster.regions.east.gatewayUrl, west: cluster.regions.west.gatewayUrl };
+    const others = (opts.messagesPerSecond ?? 0) + (opts.postsPerSecond ?? 0) > 0;
+    const room = others ? await prepareReplicatedWrites(gateways, from, clients) : undefined;
     t0 = performance.now();
     const traffic = startTraffic({
       edges: cluster.edges,
@@ -191,6 +214,9 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
       productId,
       ordersPerSecond: opts.ordersPerSecond,
       readsPerSecond: opts.readsPerSecond,
+      chatRoomId: room?.roomId,
+      messagesPerSecond: opts.messagesPerSecond,
+      postsPerSecond: opts.postsPerSecond,
       now,
     });
     mark('traffic started');
@@ -262,6 +288,17 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
       productId,
       acknowledged: traffic.acknowledged,
     });
+    if (room)
+      invariants.push(
+        ...(await checkReplicatedWrites({
+          gateways,
+          roomId: room.roomId,
+          token: tokens[0] as string,
+          messages: traffic.messages,
+          posts: traffic.posts,
+          timeoutMs: 30_000,
+        })),
+      );
     const seconds = Math.ceil(now() / 1000);
     return {
       drill: 'failover',
@@ -277,6 +314,8 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
         rpoWindowMs: unseen.length ? tFail - Math.min(...unseen.map((a) => a.at)) : 0,
         reconcileMs,
         acknowledgedOrders: traffic.acknowledged.length,
+        acknowledgedMessages: traffic.messages.length,
+        acknowledgedPosts: traffic.posts.length,
       },
       errorsByOperation: errorsByOperation(traffic.attempts),
       latency: latencyByOperation(traffic.attempts),

@@ -1,19 +1,15 @@
 /**
  * `npm run drill -- failover --from east [--hard] [--warmup S] [--outage S] [--after S]
- *  [--orders N/s] [--reads N/s] [--break-reconciliation]` — runs a failover drill against the
+ *  [--orders N/s] [--reads N/s] [--messages N/s] [--posts N/s] [--break-reconciliation]` — runs a failover drill against the
  * local stack and writes its report (JSON and HTML with the timeline) under .stack/reports/drills/,
  * also as latest.json and latest.html. Exits 1 when an invariant broke, 2 when the drill itself
  * could not run. Composition root: arguments validated here.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseRegion } from '../../infra/config/endpoints.ts';
-import { paths } from '../../infra/stack/paths.ts';
+import { stopAllClusters } from './cluster.ts';
 import { runFailoverDrill } from './drill.ts';
-import { reportHtml } from './report.ts';
-
-export const DRILL_REPORTS_DIR = path.join(paths.root, 'reports', 'drills');
+import { saveReport } from './report-files.ts';
 
 function seconds(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined) return fallback;
@@ -35,6 +31,8 @@ const { values, positionals } = parseArgs({
     after: { type: 'string' },
     orders: { type: 'string' },
     reads: { type: 'string' },
+    messages: { type: 'string' },
+    posts: { type: 'string' },
     'break-reconciliation': { type: 'boolean', default: false },
   },
 });
@@ -50,6 +48,16 @@ try {
   process.exit(2);
 }
 
+// Stopped (Ctrl-C, or the ops console's stop): take the drill's processes down with it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(
+      `drill: ${signal}: stopping its processes (a --hard drill may leave services down: npm run stack -- up)`,
+    );
+    void stopAllClusters().finally(() => process.exit(130));
+  });
+}
+
 try {
   const report = await runFailoverDrill({
     from,
@@ -59,22 +67,20 @@ try {
     afterSeconds: seconds('after', values.after, 5),
     ordersPerSecond: seconds('orders', values.orders, 10),
     readsPerSecond: seconds('reads', values.reads, 20),
+    messagesPerSecond: seconds('messages', values.messages, 2),
+    postsPerSecond: seconds('posts', values.posts, 2),
     breakReconciliation: values['break-reconciliation'],
     log: (line) => console.log(line),
   });
-  mkdirSync(DRILL_REPORTS_DIR, { recursive: true });
-  const stamp = report.startedAt.replace(/[:.]/g, '-');
-  for (const name of [`drill-${stamp}`, 'latest']) {
-    writeFileSync(path.join(DRILL_REPORTS_DIR, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(path.join(DRILL_REPORTS_DIR, `${name}.html`), reportHtml(report));
-  }
+  const html = saveReport(report, { latest: true });
   const m = report.measurements;
   console.log(
     `drill: ${report.ok ? 'PASSED' : 'FAILED'} — detect ${m.timeToDetectMs} ms, RTO ${m.rtoMs} ms, ` +
-      `RPO ${m.rpoOrders} orders (${m.rpoWindowMs} ms), reconciled ${m.reconcileMs} ms, ${m.acknowledgedOrders} orders`,
+      `RPO ${m.rpoOrders} orders (${m.rpoWindowMs} ms), reconciled ${m.reconcileMs} ms, ${m.acknowledgedOrders} orders, ` +
+      `${m.acknowledgedMessages} chat messages, ${m.acknowledgedPosts} posts`,
   );
   for (const i of report.invariants) console.log(`  ${i.ok ? '✔' : '✖'} ${i.name}: ${i.detail}`);
-  console.log(`drill: report ${path.join(DRILL_REPORTS_DIR, `drill-${stamp}.html`)}`);
+  console.log(`drill: report ${html}`);
   process.exit(report.ok ? 0 : 1);
 } catch (err) {
   console.error(`drill: could not run: ${(err as Error).stack ?? err}`);

@@ -40,6 +40,9 @@ export interface DrillReport {
     /** Failure → both regions reconciled after the failed one returned. */
     readonly reconcileMs: number | null;
     readonly acknowledgedOrders: number;
+    /** Chat messages and posts the clients were told were taken (absent in older reports). */
+    readonly acknowledgedMessages?: number;
+    readonly acknowledgedPosts?: number;
   };
   readonly errorsByOperation: Record<string, Record<string, number>>;
   readonly latency: Record<string, { p50: number; p95: number; p99: number; count: number }>;
@@ -172,6 +175,7 @@ export function reportHtml(report: DrillReport): string {
     ['RPO (acknowledged orders the survivor had not seen)', `${m.rpoOrders} orders, ${ms(m.rpoWindowMs)} window`],
     ['reconciled after', ms(m.reconcileMs)],
     ['acknowledged orders', String(m.acknowledgedOrders)],
+    ['acknowledged chat messages, posts', `${m.acknowledgedMessages ?? 0}, ${m.acknowledgedPosts ?? 0}`],
   ])}</table>
 <h2>Invariants</h2><table id="invariants">${report.invariants.map((i) => `<tr><th class="${i.ok ? 'ok' : 'fail'}">${i.ok ? '✔' : '✖'} ${esc(i.name)}</th><td>${esc(i.detail)}</td></tr>`).join('')}</table>
 <h2>Latency</h2><table>${Object.entries(report.latency)

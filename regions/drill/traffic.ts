@@ -1,15 +1,15 @@
 /**
- * The drill's synthetic clients: they place orders and read through the edges, as real
- * clients would — an order keeps its idempotency key across retries, a 503 is retried after
- * its Retry-After, an unanswered write is retried (the key makes that safe) — and every
- * attempt is recorded, so the report can say what clients saw second by second.
+ * The drill's synthetic clients: they place orders, send chat messages, publish posts and read
+ * through the edges, as real clients would — a write keeps its idempotency key across retries,
+ * a 503 is retried after its Retry-After, an unanswered write is retried (the key makes that
+ * safe) — and every attempt is recorded, so the report can say what clients saw second by second.
  */
 
 /** One request as a client saw it. */
 export interface Attempt {
   /** ms since the drill started. */
   readonly at: number;
-  readonly op: 'placeOrder' | 'readOrder' | 'readProducts';
+  readonly op: 'placeOrder' | 'sendMessage' | 'createPost' | 'readOrder' | 'readProducts';
   readonly write: boolean;
   readonly edge: string;
   readonly ok: boolean;
@@ -31,12 +31,28 @@ export interface Acknowledged {
   readonly region: string | undefined;
 }
 
+/** A chat message or post a client was told was taken (answered with its id). */
+export interface AcknowledgedWrite {
+  readonly key: string;
+  readonly id: string;
+  /** ms since the drill started. */
+  readonly at: number;
+  readonly region: string | undefined;
+  /** The token of the client that wrote it (reads of a room are its members'). */
+  readonly token: string;
+}
+
 export interface TrafficOptions {
   readonly edges: readonly { readonly name: string; readonly url: string }[];
   readonly tokens: readonly string[];
   readonly productId: string;
   readonly ordersPerSecond: number;
   readonly readsPerSecond: number;
+  /** Chat messages per second into `chatRoomId` (a room every token's user is a member of). */
+  readonly messagesPerSecond?: number;
+  readonly chatRoomId?: string;
+  /** Posts per second (every token's user has a social profile). */
+  readonly postsPerSecond?: number;
   /** The drill's clock (ms since it started). */
   readonly now: () => number;
 }
@@ -44,13 +60,17 @@ export interface TrafficOptions {
 export interface Traffic {
   readonly attempts: Attempt[];
   readonly acknowledged: Acknowledged[];
-  /** Orders still being retried (never answered yet). */
+  readonly messages: AcknowledgedWrite[];
+  readonly posts: AcknowledgedWrite[];
+  /** Writes still being retried (never answered yet). */
   readonly inFlight: () => number;
   /** Stops sending new requests, and waits (up to `ms`) for orders in flight to be answered. */
   stop(ms: number): Promise<void>;
 }
 
 const PLACE = `mutation Place($input: PlaceOrderInput!) { placeOrder(input: $input) { id status } }`;
+const SEND = `mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { id } }`;
+const POST = `mutation Post($input: CreatePostInput!) { createPost(input: $input) { id } }`;
 
 interface Answer {
   readonly status: number;
@@ -79,6 +99,8 @@ async function post(url: string, token: string, query: string, variables: unknow
 export function startTraffic(opts: TrafficOptions): Traffic {
   const attempts: Attempt[] = [];
   const acknowledged: Acknowledged[] = [];
+  const messages: AcknowledgedWrite[] = [];
+  const posts: AcknowledgedWrite[] = [];
   let stopping = false;
   let nextEdge = 0;
   let nextToken = 0;
@@ -123,7 +145,27 @@ export function startTraffic(opts: TrafficOptions): Traffic {
     }
   }
 
-  /** One client order: the same key until an answer with an id, however long the outage. */
+  /**
+   * One client intent: the same key (inside `variables`) until an answer with an id, however long
+   * the outage; resolves with the id and the answer's region, or undefined when stopped first.
+   */
+  async function intent(
+    op: Attempt['op'],
+    query: string,
+    variables: unknown,
+    field: string,
+    who: string,
+  ): Promise<{ id: string; region: string | undefined } | undefined> {
+    for (let tries = 0; tries < 600; tries++) {
+      const a = await attempt(op, true, query, variables, who);
+      const id = (a as Answer & { ok: boolean }).body?.data?.[field] as { id?: string } | undefined;
+      if (a.ok && id?.id) return { id: id.id, region: a.region };
+      if (stopping && tries > 0 && opts.now() > stopDeadline) return undefined;
+      await new Promise((r) => setTimeout(r, a.retryAfterMs ?? 250));
+    }
+    return undefined;
+  }
+
   async function order(): Promise<void> {
     const key = `drill-${crypto.randomUUID()}`;
     const who = token();
@@ -132,17 +174,26 @@ export function startTraffic(opts: TrafficOptions): Traffic {
       idempotencyKey: key,
       paymentToken: 'tok_visa',
     };
-    for (let tries = 0; tries < 600; tries++) {
-      const a = await attempt('placeOrder', true, PLACE, { input }, who);
-      const id = (a as Answer & { ok: boolean }).body?.data?.placeOrder as { id?: string } | undefined;
-      if (a.ok && id?.id) {
-        acknowledged.push({ key, orderId: id.id, at: opts.now(), region: a.region });
-        owner.set(id.id, who);
-        return;
-      }
-      if (stopping && tries > 0 && opts.now() > stopDeadline) return;
-      await new Promise((r) => setTimeout(r, a.retryAfterMs ?? 250));
-    }
+    const done = await intent('placeOrder', PLACE, { input }, 'placeOrder', who);
+    if (done === undefined) return;
+    acknowledged.push({ key, orderId: done.id, at: opts.now(), region: done.region });
+    owner.set(done.id, who);
+  }
+
+  async function message(): Promise<void> {
+    const key = `drill-${crypto.randomUUID()}`;
+    const who = token();
+    const input = { roomId: opts.chatRoomId, clientMessageId: key, body: `drill message ${key}` };
+    const done = await intent('sendMessage', SEND, { input }, 'sendMessage', who);
+    if (done) messages.push({ key, id: done.id, at: opts.now(), region: done.region, token: who });
+  }
+
+  async function publish(): Promise<void> {
+    const key = `drill-${crypto.randomUUID()}`;
+    const who = token();
+    const input = { body: `drill post ${key}`, idempotencyKey: key };
+    const done = await intent('createPost', POST, { input }, 'createPost', who);
+    if (done) posts.push({ key, id: done.id, at: opts.now(), region: done.region, token: who });
   }
 
   async function read(): Promise<void> {
@@ -162,11 +213,18 @@ export function startTraffic(opts: TrafficOptions): Traffic {
   };
   const every = (perSecond: number, fn: () => Promise<void>) =>
     perSecond > 0 ? setInterval(() => !stopping && track(fn()), 1000 / perSecond) : undefined;
-  const timers = [every(opts.ordersPerSecond, order), every(opts.readsPerSecond, read)];
+  const timers = [
+    every(opts.ordersPerSecond, order),
+    every(opts.readsPerSecond, read),
+    every(opts.chatRoomId ? (opts.messagesPerSecond ?? 0) : 0, message),
+    every(opts.postsPerSecond ?? 0, publish),
+  ];
 
   return {
     attempts,
     acknowledged,
+    messages,
+    posts,
     inFlight: () => pending.size,
     async stop(ms) {
       stopping = true;

@@ -1,11 +1,10 @@
 /** The drills' reports as the drill CLI writes them: `<dir>/drill-<stamp>.json` (+ .html), and latest.json. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { paths } from '../../infra/stack/paths.ts';
 import type { DrillReport } from '../drill/report.ts';
+import { DRILL_REPORTS_DIR } from '../drill/report-files.ts';
 
-/** Where `npm run drill` writes reports (regions/drill/main.ts). */
-export const DRILL_REPORTS_DIR = path.join(paths.root, 'reports', 'drills');
+export { DRILL_REPORTS_DIR };
 
 const REPORT_NAME = /^drill-[0-9A-Za-z-]+\.json$/;
 
