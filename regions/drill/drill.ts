@@ -276,11 +276,28 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
     await sleep(opts.afterSeconds * 1000);
     await traffic.stop(30_000);
     mark('traffic stopped');
-    // Let the last orders settle everywhere before judging.
+    // Let the last orders settle everywhere before judging: caught up, and none of the drill's
+    // orders still PENDING in either region (an order the old writer took during reconciliation
+    // may still be with its payment processor after the move back: its lag is in the other
+    // region's Kafka). An order that never settles is judged once this runs out.
     const settle = (opts.reconcileTimeoutSeconds ?? 180) * 1000;
-    await until('settling', async () => ((await reconciled(db, kafka, from)) ? true : undefined), settle, 500).catch(
-      () => {},
-    );
+    const pendingOrders = async () => {
+      let n = 0;
+      for (const r of ['east', 'west'] as const) {
+        const { rows } = await db[r].pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM orders WHERE tenant = $1 AND status = 'PENDING'",
+          [tenant],
+        );
+        n += rows[0]?.n ?? 0;
+      }
+      return n;
+    };
+    await until(
+      'settling',
+      async () => ((await reconciled(db, kafka, from)) && (await pendingOrders()) === 0 ? true : undefined),
+      settle,
+      500,
+    ).catch(() => {});
     const ackedAfter = traffic.acknowledged.filter((a) => a.at > tFail);
     const invariants = await checkInvariants({
       db: { east: db.east.pool, west: db.west.pool },
