@@ -282,8 +282,44 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     const free = new Set(
       first.filter((_, n) => decisions[n] !== 'wait').map((i) => (sequenceOf(i) as SequenceItem).key),
     );
-    const back = waiting.filter((i) => free.has((sequenceOf(i) as SequenceItem).key));
-    waiting = waiting.filter((i) => !free.has((sequenceOf(i) as SequenceItem).key));
+    return takeRuns(free);
+  }
+
+  /**
+   * Takes out of `waiting` the run of consecutive numbers from each free device's first waiting
+   * message: only those can go in the next batch (the rest still miss a number another member
+   * holds, so deciding them again would only say wait). With the shared subscription handing a
+   * device's messages to members in turn, a member holds every other number of a busy device;
+   * taking all of them back each cycle made each cycle's gate work grow with everything held.
+   */
+  function takeRuns(free: ReadonlySet<string>): Item[] {
+    const seqOf = (i: Item) => (sequenceOf(i) as SequenceItem).seq;
+    const byDevice = new Map<string, Item[]>();
+    const stay: Item[] = [];
+    for (const item of waiting) {
+      const key = (sequenceOf(item) as SequenceItem).key;
+      if (!free.has(key)) {
+        stay.push(item);
+        continue;
+      }
+      const list = byDevice.get(key);
+      if (list) list.push(item);
+      else byDevice.set(key, [item]);
+    }
+    const back: Item[] = [];
+    for (const items of byDevice.values()) {
+      items.sort((a, b) => seqOf(a) - seqOf(b));
+      let next = seqOf(items[0] as Item);
+      let n = 0;
+      // A repeat of the same number (a redelivery) rides along with it.
+      while (n < items.length && seqOf(items[n] as Item) <= next) {
+        next = seqOf(items[n] as Item) + 1;
+        n++;
+      }
+      back.push(...items.slice(0, n));
+      stay.push(...items.slice(n));
+    }
+    waiting = stay;
     return back;
   }
 
