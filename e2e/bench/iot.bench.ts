@@ -33,7 +33,7 @@ import { east } from '../../regions/east.ts';
 import { startRegion } from '../../regions/host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../../regions/host/testing.ts';
 import { mapLimit, registerDevice, revokeDevices } from '../devices/fleet.ts';
-import { type BridgeProcess, cpuMsOf, startBridge } from '../support/bridge-process.ts';
+import { type BridgeProcess, cpuMsOf, discardBridgeSessions, startBridge } from '../support/bridge-process.ts';
 import { fmt, type Summary, summarize } from './stats.ts';
 
 const DURATION = Number(process.env.BENCH_IOT_DURATION_MS ?? 15_000);
@@ -135,6 +135,23 @@ const stackCpu = (id: string) => {
   const pid = (id.startsWith('mosquitto') && Number(process.env.BENCH_IOT_BROKER_PID)) || readTracked(id)?.pid;
   return pid ? cpuMsOf(pid) : 0;
 };
+/**
+ * Each phase's bridges under instance names of their own (this run's tenant and the phase): a
+ * bridge resumes its sessions, and a phase must not inherit what an earlier one left queued.
+ */
+async function startBridges(phase: string): Promise<BridgeProcess[]> {
+  const bridges: BridgeProcess[] = [];
+  for (let b = 0; b < BRIDGES; b++)
+    bridges.push(await startBridge('east', `${tenant}-${phase}-${b}`, { connections: CONNECTIONS }));
+  return bridges;
+}
+
+/** Stops the bridges and drops whatever their sessions still queue. */
+async function stopBridges(bridges: readonly BridgeProcess[]): Promise<void> {
+  await Promise.all(bridges.map((b) => b.stop()));
+  await Promise.all(bridges.map((b) => discardBridgeSessions('east', b.instance, CONNECTIONS)));
+}
+
 const pct = (ms: number, wallMs: number) => `${((100 * ms) / wallMs).toFixed(0)}%`;
 
 async function main() {
@@ -199,9 +216,7 @@ async function main() {
 
       // The bridge: processes of their own, into Kafka (read back afterwards).
       const mark = await markEnd(kafka, [IOT_EVENTS.telemetryRaw]);
-      const bridges: BridgeProcess[] = [];
-      for (let b = 0; b < BRIDGES; b++)
-        bridges.push(await startBridge('east', `bench-${b}`, { connections: CONNECTIONS }));
+      const bridges = await startBridges(`${size}`);
       const cpuBridges0 = bridges.map((b) => b.cpuMs());
       const cpuBroker1 = stackCpu(mosquittoId);
       const cpuKafka0 = stackCpu('kafka-east');
@@ -233,7 +248,7 @@ async function main() {
       const latency = summarize(
         inKafka.map((r) => r.timestamp - Date.parse(JSON.parse(r.value?.toString() ?? '{}').data.ts)),
       );
-      await Promise.all(bridges.map((b) => b.stop()));
+      await stopBridges(bridges);
 
       results.push(
         `${size} devices: bridge → Kafka ${rate.toFixed(0)} msg/s (${distinct} of ${run.acked} acknowledged in ${(wall / 1000).toFixed(1)} s; ` +
@@ -249,9 +264,7 @@ async function main() {
 
     // Latency at a moderate rate (the broker's queue empty): 1,000 devices, LATENCY_RATE msg/s.
     const mark = await markEnd(kafka, [IOT_EVENTS.telemetryRaw]);
-    const bridges: BridgeProcess[] = [];
-    for (let b = 0; b < BRIDGES; b++)
-      bridges.push(await startBridge('east', `bench-${b}`, { connections: CONNECTIONS }));
+    const bridges = await startBridges('paced');
     const idle = bridges.reduce((n, b) => n + b.rssKiB(), 0);
     let rss = 0;
     const sampler = setInterval(() => {
@@ -267,7 +280,7 @@ async function main() {
     const latency = summarize(
       records.map((r) => r.timestamp - Date.parse(JSON.parse(r.value?.toString() ?? '{}').data.ts)),
     );
-    await Promise.all(bridges.map((b) => b.stop()));
+    await stopBridges(bridges);
     const lines = [
       `publish → Kafka at ${LATENCY_RATE} msg/s from ${max} devices: ${fmt(latency)} (${records.length} of ${run.acked})`,
       `bridge resident memory: idle ${(idle / 1024).toFixed(0)} MiB, with ${max} devices at ${LATENCY_RATE} msg/s ${(rss / 1024).toFixed(0)} MiB ` +

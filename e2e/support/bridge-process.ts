@@ -6,6 +6,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import mqtt from 'mqtt';
+import { bridgeClientId } from '../../bridges/mqtt/bridge.ts';
+import { type Region, resolveEndpoints } from '../../infra/config/endpoints.ts';
+import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials } from '../../infra/config/mqtt-users.ts';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
 
 export interface BridgeProcess {
@@ -104,4 +108,25 @@ export async function startBridge(
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Ends the broker sessions of a bridge instance that is not running, with whatever they still
+ * queue (a clean start under each of its client ids): a benchmark's bridges stopped before they
+ * drained their backlog must not hand it to the next run.
+ */
+export async function discardBridgeSessions(region: Region, instance: string, connections: number): Promise<void> {
+  const url = withCredentials(resolveEndpoints(region, process.env).mqttUrl, MQTT_USERS.bridge, LOCAL_MQTT_PASSWORD);
+  await Promise.all(
+    Array.from({ length: connections }, async (_, n) => {
+      const client = await mqtt.connectAsync(url, {
+        clientId: bridgeClientId(region, instance, n),
+        protocolVersion: 5,
+        clean: true,
+        reconnectPeriod: 0,
+        properties: { sessionExpiryInterval: 0 },
+      });
+      await client.endAsync();
+    }),
+  );
 }
