@@ -1,6 +1,8 @@
 /**
  * The MQTT → Kafka bridge as its own process: `node bridges/mqtt/main.ts <east|west>
- * [--instance <name>] [--connections <n>]`. Composition root: reads the environment once
+ * [--instance <name>] [--connections <n>] [--session-expiry <seconds>]` (how long the broker
+ * keeps a stopped member's session and its share of the group; a week by default, so a
+ * restarted instance resumes; a throwaway instance, such as a benchmark's, wants minutes). Composition root: reads the environment once
  * (the region's MQTT, Kafka and Redis endpoints, MERIDIAN_<REGION>_IOT_BRIDGE_* settings).
  * Prints one JSON line when subscribed (`{"ready":true,...}`) and its counters every
  * `--stats-ms` (default 0: never); SIGTERM/SIGINT stop it gracefully (leave the group, finish,
@@ -20,6 +22,7 @@ try {
     options: {
       instance: { type: 'string' },
       connections: { type: 'string' },
+      'session-expiry': { type: 'string' },
       'stats-ms': { type: 'string', default: '0' },
     },
   });
@@ -37,13 +40,25 @@ try {
       ...(values.instance !== undefined ? { instance: values.instance } : {}),
     },
   );
+  const sessionExpiry = values['session-expiry'] === undefined ? undefined : Number(values['session-expiry']);
+  if (
+    sessionExpiry !== undefined &&
+    !(Number.isInteger(sessionExpiry) && sessionExpiry >= 0 && sessionExpiry <= 4294967295)
+  )
+    throw new ConfigError(`--session-expiry: "${values['session-expiry']}" is not a number of seconds`);
   const kafka = createKafka({
     brokers: endpoints.kafkaBrokers,
     clientId: `mqtt-bridge-${region}-${settings.instance}`,
   });
   const redis = createRedis({ url: endpoints.redisUrl });
   const bridge = createMqttBridge(
-    { region, mqttUrl: settings.mqttUrl, instance: settings.instance, connections: settings.connections },
+    {
+      region,
+      mqttUrl: settings.mqttUrl,
+      instance: settings.instance,
+      connections: settings.connections,
+      ...(sessionExpiry !== undefined ? { sessionExpirySeconds: sessionExpiry } : {}),
+    },
     { kafka, gate: createRedisSequenceGate(redis.client), log: (line) => console.error(line) },
   );
   await bridge.start();

@@ -51,7 +51,13 @@ export function rssKiBOf(pid: number): number {
 export async function startBridge(
   region: string,
   instance: string,
-  opts: { connections?: number; env?: Record<string, string>; readyTimeoutMs?: number } = {},
+  opts: {
+    connections?: number;
+    env?: Record<string, string>;
+    readyTimeoutMs?: number;
+    /** How long the broker keeps the sessions of a member that stopped without ending them. */
+    sessionExpirySeconds?: number;
+  } = {},
 ): Promise<BridgeProcess> {
   const child = spawn(
     process.execPath,
@@ -63,6 +69,7 @@ export async function startBridge(
       instance,
       '--connections',
       String(opts.connections ?? 2),
+      ...(opts.sessionExpirySeconds !== undefined ? ['--session-expiry', String(opts.sessionExpirySeconds)] : []),
     ],
     { cwd: REPO_ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
