@@ -25,7 +25,19 @@ describe('failover drill (soft, short traffic)', () => {
     });
     t.diagnostic(lines.join('\n'));
     assert.equal(report.ok, false);
-    const missing = report.invariants.find((i) => i.name === 'every acknowledged order exists in both regions');
-    assert.equal(missing?.ok, false, 'orders the survivor took never reached the sabotaged region');
+    // Without its standby copy the restored region misses what the survivor did meanwhile: the
+    // orders themselves, or — when its payment takeover re-read the survivor's orders from
+    // offsets MirrorMaker 2 had not yet translated, copying them on the way — their stock and
+    // states. Which of these shows depends on that timing; nothing else may break.
+    const copied = [
+      'every acknowledged order exists in both regions',
+      'stock never negative, and equal in both regions',
+      'histories converged (every order in both regions, same status and version)',
+    ];
+    const broken = report.invariants.filter((i) => !i.ok).map((i) => `${i.name}: ${i.detail}`);
+    assert.ok(
+      broken.length > 0 && broken.every((b) => copied.some((c) => b.startsWith(`${c}:`))),
+      `only what the standby copy carries may break: ${broken.join(' | ')}`,
+    );
   });
 });

@@ -2,8 +2,9 @@
  * The MQTT → Kafka bridge as its own process: `node bridges/mqtt/main.ts <east|west>
  * [--instance <name>] [--connections <n>] [--session-expiry <seconds>]` (how long the broker
  * keeps a stopped member's session and its share of the group; a week by default, so a
- * restarted instance resumes; a throwaway instance, such as a benchmark's, wants minutes). Composition root: reads the environment once
- * (the region's MQTT, Kafka and Redis endpoints, MERIDIAN_<REGION>_IOT_BRIDGE_* settings).
+ * restarted instance resumes; a throwaway instance, such as a benchmark's, wants minutes).
+ * Composition root: reads the environment once (the region's MQTT, Kafka and Redis endpoints,
+ * MERIDIAN_<REGION>_IOT_BRIDGE_* settings).
  * Prints one JSON line when subscribed (`{"ready":true,...}`) and its counters every
  * `--stats-ms` (default 0: never); SIGTERM/SIGINT stop it gracefully (leave the group, finish,
  * end the sessions). A SIGKILL leaves its sessions to the broker until the same instance returns.
