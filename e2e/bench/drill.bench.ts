@@ -41,6 +41,7 @@ for (const mode of MODES) {
   for (let i = 0; i < DRILLS; i++) {
     const from: Region = i % 2 === 0 ? 'east' : 'west';
     const t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     const report = await runFailoverDrill({
       from,
       hard: mode === 'hard',
@@ -53,6 +54,9 @@ for (const mode of MODES) {
       postsPerSecond: 2,
       log: () => {},
     });
+    const cpu = process.cpuUsage(cpu0);
+    // This process is the traffic generator (and the drill's checks): it must not be what limits the drill.
+    const generatorCpu = `${((cpu.user + cpu.system) / 10 / (Date.now() - t0)).toFixed(0)}%`;
     results[mode].push(report);
     saveReport(report);
     const m = report.measurements;
@@ -62,7 +66,8 @@ for (const mode of MODES) {
       `${mode} #${i + 1} from ${from}: ${report.ok ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(0)} s — ` +
         `detect ${m.timeToDetectMs} ms, RTO ${m.rtoMs} ms, RPO ${m.rpoOrders} orders (${m.rpoWindowMs} ms), ` +
         `reconciled ${m.reconcileMs} ms; ${m.acknowledgedOrders} orders, ${m.acknowledgedMessages} messages, ` +
-        `${m.acknowledgedPosts} posts; p95/s steady ${steady} ms, worst ${worst} ms (${(worst / Math.max(1, steady)).toFixed(1)}×)` +
+        `${m.acknowledgedPosts} posts; p95/s steady ${steady} ms, worst ${worst} ms (${(worst / Math.max(1, steady)).toFixed(1)}×); ` +
+        `generator CPU ${generatorCpu} of a core` +
         (report.ok
           ? ''
           : `\n  broken: ${report.invariants

@@ -5,7 +5,7 @@
  * resolves is missed.
  */
 import { randomUUID } from 'node:crypto';
-import type { IHeaders } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from 'kafkajs';
 import type { KafkaDependency } from '../adapters/kafka.ts';
 import { type PartitionRange, readPartitionRanges } from '../outbox/relay.ts';
 
@@ -19,6 +19,20 @@ export interface TailedRecord {
   readonly timestamp: number;
   /** When this test consumer got it (ms). */
   readonly arrivedAt: number;
+}
+
+/** A consumed message as a tailed record, stamped with its arrival now. */
+function tailedRecord(topic: string, partition: number, message: KafkaMessage): TailedRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString(),
+    value: message.value,
+    headers: message.headers,
+    timestamp: Number(message.timestamp),
+    arrivedAt: Date.now(),
+  };
 }
 
 export interface Tail {
@@ -60,16 +74,7 @@ export async function tail(
   await consumer.run({
     autoCommit: false,
     eachMessage: async ({ topic, partition, message }) => {
-      const record: TailedRecord = {
-        topic,
-        partition,
-        offset: message.offset,
-        key: message.key?.toString(),
-        value: message.value,
-        headers: message.headers,
-        timestamp: Number(message.timestamp),
-        arrivedAt: Date.now(),
-      };
+      const record = tailedRecord(topic, partition, message);
       records.push(record);
       onRecord?.(record);
     },
@@ -124,17 +129,7 @@ export async function readSince(
     kafka.kafka,
     groupId,
     ranges,
-    (topic, message, partition) =>
-      records.push({
-        topic,
-        partition,
-        offset: message.offset,
-        key: message.key?.toString(),
-        value: message.value,
-        headers: message.headers,
-        timestamp: Number(message.timestamp),
-        arrivedAt: Date.now(),
-      }),
+    (topic, message, partition) => records.push(tailedRecord(topic, partition, message)),
     120_000,
   ).catch(() => {});
   await admin.deleteGroups([groupId]).catch(() => {});

@@ -19,6 +19,7 @@ import { checkInvariants } from './invariants.ts';
 import { checkReplicatedWrites, prepareReplicatedWrites } from './replicated-writes.ts';
 import { type DrillEvent, type DrillReport, errorsByOperation, latencyByOperation, timeline } from './report.ts';
 import { startTraffic } from './traffic.ts';
+import { until } from './until.ts';
 
 export interface DrillOptions {
   readonly from: Region;
@@ -44,21 +45,6 @@ export interface DrillOptions {
 
 const OPS = 'dev-ops-token';
 const peerOf = (r: Region): Region => (r === 'east' ? 'west' : 'east');
-
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs: number,
-  everyMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`drill: ${what} did not happen within ${timeoutMs / 1000} s`);
-    await sleep(everyMs);
-  }
-}
 
 /** Makes `to` the writer region through an edge (PUT /ops/writer); resolves with the new epoch. */
 export async function moveWriter(cluster: Cluster, to: Region): Promise<number> {

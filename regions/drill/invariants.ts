@@ -36,7 +36,8 @@ async function ordersOf(db: pg.Pool, tenant: string): Promise<Map<string, OrderR
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-const sample = (ids: readonly string[]) =>
+/** The first few of a list, and how many more: for an invariant's detail. */
+export const sample = (ids: readonly string[]) =>
   `${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ` (+${ids.length - 5})` : ''}`;
 
 /** Checks every invariant for the drill's tenant and product; one result each. */

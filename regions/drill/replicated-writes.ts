@@ -6,8 +6,9 @@
  * a client was told was taken exists in both regions, asked of each region's gateway directly.
  */
 import type { Region } from '../../infra/config/endpoints.ts';
-import type { InvariantResult } from './invariants.ts';
+import { type InvariantResult, sample } from './invariants.ts';
 import type { AcknowledgedWrite } from './traffic.ts';
+import { until } from './until.ts';
 
 type Gateways = Record<Region, string>;
 
@@ -27,21 +28,6 @@ async function ask<T>(gatewayUrl: string, token: string, query: string, variable
   if (!res.ok || body.errors?.length || !body.data)
     throw new Error(`${gatewayUrl}: ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 300)}`);
   return body.data;
-}
-
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    if (Date.now() > deadline) throw new Error(`drill: ${what} not within ${timeoutMs / 1000} s ${last}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /**
@@ -69,7 +55,7 @@ export async function prepareReplicatedWrites(
   );
   const roomId = created.createChatRoom.id;
   for (const region of ['east', 'west'] as const) {
-    await eventually(
+    await until(
       `the drill room in ${region}`,
       async () => {
         const d = await ask<{ chatRoom: { memberCount: number } | null }>(
@@ -81,6 +67,7 @@ export async function prepareReplicatedWrites(
         return d.chatRoom?.memberCount === tokens.length ? true : undefined;
       },
       60_000,
+      250,
     );
   }
   return { roomId };
@@ -126,9 +113,6 @@ async function knownPosts(gatewayUrl: string, token: string, ids: readonly strin
   return known;
 }
 
-const sample = (items: readonly string[]) =>
-  `${items.slice(0, 5).join(', ')}${items.length > 5 ? ` (+${items.length - 5})` : ''}`;
-
 /**
  * Every acknowledged message and post in both regions. Replication is asynchronous, so each
  * region gets `timeoutMs` to show them all before what is still missing is reported.
@@ -142,15 +126,16 @@ export async function checkReplicatedWrites(input: {
   readonly timeoutMs: number;
 }): Promise<InvariantResult[]> {
   const { gateways, roomId, token, messages, posts } = input;
-  const missing = async (
+  /** The invariant "every acknowledged <kind> exists in both regions", asking `known` of each. */
+  const inBoth = async (
     kind: string,
     written: readonly AcknowledgedWrite[],
     known: (region: Region) => Promise<Set<string>>,
-  ) => {
+  ): Promise<InvariantResult> => {
     const gone: string[] = [];
     for (const region of ['east', 'west'] as const) {
       let absent: string[] = written.map((w) => w.id);
-      await eventually(
+      await until(
         `every acknowledged ${kind} in ${region}`,
         async () => {
           const have = await known(region);
@@ -158,35 +143,19 @@ export async function checkReplicatedWrites(input: {
           return absent.length === 0 ? true : undefined;
         },
         input.timeoutMs,
+        250,
       ).catch(() => {});
       gone.push(...absent.map((id) => `${id} in ${region}`));
     }
-    return gone;
+    return {
+      name: `every acknowledged ${kind} exists in both regions`,
+      ok: gone.length === 0,
+      detail: gone.length === 0 ? `${written.length} acknowledged, all in east and west` : `missing: ${sample(gone)}`,
+    };
   };
-  const lostMessages = await missing('message', messages, (r) => roomMessages(gateways[r], token, roomId));
-  const lostPosts = await missing('post', posts, (r) =>
-    knownPosts(
-      gateways[r],
-      token,
-      posts.map((p) => p.id),
-    ),
-  );
+  const ids = posts.map((p) => p.id);
   return [
-    {
-      name: 'every acknowledged chat message exists in both regions',
-      ok: lostMessages.length === 0,
-      detail:
-        lostMessages.length === 0
-          ? `${messages.length} acknowledged messages, all in east and west`
-          : `missing: ${sample(lostMessages)}`,
-    },
-    {
-      name: 'every acknowledged post exists in both regions',
-      ok: lostPosts.length === 0,
-      detail:
-        lostPosts.length === 0
-          ? `${posts.length} acknowledged posts, all in east and west`
-          : `missing: ${sample(lostPosts)}`,
-    },
+    await inBoth('chat message', messages, (r) => roomMessages(gateways[r], token, roomId)),
+    await inBoth('post', posts, (r) => knownPosts(gateways[r], token, ids)),
   ];
 }

@@ -180,21 +180,27 @@ export function startTraffic(opts: TrafficOptions): Traffic {
     owner.set(done.id, who);
   }
 
-  async function message(): Promise<void> {
+  /** A chat message or post: keyed by `key`, retried like an order, recorded in `into` once answered. */
+  async function keyedWrite(
+    op: 'sendMessage' | 'createPost',
+    query: string,
+    input: (key: string) => Record<string, unknown>,
+    into: AcknowledgedWrite[],
+  ): Promise<void> {
     const key = `drill-${crypto.randomUUID()}`;
     const who = token();
-    const input = { roomId: opts.chatRoomId, clientMessageId: key, body: `drill message ${key}` };
-    const done = await intent('sendMessage', SEND, { input }, 'sendMessage', who);
-    if (done) messages.push({ key, id: done.id, at: opts.now(), region: done.region, token: who });
+    const done = await intent(op, query, { input: input(key) }, op, who);
+    if (done) into.push({ key, id: done.id, at: opts.now(), region: done.region, token: who });
   }
-
-  async function publish(): Promise<void> {
-    const key = `drill-${crypto.randomUUID()}`;
-    const who = token();
-    const input = { body: `drill post ${key}`, idempotencyKey: key };
-    const done = await intent('createPost', POST, { input }, 'createPost', who);
-    if (done) posts.push({ key, id: done.id, at: opts.now(), region: done.region, token: who });
-  }
+  const message = () =>
+    keyedWrite(
+      'sendMessage',
+      SEND,
+      (key) => ({ roomId: opts.chatRoomId, clientMessageId: key, body: `drill message ${key}` }),
+      messages,
+    );
+  const publish = () =>
+    keyedWrite('createPost', POST, (key) => ({ body: `drill post ${key}`, idempotencyKey: key }), posts);
 
   async function read(): Promise<void> {
     const known = acknowledged[Math.floor(Math.random() * acknowledged.length)];
