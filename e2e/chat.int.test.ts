@@ -12,7 +12,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket } from 'ws';
-import { type LiveResult, type LiveSubscription, live, liveClient } from '../regions/hub/testing.ts';
+import {
+  type LiveResult,
+  type LiveSubscription,
+  live,
+  liveClient,
+  quietSubscriptions,
+  untilSubscriptions,
+} from '../regions/hub/testing.ts';
 import {
   type ChatWorld,
   chatEdgeEnv,
@@ -37,6 +44,28 @@ const tenant = `t-xr-${randomUUID().slice(0, 8)}`;
 before(async () => {
   world = await startChatWorld();
 });
+
+interface Subscriptions {
+  readonly east: number;
+  readonly west: number;
+}
+
+/** Each region's hub subscriptions before a test opens its own (the edges' purge feeds are some). */
+async function idleSubscriptions(): Promise<Subscriptions> {
+  const [east, west] = await Promise.all([
+    quietSubscriptions(world.east.region.hub),
+    quietSubscriptions(world.west.region.hub),
+  ]);
+  return { east, west };
+}
+
+/** Until each region's hub holds its idle subscriptions plus the test's own (graphql-ws acknowledges no subscribe). */
+async function subscribed(idle: Subscriptions, open: Partial<Subscriptions>): Promise<void> {
+  await Promise.all([
+    untilSubscriptions(world.east.region.hub, idle.east + (open.east ?? 0)),
+    untilSubscriptions(world.west.region.hub, idle.west + (open.west ?? 0)),
+  ]);
+}
 after(async () => {
   await world?.stop();
 });
@@ -112,12 +141,13 @@ for (const runtime of RUNTIMES) {
       // Mutations through the edge go to the writer region (east); the room reaches west by replication.
       const roomId = await createRoom(`${edge.url}/graphql`, alice, `${runtime} both ways`, ['bob']);
       await waitForRoom(`${edge.url}/graphql`, bob, roomId, CROSS_REGION_MS, { 'x-meridian-region': 'west' });
+      const idle = await idleSubscriptions();
       const aliceWs = liveClient(socketUrl(edge, 'east'), alice, { tokenInUrl: true });
       const bobWs = liveClient(socketUrl(edge, 'west'), bob, { tokenInUrl: true });
       try {
         const aliceInbox = live(aliceWs, { query: ADDED, variables: { r: roomId } });
         const bobInbox = live(bobWs, { query: ADDED, variables: { r: roomId } });
-        await new Promise((r) => setTimeout(r, 500));
+        await subscribed(idle, { east: 1, west: 1 });
         const fromAlice = ['east 1', 'east 2', 'east 3'].map((b) => `${runtime} ${b}`);
         const fromBob = ['west 1', 'west 2', 'west 3'].map((b) => `${runtime} ${b}`);
         for (let i = 0; i < 3; i++) {
@@ -152,6 +182,7 @@ for (const runtime of RUNTIMES) {
       const bob = await world.token('bob', tenant);
       const roomId = await createRoom(`${edge.url}/graphql`, alice, `${runtime} sse`, ['bob']);
       await waitForRoom(`${edge.url}/graphql`, bob, roomId, CROSS_REGION_MS, { 'x-meridian-region': 'west' });
+      const idle = await idleSubscriptions();
       const abort = new AbortController();
       const res = await fetch(`${edge.url}/v1/graphql/stream`, {
         method: 'POST',
@@ -167,7 +198,7 @@ for (const runtime of RUNTIMES) {
       assert.equal(res.status, 200);
       assert.equal(res.headers.get('x-meridian-region'), 'west');
       try {
-        await new Promise((r) => setTimeout(r, 500));
+        await subscribed(idle, { west: 1 });
         const sender = liveClient(socketUrl(edge, 'east'), alice, { tokenInUrl: true });
         await sendOver(sender, roomId, `${runtime} over sse`);
         await sender.dispose();
@@ -277,6 +308,7 @@ describe('a slow client (edge on Deno)', () => {
     const alice = await world.token('alice', tenant);
     const carol = await world.token('carol', tenant);
     const roomId = await createRoom(world.gatewayUrl('east'), alice, 'flood', ['carol']);
+    const idle = await idleSubscriptions();
     const fastWs = liveClient(socketUrl(edge, 'east'), carol, { tokenInUrl: true });
     const slow = new WebSocket(`${socketUrl(edge, 'east')}&access_token=${carol}`, 'graphql-transport-ws');
     const slowClosed = new Promise<number>((resolve) => slow.on('close', (code) => resolve(code)));
@@ -290,7 +322,7 @@ describe('a slow client (edge on Deno)', () => {
       await acked;
       slow.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: ADDED, variables: { r: roomId } } }));
       const inbox = live(fastWs, { query: ADDED, variables: { r: roomId } });
-      await new Promise((r) => setTimeout(r, 500));
+      await subscribed(idle, { east: 2 });
       // From now on the slow client reads nothing: the kernel buffers fill, then the edge's.
       (slow as unknown as { _socket: { pause(): void } })._socket.pause();
 
@@ -355,12 +387,13 @@ describe('chat through MirrorMaker 2 failures (edge on Deno)', () => {
     const bob = await world.token('bob', tenant);
     const roomId = await createRoom(`${edge.url}/graphql`, alice, 'mm2 kill', ['bob']);
     await waitForRoom(`${edge.url}/graphql`, bob, roomId, CROSS_REGION_MS, { 'x-meridian-region': 'west' });
+    const idle = await idleSubscriptions();
     const aliceWs = liveClient(socketUrl(edge, 'east'), alice, { tokenInUrl: true });
     const bobWs = liveClient(socketUrl(edge, 'west'), bob, { tokenInUrl: true });
     try {
       const aliceInbox = live(aliceWs, { query: ADDED, variables: { r: roomId } });
       const bobInbox = live(bobWs, { query: ADDED, variables: { r: roomId } });
-      await new Promise((r) => setTimeout(r, 500));
+      await subscribed(idle, { east: 1, west: 1 });
       const sent: string[] = [];
       const exchange = async (from: number, to: number) => {
         for (let i = from; i < to; i++) {

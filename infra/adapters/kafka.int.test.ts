@@ -83,6 +83,13 @@ for (const region of REGIONS) {
       const received: Received[] = [];
       const consumer = kafka.consumer({ groupId });
       groups.push(groupId);
+      // What the consumer went through, for the failure message (a join retried or crashed under load).
+      const happened: string[] = [];
+      consumer.on(consumer.events.GROUP_JOIN, (e) =>
+        happened.push(`joined ${JSON.stringify(e.payload.memberAssignment)}`),
+      );
+      consumer.on(consumer.events.CRASH, (e) => happened.push(`crashed: ${e.payload.error.message}`));
+      consumer.on(consumer.events.REBALANCING, () => happened.push('rebalancing'));
       await consumer.connect();
       try {
         await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -96,7 +103,15 @@ for (const region of REGIONS) {
             });
           },
         });
-        await eventually(() => assert.equal(received.length, total), { timeoutMs: 30_000 });
+        await eventually(
+          () =>
+            assert.equal(
+              received.length,
+              total,
+              `received ${JSON.stringify(received.map((r) => r.value))}; the consumer: ${happened.join('; ') || 'nothing'}`,
+            ),
+          { timeoutMs: 60_000 },
+        );
 
         const expected = keys.flatMap((key) => Array.from({ length: rounds }, (_, r) => `${region}:${key}#${r}`));
         assert.deepEqual(received.map((r) => r.value).sort(), [...expected].sort());

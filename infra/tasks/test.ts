@@ -104,7 +104,26 @@ if (stack.ok) {
   console.log('\nthe stack did not come up: integration, end-to-end and lifecycle tests were not run');
 }
 
+/**
+ * Node's spec reporter lists the failures after each run's counts, which later tiers push out of
+ * sight (CI keeps the tail of the log): they are repeated here, without stack frames.
+ */
+function failureReport(r: StepResult): string | undefined {
+  const at = r.output.lastIndexOf('✖ failing tests:');
+  if (at < 0) return undefined;
+  const text = r.output
+    .slice(at)
+    .split('\n')
+    .filter((line) => !/^\s+at /.test(line))
+    .join('\n');
+  return text.length > 6000 ? `${text.slice(0, 6000)}\n… (the rest is in the log above)` : text;
+}
+
 const stepsFailed = results.filter((r) => !r.ok);
+for (const r of stepsFailed) {
+  const report = failureReport(r);
+  if (report) console.log(`\n── failures in ${r.name} ──\n${report.trimEnd()}`);
+}
 console.log('\n── summary ──');
 for (const r of results) console.log(`${r.ok ? '✔' : '✖'} ${r.name.padEnd(52)} ${r.seconds.toFixed(1)}s`);
 console.log(`total ${((performance.now() - t0) / 1000).toFixed(1)}s`);

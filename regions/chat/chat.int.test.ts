@@ -9,12 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { east } from '../east.ts';
 import type { DomainModule } from '../host/domain-module.ts';
 import { type IsolatedRegion, isolatedRegion, testIdentity } from '../host/testing.ts';
-import { hubSocketUrl, type LiveResult, live, liveClient } from '../hub/testing.ts';
+import { hubSocketUrl, type LiveResult, live, liveClient, untilSubscriptions } from '../hub/testing.ts';
 import type { Identity } from '../identity/identity.ts';
 import { chatModule } from './module.ts';
 
 let identity: Identity;
 let east1: IsolatedRegion;
+/** The region's own hub subscriptions (none of this file's): a test waits for this plus its own. */
+let idleSubscriptions: number;
 const tenant = `t-chat-${randomUUID().slice(0, 8)}`;
 const otherTenant = `${tenant}-b`;
 
@@ -49,6 +51,7 @@ const bodyOf = (r: LiveResult) => (r.data?.messageAdded as { body?: string } | u
 before(async () => {
   identity = testIdentity();
   east1 = await isolatedRegion(east, [chatModule as DomainModule<unknown>], { identity });
+  idleSubscriptions = east1.region.hub.stats().subscriptions;
 });
 after(() => east1?.stop());
 
@@ -74,7 +77,7 @@ describe('chat in one region', () => {
     const aliceLive = liveClient(hubSocketUrl(east1.region.hubPort), alice);
     try {
       const inbox = live(bobLive, { query: ADDED, variables: { r: roomId } });
-      await new Promise((r) => setTimeout(r, 300));
+      await untilSubscriptions(east1.region.hub, idleSubscriptions + 1);
       const viaGateway = await gql<{ sendMessage: { id: string; cursor: string } }>(alice, SEND, {
         i: { roomId, clientMessageId: `cm-${randomUUID()}`, body: 'hello through the gateway' },
       });
@@ -122,7 +125,7 @@ describe('chat in one region', () => {
     const bobLive = liveClient(hubSocketUrl(east1.region.hubPort), bob);
     try {
       const inbox = live(bobLive, { query: ADDED, variables: { r: roomId } });
-      await new Promise((r) => setTimeout(r, 300));
+      await untilSubscriptions(east1.region.hub, idleSubscriptions + 1);
       const input = { roomId, clientMessageId: `cm-${randomUUID()}`, body: 'only once' };
       const a = await gql<{ sendMessage: { id: string } }>(alice, SEND, { i: input });
       const b = await gql<{ sendMessage: { id: string } }>(alice, SEND, { i: input });
@@ -176,7 +179,7 @@ describe('chat in one region', () => {
         query: 'subscription($r: ID!) { typingChanged(roomId: $r) { user { id } typing expiresAt } }',
         variables: { r: roomId },
       });
-      await new Promise((r) => setTimeout(r, 300));
+      await untilSubscriptions(east1.region.hub, idleSubscriptions + 1);
       await live(aliceLive, {
         query: 'mutation($r: ID!) { setTyping(roomId: $r, typing: true) }',
         variables: { r: roomId },

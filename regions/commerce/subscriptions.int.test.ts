@@ -12,7 +12,7 @@ import { DOMAINS } from '../domains.ts';
 import { east } from '../east.ts';
 import { type RunningRegion, startRegion } from '../host/region-host.ts';
 import { testIdentity, testRegionConfig } from '../host/testing.ts';
-import { hubSocketUrl, live, liveClient } from '../hub/testing.ts';
+import { hubSocketUrl, live, liveClient, untilSubscriptions } from '../hub/testing.ts';
 import type { Identity } from '../identity/identity.ts';
 
 const db = createPostgres({ url: resolveEndpoints('east', process.env).postgresUrl });
@@ -56,10 +56,11 @@ describe('commerce subscriptions over the hub WebSocket', () => {
       productId,
     ]);
     const u1 = await token('u1');
+    const idle = region.hub.stats().subscriptions;
     const client = liveClient(hubSocketUrl(region.hubPort), u1);
     try {
       const mine = live(client, { query: 'subscription { myOrdersUpdated { id status version region } }' });
-      await new Promise((r) => setTimeout(r, 200));
+      await untilSubscriptions(region.hub, idle + 1);
       const orderId = await placeOrder(u1, productId);
       const pending = await mine.until((r) => (r.data?.myOrdersUpdated as { id: string })?.id === orderId, 15_000);
       assert.deepEqual(pending.data?.myOrdersUpdated, { id: orderId, status: 'PENDING', version: 1, region: 'east' });

@@ -112,3 +112,35 @@ export function live(
 export function hubSocketUrl(hubPort: number): string {
   return `ws://127.0.0.1:${hubPort}/v1/graphql`;
 }
+
+/**
+ * Waits until the hub holds exactly `count` subscriptions. graphql-ws does not acknowledge a
+ * subscribe, so a test that must not miss the first live message waits for the hub to have it:
+ * count = the hub's subscriptions when none of the test's were open, plus the test's own. Exact,
+ * not "at least": a socket closed by an earlier test may still be leaving.
+ */
+export async function untilSubscriptions(hub: { stats(): { subscriptions: number } }, count: number, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (hub.stats().subscriptions !== count) {
+    if (Date.now() > deadline)
+      throw new Error(`the hub holds ${hub.stats().subscriptions} subscriptions after ${ms} ms, not ${count}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * The hub's subscription count once it has held still for `quietMs` (sockets an earlier test
+ * closed have left, a reconnecting edge feed is back): the baseline for `untilSubscriptions`.
+ */
+export async function quietSubscriptions(hub: { stats(): { subscriptions: number } }, quietMs = 200): Promise<number> {
+  let last = hub.stats().subscriptions;
+  let since = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 20));
+    const now = hub.stats().subscriptions;
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return now;
+  }
+}
