@@ -14,6 +14,7 @@
 import { register } from 'node:module';
 import path from 'node:path';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
+import { sampleRatio } from './launch.ts';
 import { startTelemetry } from './otel.ts';
 
 function exporterFromEnv(env: NodeJS.ProcessEnv) {
@@ -25,15 +26,12 @@ function exporterFromEnv(env: NodeJS.ProcessEnv) {
 }
 
 function ratio(env: NodeJS.ProcessEnv): number {
-  const raw = env.MERIDIAN_OTEL_SAMPLE_RATIO?.trim();
-  const fallback = env.NODE_ENV === 'production' ? 0.1 : 1;
-  if (!raw) return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < 0 || v > 1) {
-    console.error(`telemetry: MERIDIAN_OTEL_SAMPLE_RATIO: "${raw}" is not a number from 0 to 1`);
+  try {
+    return sampleRatio(env);
+  } catch (err) {
+    console.error(`telemetry: ${(err as Error).message}`);
     process.exit(78);
   }
-  return v;
 }
 
 if (process.env.MERIDIAN_OTEL !== 'off') {
