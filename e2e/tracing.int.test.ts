@@ -4,8 +4,9 @@
  * subgraph → the inventory gRPC service → PostgreSQL → the outbox relay → Kafka → the payment
  * processor → the SOAP payment provider (a process of its own) → the hub push. Every process
  * is the real one, started with tracing on (`startCluster({ otlpEndpoint })`), exporting OTLP/JSON
- * over HTTP to a receiver in this test. Runs alone in the e2e tier: it moves the writer lease
- * to east (where it normally is).
+ * over HTTP to a receiver in this test. The Node edge makes its own server spans (sampling first,
+ * edge/runtime/server-spans.ts): a query through it is the edge's span → its origin call → the
+ * gateway. Runs alone in the e2e tier: it moves the writer lease to east (where it normally is).
  */
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -129,5 +130,49 @@ describe('one trace from the edge to the fan-out', () => {
     );
     const roots = inTrace().filter((s) => s.parentSpanId === undefined);
     assert.deepEqual(roots, [], 'nothing in the trace started a trace of its own');
+  });
+
+  it('a query through the Node edge: its own server span, then its origin call, then the gateway, one chain', async () => {
+    const edge = cluster.edges.find((e) => e.name === 'edge-node');
+    assert.ok(edge);
+    const traceId = randomBytes(16).toString('hex');
+    const clientSpan = randomBytes(8).toString('hex');
+    // A fresh alias: a cache miss, so the edge calls the region.
+    const res = await fetch(`${edge.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${clientSpan}-01` },
+      body: JSON.stringify({ query: `{ p${randomBytes(4).toString('hex')}: products(first: 1) { id } }` }),
+    });
+    assert.equal(res.status, 200, await res.text());
+    const inTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
+    const find = (pred: (s: ReceivedSpan) => boolean) => inTrace().find(pred);
+    const chain = await until(
+      async () => {
+        const server = find((s) => s.service === 'meridian-edge-node' && s.kind === SERVER);
+        const origin = find((s) => s.service === 'meridian-edge-node' && s.kind === CLIENT);
+        // The gateway and the subgraphs share the region's process (and service name): the gateway's
+        // span is the region's server span that the edge's call is the parent of.
+        const gateway = find(
+          (s) => s.service === 'meridian-region-east' && s.kind === SERVER && s.parentSpanId === origin?.spanId,
+        );
+        return server && origin && gateway ? { server, origin, gateway } : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    ).catch(() => undefined);
+    assert.ok(
+      chain,
+      `spans in the trace:\n${inTrace()
+        .map((s) => `${s.service} ${s.kind} ${s.name}`)
+        .join('\n')}`,
+    );
+    assert.equal(chain.server.parentSpanId, clientSpan, "the edge's span continues the client's");
+    assert.equal(chain.server.name, 'POST /graphql');
+    assert.equal(chain.origin.parentSpanId, chain.server.spanId, 'the origin call is a child of the edge span');
+    assert.match(chain.gateway.name, /POST/, "the gateway serves the edge's call");
+    assert.equal(
+      inTrace().filter((s) => s.service === 'meridian-edge-node' && s.kind === SERVER).length,
+      1,
+      'one server span per request (the http instrumentation makes none of its own)',
+    );
   });
 });

@@ -6,6 +6,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
 import { nodeOriginFetch } from './runtime/origin-fetch.node.ts';
+import { withServerSpans } from './runtime/server-spans.ts';
 
 let booted: BootedEdge;
 try {
@@ -43,7 +44,11 @@ const keepAlive = setInterval(() => {
   }
 }, 30_000);
 keepAlive.unref();
-const server = serve({ fetch: edge.app.fetch, port: config.port, hostname, websocket: { server: sockets } }, (info) =>
+// Under infra/telemetry/register.ts with MERIDIAN_OTEL_HTTP_SERVER_SPANS=app the edge makes its
+// own server spans (sampling first); otherwise the http instrumentation makes them, or nobody.
+const fetchHandler =
+  process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS === 'app' ? withServerSpans(edge.app.fetch) : edge.app.fetch;
+const server = serve({ fetch: fetchHandler, port: config.port, hostname, websocket: { server: sockets } }, (info) =>
   console.log(
     `edge (node ${process.versions.node}) on http://${hostname}:${info.port}, nearest ${config.nearest}, writer ${config.writer}`,
   ),

@@ -41,6 +41,11 @@ export interface TelemetryOptions {
   /** Share of new traces sampled (0..1); a caller's sampled flag always wins. */
   readonly sampleRatio: number;
   readonly attributes?: Readonly<Record<string, string>>;
+  /**
+   * Whether the http instrumentation makes the spans of incoming requests (the default). False
+   * for a process whose application makes its own (the Node edge: edge/runtime/server-spans.ts).
+   */
+  readonly httpServerSpans?: boolean;
 }
 
 export interface RunningTelemetry {
@@ -52,10 +57,11 @@ export interface RunningTelemetry {
 }
 
 /** The instrumentations of the libraries the platform uses; health checks are not traced. */
-export function instrumentations(): Instrumentation[] {
+export function instrumentations(opts: { httpServerSpans?: boolean } = {}): Instrumentation[] {
   return [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
+      disableIncomingRequestInstrumentation: opts.httpServerSpans === false,
     }),
     new UndiciInstrumentation(),
     new GraphQLInstrumentation({ mergeItems: true, ignoreTrivialResolveSpans: true }),
@@ -88,7 +94,7 @@ export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
     resource: resourceFromAttributes({ 'service.name': opts.serviceName, ...opts.attributes }),
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
     spanProcessors: processor ? [processor] : [],
-    instrumentations: instrumentations(),
+    instrumentations: instrumentations({ httpServerSpans: opts.httpServerSpans }),
   });
   sdk.start();
   return {

@@ -10,6 +10,8 @@
  *   OTEL_EXPORTER_OTLP_ENDPOINT              … or its base, `/v1/traces` appended; unset: spans are not exported
  *   MERIDIAN_OTEL_SAMPLE_RATIO               share of new traces sampled, 0..1 (default 1 in development, 0.1 in production)
  *   OTEL_SERVICE_NAME                        service.name (default: meridian-<script>)
+ *   MERIDIAN_OTEL_HTTP_SERVER_SPANS=app      the application makes its own HTTP server spans (the Node
+ *                                            edge); the http instrumentation then traces outgoing calls only
  */
 import { register } from 'node:module';
 import path from 'node:path';
@@ -44,6 +46,7 @@ if (process.env.MERIDIAN_OTEL !== 'off') {
     serviceName: process.env.OTEL_SERVICE_NAME ?? `meridian-${script}-${process.argv[2] ?? ''}`.replace(/-$/, ''),
     exporter: exporterFromEnv(process.env),
     sampleRatio: ratio(process.env),
+    httpServerSpans: process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS !== 'app',
   });
   process.once('beforeExit', () => void telemetry.shutdown());
   // The instrumentations named their modules to the loader; nothing may be imported before it knows.

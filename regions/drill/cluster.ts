@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Region } from '../../infra/config/endpoints.ts';
-import { denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
+import { APP_SERVER_SPANS, denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE = process.execPath;
@@ -206,6 +206,7 @@ export async function startCluster(opts: {
       const proc = run(name, command, command === NODE ? [...trace.args, ...args] : [...args], {
         ...edgeEnv,
         ...trace.env,
+        ...(command === NODE && opts.otlpEndpoint !== undefined ? APP_SERVER_SPANS : {}),
         MERIDIAN_EDGE_PORT: String(port),
       });
       procs.push(proc);

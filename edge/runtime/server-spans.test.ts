@@ -1,0 +1,129 @@
+/** The Node edge's own server spans, recorded by the OpenTelemetry SDK's in-memory exporter. */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import {
+  context,
+  propagation,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  InMemorySpanExporter,
+  ParentBasedSampler,
+  SimpleSpanProcessor,
+  StackContextManager,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
+import { withServerSpans } from './server-spans.ts';
+
+const TRACE = '0123456789abcdef0123456789abcdef';
+const SAMPLED = `00-${TRACE}-0123456789abcdef-01`;
+const UNSAMPLED = `00-${TRACE}-0123456789abcdef-00`;
+
+describe('edge server spans (sampling first)', () => {
+  const exporter = new InMemorySpanExporter();
+  let ratio = 0;
+  // A root sampler whose ratio a test sets: 0 (nothing new is sampled) or 1 (everything is).
+  const root = {
+    shouldSample: (...a: Parameters<TraceIdRatioBasedSampler['shouldSample']>) =>
+      new TraceIdRatioBasedSampler(ratio).shouldSample(...a),
+    toString: () => 'test',
+  };
+  before(() => {
+    // Synchronous context is enough: the handler reads its active span before its first await.
+    context.setGlobalContextManager(new StackContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    trace.setGlobalTracerProvider(
+      new TracerProvider({
+        sampler: new ParentBasedSampler({ root }),
+        spanProcessors: [new SimpleSpanProcessor({ exporter })],
+      }),
+    );
+  });
+  after(() => {
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  });
+  beforeEach(() => exporter.reset());
+
+  /** A handler that remembers the span context it ran under. */
+  function recording(status = 200) {
+    const seen: { ctx?: SpanContext } = {};
+    const handler = withServerSpans(async (_req: Request) => {
+      seen.ctx = trace.getActiveSpan()?.spanContext();
+      await Promise.resolve();
+      return new Response('ok', { status });
+    });
+    return { seen, handler };
+  }
+  const req = (traceparent?: string) =>
+    new Request('http://edge.test/graphql?x=1', {
+      method: 'POST',
+      headers: traceparent ? { traceparent, 'user-agent': 'ua' } : { 'user-agent': 'ua' },
+    });
+
+  it('a sampled caller: one SERVER span in its trace, with method, path and status', async () => {
+    const { seen, handler } = recording();
+    assert.equal((await handler(req(SAMPLED))).status, 200);
+    const [span, ...rest] = exporter.getFinishedSpans();
+    assert.equal(rest.length, 0);
+    assert.ok(span);
+    assert.equal(span.kind, SpanKind.SERVER);
+    assert.equal(span.name, 'POST /graphql');
+    assert.equal(span.spanContext().traceId, TRACE);
+    assert.equal(span.parentSpanContext?.spanId, '0123456789abcdef');
+    assert.equal(span.attributes['http.request.method'], 'POST');
+    assert.equal(span.attributes['url.path'], '/graphql');
+    assert.equal(span.attributes['http.response.status_code'], 200);
+    assert.equal(seen.ctx?.spanId, span.spanContext().spanId, 'the handler runs inside the span');
+  });
+
+  it('an unsampled caller: nothing recorded, and the handler carries the unsampled decision on', async () => {
+    ratio = 1; // even a sampler that would take every new trace follows the caller's decision
+    const { seen, handler } = recording();
+    await handler(req(UNSAMPLED));
+    assert.deepEqual(exporter.getFinishedSpans(), []);
+    assert.equal(seen.ctx?.traceId, TRACE);
+    assert.equal(seen.ctx?.traceFlags, TraceFlags.NONE);
+  });
+
+  it('no caller context: sampled by the ratio; a dropped request still has a valid unsampled context', async () => {
+    ratio = 0;
+    const dropped = recording();
+    await dropped.handler(req());
+    assert.deepEqual(exporter.getFinishedSpans(), []);
+    assert.ok(dropped.seen.ctx && trace.isSpanContextValid(dropped.seen.ctx));
+    assert.equal(dropped.seen.ctx.traceFlags, TraceFlags.NONE);
+
+    ratio = 1;
+    const kept = recording();
+    await kept.handler(req());
+    const [span] = exporter.getFinishedSpans();
+    assert.equal(span?.parentSpanContext, undefined, 'a root span');
+    assert.equal(kept.seen.ctx?.traceFlags, TraceFlags.SAMPLED);
+  });
+
+  it('a 5xx answer or a thrown error marks the span as an error (the error is thrown on)', async () => {
+    ratio = 1;
+    await recording(503).handler(req());
+    const failing = withServerSpans(async (_req: Request): Promise<Response> => {
+      throw new Error('boom');
+    });
+    await assert.rejects(failing(req()), /boom/);
+    const spans = exporter.getFinishedSpans();
+    assert.deepEqual(
+      spans.map((s) => [s.attributes['http.response.status_code'], s.status.code]),
+      [
+        [503, SpanStatusCode.ERROR],
+        [undefined, SpanStatusCode.ERROR],
+      ],
+    );
+    assert.equal(spans[1]?.events[0]?.name, 'exception');
+  });
+});

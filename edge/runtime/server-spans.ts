@@ -1,0 +1,68 @@
+/**
+ * Server spans made by the edge itself, for the edge on Node. The http instrumentation makes one
+ * for every request and does its work (attributes, context binding of the request's and the
+ * response's listeners) before the sampler decides; on a cache hit that costs more than the hit.
+ * Here the span is started first and everything else happens only when it is recorded: an
+ * unsampled request pays for a span id, the sampler and one context switch. The context is
+ * always entered, sampled or not, so the origin call carries the decision downstream (a
+ * traceparent with the sampled flag off keeps the regions from starting traces of their own).
+ *
+ * Deno's built-in OpenTelemetry makes these spans natively; only main.node.ts wraps its handler,
+ * and only when the process's http instrumentation leaves incoming requests alone
+ * (MERIDIAN_OTEL_HTTP_SERVER_SPANS=app, see infra/telemetry/register.ts).
+ */
+import {
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from '@opentelemetry/api';
+
+const headersGetter: TextMapGetter<Headers> = {
+  get: (headers, key) => headers.get(key) ?? undefined,
+  keys: (headers) => [...headers.keys()],
+};
+
+/** The caller's trace context, when it sent one. */
+function parentOf(req: Request): Context {
+  return req.headers.has('traceparent') ? propagation.extract(ROOT_CONTEXT, req.headers, headersGetter) : ROOT_CONTEXT;
+}
+
+/** Wraps a fetch handler so that each request runs inside a SERVER span (recorded when sampled). */
+export function withServerSpans<A extends unknown[]>(
+  handler: (req: Request, ...rest: A) => Response | Promise<Response>,
+  tracerName = 'meridian-edge',
+): (req: Request, ...rest: A) => Promise<Response> {
+  const tracer = trace.getTracer(tracerName);
+  return async (req, ...rest) => {
+    const parent = parentOf(req);
+    const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
+    const active = trace.setSpan(parent, span);
+    if (!span.isRecording()) return context.with(active, () => handler(req, ...rest));
+    const url = new URL(req.url);
+    span.updateName(`${req.method} ${url.pathname}`);
+    span.setAttributes({
+      'http.request.method': req.method,
+      'url.path': url.pathname,
+      'url.scheme': url.protocol.slice(0, -1),
+      'server.address': url.hostname,
+      'user_agent.original': req.headers.get('user-agent') ?? '',
+    });
+    try {
+      const res = await context.with(active, () => handler(req, ...rest));
+      span.setAttribute('http.response.status_code', res.status);
+      if (res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return res;
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
+    } finally {
+      span.end();
+    }
+  };
+}
