@@ -20,6 +20,7 @@ import { testIdentity } from '../regions/host/testing.ts';
 import type { Identity } from '../regions/identity/identity.ts';
 import { socialModule } from '../regions/social/module.ts';
 import { west } from '../regions/west.ts';
+import { commitGroupOffsets, endOffsets } from './support/group-offsets.ts';
 import { socialClient, until } from './support/social-client.ts';
 import { type RegionDatabase, regionDatabase, startSocialRegion } from './support/social-region.ts';
 
@@ -89,15 +90,8 @@ before(async () => {
   ]);
   // The group starts where the topics end now (every partition committed, so a restart resumes
   // from the last commit and never skips to the end).
-  const admin = await westRegion.deps.kafka.admin();
-  for (const topic of withMirrored(USER_EVENTS, 'east')) {
-    const ends = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId: group,
-      topic,
-      partitions: ends.map((p) => ({ partition: p.partition, offset: p.high })),
-    });
-  }
+  const kafka = westRegion.deps.kafka;
+  await commitGroupOffsets(kafka, group, await endOffsets(kafka, withMirrored(USER_EVENTS, 'east')));
 });
 after(async () => {
   if (projector) await kill(projector);

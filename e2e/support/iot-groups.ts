@@ -7,6 +7,7 @@
  */
 import { IOT_EVENTS } from '../../domains/iot/events.ts';
 import type { KafkaDependency } from '../../infra/adapters/kafka.ts';
+import { commitGroupOffsets, endOffsets } from './group-offsets.ts';
 
 /** The IoT module's processors and their event types (regions/iot/module.ts). */
 const IOT_PROCESSORS: Record<string, readonly string[]> = {
@@ -27,8 +28,8 @@ export const IOT_PROCESSOR_SERVICES: readonly string[] = Object.keys(IOT_PROCESS
 
 /**
  * Moves each IoT processor group of `region` (which must have no live member) to the end of its
- * local and mirrored topics, where it is not there already. Groups run in parallel: each move
- * is a group join (kafkajs setOffsets), which waits out the broker's initial rebalance delay.
+ * local and mirrored topics, where it is not there already. Groups move in parallel, each in one
+ * join (e2e/support/group-offsets.ts).
  */
 export async function skipIotBacklog(kafka: KafkaDependency, region: string, peer: string): Promise<void> {
   const admin = await kafka.admin();
@@ -37,21 +38,17 @@ export async function skipIotBacklog(kafka: KafkaDependency, region: string, pee
       const groupId = `iot-${p}-${region}`;
       const topics = types.flatMap((t) => [t, `${peer}.${t}`]);
       const committed = await admin.fetchOffsets({ groupId, topics });
-      for (const topic of topics) {
-        const ends = await admin.fetchTopicOffsets(topic).catch(() => []);
+      // A mirrored topic appears once MirrorMaker 2 has copied something: none yet, nothing to skip.
+      const ends = (await Promise.all(topics.map((t) => endOffsets(kafka, [t]).catch(() => [])))).flat();
+      // Explicit end offsets: kafkajs' resetOffsets commits -1, which a consumer reads as "no
+      // offset" and then starts from the beginning (fromBeginning).
+      const behind = ends.filter(({ topic, partitions }) => {
         const at = committed.find((c) => c.topic === topic)?.partitions ?? [];
-        const behind = ends.some(
-          (e) => e.high !== '0' && at.find((a) => a.partition === e.partition)?.offset !== e.high,
+        return partitions.some(
+          (e) => e.offset !== '0' && at.find((a) => a.partition === e.partition)?.offset !== e.offset,
         );
-        // Explicit end offsets: kafkajs' resetOffsets commits -1, which a consumer reads as "no
-        // offset" and then starts from the beginning (fromBeginning).
-        if (behind)
-          await admin.setOffsets({
-            groupId,
-            topic,
-            partitions: ends.map((e) => ({ partition: e.partition, offset: e.high })),
-          });
-      }
+      });
+      await commitGroupOffsets(kafka, groupId, behind);
     }),
   );
 }
