@@ -289,7 +289,17 @@ function kafka(region: Region, e: RegionEndpoints): ServiceDef {
     },
     spawn: () => javaSpec('kafka.Kafka', [props], log4jFile),
     probe: async () => {
-      await probeWith(createKafka({ brokers: e.kafkaBrokers, clientId: 'meridian-stack' }), 5000);
+      const dep = createKafka({ brokers: e.kafkaBrokers, clientId: 'meridian-stack' });
+      try {
+        await withTimeout(dep.ping(), 5000, 'kafka probe');
+        // Consumer groups work once __consumer_offsets exists with leaders, and on a fresh cluster
+        // the first group lookup creates it: until then every join is retried (COORDINATOR_NOT_
+        // AVAILABLE). Looking a group's coordinator up here makes "up" mean groups work too.
+        const admin = await dep.admin();
+        await withTimeout(admin.describeGroups(['meridian-stack-probe']), 15000, 'kafka group coordinator');
+      } finally {
+        await dep.close().catch(() => {});
+      }
       return KAFKA_VERSION;
     },
     stopSignal: 'SIGTERM',
