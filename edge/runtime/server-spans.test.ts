@@ -109,6 +109,19 @@ describe('edge server spans (sampling first)', () => {
     assert.equal(kept.seen.ctx?.traceFlags, TraceFlags.SAMPLED);
   });
 
+  it('probes and scrapes (/health, /ready, /metrics) are not traced; other paths are', async () => {
+    ratio = 1;
+    const { handler } = recording();
+    for (const path of ['/health', '/ready', '/metrics', '/health/regions'])
+      await handler(new Request(`http://edge.test${path}`));
+    assert.deepEqual(exporter.getFinishedSpans(), []);
+    await handler(new Request('http://edge.test/healthy-looking/graphql'));
+    assert.deepEqual(
+      exporter.getFinishedSpans().map((s) => s.name),
+      ['GET /healthy-looking/graphql'],
+    );
+  });
+
   it('a 5xx answer or a thrown error marks the span as an error (the error is thrown on)', async () => {
     ratio = 1;
     await recording(503).handler(req());

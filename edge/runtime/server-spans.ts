@@ -27,6 +27,15 @@ const headersGetter: TextMapGetter<Headers> = {
   keys: (headers) => [...headers.keys()],
 };
 
+/** Probes and scrapes are not traced (as the Node processes' http instrumentation ignores them). */
+const UNTRACED = /^\/(health|ready|metrics)\b/;
+
+/** The path of an absolute URL, without building a URL object. */
+function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  return start < 0 ? '/' : url.slice(start);
+}
+
 /** The caller's trace context, when it sent one. */
 function parentOf(req: Request): Context {
   return req.headers.has('traceparent') ? propagation.extract(ROOT_CONTEXT, req.headers, headersGetter) : ROOT_CONTEXT;
@@ -39,6 +48,7 @@ export function withServerSpans<A extends unknown[]>(
 ): (req: Request, ...rest: A) => Promise<Response> {
   const tracer = trace.getTracer(tracerName);
   return async (req, ...rest) => {
+    if (UNTRACED.test(pathOf(req.url))) return handler(req, ...rest);
     const parent = parentOf(req);
     const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
     const active = trace.setSpan(parent, span);
