@@ -21,6 +21,7 @@ import type { SequenceGate } from '../../domains/iot/ports.ts';
 import type { SequenceDecision, SequenceItem } from '../../domains/iot/sequence.ts';
 import type { RejectionNotice } from '../../domains/iot/telemetry.ts';
 import { BRIDGE_SUBSCRIPTIONS } from '../../domains/iot/topics.ts';
+import { resolvesWithin, withTimeout } from '../../infra/adapters/dependency.ts';
 import type { KafkaDependency } from '../../infra/adapters/kafka.ts';
 import { dlqTopic } from '../../infra/events/consumer.ts';
 import { CONTENT_TYPE } from '../../infra/events/kafka-codec.ts';
@@ -234,7 +235,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
   /** Whether Kafka answers a metadata request now. */
   async function kafkaAnswers(): Promise<boolean> {
     try {
-      await Promise.race([deps.kafka.ping(), sleep(2000).then(() => Promise.reject(new Error('timeout')))]);
+      await withTimeout(deps.kafka.ping(), 2000, 'kafka ping');
       return true;
     } catch {
       return false;
@@ -510,10 +511,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       forceGo = true;
       running = false;
       wake?.();
-      const finished = await Promise.race([
-        (loop ?? Promise.resolve()).then(() => true),
-        sleep(Math.max(0, deadline - Date.now())).then(() => false),
-      ]);
+      const finished = await resolvesWithin(loop ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
       if (!finished) {
         // Kafka (or Redis) is away: nothing more can be acknowledged. Keep the sessions: the broker
         // holds every unacknowledged message for this instance's next run.

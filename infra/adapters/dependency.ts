@@ -20,3 +20,20 @@ export async function withTimeout<T>(work: Promise<T>, ms: number, what: string)
     clearTimeout(timer);
   }
 }
+
+/**
+ * Whether `work` resolves within `ms` (true) or not (false; it goes on running). Rejects if `work`
+ * rejects first. The timer is cleared either way: a bare `Promise.race` with a `setTimeout`
+ * keeps the process alive until the timer fires, long after the work is done.
+ */
+export async function resolvesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
+import { resolvesWithin } from '../adapters/dependency.ts';
 import type { KafkaDependency } from '../adapters/kafka.ts';
 import { REGIONS } from '../config/endpoints.ts';
 import { consumedTraceparent, withTelemetry } from '../telemetry/context.ts';
@@ -246,7 +247,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           eachMessage: ({ topic, partition, message, heartbeat }) => processOne(topic, partition, message, heartbeat),
         });
       }
-      await Promise.race([firstFetch, new Promise((r) => setTimeout(r, opts.startTimeoutMs ?? 30_000))]);
+      await resolvesWithin(firstFetch, opts.startTimeoutMs ?? 30_000);
     },
     async stop() {
       stopping = true;

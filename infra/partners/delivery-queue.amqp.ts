@@ -18,6 +18,7 @@ import type { DeliveryTask } from '../../domains/partners/message.ts';
 import type { DeliveryQueue } from '../../domains/partners/ports.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
 import type { AmqpDependency } from '../adapters/amqp.ts';
+import { resolvesWithin } from '../adapters/dependency.ts';
 
 /** Buckets every queue has besides the schedule's own delays. */
 export const DEFAULT_BUCKETS_MS = [100, 1000, 5000, 30_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000];
@@ -249,7 +250,7 @@ export function createAmqpDeliveryQueue(opts: AmqpDeliveryQueueOptions): AmqpDel
     consume,
     async settle(timeoutMs = 5000) {
       if (offered === 0) return;
-      await Promise.race([new Promise<void>((r) => drained.push(r)), new Promise((r) => setTimeout(r, timeoutMs))]);
+      await resolvesWithin(new Promise<void>((r) => drained.push(r)), timeoutMs);
     },
     async setup() {
       const ch = await channel();

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolvesWithin } from '../../infra/adapters/dependency.ts';
 import type { Region } from '../../infra/config/endpoints.ts';
 import { APP_SERVER_SPANS, denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
 
@@ -64,7 +65,7 @@ function run(name: string, command: string, args: string[], env: Record<string, 
     async kill(signal) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000)).then(() => child.kill('SIGKILL'))]);
+      if (!(await resolvesWithin(exited, 10_000))) child.kill('SIGKILL');
       await exited;
     },
   };

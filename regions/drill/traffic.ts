@@ -5,6 +5,8 @@
  * safe) — and every attempt is recorded, so the report can say what clients saw second by second.
  */
 
+import { resolvesWithin } from '../../infra/adapters/dependency.ts';
+
 /** One request as a client saw it. */
 export interface Attempt {
   /** ms since the drill started. */
@@ -236,7 +238,7 @@ export function startTraffic(opts: TrafficOptions): Traffic {
       stopping = true;
       stopDeadline = opts.now() + ms;
       for (const t of timers) if (t) clearInterval(t);
-      await Promise.race([Promise.allSettled([...pending]), new Promise((r) => setTimeout(r, ms))]);
+      await resolvesWithin(Promise.allSettled([...pending]), ms);
     },
   };
 }
