@@ -1,7 +1,7 @@
 /**
  * Social benchmarks on the real stack: two regions, each its own process on a database of its
  * own (e2e/bench/social-region.ts), the edge as its own process (Deno, as `npm start` runs it),
- * and read load from a generator process (e2e/bench/http-load.ts; `wrk` is not installed here):
+ * and read load from a generator process of its own (e2e/bench/http-load.ts):
  * 1. post → visible in a follower's feed, in the same region (east) and in the other (west),
  *    over BENCH_POSTS posts by an author with 100 followers; baseline: the createPost round trip.
  *    Visibility is polled through each region's gateway (a feed read, then 10 ms, again), so it
