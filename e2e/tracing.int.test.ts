@@ -119,12 +119,18 @@ describe('one trace from the edge to the fan-out', () => {
         .join('\n')}`,
     );
     // One trace, not fragments: every span's parent is a span of the trace (or the client's).
-    const ids = new Set(inTrace().map((s) => s.spanId));
-    const orphans = inTrace().filter(
-      (s) => s.parentSpanId !== undefined && s.parentSpanId !== clientSpan && !ids.has(s.parentSpanId),
+    // A parent ends after its children, so it may come in a later export batch: wait for it.
+    const orphans = () => {
+      const ids = new Set(inTrace().map((s) => s.spanId));
+      return inTrace().filter(
+        (s) => s.parentSpanId !== undefined && s.parentSpanId !== clientSpan && !ids.has(s.parentSpanId),
+      );
+    };
+    await until(async () => (orphans().length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 250 }).catch(
+      () => undefined, // asserted next, with the names
     );
     assert.deepEqual(
-      orphans.map((s) => `${s.service} ${s.name}`),
+      orphans().map((s) => `${s.service} ${s.name}`),
       [],
       'every parent span was exported in the same trace',
     );
