@@ -48,29 +48,35 @@ const TOPICS = Object.values(COMMERCE_EVENTS);
 
 // ── orders ──────────────────────────────────────────────────────────────────────────────
 
+/**
+ * Places one order as a client should: an answer marked `retryable` (an inventory call past its
+ * deadline while the machine is busy with the kills) is sent again with the same idempotency key.
+ */
+async function placeOrder(graphql: string, token: string, productId: string, paymentToken: string): Promise<string> {
+  const input = { items: [{ productId, quantity: 1 }], idempotencyKey: randomUUID(), paymentToken };
+  for (let attempt = 1; ; attempt++) {
+    const res = await gql<{ placeOrder: { id: string } }>(
+      graphql,
+      PLACE_ORDER,
+      { input },
+      { authorization: `Bearer ${token}` },
+    );
+    const id = res.data?.placeOrder.id;
+    if (id) return id;
+    const retryable = res.errors?.every((e) => (e.extensions as { retryable?: boolean } | undefined)?.retryable);
+    assert.ok(retryable && attempt < 5, JSON.stringify(res.errors));
+    await sleep(200 * attempt);
+  }
+}
+
 /** Places the orders through the gateway, WAVE at a time; one in five is declined (cancel + release). */
 async function placeOrders(graphql: string, token: string, productId: string): Promise<string[]> {
   const ids: string[] = [];
   for (let first = 0; first < ORDERS; first += WAVE) {
     const wave = Array.from({ length: Math.min(WAVE, ORDERS - first) }, (_, i) =>
-      gql<{ placeOrder: { id: string } }>(
-        graphql,
-        PLACE_ORDER,
-        {
-          input: {
-            items: [{ productId, quantity: 1 }],
-            idempotencyKey: randomUUID(),
-            paymentToken: (first + i) % 5 === 0 ? 'tok_decline_crash' : 'tok_visa',
-          },
-        },
-        { authorization: `Bearer ${token}` },
-      ),
+      placeOrder(graphql, token, productId, (first + i) % 5 === 0 ? 'tok_decline_crash' : 'tok_visa'),
     );
-    for (const res of await Promise.all(wave)) {
-      const id = res.data?.placeOrder.id;
-      assert.ok(id, JSON.stringify(res.errors));
-      ids.push(id);
-    }
+    ids.push(...(await Promise.all(wave)));
     await sleep(PAUSE_BETWEEN_WAVES_MS);
   }
   return ids;

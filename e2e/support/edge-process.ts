@@ -3,8 +3,8 @@
  * main.node.ts), so end-to-end tests and benchmarks exercise both runtimes.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../../infra/adapters/free-port.ts';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
 
 export type Runtime = 'deno' | 'node';
@@ -16,15 +16,6 @@ export interface EdgeProcess {
   readonly child: ChildProcess;
   readonly output: () => string;
   stop(): Promise<void>;
-}
-
-/** A free local TCP port (asked from the kernel, then released). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function command(runtime: Runtime): [string, string[]] {
@@ -84,3 +75,5 @@ export async function startEdge(
     },
   };
 }
+
+export { freePort };

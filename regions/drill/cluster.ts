@@ -7,25 +7,16 @@
  * stack's own code.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resolvesWithin } from '../../infra/adapters/dependency.ts';
+import { freePort } from '../../infra/adapters/free-port.ts';
 import type { Region } from '../../infra/config/endpoints.ts';
 import { APP_SERVER_SPANS, denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE = process.execPath;
 const DENO = path.join(ROOT, 'node_modules', '.bin', 'deno');
-
-/** A free local TCP port (asked from the kernel, then released). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** One process the drill runs, with its output kept for the report when it fails. */
 export interface Proc {
@@ -238,3 +229,5 @@ export async function startCluster(opts: {
     throw err;
   }
 }
+
+export { freePort };
