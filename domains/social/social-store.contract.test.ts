@@ -75,6 +75,19 @@ export function socialStoreContract(name: string, fixture: () => SocialStoreFixt
       assert.equal(await store.getProfile(fresh('t'), 'ann'), undefined, 'another tenant has no such profile');
     });
 
+    it('of writers racing from one version exactly one is written, and only its event is kept', async () => {
+      const { store, eventTypes } = fixture();
+      const tenant = fresh('t');
+      const v1 = aProfile(tenant, 'ann');
+      assert.equal(await store.putProfile(v1, 0, [profileEvent(v1)]), 'written');
+      const tries = ['A', 'B', 'C', 'D', 'E', 'F'].map((name) => aProfile(tenant, 'ann', 2, name));
+      const results = await Promise.all(tries.map((p) => store.putProfile(p, 1, [profileEvent(p)])));
+      const winners = tries.filter((_, i) => results[i] === 'written');
+      assert.equal(winners.length, 1, `written: ${winners.map((p) => p.displayName).join(', ')}`);
+      assert.equal((await store.getProfile(tenant, 'ann'))?.displayName, winners[0]?.displayName);
+      assert.deepEqual(await eventTypes(tenant, 'ann'), [SOCIAL_EVENTS.profileUpdated, SOCIAL_EVENTS.profileUpdated]);
+    });
+
     it('inserts a post once: a second insert of its id changes nothing and answers the stored post', async () => {
       const { store, eventTypes } = fixture();
       const tenant = fresh('t');

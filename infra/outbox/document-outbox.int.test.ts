@@ -1,11 +1,13 @@
 /**
  * The document outbox against the real east FerretDB (events kept in the document they
- * describe) and a scratch PostgreSQL database (the relational outbox the relay publishes).
+ * describe), a scratch PostgreSQL database (the relational outbox the relay publishes) and the
+ * document locks on east's PostgreSQL.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Collection } from 'mongodb';
+import { createDocumentLocks, type DocumentLocksDependency } from '../adapters/document-locks.ts';
 import { createMongo, type MongoDependency } from '../adapters/mongo.ts';
 import { uniqueName } from '../adapters/testing.ts';
 import { resolveEndpoints } from '../config/endpoints.ts';
@@ -13,13 +15,13 @@ import { type Envelope, envelope } from '../events/envelope.ts';
 import { TESTING_EVENTS, type TestingEventType, testingRegistry, thingEvent } from '../events/testing.ts';
 import { type ScratchDatabase, scratchDatabase } from '../postgres/scratch-database.testing.ts';
 import {
+  type CollectionOutbox,
   collectionOutbox,
   createDocumentOutboxMover,
   newOutbox,
   type OutboxFields,
   type OutboxSink,
   postgresOutboxSink,
-  withOutbox,
 } from './document-outbox.ts';
 
 const REGISTRY = testingRegistry();
@@ -39,19 +41,25 @@ describe('document outbox (FerretDB → PostgreSQL outbox)', () => {
   let things: Collection<Thing>;
   let scratch: ScratchDatabase;
   let sink: OutboxSink;
+  let locks: DocumentLocksDependency;
+  let source: CollectionOutbox<Thing>;
 
   before(async () => {
-    const { mongoUrl } = resolveEndpoints('east', process.env);
+    const { mongoUrl, postgresUrl } = resolveEndpoints('east', process.env);
     mongo = createMongo({ url: mongoUrl });
     things = mongo.db.collection<Thing>(uniqueName('outbox_things', '_'));
     scratch = await scratchDatabase('document_outbox');
     sink = postgresOutboxSink(scratch.postgres.pool, REGISTRY);
+    locks = createDocumentLocks({ url: postgresUrl, applicationName: 'meridian-document-outbox-test' });
+    source = collectionOutbox('things', things, { locks, registry: REGISTRY });
+    await source.ensureIndex();
   });
 
   after(async () => {
     await things?.drop().catch(() => {});
     await mongo?.close();
     await scratch?.drop();
+    await locks?.close();
   });
 
   async function outboxRows(aggregate: string): Promise<Array<{ id: string; type: string }>> {
@@ -69,13 +77,11 @@ describe('document outbox (FerretDB → PostgreSQL outbox)', () => {
     await things.insertOne({ _id: id, name: 'a thing', step: 0, ...newOutbox([created], REGISTRY) });
     const changed = event(TESTING_EVENTS.changed, id, 1);
     const noted = event(TESTING_EVENTS.noted, id, 2);
-    await things.updateOne({ _id: id }, withOutbox<Thing>({ $set: { step: 2 } }, [changed, noted], REGISTRY));
+    await source.update({ _id: id }, { $set: { step: 2 } }, [changed, noted]);
     return { id, events: [created, changed, noted] };
   }
 
   it('keeps the state change and its events in one document write, then moves them once, in order', async () => {
-    const source = collectionOutbox('things', things);
-    await source.ensureIndex();
     const { id, events } = await thingWithThreeEvents();
     const doc = await things.findOne({ _id: id });
     assert.equal(doc?.step, 2);
@@ -97,7 +103,6 @@ describe('document outbox (FerretDB → PostgreSQL outbox)', () => {
 
   it('a crash after the copy and before the clear copies again next pass, a no-op by event id', async () => {
     const { id, events } = await thingWithThreeEvents();
-    const source = collectionOutbox('things', things);
     const crashing: OutboxSink = {
       async append(envelopes) {
         await sink.append(envelopes);
@@ -114,36 +119,60 @@ describe('document outbox (FerretDB → PostgreSQL outbox)', () => {
     );
   });
 
-  it('a write racing the clear keeps its event: the clear misses and the next pass moves it', async () => {
+  it('versioned writes racing on one document: exactly one wins, and only its event is kept', async () => {
+    // Unlocked, FerretDB v1 let five of six such writers through (each read step 0, each wrote).
     const { id, events } = await thingWithThreeEvents();
-    const late = event(TESTING_EVENTS.changed, id, 3);
-    const source = collectionOutbox('things', things);
-    const racing: OutboxSink = {
-      async append(envelopes) {
-        await sink.append(envelopes);
-        // Another writer changes the document after the mover read it, before it clears.
-        if (envelopes.some((e) => e.subject === id)) {
-          await things.updateOne({ _id: id }, withOutbox<Thing>({ $set: { step: 3 } }, [late], REGISTRY));
-        }
-      },
-    };
-    await source.drain(racing, 100);
-    assert.deepEqual(
-      (await things.findOne({ _id: id }))?._outbox?.map((e) => e.id),
-      [...events, late].map((e) => e.id),
-      'the stale clear did not drop the late event',
+    const tries = Array.from({ length: 6 }, (_, k) => event(TESTING_EVENTS.noted, id, 10 + k));
+    const results = await Promise.all(
+      tries.map((e, k) => source.update({ _id: id, step: 2 }, { $set: { step: 10 + k } }, [e])),
     );
-    await source.drain(sink, 100);
+    const winners = results.flatMap((r, k) => (r.matchedCount === 1 ? [k] : []));
+    assert.equal(winners.length, 1, `winners: ${winners.join(', ')}`);
+    const doc = await things.findOne({ _id: id });
+    const winner = winners[0] as number;
+    assert.equal(doc?.step, 10 + winner);
+    assert.deepEqual(
+      doc?._outbox?.map((e) => e.id),
+      [...events, tries[winner]].map((e) => e?.id),
+    );
+  });
+
+  it('writers racing the mover lose nothing: every acknowledged change and event survives, in order', async () => {
+    // Unlocked, the mover's clear rewrote documents from a stale read and erased events (and
+    // FerretDB v1 lost most of six concurrent $push or $inc updates of one document).
+    const id = randomUUID();
+    await things.insertOne({ _id: id, name: 'busy', step: 0, ...newOutbox([], REGISTRY) });
+    const mover = createDocumentOutboxMover({ sources: [source], sink, idleMs: 1 });
+    mover.start();
+    const written: string[] = [];
+    try {
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let i = 0; i < 15; i++) {
+            const e = event(TESTING_EVENTS.changed, id, i);
+            await source.update({ _id: id }, { $inc: { step: 1 } }, [e]);
+            written.push(e.id);
+          }
+        }),
+      );
+      const deadline = Date.now() + 20_000;
+      while ((await outboxRows(id)).length < written.length && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      await mover.stop();
+    }
+    assert.equal((await things.findOne({ _id: id }))?.step, 60, 'no $inc lost');
     assert.deepEqual(
       (await outboxRows(id)).map((r) => r.id),
-      [...events, late].map((e) => e.id),
+      written,
+      'every event once, in the order the writes were acknowledged',
     );
-    assert.deepEqual((await things.findOne({ _id: id }))?._outbox, []);
   });
 
   it('the mover drains on its own until stopped, and refuses invalid events at write time', async () => {
     const mover = createDocumentOutboxMover({
-      sources: [collectionOutbox('things', things)],
+      sources: [source],
       sink,
       idleMs: 10,
     });

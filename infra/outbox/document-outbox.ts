@@ -1,22 +1,26 @@
 /**
  * The outbox of a document store without multi-document transactions (FerretDB v1 has none:
- * a write is atomic per document only). A domain that keeps its state in documents writes each
- * change together with the events it causes INTO THE SAME DOCUMENT (`_outbox`, one atomic
- * single-document update, see `withOutbox`). The mover then copies pending events into the
- * region's transactional outbox in PostgreSQL — idempotent by event id (`ON CONFLICT DO
- * NOTHING` on the outbox's unique event_id) — and only after that commit clears them from the
- * document, guarded by the document's revision. The relay publishes the PostgreSQL outbox to
+ * a write is atomic per document only — and only under the document's lock, see below). A domain
+ * that keeps its state in documents writes each change together with the events it causes INTO
+ * THE SAME DOCUMENT (`_outbox`, one single-document update through `CollectionOutbox.update`).
+ * The mover then copies pending events into the region's transactional outbox in PostgreSQL —
+ * idempotent by event id (`ON CONFLICT DO NOTHING` on the outbox's unique event_id) — and only
+ * after that commit clears them from the document. The relay publishes the PostgreSQL outbox to
  * Kafka exactly once as for every other domain, so the effect is the same:
  * - a crash before the copy commits leaves the events in the document: copied next pass;
  * - a crash after the copy, before the clear: copied again next pass, a no-op by event id;
- * - a write racing the clear bumps `_rev`, so the clear misses and the next pass copies the
- *   new events (and re-copies the old ones, again a no-op).
+ * - a write racing the mover waits for the document's lock (infra/adapters/document-locks.ts):
+ *   FerretDB v1 applies an update by reading the document and writing all of it back, so an
+ *   unlocked clear could erase events written between its read and its write (and an unlocked
+ *   versioned write could win twice). Every update of an outbox-carrying document, the mover's
+ *   copy-and-clear included, holds that document's lock; inserts need none (a duplicate id fails).
  * Order per document holds: events are appended in order, copied in order, and a document's
  * events share one aggregate id, hence one relay lane.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Collection, Document, Filter, UpdateFilter } from 'mongodb';
+import type { Collection, Document, Filter, UpdateFilter, UpdateResult } from 'mongodb';
 import type pg from 'pg';
+import { type DocumentLocks, documentKey } from '../adapters/document-locks.ts';
 import type { Envelope } from '../events/envelope.ts';
 import { laneOf, notifyOutbox } from '../events/outbox.ts';
 import { type EventRegistry, eventRegistry } from '../events/registry.ts';
@@ -41,15 +45,12 @@ export interface OutboxFields {
   readonly _outbox?: readonly Envelope[];
   /** True while `_outbox` is not empty (an indexable flag: FerretDB cannot index array length). */
   readonly _outboxPending?: boolean;
-  /** Bumped by every write through `withOutbox`; guards the mover's clear. */
+  /** Bumped by every write through `withOutbox`; the mover clears only the revision it copied. */
   readonly _rev?: number;
 }
 
-/**
- * An update that also records `events` in the document's outbox, in the same atomic write.
- * Every write to an outbox-carrying document must go through this (it bumps `_rev`).
- */
-export function withOutbox<T extends Document>(
+/** An update that also records `events` in the document's outbox, in the same write (and bumps `_rev`). */
+function withOutbox<T extends Document>(
   update: UpdateFilter<T>,
   events: readonly Envelope[],
   registry: EventRegistry = eventRegistry(),
@@ -74,32 +75,58 @@ export function newOutbox(events: readonly Envelope[], registry: EventRegistry =
   return { _outbox: [...events], _outboxPending: events.length > 0, _rev: 1 };
 }
 
-/** The pending events of one collection. Call `ensureIndex` at start. */
-export function collectionOutbox<T extends Document>(name: string, collection: Collection<T>) {
+/** A collection whose documents carry their own pending events. */
+export interface CollectionOutbox<T extends Document> extends DocumentOutboxSource {
+  /** Creates the index the mover's query uses; call at start. */
+  ensureIndex(): Promise<void>;
+  /**
+   * The one way to change a document of this collection: `update` (its filter names the `_id`)
+   * and `events` in one write, under the document's lock. Resolves like `updateOne`.
+   */
+  update(
+    filter: Filter<T> & { _id: unknown },
+    update: UpdateFilter<T>,
+    events: readonly Envelope[],
+  ): Promise<UpdateResult>;
+}
+
+/** The pending events of one collection, written and moved under `locks`. */
+export function collectionOutbox<T extends Document>(
+  name: string,
+  collection: Collection<T>,
+  opts: { readonly locks: DocumentLocks; readonly registry?: EventRegistry },
+): CollectionOutbox<T> {
   const pending = { _outboxPending: true } as unknown as Filter<T>;
+  const lockOf = (id: unknown) => documentKey(collection.namespace, id);
   return {
     name,
-    /** The index the mover's query uses. */
-    async ensureIndex(): Promise<void> {
+    async ensureIndex() {
       await collection.createIndex({ _outboxPending: 1 } as never, { name: 'outbox_pending' });
     },
-    async drain(sink: OutboxSink, limit: number): Promise<number> {
-      const docs = (await collection.find(pending, { limit }).toArray()) as Array<Document & OutboxFields>;
+    update(filter, update, events) {
+      const write = withOutbox<T>(update, events, opts.registry);
+      return opts.locks.withLock(lockOf(filter._id), () => collection.updateOne(filter, write));
+    },
+    async drain(sink, limit) {
+      const found = await collection.find(pending, { limit, projection: { _id: 1 } }).toArray();
       let moved = 0;
-      for (const doc of docs) {
-        const events = doc._outbox ?? [];
-        if (events.length > 0) await sink.append(events);
-        await collection.updateOne(
-          { _id: doc._id, _rev: doc._rev } as unknown as Filter<T>,
-          {
-            $set: { _outbox: [], _outboxPending: false },
-          } as unknown as UpdateFilter<T>,
-        );
-        moved += events.length;
+      for (const { _id } of found) {
+        moved += await opts.locks.withLock(lockOf(_id), async () => {
+          // Read again under the lock: what the search saw may have changed since.
+          const doc = (await collection.findOne({ _id } as Filter<T>)) as (Document & OutboxFields) | null;
+          if (!doc?._outboxPending) return 0;
+          const events = doc._outbox ?? [];
+          if (events.length > 0) await sink.append(events);
+          await collection.updateOne(
+            { _id, _rev: doc._rev } as unknown as Filter<T>,
+            { $set: { _outbox: [], _outboxPending: false } } as unknown as UpdateFilter<T>,
+          );
+          return events.length;
+        });
       }
       return moved;
     },
-  } satisfies DocumentOutboxSource & { ensureIndex(): Promise<void> };
+  };
 }
 
 /** The region's PostgreSQL outbox as a sink: one transaction per append, duplicates by event id skipped. */

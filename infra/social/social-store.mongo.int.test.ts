@@ -9,6 +9,7 @@ import type { Document } from 'mongodb';
 import { SOCIAL_EVENTS, socialEvent } from '../../domains/social/events.ts';
 import { socialStoreContract } from '../../domains/social/social-store.contract.test.ts';
 import { aPost } from '../../domains/social/testing.ts';
+import { createDocumentLocks, type DocumentLocksDependency } from '../adapters/document-locks.ts';
 import { createMongo, type MongoDependency } from '../adapters/mongo.ts';
 import { createRedis, type RedisDependency } from '../adapters/redis.ts';
 import { uniqueName } from '../adapters/testing.ts';
@@ -23,10 +24,13 @@ let mongo: MongoDependency;
 let store: MongoSocialStore;
 let redis: RedisDependency;
 let cached: CachedSocialStore;
+let locks: DocumentLocksDependency;
 
 before(async () => {
-  mongo = createMongo({ url: resolveEndpoints('east', process.env).mongoUrl });
-  store = createMongoSocialStore(mongo.db, { region: 'east', prefix });
+  const endpoints = resolveEndpoints('east', process.env);
+  mongo = createMongo({ url: endpoints.mongoUrl });
+  locks = createDocumentLocks({ url: endpoints.postgresUrl, applicationName: 'meridian-social-store-test' });
+  store = createMongoSocialStore(mongo.db, { region: 'east', prefix, locks });
   await store.ensureIndexes();
   redis = createRedis({ url: resolveEndpoints('east', process.env).redisUrl });
   cached = createCachedSocialStore(store, redis.client, { namespace: `${prefix}:post`, heavyMemoMs: 0 });
@@ -39,6 +43,7 @@ after(async () => {
   const keys = await redis.client.keys(`${prefix}:*`);
   if (keys.length) await redis.client.del(...keys);
   await redis.close();
+  await locks.close();
 });
 
 async function pendingEvents(tenant: string, subject: string): Promise<string[]> {

@@ -1,8 +1,11 @@
 /**
  * SocialStore on the MongoDB wire protocol (the official driver; FerretDB v1 locally, MongoDB
  * in production). FerretDB v1 has no multi-document transactions, so every write that causes
- * events is ONE single-document write carrying them (`withOutbox`/`newOutbox`): the document
- * outbox mover copies them into the region's PostgreSQL outbox and the relay publishes them.
+ * events is ONE single-document write carrying them (`CollectionOutbox.update`/`newOutbox`): the
+ * document outbox mover copies them into the region's PostgreSQL outbox and the relay publishes
+ * them. FerretDB v1 does not apply even one update atomically (it reads, changes and rewrites the
+ * whole document), so every update here holds the document's lock (`opts.locks`): a version
+ * guard alone lets two writers win.
  *
  * Tenancy is in the key: every `_id` starts with `<tenant>/` (tenants and user ids hold no `/`),
  * so a lookup by id in the wrong tenant finds nothing, and every query filters by tenant too.
@@ -27,13 +30,14 @@ import type { PutResult, SocialStore } from '../../domains/social/ports.ts';
 import type { Comment, Post } from '../../domains/social/post.ts';
 import type { Profile } from '../../domains/social/profile.ts';
 import type { Follow, Like } from '../../domains/social/relation.ts';
+import type { DocumentLocks } from '../adapters/document-locks.ts';
 import { type Envelope, envelope } from '../events/envelope.ts';
 import {
+  type CollectionOutbox,
   collectionOutbox,
   type DocumentOutboxSource,
   newOutbox,
   type OutboxFields,
-  withOutbox,
 } from '../outbox/document-outbox.ts';
 import { currentTraceparent } from '../telemetry/context.ts';
 
@@ -49,6 +53,8 @@ export interface MongoSocialStoreOptions {
   readonly region: string;
   /** Collection names are `<prefix>_profiles`, `<prefix>_posts`…; `social` unless a test isolates itself. */
   readonly prefix?: string;
+  /** Serialises updates of one document across the region's processes (FerretDB v1 needs it). */
+  readonly locks: DocumentLocks;
 }
 
 /** The store, its document outboxes (for the host's mover) and its index set-up. */
@@ -157,13 +163,12 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
   const likes = db.collection<LikeDoc>(`${prefix}_likes`);
   const follows = db.collection<FollowDoc>(`${prefix}_follows`);
   const heavy = db.collection<HeavyDoc>(`${prefix}_heavy_authors`);
-  const outboxes = [
-    collectionOutbox(`${prefix}_profiles`, profiles),
-    collectionOutbox(`${prefix}_posts`, posts),
-    collectionOutbox(`${prefix}_comments`, comments),
-    collectionOutbox(`${prefix}_likes`, likes),
-    collectionOutbox(`${prefix}_follows`, follows),
-  ];
+  const outboxOf = <T extends Document>(c: Collection<T>) =>
+    collectionOutbox(c.collectionName, c, { locks: opts.locks });
+  const profileOutbox = outboxOf(profiles);
+  const likeOutbox = outboxOf(likes);
+  const followOutbox = outboxOf(follows);
+  const outboxes = [profileOutbox, outboxOf(posts), outboxOf(comments), likeOutbox, followOutbox];
 
   const wrap = (events: readonly SocialEvent[]): Envelope[] =>
     events.map((e) => envelope(e, { region: opts.region, service: 'social', traceparent: currentTraceparent() }));
@@ -171,6 +176,7 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
   /** Versioned write: insert when `expected` is 0, else update where the version is still `expected`. */
   async function putVersioned<T extends { version: number }>(
     collection: Collection<Doc<T>>,
+    outbox: CollectionOutbox<Doc<T>>,
     id: string,
     fields: T,
     expected: number,
@@ -187,8 +193,8 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
           throw err;
         }
       }
-      const filter = { _id: id, version: expected } as Filter<Doc<T>>;
-      const result = await collection.updateOne(filter, withOutbox<Doc<T>>({ $set: fields } as never, envelopes));
+      const filter = { _id: id, version: expected } as Filter<Doc<T>> & { _id: string };
+      const result = await outbox.update(filter, { $set: fields } as never, envelopes);
       return result.matchedCount === 1 ? 'written' : 'conflict';
     });
   }
@@ -196,6 +202,7 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
   /** Last-writer-wins copy: replaces an older state, inserts a missing one, leaves a newer or equal one. */
   async function applyVersioned<T extends { version: number; updatedAt: string }>(
     collection: Collection<Doc<T>>,
+    outbox: CollectionOutbox<Doc<T>>,
     id: string,
     fields: T,
   ): Promise<boolean> {
@@ -203,8 +210,8 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
       const older = {
         _id: id,
         $or: [{ version: { $lt: fields.version } }, { version: fields.version, updatedAt: { $lt: fields.updatedAt } }],
-      } as unknown as Filter<Doc<T>>;
-      const updated = await collection.updateOne(older, withOutbox<Doc<T>>({ $set: fields } as never, []));
+      } as unknown as Filter<Doc<T>> & { _id: string };
+      const updated = await outbox.update(older, { $set: fields } as never, []);
       if (updated.matchedCount === 1) return true;
       try {
         await collection.insertOne({ _id: id, ...fields, _rev: 1 } as never);
@@ -291,12 +298,27 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
     },
 
     putProfile: (next, expected, events) =>
-      putVersioned(profiles, key(next.tenant, next.userId), toProfile(next as ProfileDoc), expected, events),
+      putVersioned(
+        profiles,
+        profileOutbox,
+        key(next.tenant, next.userId),
+        toProfile(next as ProfileDoc),
+        expected,
+        events,
+      ),
     putLike: (next, expected, events) =>
-      putVersioned(likes, key(next.tenant, next.postId, next.userId), toLike(next as LikeDoc), expected, events),
+      putVersioned(
+        likes,
+        likeOutbox,
+        key(next.tenant, next.postId, next.userId),
+        toLike(next as LikeDoc),
+        expected,
+        events,
+      ),
     putFollow: (next, expected, events) =>
       putVersioned(
         follows,
+        followOutbox,
         key(next.tenant, next.followerId, next.followeeId),
         toFollow(next as FollowDoc),
         expected,
@@ -322,9 +344,10 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
         return stored && toComment(stored);
       }),
 
-    applyProfile: (p) => applyVersioned(profiles, key(p.tenant, p.userId), toProfile(p as ProfileDoc)),
-    applyLike: (l) => applyVersioned(likes, key(l.tenant, l.postId, l.userId), toLike(l as LikeDoc)),
-    applyFollow: (f) => applyVersioned(follows, key(f.tenant, f.followerId, f.followeeId), toFollow(f as FollowDoc)),
+    applyProfile: (p) => applyVersioned(profiles, profileOutbox, key(p.tenant, p.userId), toProfile(p as ProfileDoc)),
+    applyLike: (l) => applyVersioned(likes, likeOutbox, key(l.tenant, l.postId, l.userId), toLike(l as LikeDoc)),
+    applyFollow: (f) =>
+      applyVersioned(follows, followOutbox, key(f.tenant, f.followerId, f.followeeId), toFollow(f as FollowDoc)),
     applyPost: (p) =>
       guarded(
         async () =>
@@ -338,7 +361,12 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
       ),
     markHeavy: (tenant, userId) =>
       guarded(async () => {
-        await heavy.updateOne({ _id: key(tenant, userId) }, { $set: { tenant, userId } }, { upsert: true });
+        // Two racing upserts on FerretDB v1 may both insert: the second's duplicate key means done.
+        await heavy
+          .updateOne({ _id: key(tenant, userId) }, { $set: { tenant, userId } }, { upsert: true })
+          .catch((err: unknown) => {
+            if (!isDuplicate(err)) throw err;
+          });
       }),
 
     getProfile: (tenant, userId) =>

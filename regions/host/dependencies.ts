@@ -3,6 +3,7 @@
 import type { AmqpDependency } from '../../infra/adapters/amqp.ts';
 import { createAmqp } from '../../infra/adapters/amqp.ts';
 import type { Dependency } from '../../infra/adapters/dependency.ts';
+import { createDocumentLocks, type DocumentLocksDependency } from '../../infra/adapters/document-locks.ts';
 import { createKafka, type KafkaDependency } from '../../infra/adapters/kafka.ts';
 import { createMongo, type MongoDependency } from '../../infra/adapters/mongo.ts';
 import { createMqtt, type MqttDependency } from '../../infra/adapters/mqtt.ts';
@@ -15,6 +16,8 @@ export interface RegionDependencies {
   readonly redis: RedisDependency;
   readonly kafka: KafkaDependency;
   readonly mongo: MongoDependency;
+  /** Per-document write locks for the document store (FerretDB v1 updates are not atomic). */
+  readonly documentLocks: DocumentLocksDependency;
   readonly amqp: AmqpDependency;
   readonly mqtt: MqttDependency;
   /** All of the above, in a fixed order, for readiness and shutdown. */
@@ -28,9 +31,19 @@ export function openDependencies(config: RegionConfig, processName: string): Reg
   const redis = createRedis({ url: e.redisUrl });
   const kafka = createKafka({ brokers: e.kafkaBrokers, clientId });
   const mongo = createMongo({ url: e.mongoUrl });
+  const documentLocks = createDocumentLocks({ url: e.postgresUrl, applicationName: `${clientId}-locks` });
   const amqp = createAmqp({ url: e.amqpUrl });
   const mqtt = createMqtt({ url: e.mqttUrl, clientId: `${clientId}-${process.pid}` });
-  return { postgres, redis, kafka, mongo, amqp, mqtt, all: [postgres, redis, kafka, mongo, amqp, mqtt] };
+  return {
+    postgres,
+    redis,
+    kafka,
+    mongo,
+    documentLocks,
+    amqp,
+    mqtt,
+    all: [postgres, redis, kafka, mongo, documentLocks, amqp, mqtt],
+  };
 }
 
 /** Closes every dependency, never throwing: shutdown must finish. */

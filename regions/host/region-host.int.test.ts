@@ -48,7 +48,15 @@ describe('region host (east, real dependencies)', () => {
     const body = (await res.json()) as ReadyBody;
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.status, 'ready');
-    assert.deepEqual(Object.keys(body.dependencies).sort(), ['amqp', 'kafka', 'mongo', 'mqtt', 'postgres', 'redis']);
+    assert.deepEqual(Object.keys(body.dependencies).sort(), [
+      'amqp',
+      'document-locks',
+      'kafka',
+      'mongo',
+      'mqtt',
+      'postgres',
+      'redis',
+    ]);
     assert.ok(
       Object.values(body.services).every((s) => s.ok && s.state === 'running'),
       JSON.stringify(body.services),

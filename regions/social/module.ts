@@ -32,11 +32,14 @@ export interface SocialHandle {
 /** The projector's ports in a region (shared by the module and projector-main.ts). */
 export function projectorDeps(
   region: string,
-  deps: Pick<RegionDependencies, 'mongo' | 'redis' | 'postgres'>,
+  deps: Pick<RegionDependencies, 'mongo' | 'documentLocks' | 'redis' | 'postgres'>,
   settings: SocialSettings,
 ): ProjectorDeps & { store: CachedSocialStore; policy: FeedPolicy } {
   return {
-    store: createCachedSocialStore(createMongoSocialStore(deps.mongo.db, { region }), deps.redis.client),
+    store: createCachedSocialStore(
+      createMongoSocialStore(deps.mongo.db, { region, locks: deps.documentLocks }),
+      deps.redis.client,
+    ),
     feeds: createRedisFeedStore(deps.redis.client, { cap: settings.feedCap }),
     notices: outboxFeedNotices(postgresOutboxSink(deps.postgres.pool), { region }),
     policy: settings.policy,
