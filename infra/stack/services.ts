@@ -565,9 +565,12 @@ function mirrorMaker(all: readonly RegionEndpoints[]): ServiceDef {
         'config.storage.replication.factor = 1',
         'offset.flush.interval.ms = 1000',
         'tasks.max = 2',
-        // Latency: fetch as soon as a record exists, send without lingering.
-        'east.consumer.fetch.max.wait.ms = 50',
-        'west.consumer.fetch.max.wait.ms = 50',
+        // Latency: send without lingering. A fetch already returns as soon as a record exists
+        // (fetch.min.bytes = 1: the broker completes the waiting fetch on append), so the wait
+        // bounds only empty polls; the default 500 ms, not 50, which made MirrorMaker 2's empty
+        // polls cost each idle broker a sixth of a core (measured: brokers 18% → 10% each).
+        'east.consumer.fetch.max.wait.ms = 500',
+        'west.consumer.fetch.max.wait.ms = 500',
         'east.producer.linger.ms = 0',
         'west.producer.linger.ms = 0',
         '',
