@@ -74,7 +74,7 @@ describe('document outbox (FerretDB → PostgreSQL outbox)', () => {
   async function thingWithThreeEvents(): Promise<{ id: string; events: Envelope[] }> {
     const id = randomUUID();
     const created = event(TESTING_EVENTS.created, id, 0);
-    await things.insertOne({ _id: id, name: 'a thing', step: 0, ...newOutbox([created], REGISTRY) });
+    await source.insert({ _id: id, name: 'a thing', step: 0 }, [created]);
     const changed = event(TESTING_EVENTS.changed, id, 1);
     const noted = event(TESTING_EVENTS.noted, id, 2);
     await source.update({ _id: id }, { $set: { step: 2 } }, [changed, noted]);
@@ -141,7 +141,7 @@ describe('document outbox (FerretDB → PostgreSQL outbox)', () => {
     // Unlocked, the mover's clear rewrote documents from a stale read and erased events (and
     // FerretDB v1 lost most of six concurrent $push or $inc updates of one document).
     const id = randomUUID();
-    await things.insertOne({ _id: id, name: 'busy', step: 0, ...newOutbox([], REGISTRY) });
+    await source.insert({ _id: id, name: 'busy', step: 0 }, []);
     const mover = createDocumentOutboxMover({ sources: [source], sink, idleMs: 1 });
     mover.start();
     const written: string[] = [];
@@ -168,6 +168,28 @@ describe('document outbox (FerretDB → PostgreSQL outbox)', () => {
       written,
       'every event once, in the order the writes were acknowledged',
     );
+  });
+
+  it('a write through the source wakes an idle mover: moved at once, not at the next poll', async () => {
+    const mover = createDocumentOutboxMover({ sources: [source], sink, idleMs: 600_000 });
+    mover.start();
+    try {
+      // The first pass finds nothing of this test's; the mover then idles for ten minutes.
+      await new Promise((r) => setTimeout(r, 300));
+      const id = randomUUID();
+      const created = event(TESTING_EVENTS.created, id, 0);
+      await source.insert({ _id: id, name: 'announced', step: 0 }, [created]);
+      const changed = event(TESTING_EVENTS.changed, id, 1);
+      await source.update({ _id: id }, { $set: { step: 1 } }, [changed]);
+      const deadline = Date.now() + 20_000;
+      while ((await outboxRows(id)).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(
+        (await outboxRows(id)).map((r) => r.id),
+        [created.id, changed.id],
+      );
+    } finally {
+      await mover.stop();
+    }
   });
 
   it('the mover drains on its own until stopped, and refuses invalid events at write time', async () => {

@@ -18,7 +18,7 @@
  * events share one aggregate id, hence one relay lane.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Collection, Document, Filter, UpdateFilter, UpdateResult } from 'mongodb';
+import type { Collection, Document, Filter, OptionalUnlessRequiredId, UpdateFilter, UpdateResult } from 'mongodb';
 import type pg from 'pg';
 import { type DocumentLocks, documentKey } from '../adapters/document-locks.ts';
 import type { Envelope } from '../events/envelope.ts';
@@ -37,6 +37,11 @@ export interface DocumentOutboxSource {
   readonly name: string;
   /** Moves up to `limit` documents' pending events into `sink`; returns how many events it moved. */
   drain(sink: OutboxSink, limit: number): Promise<number>;
+  /**
+   * Calls `listener` after each write through this source that left events pending (writes in
+   * this process only); returns the unsubscribe. The mover drains at once instead of at its poll.
+   */
+  onPending?(listener: () => void): () => void;
 }
 
 /** The fields the outbox adds to a document. */
@@ -88,6 +93,8 @@ export interface CollectionOutbox<T extends Document> extends DocumentOutboxSour
     update: UpdateFilter<T>,
     events: readonly Envelope[],
   ): Promise<UpdateResult>;
+  /** Inserts `doc` with `events` pending in it (no lock: a second insert of its id fails, E11000). */
+  insert(doc: OptionalUnlessRequiredId<T>, events: readonly Envelope[]): Promise<void>;
 }
 
 /** The pending events of one collection, written and moved under `locks`. */
@@ -98,14 +105,28 @@ export function collectionOutbox<T extends Document>(
 ): CollectionOutbox<T> {
   const pending = { _outboxPending: true } as unknown as Filter<T>;
   const lockOf = (id: unknown) => documentKey(collection.namespace, id);
+  const listeners = new Set<() => void>();
+  const announce = () => {
+    for (const l of listeners) l();
+  };
   return {
     name,
     async ensureIndex() {
       await collection.createIndex({ _outboxPending: 1 } as never, { name: 'outbox_pending' });
     },
-    update(filter, update, events) {
+    async update(filter, update, events) {
       const write = withOutbox<T>(update, events, opts.registry);
-      return opts.locks.withLock(lockOf(filter._id), () => collection.updateOne(filter, write));
+      const result = await opts.locks.withLock(lockOf(filter._id), () => collection.updateOne(filter, write));
+      if (events.length > 0 && result.modifiedCount > 0) announce();
+      return result;
+    },
+    async insert(doc, events) {
+      await collection.insertOne({ ...doc, ...newOutbox(events, opts.registry) } as OptionalUnlessRequiredId<T>);
+      if (events.length > 0) announce();
+    },
+    onPending(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     async drain(sink, limit) {
       const found = await collection.find(pending, { limit, projection: { _id: 1 } }).toArray();
@@ -170,23 +191,47 @@ export interface DocumentOutboxMover {
   drainOnce(): Promise<number>;
 }
 
-/** Moves every source's pending events into the sink, polling while idle. */
+/**
+ * Moves every source's pending events into the sink: at once after a write a source announces
+ * (`onPending`), else at its next poll (writes made by other processes, or announced while it
+ * was stopped).
+ */
 export function createDocumentOutboxMover(opts: {
   readonly sources: readonly DocumentOutboxSource[];
   readonly sink: OutboxSink;
   /** Documents per source per pass; 100 by default. */
   readonly batch?: number;
-  /** Wait between passes that found nothing; 50 ms by default. */
+  /** Wait between passes that found nothing, unless a write is announced; 1000 ms by default. */
   readonly idleMs?: number;
   readonly onError?: (err: unknown) => void;
 }): DocumentOutboxMover {
   const batch = opts.batch ?? 100;
-  const idleMs = opts.idleMs ?? 50;
+  const idleMs = opts.idleMs ?? 1000;
   let stopping = false;
   let loop: Promise<void> | undefined;
-  const wake = new AbortController();
   let queue: Promise<unknown> = Promise.resolve();
+  /** A write was announced since the current pass started. */
+  let announced = false;
+  let wakeUp: (() => void) | undefined;
+  const stopped = new AbortController();
+  const unsubscribe: Array<() => void> = [];
 
+  function wake(): void {
+    announced = true;
+    wakeUp?.();
+  }
+  /** Waits `ms`, or less when a write is announced or stop() is called. */
+  function idle(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+  }
   async function pass(): Promise<number> {
     let moved = 0;
     for (const source of opts.sources) moved += await source.drain(opts.sink, batch);
@@ -201,6 +246,7 @@ export function createDocumentOutboxMover(opts: {
   async function run(): Promise<void> {
     let failures = 0;
     while (!stopping) {
+      announced = false;
       let delay = 0;
       try {
         if ((await drainOnce()) === 0) delay = idleMs;
@@ -210,16 +256,27 @@ export function createDocumentOutboxMover(opts: {
         if (!stopping) opts.onError?.(err);
         delay = Math.min(5000, 100 * 2 ** Math.min(failures, 6));
       }
-      if (delay > 0 && !stopping) await sleep(delay, undefined, { signal: wake.signal }).catch(() => {});
+      // A failure backs off whatever is announced; an idle mover wakes for an announced write.
+      if (delay > 0 && !stopping && (failures > 0 || !announced)) {
+        if (failures > 0) await sleep(delay, undefined, { signal: stopped.signal }).catch(() => {});
+        else await idle(delay);
+      }
     }
   }
   return {
     start() {
-      loop ??= run();
+      if (loop) return;
+      for (const s of opts.sources) {
+        const off = s.onPending?.(wake);
+        if (off) unsubscribe.push(off);
+      }
+      loop = run();
     },
     async stop() {
       stopping = true;
-      wake.abort();
+      for (const off of unsubscribe.splice(0)) off();
+      stopped.abort();
+      wakeUp?.();
       await loop;
       await queue;
     },

@@ -1,7 +1,7 @@
 /**
  * SocialStore on the MongoDB wire protocol (the official driver; FerretDB v1 locally, MongoDB
  * in production). FerretDB v1 has no multi-document transactions, so every write that causes
- * events is ONE single-document write carrying them (`CollectionOutbox.update`/`newOutbox`): the
+ * events is ONE single-document write carrying them (`CollectionOutbox.update`/`insert`): the
  * document outbox mover copies them into the region's PostgreSQL outbox and the relay publishes
  * them. FerretDB v1 does not apply even one update atomically (it reads, changes and rewrites the
  * whole document), so every update here holds the document's lock (`opts.locks`): a version
@@ -36,7 +36,6 @@ import {
   type CollectionOutbox,
   collectionOutbox,
   type DocumentOutboxSource,
-  newOutbox,
   type OutboxFields,
 } from '../outbox/document-outbox.ts';
 import { currentTraceparent } from '../telemetry/context.ts';
@@ -168,14 +167,15 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
   const profileOutbox = outboxOf(profiles);
   const likeOutbox = outboxOf(likes);
   const followOutbox = outboxOf(follows);
-  const outboxes = [profileOutbox, outboxOf(posts), outboxOf(comments), likeOutbox, followOutbox];
+  const postOutbox = outboxOf(posts);
+  const commentOutbox = outboxOf(comments);
+  const outboxes = [profileOutbox, postOutbox, commentOutbox, likeOutbox, followOutbox];
 
   const wrap = (events: readonly SocialEvent[]): Envelope[] =>
     events.map((e) => envelope(e, { region: opts.region, service: 'social', traceparent: currentTraceparent() }));
 
   /** Versioned write: insert when `expected` is 0, else update where the version is still `expected`. */
   async function putVersioned<T extends { version: number }>(
-    collection: Collection<Doc<T>>,
     outbox: CollectionOutbox<Doc<T>>,
     id: string,
     fields: T,
@@ -186,7 +186,7 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
       const envelopes = wrap(events);
       if (expected === 0) {
         try {
-          await collection.insertOne({ _id: id, ...fields, ...newOutbox(envelopes) } as never);
+          await outbox.insert({ _id: id, ...fields } as never, envelopes);
           return 'written';
         } catch (err) {
           if (isDuplicate(err)) return 'conflict';
@@ -201,7 +201,6 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
 
   /** Last-writer-wins copy: replaces an older state, inserts a missing one, leaves a newer or equal one. */
   async function applyVersioned<T extends { version: number; updatedAt: string }>(
-    collection: Collection<Doc<T>>,
     outbox: CollectionOutbox<Doc<T>>,
     id: string,
     fields: T,
@@ -214,7 +213,7 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
       const updated = await outbox.update(older, { $set: fields } as never, []);
       if (updated.matchedCount === 1) return true;
       try {
-        await collection.insertOne({ _id: id, ...fields, _rev: 1 } as never);
+        await outbox.insert({ _id: id, ...fields } as never, []);
         return true;
       } catch (err) {
         if (isDuplicate(err)) return false; // stored already, at this state or a newer one
@@ -223,10 +222,15 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
     });
   }
 
-  /** Inserts once; answers the stored document when the id exists. */
-  async function insertOnce<D extends { _id: string }>(collection: Collection<D>, doc: D): Promise<D | undefined> {
+  /** Inserts once, with `events` pending in it; answers the stored document when the id exists. */
+  async function insertOnce<D extends Document & { _id: string }>(
+    collection: Collection<D>,
+    outbox: CollectionOutbox<D>,
+    doc: Omit<D, keyof OutboxFields>,
+    events: readonly Envelope[],
+  ): Promise<D | undefined> {
     try {
-      await collection.insertOne(doc as never);
+      await outbox.insert(doc as never, events);
       return undefined;
     } catch (err) {
       if (!isDuplicate(err)) throw err;
@@ -298,26 +302,11 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
     },
 
     putProfile: (next, expected, events) =>
-      putVersioned(
-        profiles,
-        profileOutbox,
-        key(next.tenant, next.userId),
-        toProfile(next as ProfileDoc),
-        expected,
-        events,
-      ),
+      putVersioned(profileOutbox, key(next.tenant, next.userId), toProfile(next as ProfileDoc), expected, events),
     putLike: (next, expected, events) =>
-      putVersioned(
-        likes,
-        likeOutbox,
-        key(next.tenant, next.postId, next.userId),
-        toLike(next as LikeDoc),
-        expected,
-        events,
-      ),
+      putVersioned(likeOutbox, key(next.tenant, next.postId, next.userId), toLike(next as LikeDoc), expected, events),
     putFollow: (next, expected, events) =>
       putVersioned(
-        follows,
         followOutbox,
         key(next.tenant, next.followerId, next.followeeId),
         toFollow(next as FollowDoc),
@@ -327,36 +316,38 @@ export function createMongoSocialStore(db: Db, opts: MongoSocialStoreOptions): M
 
     insertPost: (post, events) =>
       guarded(async () => {
-        const stored = await insertOnce(posts, {
-          _id: key(post.tenant, post.id),
-          ...postFields(post),
-          ...newOutbox(wrap(events)),
-        } as PostDoc);
+        const stored = await insertOnce(
+          posts,
+          postOutbox,
+          { _id: key(post.tenant, post.id), ...postFields(post) },
+          wrap(events),
+        );
         return stored && toPost(stored);
       }),
     insertComment: (comment, events) =>
       guarded(async () => {
-        const stored = await insertOnce(comments, {
-          _id: key(comment.tenant, comment.id),
-          ...commentFields(comment),
-          ...newOutbox(wrap(events)),
-        } as CommentDoc);
+        const stored = await insertOnce(
+          comments,
+          commentOutbox,
+          { _id: key(comment.tenant, comment.id), ...commentFields(comment) },
+          wrap(events),
+        );
         return stored && toComment(stored);
       }),
 
-    applyProfile: (p) => applyVersioned(profiles, profileOutbox, key(p.tenant, p.userId), toProfile(p as ProfileDoc)),
-    applyLike: (l) => applyVersioned(likes, likeOutbox, key(l.tenant, l.postId, l.userId), toLike(l as LikeDoc)),
+    applyProfile: (p) => applyVersioned(profileOutbox, key(p.tenant, p.userId), toProfile(p as ProfileDoc)),
+    applyLike: (l) => applyVersioned(likeOutbox, key(l.tenant, l.postId, l.userId), toLike(l as LikeDoc)),
     applyFollow: (f) =>
-      applyVersioned(follows, followOutbox, key(f.tenant, f.followerId, f.followeeId), toFollow(f as FollowDoc)),
+      applyVersioned(followOutbox, key(f.tenant, f.followerId, f.followeeId), toFollow(f as FollowDoc)),
     applyPost: (p) =>
       guarded(
         async () =>
-          (await insertOnce(posts, { _id: key(p.tenant, p.id), ...postFields(p), _rev: 1 } as PostDoc)) === undefined,
+          (await insertOnce(posts, postOutbox, { _id: key(p.tenant, p.id), ...postFields(p) }, [])) === undefined,
       ),
     applyComment: (c) =>
       guarded(
         async () =>
-          (await insertOnce(comments, { _id: key(c.tenant, c.id), ...commentFields(c), _rev: 1 } as CommentDoc)) ===
+          (await insertOnce(comments, commentOutbox, { _id: key(c.tenant, c.id), ...commentFields(c) }, [])) ===
           undefined,
       ),
     markHeavy: (tenant, userId) =>
