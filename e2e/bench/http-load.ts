@@ -24,6 +24,9 @@ export interface LoadSpec {
 export interface LoadReport {
   readonly requests: number;
   readonly errors: number;
+  /** What the errors were: HTTP status (or `connection`) → count, and the first error body. */
+  readonly errorsBy: Readonly<Record<string, number>>;
+  readonly firstError?: string;
   readonly seconds: number;
   readonly rps: number;
   readonly p50: number;
@@ -36,6 +39,13 @@ async function run(spec: LoadSpec): Promise<LoadReport> {
   const url = new URL(spec.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: spec.concurrency });
   let turn = 0;
+  const errorsBy: Record<string, number> = {};
+  let firstError: string | undefined;
+  const failed = (what: string, body?: string) => {
+    errorsBy[what] = (errorsBy[what] ?? 0) + 1;
+    firstError ??= `${what} ${body ?? ''}`.slice(0, 300);
+    return false;
+  };
   const once = () =>
     new Promise<boolean>((resolve) => {
       const headers = spec.headers[turn++ % spec.headers.length] ?? {};
@@ -49,11 +59,15 @@ async function run(spec: LoadSpec): Promise<LoadReport> {
           headers,
         },
         (res) => {
-          res.on('data', () => {});
-          res.on('end', () => resolve(res.statusCode === 200));
+          const ok = res.statusCode === 200;
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => {
+            if (!ok && firstError === undefined) chunks.push(chunk);
+          });
+          res.on('end', () => resolve(ok || failed(String(res.statusCode), Buffer.concat(chunks).toString('utf8'))));
         },
       );
-      req.on('error', () => resolve(false));
+      req.on('error', (err) => resolve(failed('connection', err.message)));
       req.end(spec.body);
     });
   const loop = async (until: number, latencies?: number[], failures?: { n: number }) => {
@@ -80,6 +94,8 @@ async function run(spec: LoadSpec): Promise<LoadReport> {
   return {
     requests: latencies.length,
     errors: failures.n,
+    errorsBy,
+    ...(firstError === undefined ? {} : { firstError }),
     seconds,
     rps: latencies.length / seconds,
     p50: s.p50,
