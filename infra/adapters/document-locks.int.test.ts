@@ -30,14 +30,26 @@ describe('document locks (PostgreSQL advisory locks)', () => {
     await admin.end();
   });
 
-  /** Sessions holding a document lock right now, by application name. */
+  /** This file's sessions holding a document lock right now, by application name. */
   async function holders(): Promise<string[]> {
     const { rows } = await admin.query<{ app: string }>(
       `SELECT a.application_name AS app FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.classid = $1::int4::oid AND l.objsubid = 2 AND l.granted`,
+        WHERE l.locktype = 'advisory' AND l.classid = $1::int4::oid AND l.objsubid = 2 AND l.granted
+          AND a.application_name LIKE 'meridian-locks-test-%'`,
       [DOCUMENT_LOCK_NAMESPACE],
     );
     return rows.map((r) => r.app).sort();
+  }
+
+  /** `one` holds `key` until `release()`; resolves once PostgreSQL shows it held. */
+  async function heldByOne(key: string): Promise<{ release: () => void; holding: Promise<void> }> {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const holding = one.withLock(key, () => gate);
+    while (!(await holders()).includes('meridian-locks-test-one')) await sleep(10);
+    return { release, holding };
   }
 
   it('one holder at a time across processes, and in turn within one', async () => {
@@ -90,12 +102,7 @@ describe('document locks (PostgreSQL advisory locks)', () => {
 
   it('a writer that waits longer than the timeout fails clearly and runs nothing', async () => {
     const key = uniqueName('doc');
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const holding = one.withLock(key, () => gate);
-    while (!(await holders()).includes('meridian-locks-test-one')) await sleep(10);
+    const { release, holding } = await heldByOne(key);
     let ran = false;
     await assert.rejects(
       other.withLock(key, async () => {
@@ -109,14 +116,9 @@ describe('document locks (PostgreSQL advisory locks)', () => {
     assert.equal(await other.withLock(key, async () => 'free again'), 'free again');
   });
 
-  it("a holder whose session dies releases the lock; the holder's work sees the failure", async () => {
+  it('a holder whose session dies releases the lock, and its dead connection is not reused', async () => {
     const key = uniqueName('doc');
-    let release!: () => void;
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const holding = one.withLock(key, () => gate);
-    while (!(await holders()).includes('meridian-locks-test-one')) await sleep(10);
+    const { release, holding } = await heldByOne(key);
     await admin.query(
       `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
         WHERE l.locktype = 'advisory' AND l.classid = $1::int4::oid AND a.application_name = 'meridian-locks-test-one'`,

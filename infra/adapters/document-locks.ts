@@ -16,8 +16,8 @@
  * A holder that dies releases its locks with its session. The pool is the locks' own, so a holder
  * never waits for a connection that a waiter on its lock holds.
  */
-import pg from 'pg';
 import type { Dependency } from './dependency.ts';
+import { createPostgres } from './postgres.ts';
 
 /** First key of the document locks: `pg_advisory_lock(DOCUMENT_LOCK_NAMESPACE, hashtext(key))`. */
 export const DOCUMENT_LOCK_NAMESPACE = 4_100_020;
@@ -47,18 +47,17 @@ export const documentKey = (collection: string, id: unknown) => `${collection}/$
 
 export function createDocumentLocks(config: DocumentLocksConfig): DocumentLocksDependency {
   const lockTimeoutMs = config.lockTimeoutMs ?? 5000;
-  const pool = new pg.Pool({
-    connectionString: config.url,
-    max: config.maxConnections ?? 8,
-    application_name: config.applicationName ?? 'meridian-document-locks',
-    connectionTimeoutMillis: lockTimeoutMs,
-    options: `-c lock_timeout=${lockTimeoutMs}`,
+  const postgres = createPostgres({
+    url: config.url,
+    maxConnections: config.maxConnections ?? 8,
+    applicationName: config.applicationName ?? 'meridian-document-locks',
+    connectionTimeoutMs: lockTimeoutMs,
+    sessionSettings: { lock_timeout: String(lockTimeoutMs) },
   });
-  pool.on('error', () => {});
+  const { pool } = postgres;
   // Callers in this process queue here per key, so one connection (not one per caller) waits
   // in PostgreSQL for a lock another process holds.
   const queues = new Map<string, Promise<void>>();
-  let closed = false;
 
   async function heldInPostgres<T>(key: string, work: () => Promise<T>): Promise<T> {
     const client = await pool.connect();
@@ -112,14 +111,7 @@ export function createDocumentLocks(config: DocumentLocksConfig): DocumentLocksD
         if (queues.get(key) === mine) queues.delete(key);
       }
     },
-    async ping() {
-      const res = await pool.query<{ server_version: string }>('SHOW server_version');
-      return res.rows[0]?.server_version ?? 'unknown';
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      await pool.end();
-    },
+    ping: () => postgres.ping(),
+    close: () => postgres.close(),
   };
 }

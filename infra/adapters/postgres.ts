@@ -6,6 +6,10 @@ export interface PostgresConfig {
   readonly url: string;
   readonly maxConnections?: number;
   readonly applicationName?: string;
+  /** How long to wait for a connection (5 s by default). */
+  readonly connectionTimeoutMs?: number;
+  /** Settings of every session (`-c name=value` at connect), e.g. `{ lock_timeout: '5000' }`. */
+  readonly sessionSettings?: Readonly<Record<string, string>>;
 }
 
 export interface Postgres extends Dependency {
@@ -17,7 +21,14 @@ export function createPostgres(config: PostgresConfig): Postgres {
     connectionString: config.url,
     max: config.maxConnections ?? 10,
     application_name: config.applicationName ?? 'meridian',
-    connectionTimeoutMillis: 5000,
+    connectionTimeoutMillis: config.connectionTimeoutMs ?? 5000,
+    ...(config.sessionSettings
+      ? {
+          options: Object.entries(config.sessionSettings)
+            .map(([name, value]) => `-c ${name}=${value}`)
+            .join(' '),
+        }
+      : {}),
   });
   // An idle client that loses its server must not crash the process; the pool replaces it.
   pool.on('error', () => {});
