@@ -1,8 +1,43 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, defaultPort, envName, parseRegion, resolveEndpoints } from './endpoints.ts';
+import {
+  ConfigError,
+  DEFAULT_PORTS,
+  defaultPort,
+  envName,
+  FIXED_PORT_RANGES,
+  JAEGER_HEALTH_PORT,
+  JAEGER_OTLP_HTTP_PORT,
+  JAEGER_QUERY_GRPC_PORT,
+  JAEGER_QUERY_PORT,
+  type PortName,
+  parseRegion,
+  RABBITMQ_DIST_PORT,
+  RABBITMQ_EPMD_PORT,
+  RABBITMQ_PORT,
+  REGIONS,
+  resolveEndpoints,
+} from './endpoints.ts';
 
 describe('endpoints', () => {
+  it('every fixed port lies in a reserved range (stack up keeps them out of the ephemeral ports)', () => {
+    const fixed = [
+      ...REGIONS.flatMap((r) => (Object.keys(DEFAULT_PORTS) as PortName[]).map((n) => defaultPort(r, n))),
+      RABBITMQ_PORT,
+      RABBITMQ_DIST_PORT,
+      RABBITMQ_EPMD_PORT,
+      JAEGER_OTLP_HTTP_PORT,
+      JAEGER_QUERY_PORT,
+      JAEGER_QUERY_GRPC_PORT,
+      JAEGER_HEALTH_PORT,
+    ];
+    for (const port of fixed)
+      assert.ok(
+        FIXED_PORT_RANGES.some(([a, b]) => port >= a && port <= b),
+        `${port} is outside ${JSON.stringify(FIXED_PORT_RANGES)}`,
+      );
+  });
+
   it('defaults follow the port contract (east 41xxx, west 42xxx)', () => {
     const e = resolveEndpoints('east', {});
     assert.equal(e.postgresUrl, 'postgres://meridian:meridian@127.0.0.1:41432/meridian');

@@ -38,6 +38,18 @@ export function blockPort(region: Region, offset: number): number {
   return BLOCK[region] + offset;
 }
 
+/**
+ * Every fixed local port of the stack and the regions lies in one of these ranges (east's block,
+ * west's, and the shared 45xxx services'). They sit inside Linux's ephemeral range (32768-60999),
+ * so `stack up` reserves them (net.ipv4.ip_local_reserved_ports): else an outgoing connection may
+ * be given one as its local port and a service starting then fails with EADDRINUSE.
+ */
+export const FIXED_PORT_RANGES: ReadonlyArray<readonly [number, number]> = [
+  [BLOCK.east, BLOCK.east + 999],
+  [BLOCK.west, BLOCK.west + 999],
+  [45000, 45999],
+];
+
 export const RABBITMQ_PORT = 45672;
 export const RABBITMQ_DIST_PORT = 45674;
 export const RABBITMQ_EPMD_PORT = 45369;

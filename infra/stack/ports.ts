@@ -1,5 +1,5 @@
 /** Who listens on a local TCP port: read from /proc, so a foreign owner can be named. */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 
 function listeningInodes(port: number): Set<string> {
@@ -109,4 +109,48 @@ export function canConnect(port: number, host = '127.0.0.1', timeoutMs = 1000): 
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+const RESERVED_PORTS_FILE = '/proc/sys/net/ipv4/ip_local_reserved_ports';
+
+/** Parses the kernel's reserved-ports list ("41000-42999,45672") into ranges. */
+export function parsePortRanges(text: string): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  for (const part of text.trim().split(',')) {
+    if (part === '') continue;
+    const [a, b] = part.split('-').map((n) => Number.parseInt(n, 10));
+    if (a === undefined || !Number.isInteger(a)) throw new Error(`not a port range: ${part}`);
+    out.push([a, b ?? a]);
+  }
+  return out;
+}
+
+/** The union of `ranges`, merged and sorted, in the kernel's notation. */
+export function formatPortRanges(ranges: ReadonlyArray<readonly [number, number]>): string {
+  const sorted = [...ranges].map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]);
+  sorted.sort((x, y) => x[0] - y[0]);
+  const merged: Array<[number, number]> = [];
+  for (const [a, b] of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    else merged.push([a, b]);
+  }
+  return merged.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',');
+}
+
+/**
+ * Keeps the kernel from handing `ranges` out as ephemeral ports (adds them to what is reserved
+ * already). Answers what happened, for the log; never throws (without root it cannot, and the
+ * stack still runs, only exposed to a rare EADDRINUSE at start).
+ */
+export function reservePorts(ranges: ReadonlyArray<readonly [number, number]>, file = RESERVED_PORTS_FILE): string {
+  try {
+    const current = readFileSync(file, 'utf8');
+    const wanted = formatPortRanges([...parsePortRanges(current), ...ranges]);
+    if (wanted === formatPortRanges(parsePortRanges(current))) return `fixed ports reserved already (${wanted})`;
+    writeFileSync(file, wanted);
+    return `fixed ports reserved (${wanted}): no outgoing connection is given one`;
+  } catch (err) {
+    return `fixed ports not reserved (${(err as Error).message}): an outgoing connection may take one`;
+  }
 }

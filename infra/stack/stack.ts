@@ -4,9 +4,10 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { FIXED_PORT_RANGES } from '../config/endpoints.ts';
 import { ensureDebianPackages, ensureFerretDb, ensureJaeger, ensureKafkaJars, ensureTraversable } from './install.ts';
 import { logFile, paths } from './paths.ts';
-import { familyOf, portOwner } from './ports.ts';
+import { familyOf, portOwner, reservePorts } from './ports.ts';
 import { runningPid, startDetached, stopTracked } from './process.ts';
 import { optInEnabled, postgresUser, type ServiceDef, stackServices } from './services.ts';
 
@@ -116,6 +117,7 @@ export async function up(
   const conflicts = portConflicts(local.filter((s) => runningPid(s.id) === undefined));
   if (conflicts.length) throw new StackError(`cannot start: ${conflicts.join('; ')}. Nothing was started.`);
 
+  log(`  ports     ${reservePorts(FIXED_PORT_RANGES)}`);
   const t0 = performance.now();
   const installed = ensureDebianPackages();
   log(`  install   debian packages ${installed.length ? `installed ${installed.join(' ')}` : 'present'} (${secs(t0)})`);
