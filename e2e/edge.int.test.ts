@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { serverAudits } from 'graphql-http';
 import { SignJWT } from 'jose';
+import { freePort } from '../infra/adapters/free-port.ts';
 import { createPostgres } from '../infra/adapters/postgres.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
 import { DOMAINS } from '../regions/domains.ts';
@@ -16,7 +17,7 @@ import { type RunningRegion, startRegion } from '../regions/host/region-host.ts'
 import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
 import type { Identity } from '../regions/identity/identity.ts';
 import { west } from '../regions/west.ts';
-import { type EdgeProcess, freePort, RUNTIMES, startEdge } from './support/edge-process.ts';
+import { type EdgeProcess, RUNTIMES, startEdge } from './support/edge-process.ts';
 import { gql, PLACE_ORDER } from './support/graphql-client.ts';
 import { openSse } from './support/sse-client.ts';
 

@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../infra/adapters/free-port.ts';
 import { type ScratchDatabase, scratchDatabase } from '../infra/postgres/scratch-database.testing.ts';
 import { parsePromText } from '../regions/ops/prom-text.ts';
-import { freePort } from './support/edge-process.ts';
 import { type RoleProcess, startRole } from './support/role-process.ts';
 
 let scratch: ScratchDatabase;

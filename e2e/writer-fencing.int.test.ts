@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { freePort } from '../infra/adapters/free-port.ts';
 import { createKafka } from '../infra/adapters/kafka.ts';
 import { createPostgres, type Postgres } from '../infra/adapters/postgres.ts';
 import { until } from '../infra/adapters/testing.ts';
@@ -19,7 +20,6 @@ import { type RunningRegion, startRegion } from '../regions/host/region-host.ts'
 import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
 import type { Identity } from '../regions/identity/identity.ts';
 import { west } from '../regions/west.ts';
-import { freePort } from './support/edge-process.ts';
 import { gql, PLACE_ORDER } from './support/graphql-client.ts';
 
 const TENANT = 'fencing-test';

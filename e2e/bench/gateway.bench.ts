@@ -12,8 +12,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../infra/adapters/free-port.ts';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
-import { freePort } from '../support/edge-process.ts';
 import { BEFORE_ROOT, devToken, type Server, startRegionProcess, startServer } from './processes.ts';
 import { type Case, runRounds, type Target } from './rounds.ts';
 import { haveWrk, type WrkRequest } from './wrk.ts';

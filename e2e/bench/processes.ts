@@ -6,8 +6,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { freePort } from '../../infra/adapters/free-port.ts';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
-import { freePort, type Runtime } from '../support/edge-process.ts';
+import type { Runtime } from '../support/edge-process.ts';
 
 /** A server process the benchmark started. */
 export interface Server {

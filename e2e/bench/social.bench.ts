@@ -1,13 +1,14 @@
 /**
  * Social benchmarks on the real stack: two regions, each its own process on a database of its
  * own (e2e/bench/social-region.ts), the edge as its own process (Deno, as `npm start` runs it),
- * and read load from a generator process of its own (e2e/bench/http-load.ts):
+ * and read load from `wrk` (e2e/bench/wrk.ts):
  * 1. post → visible in a follower's feed, in the same region (east) and in the other (west),
  *    over BENCH_POSTS posts by an author with 100 followers; baseline: the createPost round trip.
  *    Visibility is polled through each region's gateway (a feed read, then 10 ms, again), so it
  *    includes up to one read and one pause. Goal: cross-region p95 < 500 ms (design SLO 2 s).
  * 2. feed reads (`feed(first: 20)`, 50 users in turn) through the edge against straight at the
- *    region gateway: throughput and p95, with the generator's and the servers' CPU.
+ *    region gateway, in BENCH_ROUNDS (3) interleaved rounds: throughput and percentiles, with
+ *    wrk's CPU beside the servers' (regions and edge), so a saturated generator shows.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -21,16 +22,18 @@ import { deleteTenant, seedFollowers } from '../../infra/social/seed.testing.ts'
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
 import { startEdge } from '../support/edge-process.ts';
 import { FEED_QUERY, socialClient } from '../support/social-client.ts';
-import type { LoadReport, LoadSpec } from './http-load.ts';
-import { processCpuMs } from './process-cpu.ts';
+import { type Case, runRounds } from './rounds.ts';
 import { fmt, summarize } from './stats.ts';
+import { haveWrk, type WrkLoad, type WrkRequest } from './wrk.ts';
 
 const POSTS = Number(process.env.BENCH_POSTS ?? 200);
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const READERS = 50;
 const FOLLOWERS = 100;
 const tenant = `bench-${randomUUID().slice(0, 8)}`;
+if (!(await haveWrk())) throw new Error('wrk is not installed: run `npm run stack -- up` (it installs Debian wrk)');
 
 /** A region as its own process; resolves with its ports and pid once it is ready. */
 async function regionProcess(region: 'east' | 'west', keyFile: string) {
@@ -72,34 +75,6 @@ async function token(sub: string): Promise<string> {
     body: JSON.stringify({ sub, tenant, scopes: [] }),
   });
   return ((await res.json()) as { access_token: string }).access_token;
-}
-
-/**
- * Runs the generator process; answers its report and the CPU share (% of one core, over the
- * generator's whole run, warm-up included) of the regions (first two pids) and the edge (third).
- */
-async function generate(spec: LoadSpec, serverPids: readonly number[]) {
-  const before = serverPids.map(processCpuMs);
-  const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'e2e/bench/http-load.ts'), JSON.stringify(spec)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  await new Promise((r) => child.once('exit', r));
-  const wallMs = performance.now() - t0;
-  const share = (i: number) => (((serverPids[i] ? processCpuMs(serverPids[i]) : 0) - (before[i] ?? 0)) / wallMs) * 100;
-  return { report: JSON.parse(out) as LoadReport, regionsCpu: share(0) + share(1), edgeCpu: share(2) };
-}
-
-function line(label: string, r: LoadReport, regionsCpu: number, edgeCpu?: number) {
-  const generator = ((r.cpuMs / 1000 / r.seconds) * 100).toFixed(0);
-  const edge = edgeCpu === undefined ? '' : `, edge ${edgeCpu.toFixed(0)}%`;
-  const errors =
-    r.errors === 0 ? '0 errors' : `${r.errors} errors ${JSON.stringify(r.errorsBy)}, first: ${r.firstError}`;
-  return `${label} ${r.rps.toFixed(0)} req/s (${r.requests} in ${r.seconds.toFixed(1)}s, ${errors}) p50=${r.p50.toFixed(2)}ms p95=${r.p95.toFixed(2)}ms p99=${r.p99.toFixed(2)}ms; CPU (% of a core): generator ${generator}%, regions ${regionsCpu.toFixed(0)}%${edge}`;
 }
 
 try {
@@ -178,24 +153,27 @@ try {
     for (const h of headers) {
       await fetch(`${edge.url}/graphql`, { method: 'POST', headers: h, body }).then((r) => r.arrayBuffer());
     }
-    const spec = (url: string): LoadSpec => ({
+    const requests: WrkRequest[] = headers.map((h) => ({ method: 'POST', path: '/graphql', headers: h, body }));
+    const servers = { 'region east': re.pid, 'region west': rw.pid, edge: edge.child.pid as number };
+    const load = (url: string): WrkLoad => ({
       url,
-      method: 'POST',
-      body,
-      headers,
-      concurrency: CONCURRENCY,
-      durationMs: DURATION_MS,
-      warmupMs: 1000,
+      hot: requests,
+      connections: CONCURRENCY,
+      durationSeconds: DURATION_S,
+      servers,
     });
-    const pid = edge.child.pid as number;
-    const regions = [re.pid, rw.pid];
-    const direct = await generate(spec(`${eastUrl}`), regions);
-    const viaEdge = await generate(spec(`${edge.url}/graphql`), [...regions, pid]);
-    console.log(line('feed reads, straight at the gateway    ', direct.report, direct.regionsCpu));
-    console.log(line('feed reads, through the edge (Deno)    ', viaEdge.report, viaEdge.regionsCpu, viaEdge.edgeCpu));
-    console.log(
-      `ratio edge/gateway: throughput ${(viaEdge.report.rps / direct.report.rps).toFixed(1)}x, p95 ${(viaEdge.report.p95 / direct.report.p95).toFixed(2)}x (${CONCURRENCY} connections, ${READERS} users, 2 shared cores)`,
-    );
+    const feedReads: Case = {
+      name: `feed reads c${CONCURRENCY}, ${READERS} users in turn`,
+      targets: [
+        {
+          label: 'straight at the east gateway',
+          load: load(`http://127.0.0.1:${re.gatewayPort}`),
+          server: 'region east',
+        },
+        { label: 'through the edge (Deno)', load: load(edge.url), server: 'edge' },
+      ],
+    };
+    await runRounds([feedReads], ROUNDS);
   } finally {
     await edge.stop();
   }

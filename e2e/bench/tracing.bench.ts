@@ -12,9 +12,10 @@
  * server of each case. Goal: traced (as shipped) ≥ 0.9× untraced. BENCH_DURATION_S (4), BENCH_ROUNDS (3).
  */
 import path from 'node:path';
+import { freePort } from '../../infra/adapters/free-port.ts';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
 import { APP_SERVER_SPANS, denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
-import { type EdgeProcess, freePort, startEdge } from '../support/edge-process.ts';
+import { type EdgeProcess, startEdge } from '../support/edge-process.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { devToken, type Server, startRegionProcess, startServer } from './processes.ts';
 import { type Case, runRounds, type Target } from './rounds.ts';

@@ -80,16 +80,14 @@ export function createDocumentLocks(config: DocumentLocksConfig): DocumentLocksD
       return await work();
     } finally {
       // A session that cannot say unlock is destroyed: its end releases the lock.
-      await client.query('SELECT pg_advisory_unlock($1::int4, hashtext($2))', [DOCUMENT_LOCK_NAMESPACE, key]).then(
-        () => {
-          client.off('error', ignore);
-          client.release();
-        },
-        (err: Error) => {
-          client.off('error', ignore);
-          client.release(err);
-        },
-      );
+      let broken: Error | undefined;
+      await client
+        .query('SELECT pg_advisory_unlock($1::int4, hashtext($2))', [DOCUMENT_LOCK_NAMESPACE, key])
+        .catch((err: Error) => {
+          broken = err;
+        });
+      client.off('error', ignore);
+      client.release(broken);
     }
   }
 

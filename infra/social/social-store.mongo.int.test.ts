@@ -32,7 +32,7 @@ before(async () => {
   locks = createDocumentLocks({ url: endpoints.postgresUrl, applicationName: 'meridian-social-store-test' });
   store = createMongoSocialStore(mongo.db, { region: 'east', prefix, locks });
   await store.ensureIndexes();
-  redis = createRedis({ url: resolveEndpoints('east', process.env).redisUrl });
+  redis = createRedis({ url: endpoints.redisUrl });
   cached = createCachedSocialStore(store, redis.client, { namespace: `${prefix}:post`, heavyMemoMs: 0 });
 });
 after(async () => {

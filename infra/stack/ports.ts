@@ -145,9 +145,9 @@ export function formatPortRanges(ranges: ReadonlyArray<readonly [number, number]
  */
 export function reservePorts(ranges: ReadonlyArray<readonly [number, number]>, file = RESERVED_PORTS_FILE): string {
   try {
-    const current = readFileSync(file, 'utf8');
-    const wanted = formatPortRanges([...parsePortRanges(current), ...ranges]);
-    if (wanted === formatPortRanges(parsePortRanges(current))) return `fixed ports reserved already (${wanted})`;
+    const current = parsePortRanges(readFileSync(file, 'utf8'));
+    const wanted = formatPortRanges([...current, ...ranges]);
+    if (wanted === formatPortRanges(current)) return `fixed ports reserved already (${wanted})`;
     writeFileSync(file, wanted);
     return `fixed ports reserved (${wanted}): no outgoing connection is given one`;
   } catch (err) {

@@ -229,5 +229,3 @@ export async function startCluster(opts: {
     throw err;
   }
 }
-
-export { freePort };
