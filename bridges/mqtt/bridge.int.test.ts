@@ -37,7 +37,7 @@ let records: Tail;
 const granted: string[] = [];
 const devices: DeviceClient[] = [];
 
-function bridgeOf(instance: string, opts: { kafkaDown?: string; connections?: number } = {}) {
+function bridgeOf(instance: string, opts: { kafkaDown?: string; connections?: number; maxRequestBytes?: number } = {}) {
   return createMqttBridge(
     {
       region: 'east',
@@ -47,6 +47,7 @@ function bridgeOf(instance: string, opts: { kafkaDown?: string; connections?: nu
       // A test member that dies leaves its session (and its share of the group) for minutes, not a week.
       sessionExpirySeconds: 300,
       stopTimeoutMs: 2000,
+      ...(opts.maxRequestBytes !== undefined ? { maxRequestBytes: opts.maxRequestBytes } : {}),
     },
     {
       kafka: opts.kafkaDown ? createKafka({ brokers: [opts.kafkaDown], clientId: 'bridge-int-down' }) : kafka,
@@ -180,6 +181,43 @@ describe('MQTT → Kafka bridge', () => {
       'SCHEMA_VIOLATION 3',
       'SEQUENCE_BACKWARDS 2',
     ]);
+  });
+
+  it('a cycle larger than one Kafka request goes in several, in order (Kafka refuses a batch above its size limit)', async () => {
+    // A request limit of about four records: every cycle of this bridge is split.
+    const small = bridgeOf('int-test-small-requests', { connections: 2, maxRequestBytes: 4000 });
+    await small.start();
+    await bridge.stop();
+    try {
+      const ds = await Promise.all([aDevice(), aDevice()]);
+      const N = 120;
+      await Promise.all(
+        ds.map(async (d) => {
+          const sends: Promise<number>[] = [];
+          for (let i = 0; i < N; i++) sends.push(d.sendTelemetry({ temperature: i }));
+          await Promise.all(sends);
+        }),
+      );
+      await eventually(() => assert.equal(small.stats.acked, small.stats.received), { timeoutMs: 20_000 });
+      await eventually(
+        () => {
+          for (const d of ds)
+            assert.deepEqual(
+              telemetryOf(d.mqttId).map((t) => t.seq),
+              Array.from({ length: N }, (_, i) => i),
+            );
+        },
+        { timeoutMs: 10_000 },
+      );
+      assert.ok(
+        small.stats.requests > small.stats.batches,
+        `${small.stats.batches} cycles, ${small.stats.requests} requests`,
+      );
+    } finally {
+      await small.stop();
+      bridge = bridgeOf('int-test');
+      await bridge.start();
+    }
   });
 
   it('a message is acknowledged to the broker only once Kafka has it: held while Kafka is away, then delivered', async () => {

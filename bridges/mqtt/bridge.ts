@@ -39,8 +39,10 @@ export interface MqttBridgeConfig {
   readonly connections: number;
   readonly sessionExpirySeconds?: number;
   readonly receiveMaximum?: number;
-  /** Most messages per Kafka batch. */
+  /** Most messages per cycle. */
   readonly maxBatch?: number;
+  /** Most bytes (values and headers) per Kafka produce request; a cycle sends as many as it needs. */
+  readonly maxRequestBytes?: number;
   /**
    * How long a device's message waits for a missing predecessor (while Kafka and Redis are up)
    * before it goes on without it (30 s). Order holds when a killed bridge process is back within
@@ -66,7 +68,13 @@ export interface BridgeStats {
   late: number;
   acked: number;
   kafkaRetries: number;
+  /** Cycles, and the Kafka produce requests they made. */
   batches: number;
+  requests: number;
+  /** Time spent (ms) in the ordering gate, producing to Kafka, and the whole cycles. */
+  gateMs: number;
+  produceMs: number;
+  cycleMs: number;
 }
 
 export interface MqttBridge {
@@ -98,6 +106,37 @@ function sequenceOf(item: Item): SequenceItem | undefined {
   return r.sequence && { ...r.sequence, redelivered: item.message.dup };
 }
 
+interface KafkaRecord {
+  readonly topic: string;
+  readonly message: { key: string | null; value: Buffer | string; headers: Record<string, string> };
+}
+
+/** A record's size as far as the request limit goes: key, value and headers. */
+function recordBytes(r: KafkaRecord): number {
+  let n = Buffer.byteLength(r.message.value) + (r.message.key?.length ?? 0) + 16;
+  for (const [k, v] of Object.entries(r.message.headers)) n += k.length + v.length + 4;
+  return n;
+}
+
+/** Splits records, in order, into runs of at most `max` bytes (a larger record goes alone). */
+export function byteChunks(records: readonly KafkaRecord[], max: number): KafkaRecord[][] {
+  const chunks: KafkaRecord[][] = [];
+  let chunk: KafkaRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const n = recordBytes(r);
+    if (chunk.length && bytes + n > max) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(r);
+    bytes += n;
+  }
+  if (chunk.length) chunks.push(chunk);
+  return chunks;
+}
+
 /** Client id of connection `n` of an instance. */
 export function bridgeClientId(region: string, instance: string, n: number): string {
   return `meridian-bridge-${region}-${instance}-${n}`;
@@ -107,6 +146,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
   const registry = deps.registry ?? eventRegistry();
   const log = deps.log ?? (() => {});
   const maxBatch = config.maxBatch ?? 2000;
+  const maxRequestBytes = config.maxRequestBytes ?? 512 * 1024;
   const gapWaitMs = config.gapWaitMs ?? 30_000;
   const stats: BridgeStats = {
     received: 0,
@@ -117,7 +157,20 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     acked: 0,
     kafkaRetries: 0,
     batches: 0,
+    requests: 0,
+    gateMs: 0,
+    produceMs: 0,
+    cycleMs: 0,
   };
+  /** Runs `work`, adding its duration to a stats field. */
+  async function timed<T>(field: 'gateMs' | 'produceMs', work: () => Promise<T>): Promise<T> {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      stats[field] += performance.now() - t0;
+    }
+  }
   const incoming: Item[] = [];
   let waiting: Item[] = [];
   let wake: (() => void) | undefined;
@@ -279,7 +332,9 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
       }
     }
-    const decisions = await untilDone('gate', () => deps.gate.decide(first.map((i) => sequenceOf(i) as SequenceItem)));
+    const decisions = await timed('gateMs', () =>
+      untilDone('gate', () => deps.gate.decide(first.map((i) => sequenceOf(i) as SequenceItem))),
+    );
     const free = new Set(
       first.filter((_, n) => decisions[n] !== 'wait').map((i) => (sequenceOf(i) as SequenceItem).key),
     );
@@ -342,17 +397,14 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
       }
     }
-    const decisions = await untilDone('gate', () =>
-      deps.gate.decide(telemetry.map((i) => sequenceOf(i) as SequenceItem)),
+    const decisions = await timed('gateMs', () =>
+      untilDone('gate', () => deps.gate.decide(telemetry.map((i) => sequenceOf(i) as SequenceItem))),
     );
     const decision = new Map<Item, SequenceDecision>(
       telemetry.map((item, n) => [item, decisions[n] as SequenceDecision]),
     );
 
-    const records: Array<{
-      topic: string;
-      message: { key: string | null; value: Buffer | string; headers: Record<string, string> };
-    }> = [];
+    const records: KafkaRecord[] = [];
     const done: Item[] = [];
     const settleItems: Array<{ key: string; seq: number; hash: string }> = [];
     const holes: string[] = [];
@@ -424,22 +476,28 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       done.push(item);
     }
 
-    if (records.length) {
+    // In requests of at most maxRequestBytes, one after the other (a device's order holds across
+    // them): Kafka refuses a partition's batch above its message.max.bytes (1 MiB by default), and
+    // retrying a refused batch would never succeed.
+    for (const chunk of byteChunks(records, maxRequestBytes)) {
+      stats.requests++;
       const byTopic = new Map<string, Array<(typeof records)[number]['message']>>();
-      for (const rec of records) {
+      for (const rec of chunk) {
         const list = byTopic.get(rec.topic) ?? [];
         list.push(rec.message);
         byTopic.set(rec.topic, list);
       }
-      await untilDone('produce', async () => {
-        producer ??= await deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-        await producer.sendBatch({
-          acks: -1,
-          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-        });
-      });
+      await timed('produceMs', () =>
+        untilDone('produce', async () => {
+          producer ??= await deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+          await producer.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          });
+        }),
+      );
     }
-    if (settleItems.length) await untilDone('gate', () => deps.gate.settle(settleItems));
+    if (settleItems.length) await timed('gateMs', () => untilDone('gate', () => deps.gate.settle(settleItems)));
     for (const key of holes) await untilDone('gate', () => deps.gate.hole(key));
     for (const item of done) {
       item.conn.ack(item.message);
@@ -464,9 +522,11 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       // Items of a connection that dropped go on too: their redelivery is then a duplicate.
       const taken = incoming.splice(0, maxBatch);
       inFlight = taken.length;
+      const t0 = performance.now();
       const batch = [...(await release()), ...taken];
       inFlight = batch.length;
       if (batch.length) await cycle(batch);
+      stats.cycleMs += performance.now() - t0;
       inFlight = 0;
     }
   }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { SequenceGate } from './ports.ts';
-import { FIRST_SIGHT_GRACE_MS, FIRST_SIGHT_WAIT_MS, type SequenceItem } from './sequence.ts';
+import { FIRST_SIGHT_GRACE_MS, FIRST_SIGHT_WAIT_MS, HASH_WINDOW, type SequenceItem } from './sequence.ts';
 
 const fresh = () => `t.dev-${randomUUID().slice(0, 8)}`;
 const item = (key: string, seq: number, over: Partial<SequenceItem> = {}): SequenceItem => ({
@@ -44,6 +44,24 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
       assert.deepEqual(await gate.decide([item(d, 7), item(d, 6)]), ['wait', 'go']);
       await gate.settle([item(d, 6)]);
       assert.deepEqual(await gate.decide([item(d, 7)]), ['go']);
+    });
+
+    it('a batch of many numbers of a few devices: all go, and the last HASH_WINDOW payloads are known', async () => {
+      const gate = make(now);
+      const [a, b] = [fresh(), fresh()];
+      const n = HASH_WINDOW + 172;
+      const numbers = Array.from({ length: n }, (_, i) => i);
+      // Interleaved devices, as a bridge's batch has them.
+      const batch = numbers.flatMap((i) => [item(a, i), item(b, i)]);
+      assert.deepEqual(new Set(await gate.decide(batch)), new Set(['go']));
+      await gate.settle(batch);
+      late();
+      const first = n - HASH_WINDOW;
+      assert.deepEqual(
+        await gate.decide([item(a, n - 1), item(a, first), item(a, first - 1), item(b, n), item(b, n + 1)]),
+        ['duplicate', 'duplicate', 'backwards', 'go', 'go'],
+        'the newest HASH_WINDOW hashes kept, older ones dropped, the next numbers go',
+      );
     });
 
     it('consecutive numbers in one batch all go, devices independently', async () => {

@@ -11,7 +11,7 @@
  * (read back afterwards) or messages at the plain subscriber, from the first publish to the last
  * arrival, so a sink that falls behind is measured, not hidden by the broker's fast PUBACKs.
  *
- * BENCH_IOT_DURATION_MS (15000), BENCH_IOT_BRIDGES (2 processes), BENCH_IOT_CONNECTIONS (4 per
+ * BENCH_IOT_SIZES (100,1000 devices), BENCH_IOT_DURATION_MS (15000), BENCH_IOT_BRIDGES (2 processes), BENCH_IOT_CONNECTIONS (4 per
  * process), BENCH_IOT_LATENCY_RATE (2000 msg/s), BENCH_IOT_BROKER_PID (the broker's CPU when the
  * east MQTT URL points at a broker the stack did not start).
  */
@@ -40,7 +40,7 @@ const DURATION = Number(process.env.BENCH_IOT_DURATION_MS ?? 15_000);
 const BRIDGES = Number(process.env.BENCH_IOT_BRIDGES ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_IOT_CONNECTIONS ?? 4);
 const LATENCY_RATE = Number(process.env.BENCH_IOT_LATENCY_RATE ?? 2000);
-const SIZES = [100, 1000];
+const SIZES = (process.env.BENCH_IOT_SIZES ?? '100,1000').split(',').map(Number);
 
 const endpoints = resolveEndpoints('east', process.env);
 const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-iot' });
@@ -152,6 +152,25 @@ async function startBridges(phase: string): Promise<BridgeProcess[]> {
 /** Stops the bridges and drops whatever their sessions still queue. */
 async function stopBridges(bridges: readonly BridgeProcess[]): Promise<void> {
   await Promise.all(bridges.map((b) => b.stop()));
+  // What the bridges logged (waits given up, Kafka retries) explains a slow run.
+  for (const b of bridges) {
+    const lines = b
+      .output()
+      .split('\n')
+      .filter((l) => l && !l.startsWith('{'));
+    if (lines.length > CONNECTIONS + 1)
+      console.log(`bridge ${b.instance} logged ${lines.length} lines, the first:\n  ${lines.slice(0, 8).join('\n  ')}`);
+    const stopped = b
+      .output()
+      .split('\n')
+      .find((l) => l.startsWith('{"stopped"'));
+    const st = stopped && (JSON.parse(stopped).stats as Record<string, number>);
+    if (st)
+      console.log(
+        `  bridge ${b.instance}: ${st.batches} cycles, ${((st.acked ?? 0) / Math.max(1, st.batches ?? 0)).toFixed(0)} messages each; ` +
+          `gate ${(st.gateMs ?? 0).toFixed(0)} ms, produce ${(st.produceMs ?? 0).toFixed(0)} ms of ${(st.cycleMs ?? 0).toFixed(0)} ms in cycles`,
+      );
+  }
   await Promise.all(bridges.map((b) => discardBridgeSessions('east', b.instance, CONNECTIONS)));
 }
 

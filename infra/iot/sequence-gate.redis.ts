@@ -19,45 +19,53 @@ import { DomainError } from '../../domains/shared/errors.ts';
 const TTL_MS = 7 * 24 * 3600 * 1000;
 
 // KEYS: per item base, hashes, skipped. ARGV: now, grace, ttl, max skipped, first-sight wait, then per item
-// seq, hash, redelivered.
+// seq, hash, redelivered. Each device's state is read once and written back once per call (a batch
+// holds many numbers of few devices); the skipped set and the hashes are read only off the common path.
 const DECIDE = `
 local now, grace, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local maxSkipped, firstWait = tonumber(ARGV[4]), tonumber(ARGV[5])
-local out, tentative, gone = {}, {}, {}
-local function jump(base, sk, from, seq, stored)
+local out, st, order = {}, {}, {}
+local function state(base)
+  local s = st[base]
+  if s then return s end
+  local v = redis.call('HMGET', base, 'last', 'holes', 'first', 'fresh')
+  if not v[1] then
+    s = {stored = -1, holes = 0, first = now, fresh = true, created = true}
+  else
+    s = {stored = tonumber(v[1]), holes = tonumber(v[2] or '0'), first = tonumber(v[3] or '0'), fresh = v[4] == '1'}
+  end
+  s.last = s.stored
+  s.lastOut = s.stored
+  s.gone = {}
+  st[base] = s
+  order[#order + 1] = base
+  return s
+end
+local function jump(s, sk, from, seq)
   if seq - from - 1 <= maxSkipped and seq - from - 1 > 0 then
     for n = from + 1, seq - 1 do redis.call('SADD', sk, n) end
     redis.call('PEXPIRE', sk, ttl)
   end
-  if seq - 1 > stored then redis.call('HSET', base, 'last', seq - 1) end
-  redis.call('HSET', base, 'fresh', 0)
+  if seq - 1 > s.lastOut then s.lastOut = seq - 1 end
+  s.fresh = false
+  s.dirty = true
 end
 for i = 1, #KEYS / 3 do
   local base, hk, sk = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
   local seq, h, redelivered = tonumber(ARGV[3*i+3]), ARGV[3*i+4], ARGV[3*i+5] == '1'
-  local stored = redis.call('HGET', base, 'last')
-  if not stored then
-    redis.call('HSET', base, 'last', -1, 'holes', 0, 'first', now, 'fresh', 1)
-    redis.call('PEXPIRE', base, ttl)
-    stored = -1
-  else
-    stored = tonumber(stored)
-  end
-  local last = tentative[base] or stored
+  local s = state(base)
+  local last = s.last
   local decision
   if seq == last + 1 then
     decision = 'go'
   elseif seq > last + 1 then
     local gap = seq - last - 1
-    local holes = tonumber(redis.call('HGET', base, 'holes') or '0')
-    local fresh = redis.call('HGET', base, 'fresh') == '1'
-    local first = tonumber(redis.call('HGET', base, 'first') or '0')
-    if holes >= gap then
-      redis.call('HINCRBY', base, 'holes', -gap)
-      jump(base, sk, last, seq, stored)
+    if s.holes >= gap then
+      s.holes = s.holes - gap
+      jump(s, sk, last, seq)
       decision = 'go'
-    elseif fresh and now - first >= firstWait then
-      jump(base, sk, last, seq, stored)
+    elseif s.fresh and now - s.first >= firstWait then
+      jump(s, sk, last, seq)
       decision = 'go'
     else
       decision = 'wait'
@@ -67,40 +75,83 @@ for i = 1, #KEYS / 3 do
   elseif redelivered then
     decision = 'duplicate'
   else
-    local known = gone[base .. ' ' .. seq] or redis.call('HGET', hk, seq)
-    local first = tonumber(redis.call('HGET', base, 'first') or '0')
+    local known = s.gone[seq] or redis.call('HGET', hk, seq)
     if known == h then
       decision = 'duplicate'
-    elseif (not known) and now - first < grace then
+    elseif (not known) and now - s.first < grace then
       decision = 'late'
     else
       decision = 'backwards'
     end
   end
   if decision == 'go' then
-    tentative[base] = seq
-    gone[base .. ' ' .. seq] = h
+    s.last = seq
+    s.gone[seq] = h
   end
   out[i] = decision
+end
+for _, base in ipairs(order) do
+  local s = st[base]
+  local fresh = s.fresh and 1 or 0
+  if s.created then
+    redis.call('HSET', base, 'last', s.lastOut, 'holes', s.holes, 'first', s.first, 'fresh', fresh)
+    redis.call('PEXPIRE', base, ttl)
+  elseif s.dirty then
+    redis.call('HSET', base, 'last', s.lastOut, 'holes', s.holes, 'fresh', fresh)
+  end
 end
 return out
 `;
 
-// KEYS: per item base, hashes, skipped. ARGV: window, ttl, then per item seq, hash.
+// KEYS: per item base, hashes, skipped. ARGV: window, ttl, then per item seq, hash. Grouped per
+// device: one write of its last number, its hashes in one HSET, the ones out of the window in one HDEL.
 const SETTLE = `
 local window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local dev, order = {}, {}
 for i = 1, #KEYS / 3 do
-  local base, hk, sk = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
+  local base = KEYS[3*i-2]
   local seq, h = tonumber(ARGV[2*i+1]), ARGV[2*i+2]
+  local d = dev[base]
+  if not d then
+    d = {hk = KEYS[3*i-1], sk = KEYS[3*i], max = seq, items = {}}
+    dev[base] = d
+    order[#order + 1] = base
+  end
+  if seq > d.max then d.max = seq end
+  d.items[#d.items + 1] = seq
+  d.items[#d.items + 1] = h
+end
+local function chunked(cmd, key, list)
+  for j = 1, #list, 4000 do
+    redis.call(cmd, key, unpack(list, j, math.min(j + 3999, #list)))
+  end
+end
+for _, base in ipairs(order) do
+  local d = dev[base]
   local last = tonumber(redis.call('HGET', base, 'last') or '-1')
-  if seq > last then redis.call('HSET', base, 'last', seq) end
-  redis.call('HSET', base, 'fresh', 0)
-  redis.call('SREM', sk, seq)
-  redis.call('HSET', hk, seq, h)
-  redis.call('HDEL', hk, seq - window)
+  if d.max > last then
+    redis.call('HSET', base, 'last', d.max, 'fresh', 0)
+  else
+    redis.call('HSET', base, 'fresh', 0)
+  end
+  chunked('HSET', d.hk, d.items)
+  -- A number's hash leaves the window when the number HASH_WINDOW above it settles (unless this
+  -- call sets it again after that).
+  local pos, dels, seqs = {}, {}, {}
+  for j = 1, #d.items, 2 do pos[d.items[j]] = j end
+  for j = 1, #d.items, 2 do
+    local t = d.items[j] - window
+    local p = pos[t]
+    if not (p and p > j) then dels[#dels + 1] = t end
+    seqs[#seqs + 1] = d.items[j]
+  end
+  chunked('HDEL', d.hk, dels)
+  if redis.call('EXISTS', d.sk) == 1 then
+    chunked('SREM', d.sk, seqs)
+    redis.call('PEXPIRE', d.sk, ttl)
+  end
   redis.call('PEXPIRE', base, ttl)
-  redis.call('PEXPIRE', hk, ttl)
-  if redis.call('EXISTS', sk) == 1 then redis.call('PEXPIRE', sk, ttl) end
+  redis.call('PEXPIRE', d.hk, ttl)
 end
 return 1
 `;
