@@ -93,6 +93,8 @@ interface Item {
   readonly conn: BridgeConnection;
   readonly message: Incoming;
   readonly ingested: Ingested;
+  /** The event as the Kafka record's value, made on arrival (off the cycle's path). */
+  readonly value?: string;
   /** When it became the first waiting message of its device (its wait for a predecessor counts from then). */
   headSince?: number;
 }
@@ -146,7 +148,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
   const registry = deps.registry ?? eventRegistry();
   const log = deps.log ?? (() => {});
   const maxBatch = config.maxBatch ?? 2000;
-  const maxRequestBytes = config.maxRequestBytes ?? 512 * 1024;
+  const maxRequestBytes = config.maxRequestBytes ?? 900 * 1024;
   const gapWaitMs = config.gapWaitMs ?? 30_000;
   const stats: BridgeStats = {
     received: 0,
@@ -180,6 +182,9 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
   /** Last time Kafka or Redis failed: waiting for a predecessor counts only while both work. */
   let troubleAt = 0;
   let inFlight = 0;
+  /** Produced, not yet settled and acknowledged. */
+  let settling = 0;
+  let finishing: Promise<void> = Promise.resolve();
   let forceGo = false;
   /** Stopping took too long (Kafka away): give up, leave the unacknowledged with the sessions. */
   let aborted = false;
@@ -229,7 +234,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         },
       },
     );
-    incoming.push({ conn, message, ingested });
+    incoming.push({ conn, message, ingested, ...(ingested.ok ? { value: JSON.stringify(ingested.envelope) } : {}) });
     wake?.();
   }
 
@@ -379,27 +384,22 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     return back;
   }
 
-  /** One cycle: decide, produce, settle, acknowledge. */
-  async function cycle(batch: Item[]) {
+  /** One cycle: decide and produce; `finish` settles and acknowledges. */
+  async function cycle(batch: Item[]): Promise<{ finish: Promise<void> }> {
     stats.batches++;
     // Telemetry in (device, seq) order: a device's consecutive numbers chain within the batch.
-    const telemetry = batch
-      .filter((i) => sequenceOf(i) !== undefined)
-      .sort((a, b) => {
-        const x = sequenceOf(a) as SequenceItem;
-        const y = sequenceOf(b) as SequenceItem;
-        return x.key < y.key ? -1 : x.key > y.key ? 1 : x.seq - y.seq;
-      });
+    const numbered = batch
+      .flatMap((item) => {
+        const s = sequenceOf(item);
+        return s ? [{ item, s }] : [];
+      })
+      .sort(({ s: x }, { s: y }) => (x.key < y.key ? -1 : x.key > y.key ? 1 : x.seq - y.seq));
+    const telemetry = numbered.map((n) => n.item);
     if (forceGo) {
       // Stopping: a message still missing its predecessor goes now (order yields to delivery).
-      for (const item of telemetry) {
-        const s = sequenceOf(item) as SequenceItem;
-        await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
-      }
+      for (const { s } of numbered) await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
     }
-    const decisions = await timed('gateMs', () =>
-      untilDone('gate', () => deps.gate.decide(telemetry.map((i) => sequenceOf(i) as SequenceItem))),
-    );
+    const decisions = await timed('gateMs', () => untilDone('gate', () => deps.gate.decide(numbered.map((n) => n.s))));
     const decision = new Map<Item, SequenceDecision>(
       telemetry.map((item, n) => [item, decisions[n] as SequenceDecision]),
     );
@@ -460,14 +460,12 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         topic: r.envelope.type,
         message: {
           key: r.key,
-          value: JSON.stringify(r.envelope),
+          value: item.value ?? JSON.stringify(r.envelope),
           headers: {
             'content-type': CONTENT_TYPE,
             ce_id: r.envelope.id,
             ce_type: r.envelope.type,
             traceparent: r.envelope.traceparent,
-            // Which bridge produced it, and how the gate decided (diagnostics).
-            'meridian-bridge': `${config.instance}/${d ?? 'unsequenced'}`,
           },
         },
       });
@@ -476,9 +474,9 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       done.push(item);
     }
 
-    // In requests of at most maxRequestBytes, one after the other (a device's order holds across
-    // them): Kafka refuses a partition's batch above its message.max.bytes (1 MiB by default), and
-    // retrying a refused batch would never succeed.
+    // In requests of at most maxRequestBytes (900 KiB), one after the other (a device's order holds
+    // across them): Kafka refuses a partition's batch above its message.max.bytes (1 MiB by default),
+    // and retrying a refused batch would never succeed. All of a request may go to one partition.
     for (const chunk of byteChunks(records, maxRequestBytes)) {
       stats.requests++;
       const byTopic = new Map<string, Array<(typeof records)[number]['message']>>();
@@ -497,15 +495,22 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         }),
       );
     }
-    if (settleItems.length) await timed('gateMs', () => untilDone('gate', () => deps.gate.settle(settleItems)));
-    for (const key of holes) await untilDone('gate', () => deps.gate.hole(key));
-    for (const item of done) {
-      item.conn.ack(item.message);
-      stats.acked++;
-    }
-    for (const send of notices) send();
-
+    // Kafka has the batch. Settling it in the gate and acknowledging it to the broker overlap the
+    // next cycle: its gate call goes after this settle on the same Redis connection, so it sees it
+    // (should this settle be retried after it, the next cycle's messages only wait, never go early).
+    settling += done.length;
+    const finish = (async () => {
+      if (settleItems.length) await timed('gateMs', () => untilDone('gate', () => deps.gate.settle(settleItems)));
+      for (const key of holes) await untilDone('gate', () => deps.gate.hole(key));
+      for (const item of done) {
+        item.conn.ack(item.message);
+        stats.acked++;
+      }
+      settling -= done.length;
+      for (const send of notices) send();
+    })();
     waiting.push(...stillWaiting);
+    return { finish };
   }
 
   async function run() {
@@ -525,17 +530,25 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       const t0 = performance.now();
       const batch = [...(await release()), ...taken];
       inFlight = batch.length;
-      if (batch.length) await cycle(batch);
+      if (batch.length) {
+        const { finish } = await cycle(batch);
+        inFlight = 0;
+        // At most one cycle behind on its settle and acknowledgements.
+        await finishing;
+        finishing = finish;
+        finish.catch(() => {}); // awaited (and its failure seen) by the next cycle or at the end
+      }
       stats.cycleMs += performance.now() - t0;
       inFlight = 0;
     }
+    await finishing;
   }
 
   return {
     name: 'mqtt-bridge',
     stats,
     get pending() {
-      return incoming.length + waiting.length + inFlight;
+      return incoming.length + waiting.length + inFlight + settling;
     },
     async start() {
       running = true;
@@ -563,7 +576,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
           last = stats.received;
           quietSince = Date.now();
         }
-        if (incoming.length === 0 && inFlight === 0 && Date.now() - quietSince > 300) break;
+        if (incoming.length === 0 && inFlight === 0 && settling === 0 && Date.now() - quietSince > 300) break;
         await sleep(50);
       }
       // What still waits for a predecessor goes now: once this member is gone, nobody would

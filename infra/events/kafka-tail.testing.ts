@@ -104,6 +104,19 @@ export async function markEnd(
   return out;
 }
 
+/** How many records `topics` gained since `mark` (offsets only: nothing is read). */
+export async function countSince(kafka: KafkaDependency, mark: Map<string, Map<number, string>>): Promise<number> {
+  const admin = await kafka.admin();
+  let n = 0n;
+  for (const [topic, starts] of mark) {
+    for (const end of await admin.fetchTopicOffsets(topic)) {
+      const from = BigInt(starts.get(end.partition) ?? '0');
+      if (BigInt(end.offset) > from) n += BigInt(end.offset) - from;
+    }
+  }
+  return Number(n);
+}
+
 /**
  * Everything appended to the topics between `mark` and now, in partition order. A fresh consumer
  * reads each partition from the mark to its current end (the relay's `readPartitionRanges`), so
