@@ -1,11 +1,13 @@
 /** Spans made by withTelemetry, recorded by the OpenTelemetry SDK's in-memory exporter. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { type Span, trace } from '@opentelemetry/api';
 import {
   consumedTraceparent,
   currentIds,
   currentTraceparent,
   messageTraceparent,
+  quietUnlessSampled,
   withSendSpan,
   withTelemetry,
 } from './context.ts';
@@ -128,6 +130,39 @@ describe('telemetry context with the SDK on', () => {
     assert.equal(consumedTraceparent(creation, otherTrace), creation, 'a batch sent under another trace');
     assert.equal(consumedTraceparent(creation, undefined), creation);
     assert.equal(consumedTraceparent(undefined, sameTrace), sameTrace);
+  });
+
+  it('an unsampled request runs with the instrumentations off, and carries its unsampled trace downstream by hand', async () => {
+    telemetry.memory?.reset();
+    const unsampled = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-00';
+    let library: Span | undefined;
+    let downstream: string | undefined;
+    await withTelemetry({ traceparent: unsampled }, () =>
+      quietUnlessSampled(() =>
+        withTelemetry({}, async () => {
+          // What Apollo's or undici's instrumentation would start.
+          library = trace.getTracer('a-library').startSpan('gateway.request');
+          library.end();
+          downstream = currentTraceparent();
+        }),
+      ),
+    );
+    assert.equal(library?.isRecording(), false);
+    assert.equal(
+      library !== undefined && trace.isSpanContextValid(library.spanContext()),
+      false,
+      'switched off, not merely unsampled',
+    );
+    const tp = parseTraceparent(downstream);
+    assert.equal(tp?.traceId, '0123456789abcdef0123456789abcdef', 'downstream continues the trace');
+    assert.equal(tp?.flags, '00', '… unsampled, so it starts no trace of its own');
+    assert.deepEqual(await spans(), []);
+
+    // Sampled: nothing is switched off.
+    await withTelemetry({ traceparent: INCOMING }, () =>
+      quietUnlessSampled(() => trace.getTracer('a-library').startSpan('gateway.request').end()),
+    );
+    assert.ok((await spans()).some((s) => s.name === 'gateway.request'));
   });
 
   it('a malformed incoming traceparent starts a new trace', async () => {

@@ -24,7 +24,12 @@ import { type Context, Hono } from 'hono';
 import type { Actor } from '../../domains/shared/actor.ts';
 import { GRAPHQL_LIMITS, type GraphQLLimits } from '../../edge/graphql/limits.ts';
 import { negotiateMediaType } from '../../edge/graphql/media-type.ts';
-import { currentTelemetry, currentTraceparent, withTelemetry } from '../../infra/telemetry/context.ts';
+import {
+  currentTelemetry,
+  currentTraceparent,
+  quietUnlessSampled,
+  withTelemetry,
+} from '../../infra/telemetry/context.ts';
 import { CACHE_SCOPE_HEADER, tenantCacheScopePlugin } from '../../subgraphs/shared/cache-scope.ts';
 import { formatGraphQLError } from '../../subgraphs/shared/errors.ts';
 import { type ApolloHandlerOptions, apolloHandler } from './apollo-hono.ts';
@@ -137,6 +142,12 @@ function mount(
   server: ApolloServer<GraphQLRequestContext>,
   verify: Verify,
   options: Omit<ApolloHandlerOptions, 'errorResponse'>,
+  /**
+   * The gateway: an unsampled request runs with the instrumentations off (quietUnlessSampled); its
+   * only calls downstream, to the subgraphs, carry the trace by hand (subgraphSource). Not the
+   * subgraphs: their gRPC calls rely on the instrumentation to carry it.
+   */
+  quiet = false,
 ): Hono {
   const app = new Hono();
   // The request's metadata, read once by the middleware and found again by Apollo's context.
@@ -144,10 +155,12 @@ function mount(
   app.use('/graphql', async function traced(c, next) {
     const meta = requestMeta(c);
     metas.set(c.req.raw, meta);
-    await withTelemetry({ traceparent: meta.traceparent, correlationId: meta.correlationId }, async () => {
-      await next();
-      c.res.headers.set('x-correlation-id', meta.correlationId);
-    });
+    const handle = () =>
+      withTelemetry({ traceparent: meta.traceparent, correlationId: meta.correlationId }, async () => {
+        await next();
+        c.res.headers.set('x-correlation-id', meta.correlationId);
+      });
+    await (quiet ? quietUnlessSampled(handle) : handle());
   });
   const handler = apolloHandler(
     server,
@@ -290,5 +303,8 @@ export async function gatewayApp(
     const refusal = apiSchema && screenOperation(params, apiSchema, measured);
     return refusal ? errorResponse(c, 400, refusal.code, refusal.message) : undefined;
   };
-  return { app: mount(server, verify, { maxBodyBytes: limits.maxBodyBytes, screen }), stop: () => server.stop() };
+  return {
+    app: mount(server, verify, { maxBodyBytes: limits.maxBodyBytes, screen }, true),
+    stop: () => server.stop(),
+  };
 }
