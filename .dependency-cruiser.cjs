@@ -37,6 +37,7 @@ module.exports = {
           '^edge/auth/',
           '^edge/graphql/(limits|cost|operation|body|media-type)\\.ts$',
           '^edge/metrics/metrics\\.ts$',
+          '^edge/runtime/server-spans\\.ts$',
         ],
       },
     },

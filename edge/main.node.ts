@@ -6,7 +6,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
 import { nodeOriginFetch } from './runtime/origin-fetch.node.ts';
-import { withServerSpans } from './runtime/server-spans.ts';
+import { appServerSpans, withServerSpans } from './runtime/server-spans.ts';
 
 let booted: BootedEdge;
 try {
@@ -44,10 +44,8 @@ const keepAlive = setInterval(() => {
   }
 }, 30_000);
 keepAlive.unref();
-// Under infra/telemetry/register.ts with MERIDIAN_OTEL_HTTP_SERVER_SPANS=app the edge makes its
-// own server spans (sampling first); otherwise the http instrumentation makes them, or nobody.
-const fetchHandler =
-  process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS === 'app' ? withServerSpans(edge.app.fetch) : edge.app.fetch;
+// Under infra/telemetry/register.ts the edge makes its own server spans (sampling first).
+const fetchHandler = appServerSpans() ? withServerSpans(edge.app.fetch) : edge.app.fetch;
 const server = serve({ fetch: fetchHandler, port: config.port, hostname, websocket: { server: sockets } }, (info) =>
   console.log(
     `edge (node ${process.versions.node}) on http://${hostname}:${info.port}, nearest ${config.nearest}, writer ${config.writer}`,

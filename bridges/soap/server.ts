@@ -24,6 +24,7 @@ import type { LegacyPartner } from '../../domains/partners/legacy-partner.ts';
 import { orderStatus, updateStock } from '../../domains/partners/operations.ts';
 import type { OrderStatusReader, StockAdjuster } from '../../domains/partners/ports.ts';
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
+import { traceServerRequests } from '../../infra/telemetry/node-server-spans.ts';
 import { MAX_SOAP_BYTES, screenXml } from './xml-guard.ts';
 
 export const SOAP_PARTNERS_PATH = '/soap/partners';
@@ -240,6 +241,7 @@ export async function startSoapBridge(
       else res.destroy();
     });
   });
+  traceServerRequests(server, 'meridian-soap-bridge');
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());

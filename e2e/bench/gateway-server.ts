@@ -54,7 +54,15 @@ const gateway = await gatewayApp(supergraph, urls, (authorization) => verifier.v
   fieldCosts: Object.assign({}, ...DOMAINS.map((d) => d.fieldCosts ?? {})),
 });
 gateway.app.get('/health', (c) => c.text('ok'));
-const server = serve({ fetch: gateway.app.fetch, port: Number(env('BENCH_PORT')), hostname: '127.0.0.1' });
+// Under register.ts the gateway makes its own server spans, as regions/host/http.ts does.
+const spans = (await import(from('edge/runtime/server-spans.ts'))) as {
+  appServerSpans?: () => boolean;
+  withServerSpans: (h: Hono['fetch'], tracerName?: string) => Hono['fetch'];
+};
+const fetch = spans.appServerSpans?.()
+  ? spans.withServerSpans(gateway.app.fetch, 'meridian-region')
+  : gateway.app.fetch;
+const server = serve({ fetch, port: Number(env('BENCH_PORT')), hostname: '127.0.0.1' });
 process.once('SIGTERM', () => {
   server.close();
   process.exit(0);

@@ -6,15 +6,15 @@
  *   OTLP/JSON to a receiver;
  * - the edge on Deno, cache hits: untraced vs Deno's built-in OpenTelemetry (OTEL_DENO) exporting
  *   to the same receiver, sampling 10% (as shipped: OTEL_TRACES_SAMPLER=parentbased_traceidratio)
- *   and 100%; the edge on Node untraced vs the SDK at 10%, the edge making its own server spans
- *   (MERIDIAN_OTEL_HTTP_SERVER_SPANS=app, edge/runtime/server-spans.ts).
+ *   and 100%; the edge on Node untraced vs the SDK at 10%. Under the SDK every Node server makes
+ *   its own server spans, sampling first (edge/runtime/server-spans.ts).
  * Load from `wrk` at 32 connections, three interleaved rounds, ratios against the untraced
  * server of each case. Goal: traced (as shipped) ≥ 0.9× untraced. BENCH_DURATION_S (4), BENCH_ROUNDS (3).
  */
 import path from 'node:path';
 import { freePort } from '../../infra/adapters/free-port.ts';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
-import { APP_SERVER_SPANS, denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
+import { denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
 import { type EdgeProcess, startEdge } from '../support/edge-process.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { devToken, type Server, startRegionProcess, startServer } from './processes.ts';
@@ -99,7 +99,6 @@ try {
     env: {
       ...edgeEnv,
       ...otel('meridian-edge-node', '0.1'),
-      ...APP_SERVER_SPANS,
       MERIDIAN_EDGE_PORT: String(nodeOnPort),
     },
   });

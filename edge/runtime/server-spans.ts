@@ -1,15 +1,17 @@
 /**
- * Server spans made by the edge itself, for the edge on Node. The http instrumentation makes one
- * for every request and does its work (attributes, context binding of the request's and the
- * response's listeners) before the sampler decides; on a cache hit that costs more than the hit.
+ * Server spans made by the application itself, for the Node processes: the edge on Node and the
+ * regions (regions/host/http.ts; raw node:http servers: infra/telemetry/node-server-spans.ts).
+ * The http instrumentation makes one for every request and does its work (attributes, context
+ * binding of the request's and the response's listeners) before the sampler decides; on an edge
+ * cache hit that costs more than the hit, and at the gateway about a tenth of a request.
  * Here the span is started first and everything else happens only when it is recorded: an
  * unsampled request pays for a span id, the sampler and one context switch. The context is
  * always entered, sampled or not, so the origin call carries the decision downstream (a
  * traceparent with the sampled flag off keeps the regions from starting traces of their own).
  *
- * Deno's built-in OpenTelemetry makes these spans natively; only main.node.ts wraps its handler,
- * and only when the process's http instrumentation leaves incoming requests alone
- * (MERIDIAN_OTEL_HTTP_SERVER_SPANS=app, see infra/telemetry/register.ts).
+ * Deno's built-in OpenTelemetry makes these spans natively. In Node processes they are made only
+ * under infra/telemetry/register.ts, which leaves incoming requests to the application
+ * (`appServerSpans()`).
  */
 import {
   type Context,
@@ -27,8 +29,17 @@ const headersGetter: TextMapGetter<Headers> = {
   keys: (headers) => [...headers.keys()],
 };
 
-/** Probes and scrapes are not traced (as the Node processes' http instrumentation ignores them). */
-const UNTRACED = /^\/(health|ready|metrics)\b/;
+/** Probes and scrapes are not traced. */
+const UNTRACED_PATHS = /^\/(health|ready|metrics)\b/;
+
+/**
+ * Whether this process makes its own HTTP server spans: true under infra/telemetry/register.ts
+ * (which sets MERIDIAN_OTEL_HTTP_SERVER_SPANS=app and leaves incoming requests to the
+ * application), false without the SDK (then nothing is wrapped and nothing is paid).
+ */
+export function appServerSpans(): boolean {
+  return globalThis.process?.env?.MERIDIAN_OTEL_HTTP_SERVER_SPANS === 'app';
+}
 
 /** The path of an absolute URL, without building a URL object. */
 function pathOf(url: string): string {
@@ -48,7 +59,7 @@ export function withServerSpans<A extends unknown[]>(
 ): (req: Request, ...rest: A) => Promise<Response> {
   const tracer = trace.getTracer(tracerName);
   return async (req, ...rest) => {
-    if (UNTRACED.test(pathOf(req.url))) return handler(req, ...rest);
+    if (UNTRACED_PATHS.test(pathOf(req.url))) return handler(req, ...rest);
     const parent = parentOf(req);
     const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
     const active = trace.setSpan(parent, span);

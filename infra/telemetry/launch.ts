@@ -13,13 +13,6 @@ export function nodeTelemetryArgs(env: Record<string, string | undefined>): stri
 }
 
 /**
- * Environment for a Node process whose application makes its own HTTP server spans, sampling
- * first (the Node edge, edge/runtime/server-spans.ts): the http instrumentation then leaves
- * incoming requests alone. Both sides read the same variable.
- */
-export const APP_SERVER_SPANS: Readonly<Record<string, string>> = { MERIDIAN_OTEL_HTTP_SERVER_SPANS: 'app' };
-
-/**
  * The share of new traces a process samples: MERIDIAN_OTEL_SAMPLE_RATIO (0..1), else 0.1 with
  * NODE_ENV=production and 1 in development. A caller's sampled flag always wins (parent-based).
  */

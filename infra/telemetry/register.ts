@@ -10,8 +10,10 @@
  *   OTEL_EXPORTER_OTLP_ENDPOINT              … or its base, `/v1/traces` appended; unset: spans are not exported
  *   MERIDIAN_OTEL_SAMPLE_RATIO               share of new traces sampled, 0..1 (default 1 in development, 0.1 in production)
  *   OTEL_SERVICE_NAME                        service.name (default: meridian-<script>)
- *   MERIDIAN_OTEL_HTTP_SERVER_SPANS=app      the application makes its own HTTP server spans (the Node
- *                                            edge); the http instrumentation then traces outgoing calls only
+ *   MERIDIAN_OTEL_HTTP_SERVER_SPANS          `app` (the default): the servers make their own HTTP server
+ *                                            spans, sampling first, and the http instrumentation traces
+ *                                            outgoing calls only; `instrumentation`: the http instrumentation
+ *                                            makes them (for a server that has no wrapper of its own)
  */
 import { register } from 'node:module';
 import path from 'node:path';
@@ -42,6 +44,9 @@ if (process.env.MERIDIAN_OTEL !== 'off') {
   const { registerOptions, waitForAllMessagesAcknowledged } = createAddHookMessageChannel();
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, registerOptions);
   const script = path.basename(process.argv[1] ?? 'node', '.ts');
+  // The process's servers make their own server spans, sampling first (edge/runtime/server-spans.ts,
+  // node-server-spans.ts); the http instrumentation traces outgoing calls only.
+  process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS ??= 'app';
   const telemetry = startTelemetry({
     serviceName: process.env.OTEL_SERVICE_NAME ?? `meridian-${script}-${process.argv[2] ?? ''}`.replace(/-$/, ''),
     exporter: exporterFromEnv(process.env),

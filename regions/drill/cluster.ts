@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { resolvesWithin } from '../../infra/adapters/dependency.ts';
 import { freePort } from '../../infra/adapters/free-port.ts';
 import type { Region } from '../../infra/config/endpoints.ts';
-import { APP_SERVER_SPANS, denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
+import { denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const NODE = process.execPath;
@@ -198,7 +198,6 @@ export async function startCluster(opts: {
       const proc = run(name, command, command === NODE ? [...trace.args, ...args] : [...args], {
         ...edgeEnv,
         ...trace.env,
-        ...(command === NODE && opts.otlpEndpoint !== undefined ? APP_SERVER_SPANS : {}),
         MERIDIAN_EDGE_PORT: String(port),
       });
       procs.push(proc);

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { serve } from '@hono/node-server';
+import { appServerSpans, withServerSpans } from '../../edge/runtime/server-spans.ts';
 
 /** Takes over an HTTP upgrade request (a WebSocket handshake): answers it on `socket` one way or another. */
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -21,7 +22,9 @@ export async function listen(
   opts: { readonly upgrade?: UpgradeHandler } = {},
 ): Promise<Listening> {
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-    const s = serve({ fetch, port, hostname: host }, () => resolve(s));
+    // Under the SDK (infra/telemetry/register.ts) each request runs in a server span of our own, sampling first.
+    const handler = appServerSpans() ? withServerSpans(fetch, 'meridian-region') : fetch;
+    const s = serve({ fetch: handler, port, hostname: host }, () => resolve(s));
     s.once('error', reject);
   });
   const { upgrade } = opts;

@@ -16,6 +16,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as soap from 'soap';
+import { traceServerRequests } from '../../infra/telemetry/node-server-spans.ts';
 
 export type ProviderMode = 'normal' | 'slow' | 'fault' | 'down';
 
@@ -230,6 +231,7 @@ export async function startPaymentProvider(opts: { port: number; host?: string }
     customDeserializer: { int: strictInt },
   };
   const soapServer = await soapReady(server, options);
+  traceServerRequests(server, 'meridian-payment-provider');
   // Runs before routing, for every request: an outage answers 503 with no SOAP body, yet /admin stays reachable.
   soapServer.authorizeConnection = (req, res) => {
     if (behaviour.mode !== 'down' || new URL(req.url ?? '/', 'http://provider').pathname.startsWith('/admin/')) {
