@@ -11,10 +11,11 @@
  * (read back afterwards) or messages at the plain subscriber, from the first publish to the last
  * arrival, so a sink that falls behind is measured, not hidden by the broker's fast PUBACKs.
  *
- * BENCH_IOT_SIZES (100,1000 devices), BENCH_IOT_DURATION_MS (15000), BENCH_IOT_BRIDGES (1 process, as each region process runs its bridge; more split the load but
- * order each device's readings across processes through the gate), BENCH_IOT_CONNECTIONS (4 per
- * process), BENCH_IOT_LATENCY_RATE (2000 msg/s), BENCH_IOT_BROKER_PID (the broker's CPU when the
- * east MQTT URL points at a broker the stack did not start).
+ * BENCH_IOT_SIZES (100,1000 devices), BENCH_IOT_DURATION_MS (15000), BENCH_IOT_BRIDGES (1
+ * process, as each region process runs its bridge; more split the load but order each device's
+ * readings across processes through the gate), BENCH_IOT_CONNECTIONS (4 per process),
+ * BENCH_IOT_LATENCY_RATE (2000 msg/s), BENCH_IOT_BROKER_PID (the broker's CPU when the east MQTT
+ * URL points at a broker the stack did not start).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
