@@ -532,14 +532,13 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       inFlight = batch.length;
       if (batch.length) {
         const { finish } = await cycle(batch);
-        inFlight = 0;
+        inFlight = 0; // now counted in `waiting` and `settling`
         // At most one cycle behind on its settle and acknowledgements.
         await finishing;
         finishing = finish;
         finish.catch(() => {}); // awaited (and its failure seen) by the next cycle or at the end
       }
       stats.cycleMs += performance.now() - t0;
-      inFlight = 0;
     }
     await finishing;
   }

@@ -156,16 +156,11 @@ async function stopBridges(bridges: readonly BridgeProcess[]): Promise<void> {
   await Promise.all(bridges.map((b) => b.stop()));
   // What the bridges logged (waits given up, Kafka retries) explains a slow run.
   for (const b of bridges) {
-    const lines = b
-      .output()
-      .split('\n')
-      .filter((l) => l && !l.startsWith('{'));
+    const out = b.output().split('\n');
+    const lines = out.filter((l) => l && !l.startsWith('{'));
     if (lines.length > CONNECTIONS + 1)
       console.log(`bridge ${b.instance} logged ${lines.length} lines, the first:\n  ${lines.slice(0, 8).join('\n  ')}`);
-    const stopped = b
-      .output()
-      .split('\n')
-      .find((l) => l.startsWith('{"stopped"'));
+    const stopped = out.find((l) => l.startsWith('{"stopped"'));
     const st = stopped && (JSON.parse(stopped).stats as Record<string, number>);
     if (st)
       console.log(

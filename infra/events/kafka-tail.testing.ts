@@ -104,17 +104,23 @@ export async function markEnd(
   return out;
 }
 
-/** How many records `topics` gained since `mark` (offsets only: nothing is read). */
-export async function countSince(kafka: KafkaDependency, mark: Map<string, Map<number, string>>): Promise<number> {
+/** The partition ranges `topics` gained since `mark` (offsets only: nothing is read). */
+async function rangesSince(kafka: KafkaDependency, mark: Map<string, Map<number, string>>): Promise<PartitionRange[]> {
   const admin = await kafka.admin();
-  let n = 0n;
+  const ranges: PartitionRange[] = [];
   for (const [topic, starts] of mark) {
     for (const end of await admin.fetchTopicOffsets(topic)) {
-      const from = BigInt(starts.get(end.partition) ?? '0');
-      if (BigInt(end.offset) > from) n += BigInt(end.offset) - from;
+      const from = starts.get(end.partition) ?? '0';
+      if (BigInt(end.offset) > BigInt(from)) ranges.push({ topic, partition: end.partition, from, to: end.offset });
     }
   }
-  return Number(n);
+  return ranges;
+}
+
+/** How many records `topics` gained since `mark` (offsets only: nothing is read). */
+export async function countSince(kafka: KafkaDependency, mark: Map<string, Map<number, string>>): Promise<number> {
+  const ranges = await rangesSince(kafka, mark);
+  return Number(ranges.reduce((n, r) => n + BigInt(r.to) - BigInt(r.from), 0n));
 }
 
 /**
@@ -128,14 +134,8 @@ export async function readSince(
   kafka: KafkaDependency,
   mark: Map<string, Map<number, string>>,
 ): Promise<TailedRecord[]> {
+  const ranges = await rangesSince(kafka, mark);
   const admin = await kafka.admin();
-  const ranges: PartitionRange[] = [];
-  for (const [topic, starts] of mark) {
-    for (const end of await admin.fetchTopicOffsets(topic)) {
-      const from = starts.get(end.partition) ?? '0';
-      if (BigInt(end.offset) > BigInt(from)) ranges.push({ topic, partition: end.partition, from, to: end.offset });
-    }
-  }
   const records: TailedRecord[] = [];
   const groupId = `test-read-${randomUUID()}`;
   await readPartitionRanges(
