@@ -1,13 +1,15 @@
 /** Spans made by withTelemetry, recorded by the OpenTelemetry SDK's in-memory exporter. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type Span, trace } from '@opentelemetry/api';
+import { context, propagation, ROOT_CONTEXT, type Span, SpanKind, trace } from '@opentelemetry/api';
 import {
   consumedTraceparent,
   currentIds,
+  currentTelemetry,
   currentTraceparent,
   messageTraceparent,
   quietUnlessSampled,
+  withRequestTelemetry,
   withSendSpan,
   withTelemetry,
 } from './context.ts';
@@ -163,6 +165,44 @@ describe('telemetry context with the SDK on', () => {
       quietUnlessSampled(() => trace.getTracer('a-library').startSpan('gateway.request').end()),
     );
     assert.ok((await spans()).some((s) => s.name === 'gateway.request'));
+  });
+
+  it('a request under a server span adds no span of its own; downstream continues the server span, sampled or not', async () => {
+    telemetry.memory?.reset();
+    const tracer = trace.getTracer('server');
+    const serve = (incoming: string) => {
+      const parent = propagation.extract(ROOT_CONTEXT, { traceparent: incoming });
+      const server = tracer.startSpan('POST /graphql', { kind: SpanKind.SERVER }, parent);
+      return context.with(trace.setSpan(parent, server), () =>
+        withRequestTelemetry({ traceparent: incoming, correlationId: 'c-9' }, async () => {
+          const seen = { downstream: currentTraceparent(), correlationId: currentTelemetry()?.correlationId };
+          server.end();
+          return { ...seen, server: server.spanContext().spanId };
+        }),
+      );
+    };
+    const sampled = await serve(INCOMING);
+    assert.deepEqual(
+      (await spans()).map((s) => s.name),
+      ['POST /graphql'],
+    );
+    assert.equal(parseTraceparent(sampled.downstream)?.spanId, sampled.server, 'the server span is the parent');
+    assert.equal(sampled.correlationId, 'c-9');
+
+    telemetry.memory?.reset();
+    const unsampled = await serve('00-0123456789abcdef0123456789abcdef-0123456789abcdef-00');
+    const tp = parseTraceparent(unsampled.downstream);
+    assert.equal(tp?.traceId, '0123456789abcdef0123456789abcdef');
+    assert.equal(tp?.spanId, unsampled.server);
+    assert.equal(tp?.flags, '00', 'unsampled downstream too');
+    assert.deepEqual(await spans(), []);
+
+    // No server span (a process without one): as withTelemetry, a span of its own.
+    telemetry.memory?.reset();
+    await withRequestTelemetry({ traceparent: INCOMING }, async () => {});
+    const [own] = await spans();
+    assert.equal(own?.name, 'handle');
+    assert.equal(own?.parentSpanContext?.spanId, '0123456789abcdef');
   });
 
   it('a malformed incoming traceparent starts a new trace', async () => {

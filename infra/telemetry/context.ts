@@ -43,7 +43,9 @@ export interface SpanOptions {
 }
 
 const storage = new AsyncLocalStorage<TelemetryContext>();
-const tracer = () => trace.getTracer('meridian');
+// A ProxyTracer until the SDK starts, then the SDK's: looked up once, not per span.
+const meridianTracer = trace.getTracer('meridian');
+const tracer = () => meridianTracer;
 const KINDS = {
   server: SpanKind.SERVER,
   client: SpanKind.CLIENT,
@@ -151,6 +153,23 @@ export function withTelemetry<T>(
       return result;
     }),
   );
+}
+
+/**
+ * For a request whose server span is already active (edge/runtime/server-spans.ts, or the http
+ * instrumentation's): `fn` runs with the correlation id and that span's trace, without a span of
+ * its own (a second span per request would only repeat the server's). Unsampled, the server
+ * span's context is what is carried downstream by hand, with its unsampled flag. Without an
+ * active span (no SDK), as withTelemetry: a child traceparent made by hand.
+ */
+export function withRequestTelemetry<T>(
+  parent: { traceparent?: string | null; correlationId?: string | null },
+  fn: () => T,
+): T {
+  const active = trace.getSpan(context.active());
+  const traceparent = active && traceparentOf(active);
+  if (!traceparent) return withTelemetry(parent, fn);
+  return storage.run({ traceparent, correlationId: parent.correlationId || crypto.randomUUID() }, fn);
 }
 
 export function currentTelemetry(): TelemetryContext | undefined {

@@ -7,6 +7,8 @@
  * instruments is loaded.
  */
 
+import { context, type ProxyTracerProvider, trace } from '@opentelemetry/api';
+import { isTracingSuppressed } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import { AmqplibInstrumentation } from '@opentelemetry/instrumentation-amqplib';
@@ -29,6 +31,7 @@ import {
   type SpanProcessor,
   TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
+import { quietTracerProvider } from './quiet-tracer.ts';
 
 export interface TelemetryOptions {
   /** `service.name`, e.g. `meridian-region-east`. */
@@ -61,6 +64,9 @@ export function instrumentations(opts: { httpServerSpans?: boolean } = {}): Inst
   return [
     new HttpInstrumentation({
       ignoreIncomingRequestHook: (req) => /^\/(health|ready|metrics)\b/.test(req.url ?? ''),
+      // Suppressed (an unsampled gateway request): it would make a no-op span and inject nothing,
+      // after working out the request's attributes and binding its listeners; skip all of that.
+      ignoreOutgoingRequestHook: () => isTracingSuppressed(context.active()),
       disableIncomingRequestInstrumentation: opts.httpServerSpans === false,
     }),
     new UndiciInstrumentation(),
@@ -97,6 +103,11 @@ export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
     instrumentations: instrumentations({ httpServerSpans: opts.httpServerSpans }),
   });
   sdk.start();
+  // Every tracer handed out from here on (Apollo's, the instrumentations', ours) is the SDK's,
+  // made free under suppression (quiet-tracer.ts).
+  // (The global provider is the API's proxy, whichever copy of the API registered it.)
+  const global = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
+  if (global.setDelegate && global.getDelegate) global.setDelegate(quietTracerProvider(global.getDelegate()));
   return {
     memory,
     flush: async () => {

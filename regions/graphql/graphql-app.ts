@@ -28,7 +28,7 @@ import {
   currentTelemetry,
   currentTraceparent,
   quietUnlessSampled,
-  withTelemetry,
+  withRequestTelemetry,
 } from '../../infra/telemetry/context.ts';
 import { CACHE_SCOPE_HEADER, tenantCacheScopePlugin } from '../../subgraphs/shared/cache-scope.ts';
 import { formatGraphQLError } from '../../subgraphs/shared/errors.ts';
@@ -156,7 +156,7 @@ function mount(
     const meta = requestMeta(c);
     metas.set(c.req.raw, meta);
     const handle = () =>
-      withTelemetry({ traceparent: meta.traceparent, correlationId: meta.correlationId }, async () => {
+      withRequestTelemetry({ traceparent: meta.traceparent, correlationId: meta.correlationId }, async () => {
         await next();
         c.res.headers.set('x-correlation-id', meta.correlationId);
       });
