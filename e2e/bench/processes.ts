@@ -116,8 +116,8 @@ export async function startRegionProcess(
   return { ...server, gatewayPort, hubPort, subgraphUrl: `http://127.0.0.1:${subgraphPort}/graphql` };
 }
 
-/** The bare Hono baseline (bare-hono.ts) on `runtime`, answering every /graphql request with `body`. */
-export async function startBareHono(runtime: Runtime, body: string): Promise<Server> {
+/** The bare Hono baseline (bare-hono.ts) on `runtime`, answering every /graphql request with `body`; `env` adds to its environment. */
+export async function startBareHono(runtime: Runtime, body: string, env: Record<string, string> = {}): Promise<Server> {
   const port = await freePort();
   const bin = path.join(REPO_ROOT, 'node_modules', '.bin', runtime);
   const file = path.join(REPO_ROOT, 'e2e/bench/bare-hono.ts');
@@ -127,7 +127,7 @@ export async function startBareHono(runtime: Runtime, body: string): Promise<Ser
     args,
     port,
     readyPath: '/health',
-    env: { BENCH_PORT: String(port), BENCH_BODY: body },
+    env: { ...env, BENCH_PORT: String(port), BENCH_BODY: body },
   });
 }
 

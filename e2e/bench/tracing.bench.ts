@@ -7,7 +7,11 @@
  * - the edge on Deno, cache hits: untraced vs Deno's built-in OpenTelemetry (OTEL_DENO) exporting
  *   to the same receiver, sampling 10% (as shipped: OTEL_TRACES_SAMPLER=parentbased_traceidratio)
  *   and 100%; the edge on Node untraced vs the SDK at 10%. Under the SDK every Node server makes
- *   its own server spans, sampling first (edge/runtime/server-spans.ts).
+ *   its own server spans, sampling first (edge/runtime/server-spans.ts);
+ * - what Deno's built-in OpenTelemetry costs by itself: a bare Hono handler on Deno (no Meridian
+ *   code, bare-hono.ts) answering with the edge's bytes, untraced vs traced at 10% and with every
+ *   trace dropped (OTEL_TRACES_SAMPLER=always_off: the runtime's per-request floor);
+ * - the gateway also traced at 0% (every request unsampled: the fixed cost of the SDK).
  * Load from `wrk` at 32 connections, three interleaved rounds, ratios against the untraced
  * server of each case. Goal: traced (as shipped) ≥ 0.9× untraced. BENCH_DURATION_S (4), BENCH_ROUNDS (3).
  */
@@ -17,7 +21,7 @@ import { REPO_ROOT } from '../../infra/stack/paths.ts';
 import { denoTelemetryEnv, nodeTelemetryArgs } from '../../infra/telemetry/launch.ts';
 import { type EdgeProcess, startEdge } from '../support/edge-process.ts';
 import { startOtlpReceiver } from '../support/otlp-receiver.ts';
-import { devToken, type Server, startRegionProcess, startServer } from './processes.ts';
+import { devToken, type Server, startBareHono, startRegionProcess, startServer } from './processes.ts';
 import { type Case, runRounds, type Target } from './rounds.ts';
 import { haveWrk, type WrkRequest } from './wrk.ts';
 
@@ -26,7 +30,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 if (!(await haveWrk())) throw new Error('wrk is not installed: run `npm run stack -- up` (it installs Debian wrk)');
 
 const QUERY = '{ products(first: 5) { id name price { formatted } } }';
-const receiver = await startOtlpReceiver();
+const receiver = await startOtlpReceiver({ keep: false });
 const otel = (service: string, ratio: string) => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
   OTEL_SERVICE_NAME: service,
@@ -34,12 +38,11 @@ const otel = (service: string, ratio: string) => ({
 });
 const untraced = { MERIDIAN_OTEL: 'off' };
 
-const regions = await Promise.all([
-  startRegionProcess('east', { env: untraced }),
-  startRegionProcess('west', { env: untraced }),
-]);
-const [east, west] = regions as [(typeof regions)[0], (typeof regions)[0]];
-const servers: Array<Server | EdgeProcess> = [...regions];
+// One region: the gateways front its subgraph, and the edges, measured on cache hits, never
+// call a region after warming up (both of their regions point at it; a second region process
+// would only add its idle work to the machine the servers share).
+const east = await startRegionProcess('east', { env: untraced });
+const servers: Array<Server | EdgeProcess> = [east];
 
 async function gateway(traced: { ratio: string } | undefined): Promise<Server> {
   const port = await freePort();
@@ -65,8 +68,8 @@ async function gateway(traced: { ratio: string } | undefined): Promise<Server> {
 const edgeEnv: Record<string, string> = {
   MERIDIAN_EDGE_EAST_GATEWAY_URL: east.url,
   MERIDIAN_EDGE_EAST_HUB_URL: `http://127.0.0.1:${east.hubPort}`,
-  MERIDIAN_EDGE_WEST_GATEWAY_URL: west.url,
-  MERIDIAN_EDGE_WEST_HUB_URL: `http://127.0.0.1:${west.hubPort}`,
+  MERIDIAN_EDGE_WEST_GATEWAY_URL: east.url,
+  MERIDIAN_EDGE_WEST_HUB_URL: `http://127.0.0.1:${east.hubPort}`,
   MERIDIAN_JWKS_URL: `${east.url}/.well-known/jwks.json`,
 };
 for (const policy of ['ANONYMOUS', 'CLIENT', 'TENANT']) {
@@ -78,6 +81,7 @@ try {
   const gwOff = await gateway(undefined);
   const gwShipped = await gateway({ ratio: '0.1' });
   const gwAll = await gateway({ ratio: '1' });
+  const gwNone = await gateway({ ratio: '0' });
   const denoOff = await startEdge('deno', { ...edgeEnv, ...untraced });
   const denoShipped = await startEdge('deno', {
     ...edgeEnv,
@@ -88,7 +92,7 @@ try {
     ...denoTelemetryEnv(otel('meridian-edge', '1'), 'meridian-edge'),
   });
   const nodeOff = await startEdge('node', { ...edgeEnv, ...untraced });
-  servers.push(gwOff, gwShipped, gwAll, denoOff, denoShipped, denoAll, nodeOff);
+  servers.push(gwOff, gwShipped, gwAll, gwNone, denoOff, denoShipped, denoAll, nodeOff);
   // The Node edge with the SDK: the edge's Node entry point under register.ts.
   const nodeOnPort = await freePort();
   const nodeOn = await startServer({
@@ -118,9 +122,16 @@ try {
     server: 'server',
   });
   // Warm the edges' caches (the hit is what is measured there).
+  let hitBody = '';
   for (const s of [denoOff, denoShipped, denoAll, nodeOff, nodeOn]) {
-    await fetch(`${s.url}/graphql`, { method: 'POST', headers: request.headers, body: request.body });
+    const res = await fetch(`${s.url}/graphql`, { method: 'POST', headers: request.headers, body: request.body });
+    hitBody = await res.text();
   }
+  const denoTraced = denoTelemetryEnv(otel('meridian-bare-hono', '0.1'), 'meridian-bare-hono');
+  const bareOff = await startBareHono('deno', hitBody);
+  const bareShipped = await startBareHono('deno', hitBody, denoTraced);
+  const bareFloor = await startBareHono('deno', hitBody, { ...denoTraced, OTEL_TRACES_SAMPLER: 'always_off' });
+  servers.push(bareOff, bareShipped, bareFloor);
   const cases: Case[] = [
     {
       name: 'region gateway, authenticated c32',
@@ -129,6 +140,7 @@ try {
         target('untraced', gwOff),
         target('traced, 10% sampled', gwShipped),
         target('traced, 100% sampled', gwAll),
+        target('traced, 0% sampled', gwNone),
       ],
     },
     {
@@ -141,13 +153,22 @@ try {
       ],
     },
     {
+      name: 'bare Hono on Deno (no Meridian code) c32',
+      goal: "Deno's own cost, the floor under the edge's",
+      targets: [
+        target('untraced', bareOff),
+        target('traced, 10% sampled', bareShipped),
+        target('traced, none sampled', bareFloor),
+      ],
+    },
+    {
       name: 'edge on Node, cache hit c32',
       goal: 'traced at 10% ≥ 0.9× untraced',
       targets: [target('untraced', nodeOff), target('traced, 10% sampled', nodeOn)],
     },
   ];
   await runRounds(cases, ROUNDS);
-  console.log(`spans received by the OTLP receiver during the run: ${receiver.spans().length}`);
+  console.log(`spans received by the OTLP receiver during the run: ${receiver.count()}`);
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
   await receiver.close();
