@@ -122,13 +122,29 @@ describe('edge server spans (sampling first)', () => {
     );
   });
 
+  it('unsampled, a Response returned synchronously is returned synchronously (the server’s fast path)', async () => {
+    ratio = 0;
+    const answer = new Response('hit');
+    const sync = withServerSpans((_req: Request) => answer);
+    const res = sync(req());
+    assert.equal(res, answer, 'not wrapped in a Promise');
+    ratio = 1;
+    const sampled = sync(req());
+    assert.ok(sampled instanceof Promise, 'sampled: awaited to record the status');
+    assert.equal(await sampled, answer);
+    assert.deepEqual(
+      exporter.getFinishedSpans().map((s) => s.attributes['http.response.status_code']),
+      [200],
+    );
+  });
+
   it('a 5xx answer or a thrown error marks the span as an error (the error is thrown on)', async () => {
     ratio = 1;
     await recording(503).handler(req());
     const failing = withServerSpans(async (_req: Request): Promise<Response> => {
       throw new Error('boom');
     });
-    await assert.rejects(failing(req()), /boom/);
+    await assert.rejects(async () => failing(req()), /boom/);
     const spans = exporter.getFinishedSpans();
     assert.deepEqual(
       spans.map((s) => [s.attributes['http.response.status_code'], s.status.code]),
