@@ -40,10 +40,7 @@ describe('node:http server spans (sampling first)', () => {
     if (previous === undefined) delete process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS;
     else process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS = previous;
   });
-  const spans = async () => {
-    await telemetry.flush();
-    return (telemetry.memory?.getFinishedSpans() ?? []).filter((s) => s.kind === SpanKind.SERVER);
-  };
+  const spans = async () => (await telemetry.finishedSpans()).filter((s) => s.kind === SpanKind.SERVER);
   const call = async (path: string, traceparent?: string) => {
     telemetry.memory?.reset();
     seen.length = 0;

@@ -26,6 +26,7 @@ import {
   BatchSpanProcessor,
   InMemorySpanExporter,
   ParentBasedSampler,
+  type ReadableSpan,
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
@@ -54,8 +55,8 @@ export interface TelemetryOptions {
 export interface RunningTelemetry {
   /** The in-memory exporter, when that was chosen. */
   readonly memory: InMemorySpanExporter | undefined;
-  /** Flushes what is buffered. */
-  flush(): Promise<void>;
+  /** With the in-memory exporter, the spans finished so far (flushed first: processors export asynchronously); else none. */
+  finishedSpans(): Promise<ReadableSpan[]>;
   shutdown(): Promise<void>;
 }
 
@@ -110,8 +111,9 @@ export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
   if (global.setDelegate && global.getDelegate) global.setDelegate(quietTracerProvider(global.getDelegate()));
   return {
     memory,
-    flush: async () => {
+    finishedSpans: async () => {
       await processor?.forceFlush();
+      return memory?.getFinishedSpans() ?? [];
     },
     shutdown: () => sdk.shutdown(),
   };
