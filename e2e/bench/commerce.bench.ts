@@ -30,6 +30,7 @@ import { openSse } from '../support/sse-client.ts';
 import { fmtLoad, runLoad } from './load.ts';
 import { BEFORE_ROOT, devToken, startRegionProcess } from './processes.ts';
 import { fmt, summarize } from './stats.ts';
+import { processCpuMs } from './wrk.ts';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -98,6 +99,9 @@ async function sharers(): Promise<string> {
 interface Samples {
   ack: number[];
   confirmed: number[];
+  /** The region process's CPU (user + system) over the measured orders, and their count. */
+  cpuMs: number;
+  orders: number;
   hops: Record<(typeof HOPS)[number], number[]>;
 }
 
@@ -107,6 +111,8 @@ const lost = new Map<string, number>();
 const fresh = (): Samples => ({
   ack: [],
   confirmed: [],
+  cpuMs: 0,
+  orders: 0,
   hops: Object.fromEntries(HOPS.map((h) => [h, [] as number[]])) as unknown as Samples['hops'],
 });
 
@@ -128,7 +134,9 @@ async function round(label: string, root: string | undefined, product: string): 
     console.log(`  ${label}: ${await sharers()}`);
     const s = samples.get(label) ?? fresh();
     samples.set(label, s);
+    let cpuFrom = 0;
     for (let i = 0; i < WARMUP_ORDERS + ORDERS; i++) {
+      if (i === WARMUP_ORDERS) cpuFrom = processCpuMs(region.pid);
       const t0 = Date.now();
       const res = await gql<{ placeOrder: { id: string } }>(
         graphql,
@@ -172,12 +180,20 @@ async function round(label: string, root: string | undefined, product: string): 
         s.hops['fan-out'].push(done - e.confirmedSent);
       }
     }
+    s.cpuMs += processCpuMs(region.pid) - cpuFrom;
+    s.orders += ORDERS;
     stream.close();
   } finally {
     await region.stop();
   }
 }
 
+// On a fresh stack the tables (and the topics) appear when a region first starts: start one once.
+const existing = await (await kafka.admin()).listTopics();
+const { rows } = await db.pool.query<{ t: string | null }>("SELECT to_regclass('products')::text AS t");
+if (!rows[0]?.t || !existing.includes(CREATED) || !existing.includes(CONFIRMED)) {
+  await (await startRegionProcess('east')).stop();
+}
 const observer = await observe();
 try {
   // ── 1. placeOrder → CONFIRMED over SSE, interleaved rounds ──────────────────────────────
@@ -205,6 +221,9 @@ try {
       `[${label}] ratio confirmed/ack: p50 ${(c.p50 / a.p50).toFixed(1)}x, p95 ${(c.p95 / a.p95).toFixed(1)}x (goal p95 < 100 ms)`,
     );
     for (const hop of HOPS) console.log(`[${label}]   ${hop.padEnd(8)} ${fmt(summarize(s.hops[hop]))}`);
+    // One order at a time: the region process's CPU per order is its work on the order (and
+    // whatever it does idle meanwhile), which on two shared cores is most of the latency.
+    console.log(`[${label}] region process CPU per order ${(s.cpuMs / Math.max(1, s.orders)).toFixed(1)} ms`);
   }
 
   // ── 2. cached product read vs cache off ────────────────────────────────────────────────
