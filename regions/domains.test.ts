@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { eventRegistry } from '../infra/events/registry.ts';
 import { DOMAINS } from './domains.ts';
+import { changingTypes } from './host/feeds.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MACHINERY = [
@@ -63,6 +64,41 @@ describe('domain modules', () => {
         assert.ok(!owner.has(field), `${field} priced by ${owner.get(field)} and ${d.name}`);
         owner.set(field, d.name);
       }
+    }
+  });
+
+  it('changingEvents names exactly the types changedEntities says a change for, and only those are read for it', () => {
+    // Every field some module's changedEntities reads, so a type it handles cannot answer "nothing".
+    const data = {
+      orderId: 'o-1',
+      userId: 'u-1',
+      productId: 'p-1',
+      items: [{ productId: 'p-1', quantity: 1 }],
+      deviceId: 'd-1',
+      rolloutId: 'r-1',
+      postId: 'post-1',
+      authorId: 'u-2',
+      productIds: ['p-2'],
+      followerId: 'u-3',
+      followeeId: 'u-4',
+      userIds: ['u-5'],
+    };
+    const read = new Set(changingTypes(DOMAINS.map((module) => ({ module }))));
+    for (const d of DOMAINS) {
+      if (!d.changedEntities) continue;
+      const changing = new Set(d.changingEvents ?? d.events);
+      for (const type of d.events) {
+        const event = { id: 'e-1', type, source: `/regions/east/${d.name}`, subject: 'o-1', tenant: 't1', data };
+        const entities: readonly unknown[] = d.changedEntities(event as never)?.entities ?? [];
+        if (changing.has(type)) {
+          assert.ok(entities.length > 0, `${type} is declared changing but changes nothing`);
+          assert.ok(read.has(type), `${type} changes caches but the invalidation does not read it`);
+        } else {
+          assert.deepEqual(entities, [], `${type} changes ${JSON.stringify(entities)} but is not in changingEvents`);
+          assert.ok(!read.has(type), `${type} changes nothing cached but the invalidation reads it`);
+        }
+      }
+      for (const type of changing) assert.ok(d.events.includes(type), `${type} is not ${d.name}'s event`);
     }
   });
 });

@@ -11,6 +11,16 @@ import type { EntityChange, EntityRef } from '../host/domain-module.ts';
 
 const nonEmpty = (v: unknown): v is string => typeof v === 'string' && v !== '';
 
+/** The commerce events that change something cached (payment outcomes do not: the order's state change does). */
+export const COMMERCE_CHANGING_EVENTS: readonly string[] = [
+  COMMERCE_EVENTS.inventoryReserved,
+  COMMERCE_EVENTS.inventoryReleased,
+  COMMERCE_EVENTS.inventoryAdjusted,
+  COMMERCE_EVENTS.orderCreated,
+  COMMERCE_EVENTS.orderConfirmed,
+  COMMERCE_EVENTS.orderCancelled,
+];
+
 /** The entities a commerce event changed; undefined for events that change nothing cached. */
 export function commerceChangedEntities(event: Envelope): EntityChange | undefined {
   switch (event.type) {

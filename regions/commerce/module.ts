@@ -23,7 +23,7 @@ import { commerceSchema } from '../../subgraphs/commerce/server.ts';
 import type { DomainModule, Service } from '../host/domain-module.ts';
 import { inventoryGrpcService } from '../inventory/grpc-server.ts';
 import { type RunningPaymentProvider, startPaymentProvider } from '../payment-provider/server.ts';
-import { commerceChangedEntities } from './changes.ts';
+import { COMMERCE_CHANGING_EVENTS, commerceChangedEntities } from './changes.ts';
 import { COMMERCE_EXTERNAL_EVENTS } from './external.ts';
 import { commerceHubFeed, commerceHubTopics } from './hub.ts';
 import { commerceSubscriptions } from './subscriptions.ts';
@@ -69,6 +69,7 @@ export const commerceModule: DomainModule<CommerceHandle> = {
   // A product list item resolves stock and price: a little more than a plain field.
   fieldCosts: { 'Query.products': 2, 'Query.order': 2, 'Mutation.placeOrder': 10, 'Tenant.catalogSize': 5 },
   changedEntities: commerceChangedEntities,
+  changingEvents: COMMERCE_CHANGING_EVENTS,
   externalEvents: COMMERCE_EXTERNAL_EVENTS,
 
   async setup(ctx) {

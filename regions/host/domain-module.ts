@@ -209,6 +209,12 @@ export interface DomainModule<Handle = undefined> {
   readonly fieldCosts?: Readonly<Record<string, number>>;
   /** Which entities an event changed; undefined (or no entities) when it changes nothing cached. */
   changedEntities?(event: Envelope): EntityChange | undefined;
+  /**
+   * The event types `changedEntities` can say a change for (default: all of `events`). The
+   * region's cache invalidation and edge purges read only these topics: a type left out (the
+   * bulk of the traffic, such as readings) costs them nothing.
+   */
+  readonly changingEvents?: readonly string[];
   /** Builds the domain's parts for one region. */
   setup(ctx: DomainContext): Promise<DomainParts<Handle>>;
 }

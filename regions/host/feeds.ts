@@ -3,11 +3,12 @@
  * modules declare:
  * - cache invalidation: one consumer group per region; each event's `changedEntities` (asked of
  *   the module that owns the event type) goes to every module's regional cache;
- * - the edge purge feed: per process, the same change as entity tags on the global hub topic
- *   `edge.purge`, which every edge instance follows;
- * - the hub feed: per process, each module's publications for an event, on topics scoped to
- *   the event's tenant.
- * All three read local and mirrored (`<peer>.`) copies: a change made in either region reaches
+ * - the live feed, per process:
+ *   - edge purges: the same change as entity tags on the global hub topic `edge.purge`, which
+ *     every edge instance follows;
+ *   - the hub feed: each module's publications for an event, on topics scoped to the event's
+ *     tenant.
+ * Each reads local and mirrored (`<peer>.`) copies: a change made in either region reaches
  * this region's caches, edges and clients. The hub message id is the event id, so a Kafka
  * redelivery is dropped by the hub, and the same event arriving through both regions is
  * dropped by the edge subscriber.
@@ -102,8 +103,8 @@ export function publishToHub(hub: Pick<Hub, 'publish'>, domains: readonly Compos
 }
 
 /** Every event type some module can say a change for. */
-function changingTypes(domains: readonly ComposedDomain[]): string[] {
-  return domains.filter((d) => d.module.changedEntities).flatMap((d) => d.module.events);
+export function changingTypes(domains: readonly Pick<ComposedDomain, 'module'>[]): string[] {
+  return domains.filter((d) => d.module.changedEntities).flatMap((d) => d.module.changingEvents ?? d.module.events);
 }
 
 interface FeedContext {
@@ -165,38 +166,30 @@ export function cacheInvalidatorService(ctx: FeedContext): ConsumerService | und
   return consumerService('cache-invalidator', ctx.needs, consumer);
 }
 
-/** This process's edge purge feed onto the hub. */
-export function purgeFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService | undefined {
-  const types = changingTypes(ctx.domains);
+/**
+ * This process's live feed onto the hub: the edge purges (every event some module says a change
+ * for, on PURGE_TOPIC) and every module's publications (the events it projects), from one
+ * consumer. Both are per-process and commit nothing; one fetch stream over the union of their
+ * topics costs a region process about half what two did (a fetch's cost in kafkajs grows with
+ * the partitions it asks for, and every event woke both).
+ */
+export function liveFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService | undefined {
+  const purging = new Set(changingTypes(ctx.domains));
+  const feeding = new Set(ctx.domains.flatMap((d) => d.parts.hubFeed?.topics ?? []));
+  const types = [...new Set([...purging, ...feeding])];
   if (types.length === 0) return undefined;
   const consumer = createEventConsumer({
     kafka: ctx.deps.kafka,
-    groupId: ephemeralGroupId(`edge-purge-${ctx.region}`),
+    groupId: ephemeralGroupId(`live-${ctx.region}`),
     ephemeral: true,
     topics: withMirrored(types, ctx.peer),
     handle: async (event) => {
-      publishPurge(hub, ctx.domains, event);
+      if (purging.has(event.type)) publishPurge(hub, ctx.domains, event);
+      if (feeding.has(event.type)) publishToHub(hub, ctx.domains, event);
     },
-    onError: onError(ctx, 'edge-purge-feed'),
+    onError: onError(ctx, 'live-feed'),
   });
-  return consumerService('edge-purge-feed', ctx.needs, consumer);
-}
-
-/** This process's hub feed: every module's publications for the events it projects. */
-export function hubFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService | undefined {
-  const types = [...new Set(ctx.domains.flatMap((d) => d.parts.hubFeed?.topics ?? []))];
-  if (types.length === 0) return undefined;
-  const consumer = createEventConsumer({
-    kafka: ctx.deps.kafka,
-    groupId: ephemeralGroupId(`hub-${ctx.region}`),
-    ephemeral: true,
-    topics: withMirrored(types, ctx.peer),
-    handle: async (event) => {
-      publishToHub(hub, ctx.domains, event);
-    },
-    onError: onError(ctx, 'hub-feed'),
-  });
-  return consumerService('hub-feed', ctx.needs, consumer);
+  return consumerService('live-feed', ctx.needs, consumer);
 }
 
 /** The topics a processor reads, with where each comes from. */

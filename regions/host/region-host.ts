@@ -39,9 +39,8 @@ import {
   cacheInvalidatorService,
   consumerOf,
   GLOBAL_TOPICS,
-  hubFeedService,
+  liveFeedService,
   processorServices,
-  purgeFeedService,
 } from './feeds.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { healthRoutes } from './health.ts';
@@ -409,8 +408,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       ...[...domains.flatMap((d) => processorServices(feedCtx, d, writers)), cacheInvalidatorService(feedCtx)].filter(
         joins,
       ),
-      hubFeedService(feedCtx, hub),
-      purgeFeedService(feedCtx, hub),
+      liveFeedService(feedCtx, hub),
     ];
     for (const s of consumerServices) {
       if (!s) continue;

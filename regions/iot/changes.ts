@@ -8,6 +8,15 @@ import { IOT_EVENTS } from '../../domains/iot/events.ts';
 import type { Envelope } from '../../infra/events/envelope.ts';
 import type { EntityChange } from '../host/domain-module.ts';
 
+/** The IoT events that change something cached; readings, status and progress reports are not among them. */
+export const IOT_CHANGING_EVENTS: readonly string[] = [
+  IOT_EVENTS.deviceRegistered,
+  IOT_EVENTS.credentialsRotated,
+  IOT_EVENTS.deviceRevoked,
+  IOT_EVENTS.jobUpdated,
+  IOT_EVENTS.rolloutFinished,
+];
+
 export function iotChangedEntities(event: Envelope): EntityChange | undefined {
   const data = (event.data ?? {}) as { deviceId?: unknown; rolloutId?: unknown };
   const id = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -40,7 +40,7 @@ import { createPostgresTelemetryWindows } from '../../infra/iot/telemetry-window
 import { iotSchema } from '../../subgraphs/iot/server.ts';
 import type { DomainModule, Processor, Service } from '../host/domain-module.ts';
 import { addBridgeStats } from '../metrics/bridges.ts';
-import { iotChangedEntities } from './changes.ts';
+import { IOT_CHANGING_EVENTS, iotChangedEntities } from './changes.ts';
 import { type FirmwareDispatcher, firmwareDispatcher } from './dispatcher.ts';
 import { firmwareGrpcService } from './firmware-grpc.ts';
 import { iotHubFeed, iotHubTopics } from './hub.ts';
@@ -90,6 +90,7 @@ export const iotModule: DomainModule<IotHandle> = {
     'Mutation.startFirmwareRollout': 20,
   },
   changedEntities: iotChangedEntities,
+  changingEvents: IOT_CHANGING_EVENTS,
 
   async setup(ctx) {
     const { region, peer } = ctx.config;
