@@ -70,27 +70,47 @@ async function fetchOrders(db: pg.ClientBase | pg.Pool, where: string, params: u
   return rows.map((r) => toOrder(r, items.get(r.id) ?? []));
 }
 
-async function insertOrder(client: pg.ClientBase, o: Order): Promise<void> {
-  await client.query(`INSERT INTO orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
-    o.id,
-    o.tenant,
-    o.userId,
-    o.status,
-    o.totalCents,
-    o.currency,
-    o.paymentToken,
-    o.cancelReason,
-    o.version,
-    o.createdAt,
-    o.updatedAt,
-  ]);
-  let line = 0;
-  for (const item of o.items) {
-    await client.query(
-      'INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_cents) VALUES ($1, $2, $3, $4, $5)',
-      [o.id, line++, item.productId, item.quantity, item.unitPriceCents],
-    );
-  }
+/**
+ * A new order, its lines and its idempotency key in one statement (one round trip). The
+ * foreign keys are checked at the end of the statement, when all three are in.
+ */
+async function insertPlacement(
+  client: pg.ClientBase,
+  o: Order,
+  claim: IdempotencyClaim,
+  lease: WriterLease | undefined,
+): Promise<void> {
+  await client.query(
+    `WITH placed AS (
+       INSERT INTO orders (${ORDER_COLUMNS}, writer_region, writer_epoch, idempotency_key)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)),
+     lines AS (
+       INSERT INTO order_items (order_id, line, product_id, quantity, unit_price_cents)
+       SELECT $1, l.line - 1, l.product_id, l.quantity, l.unit_price_cents
+       FROM unnest($15::text[], $16::int[], $17::int[]) WITH ORDINALITY AS l(product_id, quantity, unit_price_cents, line))
+     INSERT INTO idempotency_keys (tenant, key, request_hash, order_id) VALUES ($19, $14, $18, $1)`,
+    [
+      o.id,
+      o.tenant,
+      o.userId,
+      o.status,
+      o.totalCents,
+      o.currency,
+      o.paymentToken,
+      o.cancelReason,
+      o.version,
+      o.createdAt,
+      o.updatedAt,
+      lease?.writer ?? null,
+      lease?.epoch ?? null,
+      claim.key,
+      o.items.map((i) => i.productId),
+      o.items.map((i) => i.quantity),
+      o.items.map((i) => i.unitPriceCents),
+      claim.requestHash,
+      claim.tenant,
+    ],
+  );
 }
 
 /**
@@ -126,20 +146,8 @@ async function placeUnderKey(
   // Held FOR SHARE until commit: a writer move waits for this order, and none commits after it.
   const lease = await fence(client);
   const placed = await decide();
-  await insertOrder(client, placed.order);
-  await client.query('UPDATE orders SET writer_region = $2, writer_epoch = $3, idempotency_key = $4 WHERE id = $1', [
-    placed.order.id,
-    lease?.writer ?? null,
-    lease?.epoch ?? null,
-    claim.key,
-  ]);
+  await insertPlacement(client, placed.order, claim, lease);
   await write(client, placed);
-  await client.query('INSERT INTO idempotency_keys (tenant, key, request_hash, order_id) VALUES ($1, $2, $3, $4)', [
-    claim.tenant,
-    claim.key,
-    claim.requestHash,
-    placed.order.id,
-  ]);
   return { order: placed.order, replayed: false };
 }
 

@@ -82,14 +82,20 @@ export async function assertWriterInTransaction(
   region: string,
   initialWriter: string,
 ): Promise<WriterLease> {
-  await client.query(
-    'INSERT INTO writer_leases (aggregate, writer, epoch) VALUES ($1, $2, 0) ON CONFLICT (aggregate) DO NOTHING',
-    [aggregate, initialWriter],
-  );
-  const { rows } = await client.query<LeaseRow>(
-    'SELECT aggregate, writer, epoch, moved_at FROM writer_leases WHERE aggregate = $1 FOR SHARE',
-    [aggregate],
-  );
+  const select = () =>
+    client.query<LeaseRow>(
+      'SELECT aggregate, writer, epoch, moved_at FROM writer_leases WHERE aggregate = $1 FOR SHARE',
+      [aggregate],
+    );
+  // Leases are never deleted: once there, one round trip. The first write of an aggregate creates it.
+  let { rows } = await select();
+  if (rows.length === 0) {
+    await client.query(
+      'INSERT INTO writer_leases (aggregate, writer, epoch) VALUES ($1, $2, 0) ON CONFLICT (aggregate) DO NOTHING',
+      [aggregate, initialWriter],
+    );
+    ({ rows } = await select());
+  }
   const lease = toLease(rows[0] as LeaseRow);
   if (lease.writer !== region) throw writerMoved(lease);
   return lease;

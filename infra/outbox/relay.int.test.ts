@@ -672,6 +672,19 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
       }
     });
 
+    it('one notification for more rows than a batch: the passes follow at once until the lane is empty', async () => {
+      // A productive pass that emptied its lanes waits for the next notification; one that left rows
+      // (a full batch) must not, or the rest would wait for the hourly poll.
+      const r = relay({ idleMs: 3_600_000, listenIdleMs: 3_600_000, batchSize: 2 });
+      r.start();
+      await eventually(() => assert.ok(r.listening()), { timeoutMs: 10_000, intervalMs: 10 });
+      await sleep(200);
+      const written = await append(postgres.pool, thingLife(thingId(4)));
+      assert.equal(written.length, 6, 'three batches in one lane, one notification');
+      const ids = written.map((e) => e.id);
+      await eventually(async () => assert.equal(await unpublished(ids), 0), { timeoutMs: 10_000, intervalMs: 10 });
+    });
+
     it('a write rolled back notifies nobody and publishes nothing', async () => {
       let published = 0;
       const counting = relay({ idleMs: 3_600_000, listenIdleMs: 3_600_000, onPublished: (n) => (published += n) });

@@ -29,6 +29,8 @@
  * - Waking: a relay LISTENs on OUTBOX_CHANNEL, which every outbox write NOTIFYs in its own
  *   transaction, so a committed row wakes it at once instead of at its next poll. A wake only
  *   starts a pass sooner; the pass is the same, so the guarantees above do not depend on it.
+ *   A pass that emptied the lanes it drained is not followed by one that would only find
+ *   nothing: rows committed after it notify (one that left rows, a full batch, is followed at once).
  *   While listening it still polls, rarely (listenIdleMs), for rows written without a notify and
  *   to keep its share of lanes; when the listening connection drops it polls every idleMs
  *   as it did before LISTEN, and reconnects with backoff (one pass right after, for anything
@@ -307,6 +309,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const wake = new AbortController();
   /** A notification (or a new LISTEN) asked for a pass since the current one started. */
   let wakeRequested = false;
+  /** The pass in progress left rows behind in a lane it drained (a full batch); passes are serialised. */
+  let leftRows = false;
   let endIdle: (() => void) | undefined;
   let listener: pg.PoolClient | undefined;
   let listenLoop: Promise<void> | undefined;
@@ -579,6 +583,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       batch.push(row);
       bytes += size;
     }
+    if (rows.length >= batchSize || batch.length < rows.length) leftRows = true;
     return batch;
   }
 
@@ -681,8 +686,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return rows;
   }
 
-  async function drainPass(): Promise<number> {
+  /** One pass over the owned lanes: how many events went out, and whether a drained lane kept rows. */
+  async function drainPass(): Promise<{ published: number; leftRows: boolean }> {
     if (stopped !== undefined) throw new OutboxRelayError('STOPPED', `relay ${name} is stopped`);
+    leftRows = false;
     await rebalance();
     let published = 0;
     let firstError: unknown;
@@ -698,14 +705,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
     }
     if (firstError !== undefined) throw firstError;
-    return published;
+    return { published, leftRows };
   }
 
-  function drainOnce(): Promise<number> {
+  function queuedPass(): Promise<{ published: number; leftRows: boolean }> {
     // Serialised: the loop and direct callers never work on one lane at the same time.
     const run = queue.then(drainPass, drainPass);
     queue = run.catch(() => {});
     return run;
+  }
+
+  function drainOnce(): Promise<number> {
+    return queuedPass().then((pass) => pass.published);
   }
 
   function report(err: unknown): void {
@@ -792,9 +803,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       let delay = 0;
       wakeRequested = false;
       try {
-        const published = await drainOnce();
+        const pass = await queuedPass();
         failures = 0;
-        if (published === 0) delay = listener !== undefined ? listenIdleMs : idleMs;
+        if (pass.published === 0) delay = listener !== undefined ? listenIdleMs : idleMs;
+        // Listening, with every drained lane emptied: whatever is committed from here on notifies
+        // (and a commit during the pass already has), so a pass that would only find nothing is skipped.
+        else if (listener !== undefined && !pass.leftRows) delay = listenIdleMs;
       } catch (err) {
         failures++;
         if (!stopping) report(err);
