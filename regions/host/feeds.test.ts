@@ -7,12 +7,13 @@ import { createPurgeSubscriber } from '../../edge/purge/subscriber.ts';
 import type { Envelope } from '../../infra/events/envelope.ts';
 import { createHub, type Delivery, type Subscription } from '../hub/hub.ts';
 import { sseRoutes } from '../hub/sse.ts';
-import { tenantTopicKey, topicResolver } from '../hub/topics.ts';
+import { globalTopicKey, tenantTopicKey, topicResolver } from '../hub/topics.ts';
 import type { DomainModule, DomainParts } from './domain-module.ts';
 import {
   type ComposedDomain,
   changeOf,
   GLOBAL_TOPICS,
+  liveFeed,
   PURGE_SCOPE,
   PURGE_TOPIC,
   type PurgeMessageData,
@@ -42,6 +43,7 @@ function event(type: string, data: Record<string, unknown>, tenant = 'acme'): En
 const widgets: DomainModule = {
   name: 'widgets',
   events: ['widgets.widget.changed.v1', 'widgets.stock.ticked.v1', 'widgets.audit.logged.v1'],
+  changingEvents: ['widgets.widget.changed.v1', 'widgets.stock.ticked.v1'],
   changedEntities(e) {
     const id = String((e.data as { id?: unknown }).id);
     if (e.type === 'widgets.widget.changed.v1') return { entities: [{ type: 'Widget', id }], soft: false };
@@ -200,5 +202,45 @@ describe('purge feed → hub SSE → edge subscriber (wire contract)', () => {
       await subscriber.stop();
       hub.close();
     }
+  });
+});
+
+describe('liveFeed (purges and hub publications from one consumer)', () => {
+  /** A hub that records what is published, failing on the topics it is told to. */
+  function recordingHub(failOn: (topic: string) => boolean = () => false) {
+    const published: Array<{ topic: string; event: string }> = [];
+    return {
+      published,
+      publish(topic: string, message: { event: string }) {
+        if (failOn(topic)) throw new Error(`hub refused ${topic}`);
+        published.push({ topic, event: message.event });
+        return true;
+      },
+    };
+  }
+  const purgeKey = globalTopicKey(PURGE_TOPIC);
+
+  it('reads the changing events and the fed ones, once each; not a type that changes nothing and feeds nothing', () => {
+    const feed = liveFeed(domains, recordingHub());
+    assert.deepEqual(feed.types.sort(), ['widgets.stock.ticked.v1', 'widgets.widget.changed.v1']);
+  });
+
+  it('an event that changes and is fed is purged and published; one that only changes, only purged', () => {
+    const hub = recordingHub();
+    const feed = liveFeed(domains, hub);
+    feed.handle(event('widgets.widget.changed.v1', { id: 'w1' }));
+    feed.handle(event('widgets.stock.ticked.v1', { id: 'w2' }));
+    const where = hub.published.map((p) => (p.topic === purgeKey ? 'purge' : p.topic));
+    assert.deepEqual(where, ['purge', tenantTopicKey('acme', 'widget.w1'), 'purge']);
+  });
+
+  it('a failing purge does not keep the publication from the hub, and the failure is still reported', () => {
+    const hub = recordingHub((topic) => topic === purgeKey);
+    const feed = liveFeed(domains, hub);
+    assert.throws(() => feed.handle(event('widgets.widget.changed.v1', { id: 'w3' })), /hub refused/);
+    assert.deepEqual(
+      hub.published.map((p) => p.topic),
+      [tenantTopicKey('acme', 'widget.w3')],
+    );
   });
 });

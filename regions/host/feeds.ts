@@ -170,26 +170,46 @@ export function cacheInvalidatorService(ctx: FeedContext): ConsumerService | und
  * This process's live feed onto the hub: the edge purges (every event some module says a change
  * for, on PURGE_TOPIC) and every module's publications (the events it projects), from one
  * consumer. Both are per-process and commit nothing; one fetch stream over the union of their
- * topics costs a region process about half what two did (a fetch's cost in kafkajs grows with
- * the partitions it asks for, and every event woke both).
+ * topics instead of two (a fetch's cost in kafkajs grows with the partitions it asks for, and
+ * every event woke both). One failing does not keep the event from the other.
  */
 export function liveFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService | undefined {
-  const purging = new Set(changingTypes(ctx.domains));
-  const feeding = new Set(ctx.domains.flatMap((d) => d.parts.hubFeed?.topics ?? []));
-  const types = [...new Set([...purging, ...feeding])];
-  if (types.length === 0) return undefined;
+  const feed = liveFeed(ctx.domains, hub);
+  if (feed.types.length === 0) return undefined;
   const consumer = createEventConsumer({
     kafka: ctx.deps.kafka,
     groupId: ephemeralGroupId(`live-${ctx.region}`),
     ephemeral: true,
-    topics: withMirrored(types, ctx.peer),
-    handle: async (event) => {
-      if (purging.has(event.type)) publishPurge(hub, ctx.domains, event);
-      if (feeding.has(event.type)) publishToHub(hub, ctx.domains, event);
-    },
+    topics: withMirrored(feed.types, ctx.peer),
+    handle: async (event) => feed.handle(event),
     onError: onError(ctx, 'live-feed'),
   });
   return consumerService('live-feed', ctx.needs, consumer);
+}
+
+/** The live feed's event types (mirrored copies aside) and what it does with one event. */
+export function liveFeed(
+  domains: readonly ComposedDomain[],
+  hub: Pick<Hub, 'publish'>,
+): { types: string[]; handle(event: Envelope): void } {
+  const purging = new Set(changingTypes(domains));
+  const feeding = new Set(domains.flatMap((d) => d.parts.hubFeed?.topics ?? []));
+  return {
+    types: [...new Set([...purging, ...feeding])],
+    handle(event) {
+      const failures: unknown[] = [];
+      const attempt = (publish: () => unknown) => {
+        try {
+          publish();
+        } catch (err) {
+          failures.push(err);
+        }
+      };
+      if (purging.has(event.type)) attempt(() => publishPurge(hub, domains, event));
+      if (feeding.has(event.type)) attempt(() => publishToHub(hub, domains, event));
+      if (failures.length > 0) throw failures[0];
+    },
+  };
 }
 
 /** The topics a processor reads, with where each comes from. */
