@@ -1,4 +1,5 @@
 /** Consumer group lag, read from the broker: what a group has yet to consume of its topics. */
+import { AssignerProtocol, type GroupDescription } from 'kafkajs';
 import type { KafkaDependency } from '../adapters/kafka.ts';
 
 /** One partition of a group: its committed offset (negative when never committed) and the topic's ends. */
@@ -19,8 +20,29 @@ export interface GroupProgress {
 export type GroupEnds = Record<string, Record<string, Record<number, number>>>;
 
 /**
+ * The topics a running consumer group reads now (its members' assignments); undefined when it
+ * has no members, is rebalancing, or is not a consumer group. A group keeps the offsets it once
+ * committed for a topic it no longer reads (until the broker expires them), and those are not
+ * lag.
+ */
+export function assignedTopics(group: GroupDescription): Set<string> | undefined {
+  if (group.protocolType !== 'consumer' || group.state !== 'Stable' || group.members.length === 0) return undefined;
+  const topics = new Set<string>();
+  for (const member of group.members) {
+    try {
+      const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+      for (const topic of Object.keys(assignment?.assignment ?? {})) topics.add(topic);
+    } catch {
+      return undefined;
+    }
+  }
+  return topics;
+}
+
+/**
  * The progress of every group `select` accepts. Each topic's ends are read once, however many
- * groups consume it; a topic whose ends cannot be read (deleted meanwhile) is left out.
+ * groups consume it; a topic whose ends cannot be read (deleted meanwhile) is left out, and so is
+ * one a running group no longer reads (assignedTopics).
  */
 export async function groupProgress(
   kafka: KafkaDependency,
@@ -28,8 +50,17 @@ export async function groupProgress(
 ): Promise<GroupProgress[]> {
   const admin = await kafka.admin();
   const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter(select);
+  const reading = new Map(
+    groups.length === 0
+      ? []
+      : (await admin.describeGroups(groups)).groups.map((g) => [g.groupId, assignedTopics(g)] as const),
+  );
   const committed = await Promise.all(
-    groups.map(async (groupId) => ({ groupId, topics: await admin.fetchOffsets({ groupId }) })),
+    groups.map(async (groupId) => {
+      const topics = await admin.fetchOffsets({ groupId });
+      const now = reading.get(groupId);
+      return { groupId, topics: now ? topics.filter((t) => now.has(t.topic)) : topics };
+    }),
   );
   const ends = new Map<string, Map<number, { low: number; high: number }>>();
   await Promise.all(

@@ -188,6 +188,51 @@ describe('region /metrics', () => {
     }
   });
 
+  it('a running group reports lag only for the topics it reads now, not for one it once committed and dropped', async () => {
+    const kafka = isolated.region.deps.kafka;
+    const dropped = uniqueName('metrics-lag-dropped');
+    const kept = uniqueName('metrics-lag-kept');
+    const groupId = `${uniqueName('metrics-lag-group')}-east`;
+    const admin = await kafka.admin();
+    await admin.createTopics({
+      topics: [dropped, kept].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
+      waitForLeaders: true,
+    });
+    const producer = await kafka.producer();
+    const consumers: Array<{ disconnect(): Promise<void> }> = [];
+    try {
+      const send = (topic: string, n: number) =>
+        producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, i) => ({ value: String(i) })) });
+      await send(dropped, 2);
+      await send(kept, 2);
+      const run = async (topics: string[], want: number) => {
+        const consumer = kafka.consumer({ groupId });
+        consumers.push(consumer);
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning: true });
+        let seen = 0;
+        await consumer.run({ eachMessage: async () => void seen++ });
+        await until(() => (seen >= want ? true : undefined), { what: `the group consumed ${want} records` });
+        return consumer;
+      };
+      // Both topics committed, then the group stops; more is written to both.
+      await (await run([dropped, kept], 4)).disconnect();
+      await send(dropped, 3);
+      await send(kept, 1);
+      // The group runs again, reading only `kept`: the three records of `dropped` are nobody's lag.
+      await run([kept], 1);
+      await new Promise((r) => setTimeout(r, 2100));
+      const text = await scrape();
+      assert.equal(sample(text, 'meridian_region_consumer_lag_records', { group: groupId, topic: kept }), 0);
+      assert.equal(sample(text, 'meridian_region_consumer_lag_records', { group: groupId, topic: dropped }), undefined);
+    } finally {
+      for (const c of consumers) await c.disconnect().catch(() => {});
+      await producer.disconnect();
+      await admin.deleteGroups([groupId]).catch(() => {});
+      await admin.deleteTopics({ topics: [dropped, kept] }).catch(() => {});
+    }
+  });
+
   it('reports MirrorMaker 2 lag from the peer as the age of its newest mirrored heartbeat', async () => {
     // Before the first heartbeat the gauge counts from the region's start: wait until that alone would
     // exceed the bound, so a value under it proves heartbeats arrive (MM2 emits one a second).
