@@ -71,7 +71,7 @@ export interface RunningRegion {
   readonly writers: WriterFence | undefined;
   /** What a module's setup exposed (its handle), for tests and ops. */
   domain<H>(module: DomainModule<H>): H;
-  /** A consumer the host runs, by service name (`<domain>.<processor>`, `hub-feed`…). */
+  /** A consumer the host runs, by service name (`<domain>.<processor>`, `live-feed`…). */
   consumer(name: string): EventConsumer | undefined;
   /** Where a domain's subgraph listens (what the gateway calls). */
   subgraphUrl(domain: string): string;
