@@ -74,6 +74,39 @@ describe('processPayment', () => {
     assert.equal(t.calls(), 1);
   });
 
+  it('an order already decided (paid by the other region before a failback) is answered as it is: no charge, no write', async () => {
+    const t = await placed(async () => ({ outcome: 'AUTHORIZED', authorizationId: 'auth-1' }));
+    t.orders.orders.set(t.order.id, { ...t.order, status: 'CONFIRMED', version: 2 });
+    let applied = 0;
+    const store = t.pay.orders;
+    const counting = {
+      ...store,
+      applyOnce: (...args: Parameters<typeof store.applyOnce>) => (applied++, store.applyOnce(...args)),
+    };
+    const events = t.orders.outbox.length;
+    const o = await processPayment({ ...t.pay, orders: counting }, t.event);
+    assert.equal(o.status, 'CONFIRMED');
+    assert.equal(t.calls(), 0, 'the provider was not asked');
+    assert.equal(applied, 0, 'no transaction');
+    assert.equal(t.orders.outbox.length, events);
+  });
+
+  it('an order already cancelled gets its stock back again (idempotent), without a transaction', async () => {
+    const t = await placed(async () => ({ outcome: 'DECLINED', reason: 'card declined' }));
+    await processPayment(t.pay, t.event);
+    assert.equal(t.shop.stock.get('p-widget'), 5);
+    let applied = 0;
+    const store = t.pay.orders;
+    const counting = {
+      ...store,
+      applyOnce: (...args: Parameters<typeof store.applyOnce>) => (applied++, store.applyOnce(...args)),
+    };
+    const o = await processPayment({ ...t.pay, orders: counting }, t.event);
+    assert.equal(o.status, 'CANCELLED');
+    assert.equal(applied, 0);
+    assert.equal(t.shop.stock.get('p-widget'), 5, 'released once, however often');
+  });
+
   describe('two orders under one idempotency key (a write in flight at a failover, retried in the new writer)', () => {
     /** t.order is the retry the new writer accepted (epoch 6); `old` the in-flight one the old writer committed (epoch 5). */
     async function twins() {

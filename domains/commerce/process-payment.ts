@@ -56,6 +56,17 @@ export async function processPayment(deps: ProcessPaymentDeps, event: PaymentEve
     deps.orders.getOrder(orderId),
     idempotencyKey === undefined ? undefined : deps.orders.ordersForKey(event.tenant, idempotencyKey),
   ]);
+  if (current !== undefined && current.status !== 'PENDING') {
+    // Already decided: a redelivery, or an order the other region paid while it was the writer
+    // (a takeover group's backlog after a failback). Nothing to charge and nothing to change (the
+    // transaction below would find the order final and change nothing), so no transaction: a
+    // backlog of these is read, not written. A cancelled order's stock goes back, idempotently,
+    // as below.
+    if (current.status === 'CANCELLED') {
+      await deps.inventory.release(current.id, current.tenant, current.cancelReason ?? 'cancelled');
+    }
+    return current;
+  }
   let result: PaymentResult | undefined;
   const twin = current?.status === 'PENDING' ? duplicateOf(keyed, event, current) : undefined;
   if (twin !== undefined) {
