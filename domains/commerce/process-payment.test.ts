@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { DomainError, isDomainError } from '../shared/errors.ts';
 import type { OrderCreatedData } from './events.ts';
 import { placeOrder } from './place-order.ts';
-import type { PaymentProvider, PaymentResult } from './ports.ts';
+import type { OrderStore, PaymentProvider, PaymentResult } from './ports.ts';
 import { processPayment } from './process-payment.ts';
 import { anActor, aProduct, fixedClock, memoryCommerce } from './testing.ts';
 
@@ -24,6 +24,16 @@ async function placed(decide: () => Promise<PaymentResult>) {
   const event = { id: 'e1', tenant: order.tenant, data: orders.outbox[0]?.data as OrderCreatedData };
   const pay = { orders: orders.store, inventory: shop.inventory, provider, clock: fixedClock };
   return { order, event, pay, shop, orders, calls: () => calls };
+}
+
+/** The store, counting its applyOnce calls (each one a transaction in PostgreSQL). */
+function countingApplies(store: OrderStore) {
+  let applied = 0;
+  return {
+    ...store,
+    applyOnce: (...args: Parameters<OrderStore['applyOnce']>) => (applied++, store.applyOnce(...args)),
+    applied: () => applied,
+  };
 }
 
 describe('processPayment', () => {
@@ -77,17 +87,12 @@ describe('processPayment', () => {
   it('an order already decided (paid by the other region before a failback) is answered as it is: no charge, no write', async () => {
     const t = await placed(async () => ({ outcome: 'AUTHORIZED', authorizationId: 'auth-1' }));
     t.orders.orders.set(t.order.id, { ...t.order, status: 'CONFIRMED', version: 2 });
-    let applied = 0;
-    const store = t.pay.orders;
-    const counting = {
-      ...store,
-      applyOnce: (...args: Parameters<typeof store.applyOnce>) => (applied++, store.applyOnce(...args)),
-    };
+    const counting = countingApplies(t.pay.orders);
     const events = t.orders.outbox.length;
     const o = await processPayment({ ...t.pay, orders: counting }, t.event);
     assert.equal(o.status, 'CONFIRMED');
     assert.equal(t.calls(), 0, 'the provider was not asked');
-    assert.equal(applied, 0, 'no transaction');
+    assert.equal(counting.applied(), 0, 'no transaction');
     assert.equal(t.orders.outbox.length, events);
   });
 
@@ -95,15 +100,10 @@ describe('processPayment', () => {
     const t = await placed(async () => ({ outcome: 'DECLINED', reason: 'card declined' }));
     await processPayment(t.pay, t.event);
     assert.equal(t.shop.stock.get('p-widget'), 5);
-    let applied = 0;
-    const store = t.pay.orders;
-    const counting = {
-      ...store,
-      applyOnce: (...args: Parameters<typeof store.applyOnce>) => (applied++, store.applyOnce(...args)),
-    };
+    const counting = countingApplies(t.pay.orders);
     const o = await processPayment({ ...t.pay, orders: counting }, t.event);
     assert.equal(o.status, 'CANCELLED');
-    assert.equal(applied, 0);
+    assert.equal(counting.applied(), 0);
     assert.equal(t.shop.stock.get('p-widget'), 5, 'released once, however often');
   });
 

@@ -29,20 +29,29 @@ const toLease = (r: LeaseRow): WriterLease => ({
   movedAt: r.moved_at.toISOString(),
 });
 
-/** The lease of `aggregate`, created at epoch 0 for `initialWriter` when there is none yet. */
+/**
+ * The lease of `aggregate` (its row locked FOR SHARE when asked, inside a transaction), created
+ * at epoch 0 for `initialWriter` when there is none yet. Leases are never deleted: once there,
+ * one round trip.
+ */
 export async function readLease(
   db: pg.Pool | pg.ClientBase,
   aggregate: string,
   initialWriter: string,
+  lock: '' | 'FOR SHARE' = '',
 ): Promise<WriterLease> {
-  await db.query(
-    'INSERT INTO writer_leases (aggregate, writer, epoch) VALUES ($1, $2, 0) ON CONFLICT (aggregate) DO NOTHING',
-    [aggregate, initialWriter],
-  );
-  const { rows } = await db.query<LeaseRow>(
-    'SELECT aggregate, writer, epoch, moved_at FROM writer_leases WHERE aggregate = $1',
-    [aggregate],
-  );
+  const select = () =>
+    db.query<LeaseRow>(`SELECT aggregate, writer, epoch, moved_at FROM writer_leases WHERE aggregate = $1 ${lock}`, [
+      aggregate,
+    ]);
+  let { rows } = await select();
+  if (rows.length === 0) {
+    await db.query(
+      'INSERT INTO writer_leases (aggregate, writer, epoch) VALUES ($1, $2, 0) ON CONFLICT (aggregate) DO NOTHING',
+      [aggregate, initialWriter],
+    );
+    ({ rows } = await select());
+  }
   return toLease(rows[0] as LeaseRow);
 }
 
@@ -82,21 +91,7 @@ export async function assertWriterInTransaction(
   region: string,
   initialWriter: string,
 ): Promise<WriterLease> {
-  const select = () =>
-    client.query<LeaseRow>(
-      'SELECT aggregate, writer, epoch, moved_at FROM writer_leases WHERE aggregate = $1 FOR SHARE',
-      [aggregate],
-    );
-  // Leases are never deleted: once there, one round trip. The first write of an aggregate creates it.
-  let { rows } = await select();
-  if (rows.length === 0) {
-    await client.query(
-      'INSERT INTO writer_leases (aggregate, writer, epoch) VALUES ($1, $2, 0) ON CONFLICT (aggregate) DO NOTHING',
-      [aggregate, initialWriter],
-    );
-    ({ rows } = await select());
-  }
-  const lease = toLease(rows[0] as LeaseRow);
+  const lease = await readLease(client, aggregate, initialWriter, 'FOR SHARE');
   if (lease.writer !== region) throw writerMoved(lease);
   return lease;
 }

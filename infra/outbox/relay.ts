@@ -309,8 +309,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const wake = new AbortController();
   /** A notification (or a new LISTEN) asked for a pass since the current one started. */
   let wakeRequested = false;
-  /** The pass in progress left rows behind in a lane it drained (a full batch); passes are serialised. */
-  let leftRows = false;
   let endIdle: (() => void) | undefined;
   let listener: pg.PoolClient | undefined;
   let listenLoop: Promise<void> | undefined;
@@ -566,7 +564,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return marked;
   }
 
-  async function nextBatch(lane: number): Promise<OutboxRow[]> {
+  /** The lane's next batch, and whether rows are left behind it (a full batch). */
+  async function nextBatch(lane: number): Promise<{ rows: OutboxRow[]; more: boolean }> {
     // ORDER BY the column, not the text alias `seq`: as text, '10' sorts before '9'.
     const { rows } = await pool.query<OutboxRow & { bytes: number }>(
       `SELECT seq::text AS seq, event_id::text AS "eventId", topic, aggregate_id AS "aggregateId", envelope,
@@ -583,8 +582,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       batch.push(row);
       bytes += size;
     }
-    if (rows.length >= batchSize || batch.length < rows.length) leftRows = true;
-    return batch;
+    return { rows: batch, more: rows.length >= batchSize || batch.length < rows.length };
   }
 
   /** The lane lock held by this relay's session, as a condition inside one statement. */
@@ -642,13 +640,16 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
-  /** Reconciles the lane's in-flight record if there is one, then publishes one batch. */
-  async function drainLane(lane: number, mayHaveInflight = true): Promise<number> {
+  /**
+   * Reconciles the lane's in-flight record if there is one, then publishes one batch: how many
+   * events went out, and whether rows are left in the lane.
+   */
+  async function drainLane(lane: number, mayHaveInflight = true): Promise<{ published: number; more: boolean }> {
     const record = mayHaveInflight ? await inflightOf(lane) : undefined;
     const reconciled = record === undefined ? 0 : await reconcile(lane, record);
     if (reconciled > 0) options.onPublished?.(reconciled);
-    const rows = await nextBatch(lane);
-    if (rows.length === 0) return reconciled;
+    const { rows, more } = await nextBatch(lane);
+    if (rows.length === 0) return { published: reconciled, more };
     // Encoding validates every envelope: a row that fails must fail before anything is recorded.
     const waves = encodeWaves(rows, registry);
     const topics = [...new Set(rows.map((r) => r.topic))];
@@ -668,7 +669,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     await send(waves, rows.length);
     await markPublished(lane, rows);
     options.onPublished?.(rows.length);
-    return reconciled + rows.length;
+    return { published: reconciled + rows.length, more };
   }
 
   /** Owned lanes with rows to publish or an in-flight record to reconcile (which only this owner writes). */
@@ -689,16 +690,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** One pass over the owned lanes: how many events went out, and whether a drained lane kept rows. */
   async function drainPass(): Promise<{ published: number; leftRows: boolean }> {
     if (stopped !== undefined) throw new OutboxRelayError('STOPPED', `relay ${name} is stopped`);
-    leftRows = false;
     await rebalance();
     let published = 0;
+    let leftRows = false;
     let firstError: unknown;
     for (const { lane, inflight } of await lanesWithWork()) {
       // stop() waits for the batch in progress, not for a whole pass over the lanes.
       if (stopping) break;
       if (!owned.has(lane)) continue;
       try {
-        published += await drainLane(lane, inflight);
+        const drained = await drainLane(lane, inflight);
+        published += drained.published;
+        leftRows ||= drained.more;
       } catch (err) {
         // One lane's failure (a poison row, a lost lock) must not hold up the others.
         firstError ??= err;
