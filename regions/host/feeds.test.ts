@@ -10,6 +10,7 @@ import { sseRoutes } from '../hub/sse.ts';
 import { globalTopicKey, tenantTopicKey, topicResolver } from '../hub/topics.ts';
 import type { DomainModule, DomainParts } from './domain-module.ts';
 import {
+  byOwner,
   type ComposedDomain,
   changeOf,
   GLOBAL_TOPICS,
@@ -242,5 +243,22 @@ describe('liveFeed (purges and hub publications from one consumer)', () => {
       hub.published.map((p) => p.topic),
       [tenantTopicKey('acme', 'widget.w3')],
     );
+  });
+});
+
+describe('byOwner (one consumer per domain)', () => {
+  it('groups types by the module that owns them, each type once, in the order met; an unowned type alone', () => {
+    const types = [
+      'gadgets.gadget.made.v1',
+      'widgets.stock.ticked.v1',
+      'nobody.thing.happened.v1',
+      'widgets.widget.changed.v1',
+      'widgets.stock.ticked.v1',
+    ];
+    assert.deepEqual(byOwner(domains, types), [
+      { owner: 'gadgets', types: ['gadgets.gadget.made.v1'] },
+      { owner: 'widgets', types: ['widgets.stock.ticked.v1', 'widgets.widget.changed.v1'] },
+      { owner: 'nobody.thing.happened.v1', types: ['nobody.thing.happened.v1'] },
+    ]);
   });
 });

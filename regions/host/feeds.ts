@@ -1,13 +1,14 @@
 /**
  * The region's event projections that serve every domain alike, each driven by what the
  * modules declare:
- * - cache invalidation: one consumer group per region; each event's `changedEntities` (asked of
+ * - cache invalidation: a consumer group per region; each event's `changedEntities` (asked of
  *   the module that owns the event type) goes to every module's regional cache;
  * - the live feed, per process:
  *   - edge purges: the same change as entity tags on the global hub topic `edge.purge`, which
  *     every edge instance follows;
  *   - the hub feed: each module's publications for an event, on topics scoped to the event's
  *     tenant.
+ * Both run one consumer per domain that owns the types they read (`byOwner`).
  * Each reads local and mirrored (`<peer>.`) copies: a change made in either region reaches
  * this region's caches, edges and clients. The hub message id is the event id, so a Kafka
  * redelivery is dropped by the hub, and the same event arriving through both regions is
@@ -147,44 +148,68 @@ function onError(ctx: FeedContext, role: string) {
     ctx.log(`${role} ${ctx.region}: ${meta.topic}@${meta.offset}: ${(err as Error)?.message ?? err}`);
 }
 
-/** The region's cache invalidation (one group per region: each event once per region's caches). */
-export function cacheInvalidatorService(ctx: FeedContext): ConsumerService | undefined {
-  const caches = ctx.domains.flatMap((d) => (d.parts.cache ? [d.parts.cache] : []));
-  const types = changingTypes(ctx.domains);
-  if (caches.length === 0 || types.length === 0) return undefined;
-  const consumer = createEventConsumer({
-    kafka: ctx.deps.kafka,
-    groupId: `cache-invalidator-${ctx.region}`,
-    topics: withMirrored(types, ctx.peer),
-    fromBeginning: false,
-    handle: async (event) => {
-      const change = changeOf(ctx.domains, event);
-      if (change) await Promise.all(caches.map((c) => c.invalidate(change)));
-    },
-    onError: onError(ctx, 'cache-invalidator'),
-  });
-  return consumerService('cache-invalidator', ctx.needs, consumer);
+/**
+ * Event types grouped by the module that owns them, each type once, groups in the order their
+ * first type comes (a type no module owns is a group of its own). Each group is one consumer: a fetch in kafkajs costs in proportion to the
+ * partitions it asks for and every event wakes the consumer that reads it, so a consumer per
+ * owner is woken only by that domain's events and asks for that domain's partitions, and a
+ * burst in one domain (IoT readings) does not queue another's events behind it.
+ */
+export function byOwner(
+  domains: readonly Pick<ComposedDomain, 'module'>[],
+  types: readonly string[],
+): { owner: string; types: string[] }[] {
+  const groups = new Map<string, string[]>();
+  for (const type of new Set(types)) {
+    const owner = domains.find((d) => d.module.events.includes(type))?.module.name ?? type;
+    groups.set(owner, [...(groups.get(owner) ?? []), type]);
+  }
+  return [...groups].map(([owner, types]) => ({ owner, types }));
 }
 
 /**
- * This process's live feed onto the hub: the edge purges (every event some module says a change
- * for, on PURGE_TOPIC) and every module's publications (the events it projects), from one
- * consumer. Both are per-process and commit nothing; one fetch stream over the union of their
- * topics instead of two (a fetch's cost in kafkajs grows with the partitions it asks for, and
- * every event woke both). One failing does not keep the event from the other.
+ * The region's cache invalidation, one consumer group per region and owning domain
+ * (`<domain>-cache-invalidator-<region>`, service `<domain>.cache-invalidator`): each event once
+ * per region, its change (asked of the module that owns it) to every module's cache.
  */
-export function liveFeedService(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService | undefined {
-  const feed = liveFeed(ctx.domains, hub);
-  if (feed.types.length === 0) return undefined;
-  const consumer = createEventConsumer({
-    kafka: ctx.deps.kafka,
-    groupId: ephemeralGroupId(`live-${ctx.region}`),
-    ephemeral: true,
-    topics: withMirrored(feed.types, ctx.peer),
-    handle: async (event) => feed.handle(event),
-    onError: onError(ctx, 'live-feed'),
+export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
+  const caches = ctx.domains.flatMap((d) => (d.parts.cache ? [d.parts.cache] : []));
+  if (caches.length === 0) return [];
+  return byOwner(ctx.domains, changingTypes(ctx.domains)).map(({ owner, types }) => {
+    const consumer = createEventConsumer({
+      kafka: ctx.deps.kafka,
+      groupId: `${owner}-cache-invalidator-${ctx.region}`,
+      topics: withMirrored(types, ctx.peer),
+      fromBeginning: false,
+      handle: async (event) => {
+        const change = changeOf(ctx.domains, event);
+        if (change) await Promise.all(caches.map((c) => c.invalidate(change)));
+      },
+      onError: onError(ctx, `${owner}.cache-invalidator`),
+    });
+    return consumerService(`${owner}.cache-invalidator`, ctx.needs, consumer);
   });
-  return consumerService('live-feed', ctx.needs, consumer);
+}
+
+/**
+ * This process's live feeds onto the hub, one per owning domain (service `<domain>.live-feed`):
+ * the edge purges (every event some module says a change for, on PURGE_TOPIC) and every
+ * module's publications (the events it projects) from one consumer. They are per-process and
+ * commit nothing. One failing does not keep the event from the other.
+ */
+export function liveFeedServices(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService[] {
+  const feed = liveFeed(ctx.domains, hub);
+  return byOwner(ctx.domains, feed.types).map(({ owner, types }) => {
+    const consumer = createEventConsumer({
+      kafka: ctx.deps.kafka,
+      groupId: ephemeralGroupId(`live-${ctx.region}-${owner}`),
+      ephemeral: true,
+      topics: withMirrored(types, ctx.peer),
+      handle: async (event) => feed.handle(event),
+      onError: onError(ctx, `${owner}.live-feed`),
+    });
+    return consumerService(`${owner}.live-feed`, ctx.needs, consumer);
+  });
 }
 
 /** The live feed's event types (mirrored copies aside) and what it does with one event. */

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { createKafka, type KafkaDependency } from '../../infra/adapters/kafka.ts';
 import { uniqueName } from '../../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
+import { assignedTopics } from '../../infra/events/consumer-lag.ts';
 import { DOMAINS } from '../domains.ts';
 import { east } from '../east.ts';
 import { type RunningRegion, startRegion } from './region-host.ts';
@@ -116,8 +117,20 @@ describe('region host with every domain', () => {
       const region = await startRegion(testRegionConfig(east), { identity: testIdentity(), domains: DOMAINS });
       try {
         const live = await mine();
-        assert.ok(live.some((g) => g.startsWith('live-east-')));
         const admin = await kafka.admin();
+        // One feed per domain that owns what it reads, each asking only for that domain's topics.
+        const { groups } = await admin.describeGroups(live);
+        for (const domain of ['chat', 'commerce', 'iot', 'social']) {
+          const group = groups.find((g) => g.groupId.startsWith(`live-east-${domain}-`));
+          assert.ok(group, `a live feed for ${domain}`);
+          const topics = [...(assignedTopics(group) ?? [])];
+          assert.ok(topics.length > 0, `${domain}'s live feed is assigned its topics`);
+          assert.deepEqual(
+            topics.filter((t) => !t.replace(/^west\./, '').startsWith(`${domain}.`)),
+            [],
+            `${domain}'s live feed reads only ${domain}'s events, local and mirrored`,
+          );
+        }
         for (const groupId of live) {
           const offsets = await admin.fetchOffsets({ groupId });
           const committed = offsets.flatMap((t) => t.partitions).filter((p) => p.offset !== '-1');
@@ -156,7 +169,7 @@ describe('region host with every domain', () => {
     });
     try {
       const consuming = region.services.names().filter((name) => region.consumer(name) !== undefined);
-      assert.deepEqual(consuming.sort(), ['live-feed']);
+      assert.deepEqual(consuming.sort(), ['chat.live-feed', 'commerce.live-feed', 'iot.live-feed', 'social.live-feed']);
     } finally {
       await region.stop();
     }

@@ -36,10 +36,10 @@ import { closeDependencies, openDependencies, type RegionDependencies } from './
 import type { DomainContext, DomainModule, ExternalEvent } from './domain-module.ts';
 import {
   type ComposedDomain,
-  cacheInvalidatorService,
+  cacheInvalidatorServices,
   consumerOf,
   GLOBAL_TOPICS,
-  liveFeedService,
+  liveFeedServices,
   processorServices,
 } from './feeds.ts';
 import { startGrpcServer } from './grpc-server.ts';
@@ -71,7 +71,7 @@ export interface RunningRegion {
   readonly writers: WriterFence | undefined;
   /** What a module's setup exposed (its handle), for tests and ops. */
   domain<H>(module: DomainModule<H>): H;
-  /** A consumer the host runs, by service name (`<domain>.<processor>`, `live-feed`…). */
+  /** A consumer the host runs, by service name (`<domain>.<processor>`, `<domain>.live-feed`…). */
   consumer(name: string): EventConsumer | undefined;
   /** Where a domain's subgraph listens (what the gateway calls). */
   subgraphUrl(domain: string): string;
@@ -92,7 +92,7 @@ export interface RegionOptions {
   /**
    * The region-wide consumer groups this process joins: every module's processors and the cache
    * invalidator (true, the default), none (false), or those named by service name
-   * (`<domain>.<processor>`, `cache-invalidator`) — when the others run as their own processes,
+   * (`<domain>.<processor>`, `<domain>.cache-invalidator`) — when the others run as their own processes,
    * or a test on a database of its own must not join a group whose other members use another.
    * Per-process live feeds (hub, edge purges) always run.
    */
@@ -405,10 +405,11 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     const joins = (s: Service | undefined) =>
       s !== undefined && (chosen === true || (chosen !== false && chosen.includes(s.name)));
     const consumerServices = [
-      ...[...domains.flatMap((d) => processorServices(feedCtx, d, writers)), cacheInvalidatorService(feedCtx)].filter(
-        joins,
-      ),
-      liveFeedService(feedCtx, hub),
+      ...[
+        ...domains.flatMap((d) => processorServices(feedCtx, d, writers)),
+        ...cacheInvalidatorServices(feedCtx),
+      ].filter(joins),
+      ...liveFeedServices(feedCtx, hub),
     ];
     for (const s of consumerServices) {
       if (!s) continue;

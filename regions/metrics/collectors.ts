@@ -16,7 +16,7 @@ import type { ScrapeCollector } from './region-metrics.ts';
 
 /**
  * Consumer lag of the region's durable groups (ids ending in `-<region>`, e.g.
- * `<domain>-<processor>-east`, `cache-invalidator-east`): per group and topic, the end offsets
+ * `<domain>-<processor>-east`, `commerce-cache-invalidator-east`): per group and topic, the end offsets
  * minus the committed offsets (a partition never committed counts from its low watermark).
  * Ephemeral per-process feeds commit nothing, so they have no lag to report.
  */
