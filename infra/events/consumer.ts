@@ -15,6 +15,7 @@ import { REGIONS } from '../config/endpoints.ts';
 import { consumedTraceparent, withTelemetry } from '../telemetry/context.ts';
 import type { Envelope } from './envelope.ts';
 import { fromKafkaMessage, kafkaHeader } from './kafka-codec.ts';
+import type { EventRegistry } from './registry.ts';
 
 export interface ConsumedMeta {
   readonly topic: string;
@@ -53,6 +54,8 @@ export interface EventConsumerOptions {
    * in order). Only for handlers whose events are independent of each other's order.
    */
   readonly unorderedConcurrency?: number;
+  /** The schemas records are validated against; the repo's event schemas by default. */
+  readonly registry?: EventRegistry;
 }
 
 export interface EventConsumer {
@@ -90,6 +93,14 @@ export function ephemeralGroupId(prefix: string): string {
 function reasonOf(err: unknown): string {
   return isDomainError(err) ? `${err.code}: ${err.message}` : (err as Error)?.message || String(err);
 }
+
+/**
+ * A durable group commits what it has handled at least this often while working through a batch.
+ * kafkajs otherwise commits only when a whole fetched batch is done: a group working through a
+ * backlog showed no progress for tens of seconds (its lag stood still while it worked), and a
+ * member that died mid-batch handed all of it to the next owner to do again.
+ */
+const COMMIT_INTERVAL_MS = 1000;
 
 export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
@@ -203,7 +214,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         const meta = { topic, partition, offset: message.offset };
         let event: Envelope;
         try {
-          event = fromKafkaMessage(message);
+          event = fromKafkaMessage(message, opts.registry);
         } catch (err) {
           opts.onError?.(err, meta);
           await deadLetter(message, meta, err);
@@ -227,6 +238,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         // when all of it is done, so a crash redelivers (never skips) what was in flight.
         await consumer.run({
           autoCommit: !opts.ephemeral,
+          autoCommitInterval: COMMIT_INTERVAL_MS,
           partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
           eachBatchAutoResolve: false,
           eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
@@ -243,6 +255,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       } else {
         await consumer.run({
           autoCommit: !opts.ephemeral,
+          autoCommitInterval: COMMIT_INTERVAL_MS,
           partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
           eachMessage: ({ topic, partition, message, heartbeat }) => processOne(topic, partition, message, heartbeat),
         });
