@@ -31,7 +31,10 @@ function countingApplies(store: OrderStore) {
   let applied = 0;
   return {
     ...store,
-    applyOnce: (...args: Parameters<OrderStore['applyOnce']>) => (applied++, store.applyOnce(...args)),
+    applyOnce: (...args: Parameters<OrderStore['applyOnce']>) => {
+      applied++;
+      return store.applyOnce(...args);
+    },
     applied: () => applied,
   };
 }
@@ -72,6 +75,19 @@ describe('processPayment', () => {
     await assert.rejects(processPayment(t.pay, t.event), (err: unknown) => isDomainError(err) && err.retryable);
     assert.equal((await t.orders.store.getOrder(t.order.id))?.status, 'PENDING');
     assert.equal(t.shop.stock.get('p-widget'), 3);
+  });
+
+  it('an order its first read missed (a stale cache, a copy made just now) is retried, not marked done unpaid', async () => {
+    const t = await placed(async () => ({ outcome: 'AUTHORIZED', authorizationId: 'auth-1' }));
+    const stale = { ...t.pay, orders: { ...t.orders.store, getOrder: async () => undefined } };
+    await assert.rejects(
+      processPayment(stale, t.event),
+      (err: unknown) => isDomainError(err, 'ORDER_NOT_FOUND') && err.retryable,
+    );
+    assert.equal(t.calls(), 0, 'nothing charged on a read that found nothing');
+    // Not marked processed: the retry, reading the order, pays it.
+    assert.equal((await processPayment(t.pay, t.event)).status, 'CONFIRMED');
+    assert.equal(t.calls(), 1);
   });
 
   it('a redelivered event changes nothing twice and does not charge twice', async () => {

@@ -2,7 +2,7 @@
  * Payment for a created order: ask the provider once, then confirm or cancel the order
  * (releasing its stock) exactly once per event, whatever the redeliveries.
  */
-import { isDomainError } from '../shared/errors.ts';
+import { DomainError, isDomainError } from '../shared/errors.ts';
 import { COMMERCE_EVENTS, domainEvent, type OrderCreatedData } from './events.ts';
 import { type Order, transition } from './order.ts';
 import type { Clock, Inventory, KeyedOrder, OrderStore, PaymentProvider, PaymentResult } from './ports.ts';
@@ -89,7 +89,16 @@ export async function processPayment(deps: ProcessPaymentDeps, event: PaymentEve
   }
   const decided = result;
   const { order } = await deps.orders.applyOnce(PAYMENT_CONSUMER, event.id, orderId, (o) => {
-    if (o.status !== 'PENDING' || decided === undefined) return undefined;
+    if (o.status !== 'PENDING') return undefined;
+    if (decided === undefined) {
+      // The read above did not find the order (a stale read: a peer's order copied just now, a
+      // cached miss), but it is here and PENDING: marking the event done would leave it unpaid
+      // for good. Nothing is committed; the retry reads it again.
+      throw new DomainError('ORDER_NOT_FOUND', `order ${o.id} was not found when its payment began; retrying`, {
+        retryable: true,
+        details: { orderId: o.id },
+      });
+    }
     const now = deps.clock.now();
     const base = { orderId: o.id, amountCents: o.totalCents, currency: o.currency };
     if (decided.outcome === 'AUTHORIZED') {

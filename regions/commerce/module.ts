@@ -83,14 +83,15 @@ export const commerceModule: DomainModule<CommerceHandle> = {
 
     const redis = ctx.deps.redis.client;
     const catalog = createCachedCatalog(createPostgresCatalog(ctx.deps.postgres.pool), redis);
-    const orders = createCachedOrderStore(
-      createPostgresOrderStore(ctx.deps.postgres.pool, {
-        region,
-        service: 'commerce',
-        fence: { aggregate: 'orders', initialWriter: ctx.config.initialWriter },
-      }),
-      redis,
-    );
+    const orderStore = createPostgresOrderStore(ctx.deps.postgres.pool, {
+      region,
+      service: 'commerce',
+      fence: { aggregate: 'orders', initialWriter: ctx.config.initialWriter },
+    });
+    const orders = createCachedOrderStore(orderStore, redis);
+    // Payment decides on the order as stored, never on a cached read (a cached miss of a peer's
+    // order copied a moment ago would be taken for "no such order").
+    const paymentOrders = { ...orders, getOrder: orderStore.getOrder };
     const fence = ctx.fence('orders');
     const standby = (event: Envelope) => applyPeerEvent(ctx.deps.postgres.pool, event).then(() => undefined);
     const clock = { now: () => new Date().toISOString() };
@@ -128,12 +129,17 @@ export const commerceModule: DomainModule<CommerceHandle> = {
           name: 'payment-processor',
           topics: [COMMERCE_EVENTS.orderCreated],
           writes: 'orders',
+          // Orders are independent of each other (a payment is decided per order, a duplicate under
+          // the same idempotency key gets the same verdict whichever is handled first, and the
+          // provider dedupes by order id): four at a time per partition, so a backlog after a
+          // takeover drains while traffic continues (one at a time it barely kept up).
+          unorderedConcurrency: 4,
           needs: configuredProvider ? [] : [PAYMENT_PROVIDER],
           handle: async (event, meta) => {
             // Taking over the peer's orders: its copy first (idempotent), so the order is there to pay.
             if (meta.origin === 'peer') await applyPeerEvent(ctx.deps.postgres.pool, event);
             await processPayment(
-              { orders, inventory, provider, clock },
+              { orders: paymentOrders, inventory, provider, clock },
               { id: event.id, tenant: event.tenant, data: event.data as OrderCreatedData },
             );
           },
