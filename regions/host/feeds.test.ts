@@ -14,6 +14,7 @@ import {
   type ComposedDomain,
   changeOf,
   GLOBAL_TOPICS,
+  leavingMovedWritesToTheWriter,
   liveFeed,
   PURGE_SCOPE,
   PURGE_TOPIC,
@@ -260,5 +261,42 @@ describe('byOwner (one consumer per domain)', () => {
       { owner: 'widgets', types: ['widgets.stock.ticked.v1', 'widgets.widget.changed.v1'] },
       { owner: 'nobody.thing.happened.v1', types: ['nobody.thing.happened.v1'] },
     ]);
+  });
+});
+
+describe('leavingMovedWritesToTheWriter (single-writer processors)', () => {
+  const meta = { topic: 'widgets.widget.changed.v1', origin: 'local' as const };
+  it("makes WRITER_MOVED retryable: the event is the new writer's, never dead-lettered here", async () => {
+    const moved = new DomainError(
+      'WRITER_MOVED',
+      'widgets are written in region west (epoch 7); send the write there',
+      {
+        details: { writer: 'west', epoch: 7 },
+      },
+    );
+    const handle = leavingMovedWritesToTheWriter(async () => {
+      throw moved;
+    });
+    await assert.rejects(handle(event('widgets.widget.changed.v1', { id: 'w1' }), meta), (err: unknown) => {
+      assert.ok(err instanceof DomainError);
+      assert.equal(err.code, 'WRITER_MOVED');
+      assert.equal(err.retryable, true);
+      assert.deepEqual(err.details, { writer: 'west', epoch: 7 });
+      assert.equal(err.cause, moved);
+      return true;
+    });
+  });
+
+  it('passes other failures through as they are, and a success', async () => {
+    const invalid = new DomainError('INVALID_EVENT', 'bad widget');
+    const failing = leavingMovedWritesToTheWriter(async () => {
+      throw invalid;
+    });
+    await assert.rejects(failing(event('widgets.widget.changed.v1', { id: 'w2' }), meta), (err) => err === invalid);
+    let handled = 0;
+    await leavingMovedWritesToTheWriter(async () => {
+      handled++;
+    })(event('widgets.widget.changed.v1', { id: 'w3' }), meta);
+    assert.equal(handled, 1);
   });
 });

@@ -14,6 +14,8 @@
  * redelivery is dropped by the hub, and the same event arriving through both regions is
  * dropped by the edge subscriber.
  */
+
+import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import {
   createEventConsumer,
   type EventConsumer,
@@ -265,6 +267,31 @@ function processorConsumer(
 }
 
 /**
+ * A single-writer processor's handler, where finding that the writer moved (WRITER_MOVED, from the
+ * fence inside the handler's transaction) is retryable: the event is the writer's to handle, so it
+ * must not be dead-lettered and committed here — the new writer's takeover of this region's group
+ * starts from the offsets this group committed, and would never see it. Retried, it waits until
+ * this region notices the move and stops its consumers, which leaves the offset uncommitted; or
+ * until the lease comes back.
+ */
+export function leavingMovedWritesToTheWriter(handle: Processor['handle']): Processor['handle'] {
+  return async (event, meta) => {
+    try {
+      await handle(event, meta);
+    } catch (err) {
+      if (isDomainError(err, 'WRITER_MOVED') && !err.retryable) {
+        throw new DomainError('WRITER_MOVED', err.message, {
+          retryable: true,
+          cause: err,
+          details: { ...err.details },
+        });
+      }
+      throw err;
+    }
+  };
+}
+
+/**
  * A processor that writes a single-writer aggregate: consumers that run only while this region
  * holds the lease — its own group on the local topics, and the peer's group on the peer's
  * mirrored topics (taking over what the peer left; MirrorMaker 2 syncs the peer group's
@@ -278,12 +305,13 @@ function gatedProcessorService(
   writers: WriterFence,
 ): ConsumerService {
   const aggregate = p.writes as string;
+  const writerOnly = { ...p, handle: leavingMovedWritesToTheWriter(p.handle) };
   const consumers = () => [
-    processorConsumer(ctx, module, p, `${module.name}-${p.name}-${ctx.region}`, p.topics),
+    processorConsumer(ctx, module, writerOnly, `${module.name}-${p.name}-${ctx.region}`, p.topics),
     processorConsumer(
       ctx,
       module,
-      p,
+      writerOnly,
       `${module.name}-${p.name}-${ctx.peer}`,
       p.topics.map((t) => `${ctx.peer}.${t}`),
     ),
