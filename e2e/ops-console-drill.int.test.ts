@@ -109,6 +109,7 @@ describe('failover drill from the ops console', () => {
     assert.ok(m.timeToDetectMs !== null && m.timeToDetectMs < 5000, `detected in ${m.timeToDetectMs} ms`);
     assert.ok(m.rtoMs !== null && m.rtoMs < 10_000, `RTO ${m.rtoMs} ms (design goal < 10 s)`);
     assert.ok(m.reconcileMs !== null, 'reconciled');
+    assert.ok(m.backlogAtStart, 'the backlog the regions had at the start is reported');
     assert.ok(
       report.timeline.some((s) => s.writes > 0 && s.writeSuccessRate < 1),
       'the outage shows in the timeline',

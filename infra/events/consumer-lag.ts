@@ -84,6 +84,14 @@ export async function groupProgress(
   }));
 }
 
+/** The ids of the consumer groups `select` accepts that run now (members, not rebalancing: assignedTopics). */
+export async function runningGroups(kafka: KafkaDependency, select: (groupId: string) => boolean): Promise<string[]> {
+  const admin = await kafka.admin();
+  const ids = (await admin.listGroups()).groups.map((g) => g.groupId).filter(select);
+  if (ids.length === 0) return [];
+  return (await admin.describeGroups(ids)).groups.filter((g) => assignedTopics(g) !== undefined).map((g) => g.groupId);
+}
+
 /** Records a partition has yet to consume: from its committed offset (its start when none) up to `upTo` (its end). */
 export function partitionLag(p: PartitionProgress, upTo = p.high): number {
   const from = p.committed < 0 ? p.low : p.committed;

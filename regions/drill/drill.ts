@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createKafka, type KafkaDependency } from '../../infra/adapters/kafka.ts';
 import { createPostgres, type Postgres } from '../../infra/adapters/postgres.ts';
 import { type Region, resolveEndpoints } from '../../infra/config/endpoints.ts';
-import { type GroupEnds, groupEnds, groupLag } from '../../infra/events/consumer-lag.ts';
+import { type GroupEnds, groupEnds, groupLag, runningGroups } from '../../infra/events/consumer-lag.ts';
 import { down, up } from '../../infra/stack/stack.ts';
 import { type Cluster, startCluster } from './cluster.ts';
 import { checkInvariants } from './invariants.ts';
@@ -40,6 +40,11 @@ export interface DrillOptions {
   readonly breakReconciliation?: boolean;
   /** How long reconciliation may take before the drill moves on and judges; 180 s by default. */
   readonly reconcileTimeoutSeconds?: number;
+  /**
+   * How long the regions may take to catch up with what they had not consumed when they started
+   * (work done while they were not running), before the traffic starts anyway; 60 s by default.
+   */
+  readonly settleTimeoutSeconds?: number;
   readonly log: (line: string) => void;
 }
 
@@ -128,17 +133,62 @@ async function reconciled(
   writer: Region,
   upTo?: Backlog,
 ): Promise<boolean> {
+  return (await notReconciled(db, kafka, writer, upTo)) === undefined;
+}
+
+/** What reconciliation still waits for (see `reconciled`), or undefined when nothing. */
+async function notReconciled(
+  db: Record<Region, Postgres>,
+  kafka: Record<Region, KafkaDependency>,
+  writer: Region,
+  upTo?: Backlog,
+): Promise<string | undefined> {
+  const waiting: string[] = [];
   for (const r of ['east', 'west'] as const) {
     const { rows } = await db[r].pool.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL AND seq <= $1',
       [upTo?.outboxSeq[r] ?? Number.MAX_SAFE_INTEGER],
     );
-    if ((rows[0]?.n ?? 1) > 0) return false;
+    if ((rows[0]?.n ?? 1) > 0) waiting.push(`${r} outbox ${rows[0]?.n ?? '?'}`);
     const copies = await groupLag(kafka[r], copyingGroups(r), upTo?.copies[r]);
-    if (Object.values(copies).some((n) => n > 0)) return false;
+    for (const [g, n] of Object.entries(copies)) if (n > 0) waiting.push(`${g} ${n}`);
   }
   const payments = await groupLag(kafka[writer], 'commerce-payment-processor-', upTo?.payments);
-  return Object.values(payments).every((n) => n === 0);
+  for (const [g, n] of Object.entries(payments)) if (n > 0) waiting.push(`${g} (in ${writer}) ${n}`);
+  return waiting.length > 0 ? waiting.join(', ') : undefined;
+}
+
+/**
+ * The backlog the regions' running durable groups (`<…>-<region>` in the region's Kafka) have
+ * when the drill starts: work done while these processes were not running (other regions'
+ * traffic mirrored in, earlier runs). The drill lets them catch up before its traffic starts, so
+ * what it measures is the failure's own backlog, not one it found.
+ */
+async function settleBefore(
+  kafka: Record<Region, KafkaDependency>,
+  timeoutMs: number,
+): Promise<{ backlog: Record<Region, number>; largest: Array<[string, number]>; caughtUp: boolean }> {
+  const groups = async (r: Region) => new Set(await runningGroups(kafka[r], (id) => id.endsWith(`-${r}`)));
+  const running = { east: await groups('east'), west: await groups('west') };
+  const selector = (r: Region) => (id: string) => running[r].has(id);
+  const ends = {
+    east: await groupEnds(kafka.east, selector('east')),
+    west: await groupEnds(kafka.west, selector('west')),
+  };
+  const lags = async (r: Region) => groupLag(kafka[r], selector(r), ends[r]);
+  const total = (lag: Record<string, number>) => Object.values(lag).reduce((a, b) => a + b, 0);
+  const found = { east: await lags('east'), west: await lags('west') };
+  const caughtUp = await until(
+    'catching up before the traffic',
+    async () => (total(await lags('east')) + total(await lags('west')) === 0 ? true : undefined),
+    timeoutMs,
+    500,
+  ).catch(() => false);
+  const largest = Object.entries({ ...found.east, ...found.west })
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3);
+  return { backlog: { east: total(found.east), west: total(found.west) }, largest, caughtUp };
 }
 
 /** Runs one failover drill from `opts.from` and back; the report says whether every invariant held. */
@@ -178,6 +228,14 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
     }
     // Start from the region under test as the writer, whatever an earlier run left.
     await moveWriter(cluster, from);
+    const tSettle = performance.now();
+    const settled = await settleBefore(kafka, (opts.settleTimeoutSeconds ?? 60) * 1000);
+    const settleMs = Math.round(performance.now() - tSettle);
+    log(
+      `drill: backlog found: east ${settled.backlog.east}, west ${settled.backlog.west} records` +
+        (settled.largest.length ? ` (${settled.largest.map(([g, n]) => `${g} ${n}`).join(', ')}); ` : '; ') +
+        (settled.caughtUp ? `caught up in ${settleMs} ms` : `not caught up in ${settleMs} ms, starting anyway`),
+    );
     const clients = await Promise.all(
       [1, 2, 3, 4].map(async (i) => {
         const userId = `drill-user-${i}`;
@@ -246,9 +304,19 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
       // Caught up with everything up to the region's return (the outage's backlog); what the
       // continuing traffic adds meanwhile is the normal flow, checked again once it stops.
       const atReturn = await backlogNow(db, kafka, to);
+      let said = performance.now();
       await until(
         'reconciliation',
-        async () => ((await reconciled(db, kafka, to, atReturn)) ? true : undefined),
+        async () => {
+          const waiting = await notReconciled(db, kafka, to, atReturn);
+          if (waiting === undefined) return true;
+          // What it still waits for, every 5 s (the console shows the drill's lines as they come).
+          if (performance.now() - said >= 5000) {
+            said = performance.now();
+            log(`drill: +${(now() / 1000).toFixed(1)}s reconciling: ${waiting}`);
+          }
+          return undefined;
+        },
         timeout,
         500,
       );
@@ -316,6 +384,8 @@ export async function runFailoverDrill(opts: DrillOptions): Promise<DrillReport>
         rpoOrders: unseen.length,
         rpoWindowMs: unseen.length ? tFail - Math.min(...unseen.map((a) => a.at)) : 0,
         reconcileMs,
+        backlogAtStart: settled.backlog,
+        settleMs: settled.caughtUp ? settleMs : null,
         acknowledgedOrders: traffic.acknowledged.length,
         acknowledgedMessages: traffic.messages.length,
         acknowledgedPosts: traffic.posts.length,

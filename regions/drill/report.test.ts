@@ -69,6 +69,8 @@ describe('drill report', () => {
         rpoOrders: 1,
         rpoWindowMs: 80,
         reconcileMs: 9000,
+        backlogAtStart: { east: 0, west: 1234 },
+        settleMs: 4500,
         acknowledgedOrders: 40,
       },
       errorsByOperation: { placeOrder: { WRITER_UNAVAILABLE: 3 } },
@@ -83,6 +85,7 @@ describe('drill report', () => {
     const html = reportHtml(report);
     assert.match(html, /id="verdict">FAILED</);
     assert.match(html, /RTO[^<]*<\/th><td>2\.10 s/);
+    assert.match(html, /backlog found at the start[^<]*<\/th><td>east 0, west 1234 records; 4\.50 s/);
     assert.match(html, /✖ histories converged/);
     assert.match(html, /<svg [^>]*role="img"/);
     assert.match(html, /east down &lt;killed&gt;/);

@@ -39,6 +39,13 @@ export interface DrillReport {
     readonly rpoWindowMs: number;
     /** Failure → both regions reconciled after the failed one returned. */
     readonly reconcileMs: number | null;
+    /**
+     * What the regions' durable groups had not consumed when the drill started (work done while
+     * they were not running), and how long catching up with it took before the traffic started
+     * (null: not within its timeout). Absent in older reports.
+     */
+    readonly backlogAtStart?: { readonly east: number; readonly west: number };
+    readonly settleMs?: number | null;
     readonly acknowledgedOrders: number;
     /** Chat messages and posts the clients were told were taken (absent in older reports). */
     readonly acknowledgedMessages?: number;
@@ -174,6 +181,12 @@ export function reportHtml(report: DrillReport): string {
     ['RTO (writes succeed again through the edge)', ms(m.rtoMs)],
     ['RPO (acknowledged orders the survivor had not seen)', `${m.rpoOrders} orders, ${ms(m.rpoWindowMs)} window`],
     ['reconciled after', ms(m.reconcileMs)],
+    [
+      'backlog found at the start, caught up before the traffic in',
+      m.backlogAtStart
+        ? `east ${m.backlogAtStart.east}, west ${m.backlogAtStart.west} records; ${m.settleMs === null ? 'not caught up' : ms(m.settleMs ?? null)}`
+        : 'not measured',
+    ],
     ['acknowledged orders', String(m.acknowledgedOrders)],
     ['acknowledged chat messages, posts', `${m.acknowledgedMessages ?? 0}, ${m.acknowledgedPosts ?? 0}`],
   ])}</table>
