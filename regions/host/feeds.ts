@@ -155,7 +155,7 @@ function onError(ctx: FeedContext, role: string) {
  * first type comes (a type no module owns is a group of its own). Each group is one consumer: a fetch in kafkajs costs in proportion to the
  * partitions it asks for and every event wakes the consumer that reads it, so a consumer per
  * owner is woken only by that domain's events and asks for that domain's partitions, and a
- * burst in one domain (IoT readings) does not queue another's events behind it.
+ * burst in one domain (a flood of device readings) does not queue another's events behind it.
  */
 export function byOwner(
   domains: readonly Pick<ComposedDomain, 'module'>[],

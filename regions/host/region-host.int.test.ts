@@ -120,15 +120,17 @@ describe('region host with every domain', () => {
         const admin = await kafka.admin();
         // One feed per domain that owns what it reads, each asking only for that domain's topics.
         const { groups } = await admin.describeGroups(live);
-        for (const domain of ['chat', 'commerce', 'iot', 'social']) {
-          const group = groups.find((g) => g.groupId.startsWith(`live-east-${domain}-`));
-          assert.ok(group, `a live feed for ${domain}`);
+        const feeds = groups.filter((g) => g.groupId.startsWith('live-east-'));
+        assert.ok(feeds.length > 1, 'a live feed per domain');
+        for (const group of feeds) {
+          const owner = DOMAINS.find((d) => group.groupId.startsWith(`live-east-${d.name}-`));
+          assert.ok(owner, `${group.groupId} is a domain's live feed`);
           const topics = [...(assignedTopics(group) ?? [])];
-          assert.ok(topics.length > 0, `${domain}'s live feed is assigned its topics`);
+          assert.ok(topics.length > 0, `${owner.name}'s live feed is assigned its topics`);
           assert.deepEqual(
-            topics.filter((t) => !t.replace(/^west\./, '').startsWith(`${domain}.`)),
+            topics.filter((t) => !owner.events.includes(t.replace(/^west\./, ''))),
             [],
-            `${domain}'s live feed reads only ${domain}'s events, local and mirrored`,
+            `${owner.name}'s live feed reads only its own events, local and mirrored`,
           );
         }
         for (const groupId of live) {
@@ -169,7 +171,12 @@ describe('region host with every domain', () => {
     });
     try {
       const consuming = region.services.names().filter((name) => region.consumer(name) !== undefined);
-      assert.deepEqual(consuming.sort(), ['chat.live-feed', 'commerce.live-feed', 'iot.live-feed', 'social.live-feed']);
+      assert.ok(consuming.length > 1, consuming.join(', '));
+      assert.deepEqual(
+        consuming.filter((name) => !DOMAINS.some((d) => name === `${d.name}.live-feed`)),
+        [],
+        'only the live feeds, one per domain',
+      );
     } finally {
       await region.stop();
     }
