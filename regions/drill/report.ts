@@ -41,8 +41,8 @@ export interface DrillReport {
     readonly reconcileMs: number | null;
     /**
      * What the regions' durable groups had not consumed when the drill started (work done while
-     * they were not running), and how long catching up with it took before the traffic started
-     * (null: not within its timeout). Absent in older reports.
+     * they were not running), and how long the groups reconciliation measures took to catch up
+     * before the traffic started (null: not within its timeout). Absent in older reports.
      */
     readonly backlogAtStart?: { readonly east: number; readonly west: number };
     readonly settleMs?: number | null;
@@ -182,7 +182,7 @@ export function reportHtml(report: DrillReport): string {
     ['RPO (acknowledged orders the survivor had not seen)', `${m.rpoOrders} orders, ${ms(m.rpoWindowMs)} window`],
     ['reconciled after', ms(m.reconcileMs)],
     [
-      'backlog found at the start, caught up before the traffic in',
+      'backlog found at the start; caught up before the traffic (the groups reconciliation measures) in',
       m.backlogAtStart
         ? `east ${m.backlogAtStart.east}, west ${m.backlogAtStart.west} records; ${m.settleMs === null ? 'not caught up' : ms(m.settleMs ?? null)}`
         : 'not measured',
