@@ -14,7 +14,6 @@
  * redelivery is dropped by the hub, and the same event arriving through both regions is
  * dropped by the edge subscriber.
  */
-
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import {
   createEventConsumer,
@@ -152,10 +151,11 @@ function onError(ctx: FeedContext, role: string) {
 
 /**
  * Event types grouped by the module that owns them, each type once, groups in the order their
- * first type comes (a type no module owns is a group of its own). Each group is one consumer: a fetch in kafkajs costs in proportion to the
- * partitions it asks for and every event wakes the consumer that reads it, so a consumer per
- * owner is woken only by that domain's events and asks for that domain's partitions, and a
- * burst in one domain (a flood of device readings) does not queue another's events behind it.
+ * first type comes (a type no module owns is a group of its own). Each group is one consumer: a
+ * fetch in kafkajs costs in proportion to the partitions it asks for and every event wakes the
+ * consumer that reads it, so a consumer per owner is woken only by that domain's events and asks
+ * for that domain's partitions, and a burst in one domain (a flood of device readings) does not
+ * queue another's events behind it.
  */
 export function byOwner(
   domains: readonly Pick<ComposedDomain, 'module'>[],
