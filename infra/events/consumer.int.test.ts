@@ -69,7 +69,8 @@ describe('event consumer (real Kafka)', () => {
         topics: [topic],
         registry: testingRegistry(),
         unorderedConcurrency,
-        // The first six take 500 ms each (past the commit interval, even two at a time); the seventh waits for the test.
+        // The first six take 500 ms each (past the commit interval, even two at a time); the
+        // seventh waits for the test.
         handle: async (event) => {
           const step = (event.data as { step: number }).step;
           if (step < 6) await new Promise((r) => setTimeout(r, 500));
