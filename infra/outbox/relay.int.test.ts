@@ -543,7 +543,7 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
     await r.stop();
   });
 
-  it('rides out a Kafka outage: marks nothing, backs off with a fresh producer per failure, reconciles a lost ack', async () => {
+  it('rides out a Kafka outage: marks nothing, backs off with a fresh producer per failure, reconciles a lost ack', async (t) => {
     const lane = 5;
     const since = await offsetsNow(admin, ALL_TOPICS);
     const { kafka: flaky, faults } = faultyKafka(kafka);
@@ -556,22 +556,33 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
       onError: (err) => errors.push(err),
       onReconciled: (report) => reports.push(report),
     });
+    // Stopped even when an assertion fails: a relay left running would hold lanes the next test needs.
+    t.after(() => r.stop());
     faults.mode = 'down';
     const written: Envelope[] = [];
     for (let i = 0; i < 3; i++) written.push(...(await append(postgres.pool, createdThenChanged(thingId(lane)))));
     const ids = written.map((e) => e.id);
     r.start();
-    await sleep(2000);
-
+    // Four failed attempts, however long a loaded machine takes to make them.
+    await eventually(
+      async () => {
+        assert.ok(faults.sendTimes.length >= 4, `attempts so far: ${faults.sendTimes.length}`);
+        assert.deepEqual(await inflightLanes(), [lane], 'the attempted batch stays recorded as in flight');
+      },
+      { timeoutMs: 20_000, intervalMs: 50 },
+    );
     assert.equal(await unpublished(ids), 6, 'a failed send marks nothing');
-    assert.deepEqual(await inflightLanes(), [lane], 'the attempted batch stays recorded as in flight');
-    const attempts = faults.sendTimes.length;
-    // Without backoff (idle 20 ms) there would be ~100 attempts; with it, 100+200+400+400+... ms apart.
-    assert.ok(attempts >= 3 && attempts <= 10, `attempts in 2 s: ${attempts}`);
-    const gaps = faults.sendTimes.slice(1).map((t, i) => t - (faults.sendTimes[i] ?? t));
+    // Backoff after the 1st, 2nd, 3rd failure: half to all of 100, 200, 400 ms (the cap), so at
+    // least 50, 100, 200 ms apart. Without it (idle 20 ms) attempts would follow each other in
+    // tens of milliseconds.
+    const gaps = faults.sendTimes.slice(1, 4).map((at, i) => at - (faults.sendTimes[i] ?? at));
     assert.ok(
-      gaps.every((g) => g >= 45 && g <= 400 + 300),
-      `gaps between attempts: ${gaps}`,
+      (gaps[0] ?? 0) >= 45 && (gaps[1] ?? 0) >= 95 && (gaps[2] ?? 0) >= 195,
+      `backing off between attempts: ${gaps}`,
+    );
+    assert.ok(
+      gaps.every((g) => g <= 400 + 1000),
+      `at most the 400 ms cap (plus the pass itself) between attempts: ${gaps}`,
     );
     assert.ok(faults.producers >= faults.failedSends, `a fresh producer after every failure: ${faults.producers}`);
     assert.ok(
@@ -594,11 +605,12 @@ describe('outbox relay (east: real Postgres and Kafka)', () => {
     assert.deepEqual(await inflightLanes(), []);
   });
 
-  it('stop() lets the batch in flight finish, then releases every lane lock', async () => {
+  it('stop() lets the batch in flight finish, then releases every lane lock', async (t) => {
     const lane = 6;
     const { kafka: slow, faults } = faultyKafka(kafka);
     faults.delayMs = 400;
     const r = relay({ kafka: slow });
+    t.after(() => r.stop());
     const written: Envelope[] = [];
     for (let i = 0; i < 2; i++) written.push(...(await append(postgres.pool, createdThenChanged(thingId(lane)))));
     r.start();
