@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Admin, KafkaMessage } from 'kafkajs';
-import { REGIONS, resolveEndpoints } from '../config/endpoints.ts';
-import { createKafka, type KafkaDependency } from './kafka.ts';
-import { eventually, uniqueName } from './testing.ts';
+import { describe, it } from 'node:test';
+import type { KafkaMessage } from 'kafkajs';
+import { REGIONS } from '../config/endpoints.ts';
+import { kafkaTestClient } from './kafka.testing.ts';
+import { eventually } from './testing.ts';
 
 interface Received {
   readonly key: string;
@@ -20,47 +20,18 @@ function producerIdOf(message: KafkaMessage): string | undefined {
   return (message as { batchContext?: { producerId?: string } }).batchContext?.producerId;
 }
 
-/**
- * A topic of its own per run. The `.internal` suffix keeps MirrorMaker 2 away from it
- * (DefaultReplicationPolicy treats such topics as internal), so this test stays inside its
- * region and does not make MM2 restart its tasks for a topic nobody else reads.
- */
-function testTopic(): string {
-  return `${uniqueName('adapter.test', '.')}.internal`;
-}
-
 for (const region of REGIONS) {
   describe(`kafka adapter (${region})`, () => {
-    const endpoints = resolveEndpoints(region, process.env);
-    let kafka: KafkaDependency;
-    let admin: Admin;
-    const topics: string[] = [];
-    const groups: string[] = [];
-
-    before(async () => {
-      kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: uniqueName(`adapter-test-${region}`) });
-      admin = await kafka.admin();
-    });
-
-    after(async () => {
-      try {
-        // Best effort: leave the cluster as we found it; a leftover is harmless (unique names).
-        if (groups.length > 0) await admin.deleteGroups(groups).catch(() => {});
-        if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
-      } finally {
-        await kafka.close();
-      }
-    });
+    const client = kafkaTestClient(region, `adapter-test-${region}`);
 
     it('ping describes the cluster', async () => {
-      assert.match(await kafka.ping(), /^cluster \S+, [1-9]\d* broker\(s\)$/);
+      assert.match(await client.kafka.ping(), /^cluster \S+, [1-9]\d* broker\(s\)$/);
     });
 
     it('round-trips keyed records through a consumer group, in order per key', async () => {
-      const topic = testTopic();
-      const groupId = uniqueName(`adapter-test-${region}`);
-      topics.push(topic);
-      const created = await admin.createTopics({
+      const topic = client.topic('adapter.test');
+      const groupId = client.group(`adapter-test-${region}`);
+      const created = await client.admin.createTopics({
         topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
         waitForLeaders: true,
       });
@@ -68,7 +39,7 @@ for (const region of REGIONS) {
 
       const keys = ['device-a', 'device-b', 'device-c'];
       const rounds = 4;
-      const producer = await kafka.producer();
+      const producer = await client.kafka.producer();
       // One send per round: order per key must hold across separate requests, not just within one.
       for (let round = 0; round < rounds; round++) {
         const metadata = await producer.send({
@@ -81,8 +52,7 @@ for (const region of REGIONS) {
       const total = keys.length * rounds;
 
       const received: Received[] = [];
-      const consumer = kafka.consumer({ groupId });
-      groups.push(groupId);
+      const consumer = client.kafka.consumer({ groupId });
       // What the consumer went through, for the failure message (a join retried or crashed under load).
       const happened: string[] = [];
       consumer.on(consumer.events.GROUP_JOIN, (e) =>
@@ -134,7 +104,7 @@ for (const region of REGIONS) {
 
         // The group commits what it processed: its committed offset per partition is the end of the log,
         // and a partition no key hashed to has nothing committed (-1).
-        const ends = await admin.fetchTopicOffsets(topic);
+        const ends = await client.admin.fetchTopicOffsets(topic);
         assert.equal(
           ends.reduce((sum, p) => sum + Number(p.high), 0),
           total,
@@ -142,7 +112,7 @@ for (const region of REGIONS) {
         const expectedCommits = Object.fromEntries(ends.map((p) => [p.partition, p.high === '0' ? '-1' : p.high]));
         await eventually(
           async () => {
-            const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+            const [committed] = await client.admin.fetchOffsets({ groupId, topics: [topic] });
             assert.equal(committed?.topic, topic);
             const byPartition = Object.fromEntries(committed.partitions.map((p) => [p.partition, p.offset]));
             assert.deepEqual(byPartition, expectedCommits);

@@ -1,45 +1,25 @@
 /** The event consumer against the real Kafka (east): what it commits, and when. */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import type { Admin } from 'kafkajs';
-import { createKafka, type KafkaDependency } from '../adapters/kafka.ts';
-import { eventually, uniqueName } from '../adapters/testing.ts';
-import { resolveEndpoints } from '../config/endpoints.ts';
+import { describe, it } from 'node:test';
+import { kafkaTestClient } from '../adapters/kafka.testing.ts';
+import { eventually } from '../adapters/testing.ts';
 import { createEventConsumer } from './consumer.ts';
 import { envelope } from './envelope.ts';
 import { toKafkaMessage } from './kafka-codec.ts';
 import { TESTING_EVENTS, testingRegistry, thingEvent } from './testing.ts';
 
 describe('event consumer (real Kafka)', () => {
-  let kafka: KafkaDependency;
-  let admin: Admin;
-  const topics: string[] = [];
-  const groups: string[] = [];
+  const client = kafkaTestClient('east', 'consumer-test');
 
-  before(async () => {
-    kafka = createKafka({
-      brokers: resolveEndpoints('east', process.env).kafkaBrokers,
-      clientId: uniqueName('consumer-test'),
-    });
-    admin = await kafka.admin();
-  });
-
-  after(async () => {
-    try {
-      if (groups.length > 0) await admin.deleteGroups(groups).catch(() => {});
-      if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => {});
-    } finally {
-      await kafka.close();
-    }
-  });
-
-  /** A topic of one partition holding `n` valid events (`.internal`: MirrorMaker 2 leaves it alone). */
+  /** A topic of one partition holding `n` valid events. */
   async function topicWith(n: number): Promise<string> {
-    const topic = `${uniqueName('consumer.test', '.')}.internal`;
-    topics.push(topic);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
-    const producer = await kafka.producer();
+    const topic = client.topic('consumer.test');
+    await client.admin.createTopics({
+      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
+      waitForLeaders: true,
+    });
+    const producer = await client.kafka.producer();
     const messages = Array.from({ length: n }, (_, i) =>
       toKafkaMessage(
         envelope(thingEvent(TESTING_EVENTS.created, randomUUID(), 'acme', i), { region: 'east', service: 'testing' }),
@@ -51,20 +31,19 @@ describe('event consumer (real Kafka)', () => {
   }
 
   const committed = async (groupId: string, topic: string): Promise<number> =>
-    Number((await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset ?? -1);
+    Number((await client.admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions[0]?.offset ?? -1);
 
   for (const unorderedConcurrency of [1, 2]) {
     it(`commits its progress while it works through a batch, not only once the batch is done (${unorderedConcurrency} at a time)`, async () => {
       const topic = await topicWith(12);
-      const groupId = uniqueName('consumer-test-group');
-      groups.push(groupId);
+      const groupId = client.group('consumer-test-group');
       let release!: () => void;
       const gate = new Promise<void>((resolve) => {
         release = resolve;
       });
       let handled = 0;
       const consumer = createEventConsumer({
-        kafka,
+        kafka: client.kafka,
         groupId,
         topics: [topic],
         registry: testingRegistry(),

@@ -402,8 +402,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     // Consumers.
     const feedCtx = { region: config.region, peer: config.peer, deps, domains, log, needs: infra };
     const chosen = opts.processors ?? true;
-    const joins = (s: Service | undefined) =>
-      s !== undefined && (chosen === true || (chosen !== false && chosen.includes(s.name)));
+    const joins = (s: Service) => chosen === true || (chosen !== false && chosen.includes(s.name));
     const consumerServices = [
       ...[
         ...domains.flatMap((d) => processorServices(feedCtx, d, writers)),
@@ -412,7 +411,6 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       ...liveFeedServices(feedCtx, hub),
     ];
     for (const s of consumerServices) {
-      if (!s) continue;
       add(s);
       const c = consumerOf(s);
       if (c) consumers.set(s.name, c);
