@@ -2,15 +2,33 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
+import { resolvesWithin } from '../adapters/dependency.ts';
 import { kafkaTestClient } from '../adapters/kafka.testing.ts';
+import { createKafka } from '../adapters/kafka.ts';
 import { eventually } from '../adapters/testing.ts';
+import { resolveEndpoints } from '../config/endpoints.ts';
 import { createEventConsumer } from './consumer.ts';
 import { envelope } from './envelope.ts';
-import { toKafkaMessage } from './kafka-codec.ts';
+import { fromKafkaMessage, toKafkaMessage } from './kafka-codec.ts';
 import { TESTING_EVENTS, testingRegistry, thingEvent } from './testing.ts';
 
 describe('event consumer (real Kafka)', () => {
   const client = kafkaTestClient('east', 'consumer-test');
+
+  /** Valid events numbered by `steps` (their data's `step`) appended to `topic`. */
+  async function send(topic: string, steps: readonly number[]): Promise<void> {
+    const producer = await client.kafka.producer();
+    const messages = steps.map((step) =>
+      toKafkaMessage(
+        envelope(thingEvent(TESTING_EVENTS.created, randomUUID(), 'acme', step), {
+          region: 'east',
+          service: 'testing',
+        }),
+        testingRegistry(),
+      ),
+    );
+    await producer.send({ topic, acks: -1, messages });
+  }
 
   /** A topic of one partition holding `n` valid events. */
   async function topicWith(n: number): Promise<string> {
@@ -19,14 +37,11 @@ describe('event consumer (real Kafka)', () => {
       topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
       waitForLeaders: true,
     });
-    const producer = await client.kafka.producer();
-    const messages = Array.from({ length: n }, (_, i) =>
-      toKafkaMessage(
-        envelope(thingEvent(TESTING_EVENTS.created, randomUUID(), 'acme', i), { region: 'east', service: 'testing' }),
-        testingRegistry(),
-      ),
-    );
-    await producer.send({ topic, acks: -1, messages });
+    if (n > 0)
+      await send(
+        topic,
+        Array.from({ length: n }, (_, i) => i),
+      );
     return topic;
   }
 
@@ -78,4 +93,62 @@ describe('event consumer (real Kafka)', () => {
       assert.equal(await committed(groupId, topic), 12, 'everything handled is committed by the stop');
     });
   }
+
+  it('an ephemeral feed whose group rebalances goes on from where it was, not from the end', async () => {
+    const topic = await topicWith(0);
+    const groupId = client.group('live-test-group');
+    const seen: number[] = [];
+    const feed = createEventConsumer({
+      kafka: client.kafka,
+      groupId,
+      ephemeral: true,
+      topics: [topic],
+      registry: testingRegistry(),
+      handle: async (event) => {
+        seen.push((event.data as { step: number }).step);
+      },
+    });
+    await feed.start();
+    // A second member whose id sorts first (kafkajs' round-robin assigner deals partitions in
+    // member-id order): while it is in the group it holds the one partition, and it commits nothing.
+    const other = createKafka({
+      brokers: resolveEndpoints('east', process.env).kafkaBrokers,
+      clientId: 'a-rebalancer',
+    });
+    try {
+      await send(topic, [0, 1]);
+      await eventually(() => assert.deepEqual(seen, [0, 1]), { timeoutMs: 10_000 });
+      const member = other.consumer({
+        groupId,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        maxWaitTimeInMs: 500,
+      });
+      const joined = new Promise<Record<string, number[]>>((resolve) =>
+        member.on(member.events.GROUP_JOIN, (e) => resolve(e.payload.memberAssignment)),
+      );
+      const taken: number[] = [];
+      await member.connect();
+      await member.subscribe({ topics: [topic], fromBeginning: false });
+      await member.run({
+        autoCommit: false,
+        eachMessage: async ({ message }) => {
+          taken.push((fromKafkaMessage(message, testingRegistry()).data as { step: number }).step);
+        },
+      });
+      assert.ok(await resolvesWithin(joined, 30_000), 'the other member joined');
+      assert.deepEqual(await joined, { [topic]: [0] }, 'the other member holds the partition');
+      await send(topic, [2, 3, 4]);
+      await eventually(() => assert.deepEqual(taken, [2, 3, 4]), { timeoutMs: 10_000 });
+      // It leaves; the feed gets the partition back in a new generation, in which an ephemeral
+      // group (no committed offsets) would start from the end.
+      await member.disconnect();
+      await send(topic, [5]);
+      await eventually(() => assert.deepEqual(seen, [0, 1, 2, 3, 4, 5]), { timeoutMs: 20_000 });
+      assert.equal(feed.stats.deadLettered, 0);
+    } finally {
+      await other.close();
+      await feed.stop();
+    }
+  });
 });

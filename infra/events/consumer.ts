@@ -32,6 +32,12 @@ export interface EventConsumerOptions {
   readonly fromBeginning?: boolean;
   readonly maxBackoffMs?: number;
   readonly onError?: (err: unknown, meta: ConsumedMeta) => void;
+  /**
+   * The consumer crashed (kafkajs stops fetching, leaves the group and starts again): `restarting`
+   * says whether kafkajs restarts it itself; when it will not (an error it deems fatal), this
+   * consumer starts a new one after RELAUNCH_MS. Either way the group is joined again.
+   */
+  readonly onCrash?: (err: Error, restarting: boolean) => void;
   /** How long start() waits for the group join and first fetch. */
   readonly startTimeoutMs?: number;
   /**
@@ -102,6 +108,36 @@ function reasonOf(err: unknown): string {
  */
 const COMMIT_INTERVAL_MS = 1000;
 
+/** How long after a crash kafkajs would not recover from a new consumer is started. */
+const RELAUNCH_MS = 1000;
+
+/**
+ * Where an ephemeral feed is in each partition it has read: the next offset, kept across the
+ * group's generations. An ephemeral group commits nothing, so without this every rejoin (a crash
+ * and restart, a rebalance) would start its partitions again from the end, and what was written
+ * between the last fetch and the rejoin would never reach the feed.
+ */
+export class FeedPositions {
+  readonly #next = new Map<string, { topic: string; partition: number; offset: string }>();
+
+  /** `offset` of `topic`/`partition` is done. */
+  handled(topic: string, partition: number, offset: string): void {
+    this.#next.set(`${partition}:${topic}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+  }
+
+  /** The seeks that put a new assignment (kafkajs' `memberAssignment`) back where this feed was. */
+  seeksFor(
+    assignment: Readonly<Record<string, readonly number[]>>,
+  ): Array<{ topic: string; partition: number; offset: string }> {
+    return Object.entries(assignment).flatMap(([topic, partitions]) =>
+      partitions.flatMap((partition) => {
+        const at = this.#next.get(`${partition}:${topic}`);
+        return at ? [at] : [];
+      }),
+    );
+  }
+}
+
 export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const stats = { handled: 0, deadLettered: 0, retries: 0 };
@@ -171,99 +207,148 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     }
   }
 
+  /** One record: decoded, handled (with retries) or dead-lettered with the reason. */
+  async function processOne(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const meta = { topic, partition, offset: message.offset };
+    let event: Envelope;
+    try {
+      event = fromKafkaMessage(message, opts.registry);
+    } catch (err) {
+      opts.onError?.(err, meta);
+      await deadLetter(message, meta, err);
+      return;
+    }
+    try {
+      await handleWithRetry(event, meta, heartbeat, kafkaHeader(message.headers, 'traceparent'));
+      stats.handled++;
+    } catch (err) {
+      if (stopping && isDomainError(err) && err.retryable) {
+        // Shutting down mid-retry: leave the offset uncommitted; the next owner retries.
+        throw err;
+      }
+      opts.onError?.(err, meta);
+      await deadLetter(message, meta, err instanceof Error ? err : new DomainError('INTERNAL', String(err)));
+    }
+  }
+
+  const positions = opts.ephemeral ? new FeedPositions() : undefined;
+  let relaunchTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Makes, connects and runs a consumer; resolves with a promise of its first fetch (the group is
+   * joined and its starting offsets are resolved then).
+   */
+  async function launch(): Promise<{ firstFetch: Promise<void> }> {
+    const c = opts.kafka.consumer({
+      groupId: opts.groupId,
+      allowAutoTopicCreation: true,
+      // How long a fetch waits on an idle topic. Records are returned as soon as they arrive
+      // either way; this bounds how long start() (which waits for the first fetch) and stop()
+      // (which waits for the fetch in flight) take. kafkajs' default is 5 s.
+      maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+      // A member that died without leaving (SIGKILL) holds its partitions until the session
+      // times out, and every join waits for it: 10 s rather than kafkajs' 30 s.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+      // kafkajs restarts a consumer that crashed (a broker restart can do that) after a backoff,
+      // even when it was disconnected meanwhile: a stopped consumer must stay stopped.
+      retry: { restartOnFailure: async () => !stopping },
+    });
+    consumer = c;
+    c.on(c.events.CRASH, ({ payload }) => {
+      if (stopping) return;
+      opts.onCrash?.(payload.error, payload.restart);
+      // kafkajs gives up on errors it deems fatal and leaves the consumer stopped for good: a
+      // feed or processor that silently stops is worse than one started afresh.
+      if (!payload.restart) relaunchTimer = setTimeout(relaunch, RELAUNCH_MS);
+    });
+    if (positions) {
+      // Each generation starts an ephemeral group's partitions from the end unless told where:
+      // back to where this feed was, so nothing written during the rejoin is skipped.
+      c.on(c.events.GROUP_JOIN, ({ payload }) => {
+        for (const seek of positions.seeksFor(payload.memberAssignment)) c.seek(seek);
+      });
+    }
+    await c.connect();
+    await c.subscribe({
+      topics: [...opts.topics],
+      fromBeginning: opts.ephemeral ? false : (opts.fromBeginning ?? true),
+    });
+    // start() resolves once the group is joined and a first fetch has resolved the
+    // starting offsets: a consumer reading "from now on" must not miss what is
+    // produced right after it says it is running.
+    const firstFetch = new Promise<void>((resolve) => {
+      const remove = c.on(c.events.FETCH, () => {
+        remove();
+        resolve();
+      });
+    });
+    const unordered = opts.unorderedConcurrency ?? 1;
+    if (unordered > 1) {
+      // Up to `unordered` records of a fetched batch at once; the offset moves past a group only
+      // when all of it is done, so a crash redelivers (never skips) what was in flight.
+      await c.run({
+        autoCommit: !opts.ephemeral,
+        autoCommitInterval: COMMIT_INTERVAL_MS,
+        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+          for (let i = 0; i < batch.messages.length; i += unordered) {
+            if (!isRunning() || isStale()) break;
+            const group = batch.messages.slice(i, i + unordered);
+            await Promise.all(group.map((m) => processOne(batch.topic, batch.partition, m, heartbeat)));
+            const last = (group[group.length - 1] as KafkaMessage).offset;
+            resolveOffset(last);
+            positions?.handled(batch.topic, batch.partition, last);
+            await heartbeat();
+            if (!opts.ephemeral) await commitOffsetsIfNecessary();
+          }
+        },
+      });
+    } else {
+      await c.run({
+        autoCommit: !opts.ephemeral,
+        autoCommitInterval: COMMIT_INTERVAL_MS,
+        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
+        eachMessage: async ({ topic, partition, message, heartbeat }) => {
+          await processOne(topic, partition, message, heartbeat);
+          positions?.handled(topic, partition, message.offset);
+        },
+      });
+    }
+    return { firstFetch };
+  }
+
+  function relaunch(): void {
+    relaunchTimer = undefined;
+    if (stopping) return;
+    const crashed = consumer;
+    void (async () => {
+      await crashed?.disconnect().catch(() => {});
+      if (stopping) return;
+      try {
+        await launch();
+      } catch (err) {
+        opts.onCrash?.(err as Error, false);
+        if (!stopping) relaunchTimer = setTimeout(relaunch, RELAUNCH_MS);
+      }
+    })();
+  }
+
   return {
     stats,
     async start() {
-      consumer = opts.kafka.consumer({
-        groupId: opts.groupId,
-        allowAutoTopicCreation: true,
-        // How long a fetch waits on an idle topic. Records are returned as soon as they arrive
-        // either way; this bounds how long start() (which waits for the first fetch) and stop()
-        // (which waits for the fetch in flight) take. kafkajs' default is 5 s.
-        maxWaitTimeInMs: opts.maxWaitMs ?? 500,
-        // A member that died without leaving (SIGKILL) holds its partitions until the session
-        // times out, and every join waits for it: 10 s rather than kafkajs' 30 s.
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-        // kafkajs restarts a consumer that crashed (a broker restart can do that) after a backoff,
-        // even when it was disconnected meanwhile: a stopped consumer must stay stopped.
-        retry: { restartOnFailure: async () => !stopping },
-      });
-      await consumer.connect();
-      await consumer.subscribe({
-        topics: [...opts.topics],
-        fromBeginning: opts.ephemeral ? false : (opts.fromBeginning ?? true),
-      });
-      // start() resolves once the group is joined and a first fetch has resolved the
-      // starting offsets: a consumer reading "from now on" must not miss what is
-      // produced right after it says it is running.
-      const c = consumer;
-      const firstFetch = new Promise<void>((resolve) => {
-        const remove = c.on(c.events.FETCH, () => {
-          remove();
-          resolve();
-        });
-      });
-      /** One record: decoded, handled (with retries) or dead-lettered with the reason. */
-      async function processOne(
-        topic: string,
-        partition: number,
-        message: KafkaMessage,
-        heartbeat: () => Promise<void>,
-      ): Promise<void> {
-        const meta = { topic, partition, offset: message.offset };
-        let event: Envelope;
-        try {
-          event = fromKafkaMessage(message, opts.registry);
-        } catch (err) {
-          opts.onError?.(err, meta);
-          await deadLetter(message, meta, err);
-          return;
-        }
-        try {
-          await handleWithRetry(event, meta, heartbeat, kafkaHeader(message.headers, 'traceparent'));
-          stats.handled++;
-        } catch (err) {
-          if (stopping && isDomainError(err) && err.retryable) {
-            // Shutting down mid-retry: leave the offset uncommitted; the next owner retries.
-            throw err;
-          }
-          opts.onError?.(err, meta);
-          await deadLetter(message, meta, err instanceof Error ? err : new DomainError('INTERNAL', String(err)));
-        }
-      }
-      const unordered = opts.unorderedConcurrency ?? 1;
-      if (unordered > 1) {
-        // Up to `unordered` records of a fetched batch at once; the offset moves past a group only
-        // when all of it is done, so a crash redelivers (never skips) what was in flight.
-        await consumer.run({
-          autoCommit: !opts.ephemeral,
-          autoCommitInterval: COMMIT_INTERVAL_MS,
-          partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
-          eachBatchAutoResolve: false,
-          eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-            for (let i = 0; i < batch.messages.length; i += unordered) {
-              if (!isRunning() || isStale()) break;
-              const group = batch.messages.slice(i, i + unordered);
-              await Promise.all(group.map((m) => processOne(batch.topic, batch.partition, m, heartbeat)));
-              resolveOffset((group[group.length - 1] as KafkaMessage).offset);
-              await heartbeat();
-              if (!opts.ephemeral) await commitOffsetsIfNecessary();
-            }
-          },
-        });
-      } else {
-        await consumer.run({
-          autoCommit: !opts.ephemeral,
-          autoCommitInterval: COMMIT_INTERVAL_MS,
-          partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
-          eachMessage: ({ topic, partition, message, heartbeat }) => processOne(topic, partition, message, heartbeat),
-        });
-      }
+      const { firstFetch } = await launch();
       await resolvesWithin(firstFetch, opts.startTimeoutMs ?? 30_000);
     },
     async stop() {
       stopping = true;
+      clearTimeout(relaunchTimer);
       await consumer?.disconnect().catch(() => {});
       await producer?.disconnect().catch(() => {});
       if (opts.ephemeral && consumer) {

@@ -149,6 +149,13 @@ function onError(ctx: FeedContext, role: string) {
     ctx.log(`${role} ${ctx.region}: ${meta.topic}@${meta.offset}: ${(err as Error)?.message ?? err}`);
 }
 
+function onCrash(ctx: FeedContext, role: string) {
+  return (err: Error, restarting: boolean) =>
+    ctx.log(
+      `${role} ${ctx.region}: consumer crashed, ${restarting ? 'kafkajs restarts it' : 'starting a new one'}: ${err.message}`,
+    );
+}
+
 /**
  * Event types grouped by the module that owns them, each type once, groups in the order their
  * first type comes (a type no module owns is a group of its own). Each group is one consumer: a
@@ -188,6 +195,7 @@ export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
         if (change) await Promise.all(caches.map((c) => c.invalidate(change)));
       },
       onError: onError(ctx, `${owner}.cache-invalidator`),
+      onCrash: onCrash(ctx, `${owner}.cache-invalidator`),
     });
     return consumerService(`${owner}.cache-invalidator`, ctx.needs, consumer);
   });
@@ -209,6 +217,7 @@ export function liveFeedServices(ctx: FeedContext, hub: Pick<Hub, 'publish'>): C
       topics: withMirrored(types, ctx.peer),
       handle: async (event) => feed.handle(event),
       onError: onError(ctx, `${owner}.live-feed`),
+      onCrash: onCrash(ctx, `${owner}.live-feed`),
     });
     return consumerService(`${owner}.live-feed`, ctx.needs, consumer);
   });
@@ -263,6 +272,7 @@ function processorConsumer(
     handle: (event, meta) =>
       p.handle(event, { topic: meta.topic, origin: meta.topic.startsWith(`${ctx.peer}.`) ? 'peer' : 'local' }),
     onError: onError(ctx, `${module.name}.${p.name}`),
+    onCrash: onCrash(ctx, `${module.name}.${p.name}`),
   });
 }
 

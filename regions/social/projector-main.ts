@@ -31,6 +31,10 @@ try {
         topic: meta.topic,
         origin: meta.topic.startsWith(`${config.peer}.`) ? 'peer' : 'local',
       }),
+    onCrash: (err, restarting) =>
+      console.error(
+        `social projector ${config.region}: consumer crashed (${restarting ? 'restarting' : 'starting a new one'}): ${err.message}`,
+      ),
     onError: (err, meta) =>
       console.error(
         `social projector ${config.region}: ${meta.topic}@${meta.offset}: ${(err as Error)?.message ?? err}`,

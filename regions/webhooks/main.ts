@@ -25,6 +25,10 @@ try {
     partitionsConcurrently: settings.webhooks.fanoutConcurrency,
     unorderedConcurrency: 16,
     handle: (event) => fanout.handle(event),
+    onCrash: (err, restarting) =>
+      console.error(
+        `webhooks ${p.region}: consumer crashed (${restarting ? 'restarting' : 'starting a new one'}): ${err.message}`,
+      ),
     onError: (err, meta) =>
       console.error(`webhooks ${p.region}: ${meta.topic}@${meta.offset}: ${(err as Error)?.message ?? err}`),
   });

@@ -1,0 +1,186 @@
+/**
+ * The event consumer's own decisions, with a fake Kafka port (the real broker's behaviour is in
+ * consumer.int.test.ts): where an ephemeral feed resumes after a rejoin, and what happens when
+ * kafkajs reports a crash.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, it } from 'node:test';
+import type { Consumer, ConsumerRunConfig, EachMessagePayload, KafkaMessage } from 'kafkajs';
+import type { KafkaDependency } from '../adapters/kafka.ts';
+import { eventually } from '../adapters/testing.ts';
+import { createEventConsumer, FeedPositions } from './consumer.ts';
+import { envelope } from './envelope.ts';
+import { toKafkaMessage } from './kafka-codec.ts';
+import { TESTING_EVENTS, testingRegistry, thingEvent } from './testing.ts';
+
+describe('FeedPositions', () => {
+  it('puts an assignment back one past the last record handled in each of its partitions', () => {
+    const positions = new FeedPositions();
+    positions.handled('a', 0, '4');
+    positions.handled('a', 0, '5');
+    positions.handled('a', 2, '9');
+    positions.handled('b', 0, '0');
+    assert.deepEqual(positions.seeksFor({ a: [0, 1, 2], c: [0] }), [
+      { topic: 'a', partition: 0, offset: '6' },
+      { topic: 'a', partition: 2, offset: '10' },
+    ]);
+    assert.deepEqual(positions.seeksFor({}), []);
+  });
+
+  it('counts offsets beyond 2^53 exactly', () => {
+    const positions = new FeedPositions();
+    positions.handled('a', 0, '9007199254740993');
+    assert.deepEqual(positions.seeksFor({ a: [0] }), [{ topic: 'a', partition: 0, offset: '9007199254740994' }]);
+  });
+});
+
+type Listener = (e: { payload: Record<string, unknown> }) => void;
+
+/** A kafkajs consumer that records what it is asked and lets the test raise its events. */
+class FakeConsumer {
+  readonly events = { CRASH: 'crash', GROUP_JOIN: 'group_join', FETCH: 'fetch' } as const;
+  readonly listeners = new Map<string, Listener[]>();
+  readonly seeks: Array<{ topic: string; partition: number; offset: string }> = [];
+  config?: ConsumerRunConfig;
+  disconnected = false;
+
+  on(event: string, listener: Listener) {
+    this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
+    return () =>
+      this.listeners.set(
+        event,
+        (this.listeners.get(event) ?? []).filter((l) => l !== listener),
+      );
+  }
+  emit(event: string, payload: Record<string, unknown>) {
+    for (const l of this.listeners.get(event) ?? []) l({ payload });
+  }
+  async connect() {}
+  async subscribe() {}
+  async disconnect() {
+    this.disconnected = true;
+  }
+  seek(s: { topic: string; partition: number; offset: string }) {
+    this.seeks.push(s);
+  }
+  async run(config: ConsumerRunConfig) {
+    this.config = config;
+    // The first fetch right after the group is joined, as kafkajs does.
+    setImmediate(() => this.emit(this.events.FETCH, {}));
+  }
+}
+
+function fakeKafka(): { kafka: KafkaDependency; consumers: FakeConsumer[] } {
+  const consumers: FakeConsumer[] = [];
+  const consumer = () => {
+    const c = new FakeConsumer();
+    consumers.push(c);
+    return c as unknown as Consumer;
+  };
+  // An ephemeral consumer deletes its group on stop.
+  const admin = async () => ({ deleteGroups: async () => {} });
+  return { kafka: { consumer, admin } as unknown as KafkaDependency, consumers };
+}
+
+const message = (offset: string): KafkaMessage =>
+  ({
+    ...toKafkaMessage(
+      envelope(thingEvent(TESTING_EVENTS.created, randomUUID(), 'acme', 0), { region: 'east', service: 'testing' }),
+      testingRegistry(),
+    ),
+    offset,
+    timestamp: '0',
+    attributes: 0,
+    size: 0,
+  }) as KafkaMessage;
+
+describe('event consumer (fake Kafka)', () => {
+  it('an ephemeral feed that rejoins is put back where it was in every partition it gets again', async () => {
+    const { kafka, consumers } = fakeKafka();
+    const consumer = createEventConsumer({
+      kafka,
+      groupId: 'live-test',
+      ephemeral: true,
+      topics: ['t'],
+      registry: testingRegistry(),
+      handle: async () => {},
+    });
+    await consumer.start();
+    const c = consumers[0] as FakeConsumer;
+    const each = c.config?.eachMessage as (p: EachMessagePayload) => Promise<void>;
+    for (const offset of ['10', '11']) {
+      await each({
+        topic: 't',
+        partition: 1,
+        message: message(offset),
+        heartbeat: async () => {},
+        pause: () => () => {},
+      });
+    }
+    c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0, 1, 2] } });
+    assert.deepEqual(c.seeks, [{ topic: 't', partition: 1, offset: '12' }]);
+    await consumer.stop();
+  });
+
+  it('a durable group is left to its committed offsets', async () => {
+    const { kafka, consumers } = fakeKafka();
+    const consumer = createEventConsumer({
+      kafka,
+      groupId: 'durable-test',
+      topics: ['t'],
+      registry: testingRegistry(),
+      handle: async () => {},
+    });
+    await consumer.start();
+    const c = consumers[0] as FakeConsumer;
+    const each = c.config?.eachMessage as (p: EachMessagePayload) => Promise<void>;
+    await each({ topic: 't', partition: 0, message: message('3'), heartbeat: async () => {}, pause: () => () => {} });
+    c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0] } });
+    assert.deepEqual(c.seeks, []);
+    await consumer.stop();
+  });
+
+  it('reports a crash; one kafkajs will not restart is followed by a new consumer, one it restarts is not', async () => {
+    const { kafka, consumers } = fakeKafka();
+    const crashes: Array<[string, boolean]> = [];
+    const consumer = createEventConsumer({
+      kafka,
+      groupId: 'crash-test',
+      topics: ['t'],
+      registry: testingRegistry(),
+      handle: async () => {},
+      onCrash: (err, restarting) => crashes.push([err.message, restarting]),
+    });
+    await consumer.start();
+    const first = consumers[0] as FakeConsumer;
+    first.emit(first.events.CRASH, { error: new Error('broker went away'), restart: true });
+    assert.deepEqual(crashes, [['broker went away', true]]);
+    first.emit(first.events.CRASH, { error: new Error('fatal'), restart: false });
+    assert.deepEqual(crashes[1], ['fatal', false]);
+    await eventually(() => assert.equal(consumers.length, 2), { timeoutMs: 5000 });
+    const second = consumers[1] as FakeConsumer;
+    assert.ok(first.disconnected, 'the crashed consumer is let go');
+    await eventually(() => assert.ok(second.config, 'the new consumer runs'), { timeoutMs: 5000 });
+    await consumer.stop();
+    assert.ok(second.disconnected);
+  });
+
+  it('a consumer stopped while a new one is due stays stopped', async () => {
+    const { kafka, consumers } = fakeKafka();
+    const consumer = createEventConsumer({
+      kafka,
+      groupId: 'crash-stop-test',
+      topics: ['t'],
+      registry: testingRegistry(),
+      handle: async () => {},
+      onCrash: () => {},
+    });
+    await consumer.start();
+    const first = consumers[0] as FakeConsumer;
+    first.emit(first.events.CRASH, { error: new Error('fatal'), restart: false });
+    await consumer.stop();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(consumers.length, 1);
+  });
+});
