@@ -6,6 +6,7 @@
  * whenever MirrorMaker gets round to the first record (MirrorMaker writes into a topic that is
  * already there; kafkajs would not notice a topic that appears after it subscribed).
  */
+import type { Admin } from 'kafkajs';
 import type { KafkaDependency } from '../adapters/kafka.ts';
 import { dlqTopic } from './consumer.ts';
 
@@ -34,6 +35,19 @@ export async function ensureTopics(
     // "already exists" is success. Anything else is real.
     const left = new Set(await admin.listTopics());
     if (wanted.some((t) => !left.has(t))) throw err;
+    // The winner waited for leaders; the loser must too before its consumers subscribe.
+    await untilLeaders(admin, wanted);
   }
   return wanted;
+}
+
+/** Waits until every partition of `topics` has a leader (kafkajs retries the metadata call). */
+async function untilLeaders(admin: Admin, topics: readonly string[], timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
+    if (meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    if (Date.now() > deadline) throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
