@@ -94,61 +94,66 @@ describe('event consumer (real Kafka)', () => {
     });
   }
 
-  it('an ephemeral feed whose group rebalances goes on from where it was, not from the end', async () => {
-    const topic = await topicWith(0);
-    const groupId = client.group('live-test-group');
-    const seen: number[] = [];
-    const feed = createEventConsumer({
-      kafka: client.kafka,
-      groupId,
-      ephemeral: true,
-      topics: [topic],
-      registry: testingRegistry(),
-      handle: async (event) => {
-        seen.push((event.data as { step: number }).step);
-      },
-    });
-    await feed.start();
-    // A second member whose id sorts first (kafkajs' round-robin assigner deals partitions in
-    // member-id order): while it is in the group it holds the one partition, and it commits nothing.
-    const other = createKafka({
-      brokers: resolveEndpoints('east', process.env).kafkaBrokers,
-      clientId: 'a-rebalancer',
-    });
-    try {
-      await send(topic, [0, 1]);
-      await eventually(() => assert.deepEqual(seen, [0, 1]), { timeoutMs: 10_000 });
-      const member = other.consumer({
+  for (const before of [[], [0, 1]]) {
+    it(`an ephemeral feed whose group rebalances goes on from where it was, not from the end (${before.length} read before)`, async () => {
+      const topic = await topicWith(0);
+      const groupId = client.group('live-test-group');
+      const seen: number[] = [];
+      const feed = createEventConsumer({
+        kafka: client.kafka,
         groupId,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-        maxWaitTimeInMs: 500,
-      });
-      const joined = new Promise<Record<string, number[]>>((resolve) =>
-        member.on(member.events.GROUP_JOIN, (e) => resolve(e.payload.memberAssignment)),
-      );
-      const taken: number[] = [];
-      await member.connect();
-      await member.subscribe({ topics: [topic], fromBeginning: false });
-      await member.run({
-        autoCommit: false,
-        eachMessage: async ({ message }) => {
-          taken.push((fromKafkaMessage(message, testingRegistry()).data as { step: number }).step);
+        ephemeral: true,
+        topics: [topic],
+        registry: testingRegistry(),
+        handle: async (event) => {
+          seen.push((event.data as { step: number }).step);
         },
       });
-      assert.ok(await resolvesWithin(joined, 30_000), 'the other member joined');
-      assert.deepEqual(await joined, { [topic]: [0] }, 'the other member holds the partition');
-      await send(topic, [2, 3, 4]);
-      await eventually(() => assert.deepEqual(taken, [2, 3, 4]), { timeoutMs: 10_000 });
-      // It leaves; the feed gets the partition back in a new generation, in which an ephemeral
-      // group (no committed offsets) would start from the end.
-      await member.disconnect();
-      await send(topic, [5]);
-      await eventually(() => assert.deepEqual(seen, [0, 1, 2, 3, 4, 5]), { timeoutMs: 20_000 });
-      assert.equal(feed.stats.deadLettered, 0);
-    } finally {
-      await other.close();
-      await feed.stop();
-    }
-  });
+      await feed.start();
+      // A second member whose id sorts first (kafkajs' round-robin assigner deals partitions in
+      // member-id order): while it is in the group it holds the one partition, and it commits nothing.
+      const other = createKafka({
+        brokers: resolveEndpoints('east', process.env).kafkaBrokers,
+        clientId: 'a-rebalancer',
+      });
+      try {
+        if (before.length > 0) {
+          await send(topic, before);
+          await eventually(() => assert.deepEqual(seen, before), { timeoutMs: 10_000 });
+        }
+        const member = other.consumer({
+          groupId,
+          sessionTimeout: 10_000,
+          heartbeatInterval: 1_000,
+          maxWaitTimeInMs: 500,
+        });
+        const joined = new Promise<Record<string, number[]>>((resolve) =>
+          member.on(member.events.GROUP_JOIN, (e) => resolve(e.payload.memberAssignment)),
+        );
+        const taken: number[] = [];
+        await member.connect();
+        await member.subscribe({ topics: [topic], fromBeginning: false });
+        await member.run({
+          autoCommit: false,
+          eachMessage: async ({ message }) => {
+            taken.push((fromKafkaMessage(message, testingRegistry()).data as { step: number }).step);
+          },
+        });
+        assert.ok(await resolvesWithin(joined, 30_000), 'the other member joined');
+        assert.deepEqual(await joined, { [topic]: [0] }, 'the other member holds the partition');
+        await send(topic, [2, 3, 4]);
+        await eventually(() => assert.deepEqual(taken, [2, 3, 4]), { timeoutMs: 10_000 });
+        assert.deepEqual(seen, before, 'the feed held no partition meanwhile');
+        // It leaves; the feed gets the partition back in a new generation, in which an ephemeral
+        // group (no committed offsets) would start from the end.
+        await member.disconnect();
+        await send(topic, [5]);
+        await eventually(() => assert.deepEqual(seen, [...before, 2, 3, 4, 5]), { timeoutMs: 20_000 });
+        assert.equal(feed.stats.deadLettered, 0);
+      } finally {
+        await other.close();
+        await feed.stop();
+      }
+    });
+  }
 });

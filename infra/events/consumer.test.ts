@@ -28,6 +28,18 @@ describe('FeedPositions', () => {
     assert.deepEqual(positions.seeksFor({}), []);
   });
 
+  it('starts a partition where the feed began until a record of it is handled, which then counts', () => {
+    const positions = new FeedPositions();
+    positions.startAt('a', 0, '7');
+    positions.startAt('a', 1, '3');
+    positions.handled('a', 1, '3');
+    positions.startAt('a', 1, '0');
+    assert.deepEqual(positions.seeksFor({ a: [0, 1] }), [
+      { topic: 'a', partition: 0, offset: '7' },
+      { topic: 'a', partition: 1, offset: '4' },
+    ]);
+  });
+
   it('counts offsets beyond 2^53 exactly', () => {
     const positions = new FeedPositions();
     positions.handled('a', 0, '9007199254740993');
@@ -78,8 +90,11 @@ function fakeKafka(): { kafka: KafkaDependency; consumers: FakeConsumer[] } {
     consumers.push(c);
     return c as unknown as Consumer;
   };
-  // An ephemeral consumer deletes its group on stop.
-  const admin = async () => ({ deleteGroups: async () => {} });
+  // An ephemeral consumer notes where each partition ends when it starts, and deletes its group on stop.
+  const admin = async () => ({
+    fetchTopicOffsets: async () => [0, 1, 2].map((partition) => ({ partition, offset: '5', high: '5', low: '0' })),
+    deleteGroups: async () => {},
+  });
   return { kafka: { consumer, admin } as unknown as KafkaDependency, consumers };
 }
 
@@ -96,7 +111,7 @@ const message = (offset: string): KafkaMessage =>
   }) as KafkaMessage;
 
 describe('event consumer (fake Kafka)', () => {
-  it('an ephemeral feed that rejoins is put back where it was in every partition it gets again', async () => {
+  it('an ephemeral feed that rejoins is put back where it was in every partition it gets, read or not', async () => {
     const { kafka, consumers } = fakeKafka();
     const consumer = createEventConsumer({
       kafka,
@@ -119,7 +134,11 @@ describe('event consumer (fake Kafka)', () => {
       });
     }
     c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0, 1, 2] } });
-    assert.deepEqual(c.seeks, [{ topic: 't', partition: 1, offset: '12' }]);
+    assert.deepEqual(c.seeks, [
+      { topic: 't', partition: 0, offset: '5' },
+      { topic: 't', partition: 1, offset: '12' },
+      { topic: 't', partition: 2, offset: '5' },
+    ]);
     await consumer.stop();
   });
 

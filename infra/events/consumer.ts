@@ -41,8 +41,9 @@ export interface EventConsumerOptions {
   /** How long start() waits for the group join and first fetch. */
   readonly startTimeoutMs?: number;
   /**
-   * A live feed of this process alone (hub fan-out, edge purges): reads from the end, commits
-   * no offsets and deletes its group on stop. A group left behind by a killed process holds no
+   * A live feed of this process alone (hub fan-out, edge purges): reads from the end as start()
+   * finds it and keeps its place across rejoins (FeedPositions), commits no offsets and deletes
+   * its group on stop. A group left behind by a killed process holds no
    * offsets either, so the broker removes it at its next offsets-retention check; groups never
    * pile up however often processes restart. Give each process its own groupId.
    */
@@ -112,13 +113,22 @@ const COMMIT_INTERVAL_MS = 1000;
 const RELAUNCH_MS = 1000;
 
 /**
- * Where an ephemeral feed is in each partition it has read: the next offset, kept across the
- * group's generations. An ephemeral group commits nothing, so without this every rejoin (a crash
- * and restart, a rebalance) would start its partitions again from the end, and what was written
- * between the last fetch and the rejoin would never reach the feed.
+ * Where an ephemeral feed is in each partition: the next offset to read, kept across the group's
+ * generations, from the end of the partition when the feed started until it handles a record. An
+ * ephemeral group commits nothing, so without this every rejoin would start its partitions again
+ * from the end, and what was written between the last fetch and the rejoin would never reach the
+ * feed. kafkajs rejoins more often than one would think: a crash and restart, a rebalance, and
+ * every fetch that meets stale metadata (a partition that has just been created answers
+ * UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER for a moment: seen here five times in a second).
  */
 export class FeedPositions {
   readonly #next = new Map<string, { topic: string; partition: number; offset: string }>();
+
+  /** The feed starts `topic`/`partition` at `offset` unless it already is somewhere in it. */
+  startAt(topic: string, partition: number, offset: string): void {
+    const key = `${partition}:${topic}`;
+    if (!this.#next.has(key)) this.#next.set(key, { topic, partition, offset });
+  }
 
   /** `offset` of `topic`/`partition` is done. */
   handled(topic: string, partition: number, offset: string): void {
@@ -268,6 +278,15 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       if (!payload.restart) relaunchTimer = setTimeout(relaunch, RELAUNCH_MS);
     });
     if (positions) {
+      // Where "from now on" begins: the end of each partition before the group is joined.
+      const admin = await opts.kafka.admin();
+      const named = opts.topics.filter((t): t is string => typeof t === 'string');
+      const ends = await Promise.all(
+        named.map(async (topic) => ({ topic, ends: await admin.fetchTopicOffsets(topic).catch(() => []) })),
+      );
+      for (const { topic, ends: partitions } of ends) {
+        for (const { partition, offset } of partitions) positions.startAt(topic, partition, offset);
+      }
       // Each generation starts an ephemeral group's partitions from the end unless told where:
       // back to where this feed was, so nothing written during the rejoin is skipped.
       c.on(c.events.GROUP_JOIN, ({ payload }) => {
