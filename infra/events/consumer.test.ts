@@ -83,7 +83,7 @@ class FakeConsumer {
   }
 }
 
-function fakeKafka(): { kafka: KafkaDependency; consumers: FakeConsumer[] } {
+function fakeKafka(refusals = 0): { kafka: KafkaDependency; consumers: FakeConsumer[] } {
   const consumers: FakeConsumer[] = [];
   const consumer = () => {
     const c = new FakeConsumer();
@@ -92,7 +92,10 @@ function fakeKafka(): { kafka: KafkaDependency; consumers: FakeConsumer[] } {
   };
   // An ephemeral consumer notes where each partition ends when it starts, and deletes its group on stop.
   const admin = async () => ({
-    fetchTopicOffsets: async () => [0, 1, 2].map((partition) => ({ partition, offset: '5', high: '5', low: '0' })),
+    fetchTopicOffsets: async () => {
+      if (refusals-- > 0) throw new Error('This server is not the leader for that topic-partition');
+      return [0, 1, 2].map((partition) => ({ partition, offset: '5', high: '5', low: '0' }));
+    },
     deleteGroups: async () => {},
   });
   return { kafka: { consumer, admin } as unknown as KafkaDependency, consumers };
@@ -139,6 +142,23 @@ describe('event consumer (fake Kafka)', () => {
       { topic: 't', partition: 1, offset: '12' },
       { topic: 't', partition: 2, offset: '5' },
     ]);
+    await consumer.stop();
+  });
+
+  it('a partition just created that will not say where it ends yet is asked again', async () => {
+    const { kafka, consumers } = fakeKafka(2);
+    const consumer = createEventConsumer({
+      kafka,
+      groupId: 'live-test',
+      ephemeral: true,
+      topics: ['t'],
+      registry: testingRegistry(),
+      handle: async () => {},
+    });
+    await consumer.start();
+    const c = consumers[0] as FakeConsumer;
+    c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0] } });
+    assert.deepEqual(c.seeks, [{ topic: 't', partition: 0, offset: '5' }]);
     await consumer.stop();
   });
 

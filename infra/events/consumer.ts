@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import { resolvesWithin } from '../adapters/dependency.ts';
 import type { KafkaDependency } from '../adapters/kafka.ts';
@@ -148,6 +148,25 @@ export class FeedPositions {
   }
 }
 
+/**
+ * Where each partition of `topic` ends. A partition created a moment ago answers
+ * NOT_LEADER_FOR_PARTITION for a while on a freshly started broker (longer than kafkajs' own
+ * retries): asked again until END_OFFSETS_WAIT_MS, then the error is the caller's.
+ */
+async function endsOf(admin: Admin, topic: string): Promise<Array<{ partition: number; offset: string }>> {
+  const deadline = Date.now() + END_OFFSETS_WAIT_MS;
+  for (;;) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`where ${topic} ends could not be read`, { cause: err });
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+const END_OFFSETS_WAIT_MS = 20_000;
+
 export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const stats = { handled: 0, deadLettered: 0, retries: 0 };
@@ -281,9 +300,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       // Where "from now on" begins: the end of each partition before the group is joined.
       const admin = await opts.kafka.admin();
       const named = opts.topics.filter((t): t is string => typeof t === 'string');
-      const ends = await Promise.all(
-        named.map(async (topic) => ({ topic, ends: await admin.fetchTopicOffsets(topic).catch(() => []) })),
-      );
+      const ends = await Promise.all(named.map(async (topic) => ({ topic, ends: await endsOf(admin, topic) })));
       for (const { topic, ends: partitions } of ends) {
         for (const { partition, offset } of partitions) positions.startAt(topic, partition, offset);
       }

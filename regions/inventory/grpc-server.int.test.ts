@@ -64,7 +64,9 @@ describe('inventory gRPC service over loopback (east Postgres)', () => {
     await migrate(postgres.pool, [COMMERCE_MIGRATIONS]);
     inventory = createPostgresInventory(postgres.pool, { region: 'east' });
     server = await startInventoryGrpcServer({ port: 0, inventory });
-    client = createGrpcInventory({ address: `127.0.0.1:${server.port}` });
+    // These cases check the protocol, not the deadline (the slow server's case does): on a freshly
+    // started, busy stack the first call (channel, cold PostgreSQL) has taken over the 2 s default.
+    client = createGrpcInventory({ address: `127.0.0.1:${server.port}`, deadlineMs: 10_000 });
   });
 
   after(async () => {
