@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { Consumer, ConsumerRunConfig, EachMessagePayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, ConsumerRunConfig, KafkaMessage } from 'kafkajs';
 import type { KafkaDependency } from '../adapters/kafka.ts';
 import { eventually } from '../adapters/testing.ts';
 import { createEventConsumer, FeedPositions } from './consumer.ts';
@@ -113,29 +113,40 @@ const message = (offset: string): KafkaMessage =>
     size: 0,
   }) as KafkaMessage;
 
+/** A started consumer of topic `t` on a fake Kafka, its first kafkajs consumer, and a way to feed it records. */
+async function started(
+  opts: { ephemeral?: boolean; refusals?: number; onCrash?: (err: Error, restarting: boolean) => void } = {},
+) {
+  const { kafka, consumers } = fakeKafka(opts.refusals);
+  const consumer = createEventConsumer({
+    kafka,
+    groupId: 'test-group',
+    ephemeral: opts.ephemeral,
+    topics: ['t'],
+    registry: testingRegistry(),
+    handle: async () => {},
+    onCrash: opts.onCrash,
+  });
+  await consumer.start();
+  const first = consumers[0] as FakeConsumer;
+  const eachMessage = first.config?.eachMessage;
+  assert.ok(eachMessage, 'the consumer runs message by message');
+  const deliver = (partition: number, offset: string) =>
+    eachMessage({
+      topic: 't',
+      partition,
+      message: message(offset),
+      heartbeat: async () => {},
+      pause: () => () => {},
+    });
+  return { consumer, consumers, first, deliver };
+}
+
 describe('event consumer (fake Kafka)', () => {
   it('an ephemeral feed that rejoins is put back where it was in every partition it gets, read or not', async () => {
-    const { kafka, consumers } = fakeKafka();
-    const consumer = createEventConsumer({
-      kafka,
-      groupId: 'live-test',
-      ephemeral: true,
-      topics: ['t'],
-      registry: testingRegistry(),
-      handle: async () => {},
-    });
-    await consumer.start();
-    const c = consumers[0] as FakeConsumer;
-    const each = c.config?.eachMessage as (p: EachMessagePayload) => Promise<void>;
-    for (const offset of ['10', '11']) {
-      await each({
-        topic: 't',
-        partition: 1,
-        message: message(offset),
-        heartbeat: async () => {},
-        pause: () => () => {},
-      });
-    }
+    const { consumer, first: c, deliver } = await started({ ephemeral: true });
+    await deliver(1, '10');
+    await deliver(1, '11');
     c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0, 1, 2] } });
     assert.deepEqual(c.seeks, [
       { topic: 't', partition: 0, offset: '5' },
@@ -146,53 +157,25 @@ describe('event consumer (fake Kafka)', () => {
   });
 
   it('a partition just created that will not say where it ends yet is asked again', async () => {
-    const { kafka, consumers } = fakeKafka(2);
-    const consumer = createEventConsumer({
-      kafka,
-      groupId: 'live-test',
-      ephemeral: true,
-      topics: ['t'],
-      registry: testingRegistry(),
-      handle: async () => {},
-    });
-    await consumer.start();
-    const c = consumers[0] as FakeConsumer;
+    const { consumer, first: c } = await started({ ephemeral: true, refusals: 2 });
     c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0] } });
     assert.deepEqual(c.seeks, [{ topic: 't', partition: 0, offset: '5' }]);
     await consumer.stop();
   });
 
   it('a durable group is left to its committed offsets', async () => {
-    const { kafka, consumers } = fakeKafka();
-    const consumer = createEventConsumer({
-      kafka,
-      groupId: 'durable-test',
-      topics: ['t'],
-      registry: testingRegistry(),
-      handle: async () => {},
-    });
-    await consumer.start();
-    const c = consumers[0] as FakeConsumer;
-    const each = c.config?.eachMessage as (p: EachMessagePayload) => Promise<void>;
-    await each({ topic: 't', partition: 0, message: message('3'), heartbeat: async () => {}, pause: () => () => {} });
+    const { consumer, first: c, deliver } = await started();
+    await deliver(0, '3');
     c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0] } });
     assert.deepEqual(c.seeks, []);
     await consumer.stop();
   });
 
   it('reports a crash; one kafkajs will not restart is followed by a new consumer, one it restarts is not', async () => {
-    const { kafka, consumers } = fakeKafka();
     const crashes: Array<[string, boolean]> = [];
-    const consumer = createEventConsumer({
-      kafka,
-      groupId: 'crash-test',
-      topics: ['t'],
-      registry: testingRegistry(),
-      handle: async () => {},
+    const { consumer, consumers, first } = await started({
       onCrash: (err, restarting) => crashes.push([err.message, restarting]),
     });
-    await consumer.start();
-    const first = consumers[0] as FakeConsumer;
     first.emit(first.events.CRASH, { error: new Error('broker went away'), restart: true });
     assert.deepEqual(crashes, [['broker went away', true]]);
     first.emit(first.events.CRASH, { error: new Error('fatal'), restart: false });
@@ -206,17 +189,7 @@ describe('event consumer (fake Kafka)', () => {
   });
 
   it('a consumer stopped while a new one is due stays stopped', async () => {
-    const { kafka, consumers } = fakeKafka();
-    const consumer = createEventConsumer({
-      kafka,
-      groupId: 'crash-stop-test',
-      topics: ['t'],
-      registry: testingRegistry(),
-      handle: async () => {},
-      onCrash: () => {},
-    });
-    await consumer.start();
-    const first = consumers[0] as FakeConsumer;
+    const { consumer, consumers, first } = await started({ onCrash: () => {} });
     first.emit(first.events.CRASH, { error: new Error('fatal'), restart: false });
     await consumer.stop();
     await new Promise((r) => setTimeout(r, 1500));
