@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Admin, IHeaders } from 'kafkajs';
-import { createKafka, type KafkaDependency } from '../infra/adapters/kafka.ts';
+import { createKafka, createTopicsReady, type KafkaDependency } from '../infra/adapters/kafka.ts';
 import { eventually } from '../infra/adapters/testing.ts';
 import { REGIONS, type Region, resolveEndpoints } from '../infra/config/endpoints.ts';
 
@@ -65,10 +65,9 @@ describe('MirrorMaker 2 replication between east and west', () => {
     }
     // Create and fill both source topics first, so MM2 discovers them in the same refresh.
     for (const region of REGIONS) {
-      const created = await cluster(region).admin.createTopics({
-        topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-        waitForLeaders: true,
-      });
+      const created = await createTopicsReady(cluster(region).admin, [
+        { topic, numPartitions: 1, replicationFactor: 1 },
+      ]);
       assert.equal(created, true, `${topic} should be new in ${region}`);
       const records: Sent[] = [1, 2, 3].map((seq) => ({
         key: `order-${seq}`,

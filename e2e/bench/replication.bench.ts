@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer } from 'kafkajs';
-import { createKafka } from '../../infra/adapters/kafka.ts';
+import { createKafka, createTopicsReady } from '../../infra/adapters/kafka.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { fmt, summarize } from './stats.ts';
 
@@ -46,7 +46,7 @@ async function collect(consumer: Consumer, name: string, expected: number, arriv
 try {
   const eastAdmin = await east.admin();
   const westAdmin = await west.admin();
-  await eastAdmin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await createTopicsReady(eastAdmin, [{ topic, numPartitions: 3 }]);
   const producer = await east.producer();
   // Warm up: wait until MM2 has discovered the topic and replicates it.
   await producer.send({ topic, messages: [{ key: 'warmup', value: 'x' }] });

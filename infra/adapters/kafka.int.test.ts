@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { KafkaMessage } from 'kafkajs';
 import { REGIONS } from '../config/endpoints.ts';
 import { kafkaTestClient } from './kafka.testing.ts';
+import { createTopicsReady } from './kafka.ts';
 import { eventually } from './testing.ts';
 
 interface Received {
@@ -31,10 +32,7 @@ for (const region of REGIONS) {
     it('round-trips keyed records through a consumer group, in order per key', async () => {
       const topic = client.topic('adapter.test');
       const groupId = client.group(`adapter-test-${region}`);
-      const created = await client.admin.createTopics({
-        topics: [{ topic, numPartitions: 3, replicationFactor: 1 }],
-        waitForLeaders: true,
-      });
+      const created = await createTopicsReady(client.admin, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
       assert.equal(created, true, `topic ${topic} should be new`);
 
       const keys = ['device-a', 'device-b', 'device-c'];

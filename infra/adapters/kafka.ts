@@ -1,6 +1,6 @@
 /** Kafka adapter (kafkajs): one client per region, admin/producer/consumers made from it. */
 
-import type { Admin, Consumer, ConsumerConfig, Kafka, Producer, ProducerConfig } from 'kafkajs';
+import type { Admin, Consumer, ConsumerConfig, ITopicConfig, Kafka, Producer, ProducerConfig } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { Dependency } from './dependency.ts';
 
@@ -67,4 +67,38 @@ export function createKafka(config: KafkaConfig): KafkaDependency {
       await Promise.allSettled(owned.map((c) => c.disconnect()));
     },
   };
+}
+
+/**
+ * Creates `topics` and waits until every partition of each has a leader; resolves with what
+ * `createTopics` said (false: some already existed). kafkajs' own `waitForLeaders` gives up as soon
+ * as the broker answers UNKNOWN_TOPIC_OR_PARTITION, which a freshly started broker does for a
+ * moment about a topic its controller has just created; this asks again.
+ */
+export async function createTopicsReady(admin: Admin, topics: ITopicConfig[]): Promise<boolean> {
+  const created = await admin.createTopics({ topics, waitForLeaders: false });
+  await untilLeaders(
+    admin,
+    topics.map((t) => t.topic),
+  );
+  return created;
+}
+
+/** Waits until every partition of `topics` has a leader, asking again on any error until `timeoutMs`. */
+export async function untilLeaders(admin: Admin, topics: readonly string[], timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let why: unknown;
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      why = 'partitions without a leader';
+    } catch (err) {
+      why = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`topics not ready after ${timeoutMs} ms: ${topics.join(', ')}`, { cause: why });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { resolvesWithin } from '../adapters/dependency.ts';
 import { kafkaTestClient } from '../adapters/kafka.testing.ts';
-import { createKafka } from '../adapters/kafka.ts';
+import { createKafka, createTopicsReady } from '../adapters/kafka.ts';
 import { eventually } from '../adapters/testing.ts';
 import { resolveEndpoints } from '../config/endpoints.ts';
 import { createEventConsumer } from './consumer.ts';
@@ -33,10 +33,7 @@ describe('event consumer (real Kafka)', () => {
   /** A topic of one partition holding `n` valid events. */
   async function topicWith(n: number): Promise<string> {
     const topic = client.topic('consumer.test');
-    await client.admin.createTopics({
-      topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-      waitForLeaders: true,
-    });
+    await createTopicsReady(client.admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
     if (n > 0)
       await send(
         topic,

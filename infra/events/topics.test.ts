@@ -36,4 +36,19 @@ describe('ensureTopics', () => {
     assert.equal(calls.create, 1);
     assert.equal(calls.metadata, 3, 'asked until the leaders were there');
   });
+
+  it('creating them, it asks again while a fresh broker does not know the topics it has just created', async () => {
+    let asked = 0;
+    const admin = {
+      listTopics: async () => [],
+      createTopics: async () => true,
+      fetchTopicMetadata: async ({ topics }: { topics: string[] }) => {
+        if (asked++ < 2) throw new Error('This server does not host this topic-partition');
+        return { topics: topics.map((name) => ({ name, partitions: [{ partitionId: 0, leader: 0 }] })) };
+      },
+    };
+    const kafka = { admin: async () => admin } as unknown as KafkaDependency;
+    assert.deepEqual(await ensureTopics(kafka, ['a.v1']), ['a.v1', 'a.v1.dlq']);
+    assert.equal(asked, 3);
+  });
 });

@@ -6,8 +6,7 @@
  * whenever MirrorMaker gets round to the first record (MirrorMaker writes into a topic that is
  * already there; kafkajs would not notice a topic that appears after it subscribed).
  */
-import type { Admin } from 'kafkajs';
-import type { KafkaDependency } from '../adapters/kafka.ts';
+import { createTopicsReady, type KafkaDependency, untilLeaders } from '../adapters/kafka.ts';
 import { dlqTopic } from './consumer.ts';
 
 /** The topics of `types` in a region whose peer is `peer`. */
@@ -26,10 +25,10 @@ export async function ensureTopics(
   const wanted = [...new Set(regionTopics(types, opts.peer))].filter((t) => !existing.has(t));
   if (wanted.length === 0) return [];
   try {
-    await admin.createTopics({
-      topics: wanted.map((topic) => ({ topic, numPartitions: opts.partitions ?? 3 })),
-      waitForLeaders: true,
-    });
+    await createTopicsReady(
+      admin,
+      wanted.map((topic) => ({ topic, numPartitions: opts.partitions ?? 3 })),
+    );
   } catch (err) {
     // Two processes of a region starting together race to create the same topics: the loser's
     // "already exists" is success. Anything else is real.
@@ -39,15 +38,4 @@ export async function ensureTopics(
     await untilLeaders(admin, wanted);
   }
   return wanted;
-}
-
-/** Waits until every partition of `topics` has a leader (kafkajs retries the metadata call). */
-async function untilLeaders(admin: Admin, topics: readonly string[], timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics] });
-    if (meta.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
-    if (Date.now() > deadline) throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

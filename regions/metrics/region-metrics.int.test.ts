@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
+import { createTopicsReady } from '../../infra/adapters/kafka.ts';
 import { uniqueName, until } from '../../infra/adapters/testing.ts';
 import { commerceModule } from '../commerce/module.ts';
 import { east } from '../east.ts';
@@ -163,7 +164,7 @@ describe('region /metrics', () => {
     const topic = uniqueName('metrics-lag');
     const groupId = `${uniqueName('metrics-lag-group')}-east`;
     const admin = await kafka.admin();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    await createTopicsReady(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
     const producer = await kafka.producer();
     try {
       await producer.send({ topic, acks: -1, messages: [{ value: 'a' }, { value: 'b' }] });
@@ -194,10 +195,10 @@ describe('region /metrics', () => {
     const kept = uniqueName('metrics-lag-kept');
     const groupId = `${uniqueName('metrics-lag-group')}-east`;
     const admin = await kafka.admin();
-    await admin.createTopics({
-      topics: [dropped, kept].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-      waitForLeaders: true,
-    });
+    await createTopicsReady(
+      admin,
+      [dropped, kept].map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
+    );
     const producer = await kafka.producer();
     const consumers: Array<{ disconnect(): Promise<void> }> = [];
     try {
