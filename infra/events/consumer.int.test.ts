@@ -153,4 +153,59 @@ describe('event consumer (real Kafka)', () => {
       }
     });
   }
+
+  it('a durable group that starts at the end commits each partition at once: what is written while another member holds it unread is not skipped', async () => {
+    const topic = await topicWith(2);
+    const groupId = client.group('from-now-group');
+    const seen: number[] = [];
+    const group = createEventConsumer({
+      kafka: client.kafka,
+      groupId,
+      fromBeginning: false,
+      topics: [topic],
+      registry: testingRegistry(),
+      handle: async (event) => {
+        seen.push((event.data as { step: number }).step);
+      },
+    });
+    await group.start();
+    const other = createKafka({
+      brokers: resolveEndpoints('east', process.env).kafkaBrokers,
+      clientId: 'a-rebalancer',
+    });
+    try {
+      // It starts at the end: the two records already there are not its business, and the end is committed.
+      await eventually(async () => assert.equal(await committed(groupId, topic), 2), { timeoutMs: 10_000 });
+      const member = other.consumer({
+        groupId,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 1_000,
+        maxWaitTimeInMs: 500,
+      });
+      const joined = new Promise<Record<string, number[]>>((resolve) =>
+        member.on(member.events.GROUP_JOIN, (e) => resolve(e.payload.memberAssignment)),
+      );
+      const taken: number[] = [];
+      await member.connect();
+      await member.subscribe({ topics: [topic], fromBeginning: false });
+      await member.run({
+        autoCommit: false,
+        eachMessage: async ({ message }) => {
+          taken.push((fromKafkaMessage(message, testingRegistry()).data as { step: number }).step);
+        },
+      });
+      assert.ok(await resolvesWithin(joined, 30_000), 'the other member joined');
+      assert.deepEqual(await joined, { [topic]: [0] }, 'the other member holds the partition');
+      await send(topic, [2, 3, 4]);
+      await eventually(() => assert.deepEqual(taken, [2, 3, 4]), { timeoutMs: 10_000 });
+      // It leaves without committing (as a member killed before its commit would).
+      await member.disconnect();
+      await send(topic, [5]);
+      await eventually(() => assert.deepEqual(seen, [2, 3, 4, 5]), { timeoutMs: 20_000 });
+      await eventually(async () => assert.equal(await committed(groupId, topic), 6), { timeoutMs: 10_000 });
+    } finally {
+      await other.close();
+      await group.stop();
+    }
+  });
 });

@@ -54,6 +54,8 @@ class FakeConsumer {
   readonly events = { CRASH: 'crash', GROUP_JOIN: 'group_join', FETCH: 'fetch' } as const;
   readonly listeners = new Map<string, Listener[]>();
   readonly seeks: Array<{ topic: string; partition: number; offset: string }> = [];
+  readonly paused: string[] = [];
+  readonly commits: Array<{ topic: string; partition: number; offset: string }> = [];
   config?: ConsumerRunConfig;
   disconnected = false;
 
@@ -76,6 +78,16 @@ class FakeConsumer {
   seek(s: { topic: string; partition: number; offset: string }) {
     this.seeks.push(s);
   }
+  pause(tps: Array<{ topic: string; partitions: number[] }>) {
+    for (const { topic, partitions } of tps) for (const p of partitions) this.paused.push(`${topic}:${p}`);
+  }
+  resume(tps: Array<{ topic: string; partitions: number[] }>) {
+    const gone = new Set(tps.flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}:${p}`)));
+    this.paused.splice(0, this.paused.length, ...this.paused.filter((k) => !gone.has(k)));
+  }
+  async commitOffsets(offsets: Array<{ topic: string; partition: number; offset: string }>) {
+    this.commits.push(...offsets);
+  }
   async run(config: ConsumerRunConfig) {
     this.config = config;
     // The first fetch right after the group is joined, as kafkajs does.
@@ -97,6 +109,12 @@ function fakeKafka(refusals = 0): { kafka: KafkaDependency; consumers: FakeConsu
       return [0, 1, 2].map((partition) => ({ partition, offset: '5', high: '5', low: '0' }));
     },
     deleteGroups: async () => {},
+    // The group has committed partition 1 only.
+    fetchOffsets: async ({ topics }: { topics: string[] }) =>
+      topics.map((topic) => ({
+        topic,
+        partitions: [0, 1, 2].map((partition) => ({ partition, offset: partition === 1 ? '3' : '-1' })),
+      })),
   });
   return { kafka: { consumer, admin } as unknown as KafkaDependency, consumers };
 }
@@ -115,13 +133,19 @@ const message = (offset: string): KafkaMessage =>
 
 /** A started consumer of topic `t` on a fake Kafka, its first kafkajs consumer, and a way to feed it records. */
 async function started(
-  opts: { ephemeral?: boolean; refusals?: number; onCrash?: (err: Error, restarting: boolean) => void } = {},
+  opts: {
+    ephemeral?: boolean;
+    fromBeginning?: boolean;
+    refusals?: number;
+    onCrash?: (err: Error, restarting: boolean) => void;
+  } = {},
 ) {
   const { kafka, consumers } = fakeKafka(opts.refusals);
   const consumer = createEventConsumer({
     kafka,
     groupId: 'test-group',
     ephemeral: opts.ephemeral,
+    fromBeginning: opts.fromBeginning,
     topics: ['t'],
     registry: testingRegistry(),
     handle: async () => {},
@@ -160,6 +184,21 @@ describe('event consumer (fake Kafka)', () => {
     const { consumer, first: c } = await started({ ephemeral: true, refusals: 2 });
     c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0] } });
     assert.deepEqual(c.seeks, [{ topic: 't', partition: 0, offset: '5' }]);
+    await consumer.stop();
+  });
+
+  it('a durable group starting at the end commits its place in each assigned partition that has no offset yet', async () => {
+    const { consumer, first: c, deliver } = await started({ fromBeginning: false });
+    await deliver(2, '8');
+    c.emit(c.events.GROUP_JOIN, { memberAssignment: { t: [0, 1, 2] } });
+    assert.deepEqual(c.paused, ['t:0', 't:1', 't:2'], 'paused while the offsets are read');
+    await eventually(() => assert.deepEqual(c.paused, []), { timeoutMs: 5000 });
+    const expected = [
+      { topic: 't', partition: 0, offset: '5' },
+      { topic: 't', partition: 2, offset: '9' },
+    ];
+    assert.deepEqual(c.commits, expected, 'partition 1 keeps its committed offset');
+    assert.deepEqual(c.seeks, expected);
     await consumer.stop();
   });
 

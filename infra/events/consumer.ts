@@ -265,8 +265,14 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     }
   }
 
-  const positions = opts.ephemeral ? new FeedPositions() : undefined;
-  /** Settles once an ephemeral feed knows where each of its partitions ended when it started. */
+  /**
+   * A consumer that starts "from now on" keeps its own place: an ephemeral feed (which commits
+   * nothing) and a durable group that starts at the end (`fromBeginning: false`), whose partitions
+   * have no committed offset until it handles a record in them.
+   */
+  const fromNow = opts.ephemeral === true || opts.fromBeginning === false;
+  const positions = fromNow ? new FeedPositions() : undefined;
+  /** Settles once the consumer knows where each of its partitions ended when it started. */
   let ends: Promise<void> | undefined;
 
   async function endsOfAll(into: FeedPositions): Promise<void> {
@@ -279,6 +285,49 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     );
   }
   let relaunchTimer: NodeJS.Timeout | undefined;
+
+  /** Bumped by every join: a join's anchoring resumes its partitions only if no later join came. */
+  let joins = 0;
+
+  /**
+   * Gives every assigned partition of a durable "from now on" group a committed offset. Without
+   * one, kafkajs starts such a partition at its end again in every generation, so what was written
+   * there while nobody read it (a rebalance, a member killed before it handled a record) was
+   * skipped for good: webhooks a partner was owed, cache invalidations. The partitions are paused
+   * while the group's offsets are read; those without one get this process's place in them (the
+   * end when it started, or one past the last record it handled), committed and sought to.
+   */
+  function anchor(c: Consumer, assignment: Readonly<Record<string, readonly number[]>>, at: FeedPositions): void {
+    const assigned = Object.entries(assignment)
+      .filter(([, partitions]) => partitions.length > 0)
+      .map(([topic, partitions]) => ({ topic, partitions: [...partitions] }));
+    if (assigned.length === 0) return;
+    const join = ++joins;
+    c.pause(assigned);
+    void (async () => {
+      try {
+        await ends;
+        const admin = await opts.kafka.admin();
+        const committed = await admin.fetchOffsets({ groupId: opts.groupId, topics: assigned.map((a) => a.topic) });
+        const missing: Record<string, number[]> = {};
+        for (const { topic, partitions } of committed) {
+          const mine = new Set(assignment[topic] ?? []);
+          missing[topic] = partitions.filter((p) => p.offset === '-1' && mine.has(p.partition)).map((p) => p.partition);
+        }
+        const seeks = at.seeksFor(missing);
+        if (seeks.length === 0) return;
+        await c.commitOffsets(seeks);
+        for (const seek of seeks) c.seek(seek);
+      } catch (err) {
+        // A rebalance meanwhile: the next join anchors again.
+        const what = new Error(`giving new partitions a committed offset failed: ${(err as Error)?.message ?? err}`);
+        if (!stopping)
+          opts.onError?.(what, { topic: assigned.map((a) => a.topic).join(','), partition: -1, offset: '-1' });
+      } finally {
+        if (join === joins && !stopping) c.resume(assigned);
+      }
+    })();
+  }
 
   /**
    * Makes, connects and runs a consumer; resolves with a promise of its first fetch (the group is
@@ -316,11 +365,15 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         // start() awaits it; this only keeps a failure while launch() is still busy from being "unhandled".
         ends.catch(() => {});
       }
-      // Each generation starts an ephemeral group's partitions from the end unless told where:
-      // back to where this feed was, so nothing written during the rejoin is skipped.
-      c.on(c.events.GROUP_JOIN, ({ payload }) => {
-        for (const seek of positions.seeksFor(payload.memberAssignment)) c.seek(seek);
-      });
+      if (opts.ephemeral) {
+        // Each generation starts an ephemeral group's partitions from the end unless told where:
+        // back to where this feed was, so nothing written during the rejoin is skipped.
+        c.on(c.events.GROUP_JOIN, ({ payload }) => {
+          for (const seek of positions.seeksFor(payload.memberAssignment)) c.seek(seek);
+        });
+      } else {
+        c.on(c.events.GROUP_JOIN, ({ payload }) => anchor(c, payload.memberAssignment, positions));
+      }
     }
     await c.connect();
     await c.subscribe({
