@@ -166,6 +166,19 @@ describe('webhooks end to end (east)', () => {
     assert.equal(body.data.status, 'PENDING');
     assert.equal('paymentToken' in body.data, false, 'the payment token stays inside');
     assert.match(created.headers['webhook-id'] as string, /^msg_[0-9a-f]{32}$/);
+    // The order's confirmation follows; both are recorded as delivered before the test ends (the
+    // next test counts the region's deliveries).
+    await eventually(
+      async () => {
+        const statuses = (await view(a, ea.id)).deliveries.map((d) => d.status);
+        assert.deepEqual(statuses, ['DELIVERED', 'DELIVERED']);
+      },
+      { timeoutMs: 20_000 },
+    );
+    assert.ok(
+      r.received.some((x) => verified(ea.secret, x).type === CONFIRMED),
+      'order.confirmed delivered',
+    );
     for (const x of r.received) {
       assert.throws(() => verified(eb.secret, x), /No matching signature/, 'nothing was signed for tenant b');
     }
