@@ -167,6 +167,15 @@ async function endsOf(admin: Admin, topic: string): Promise<Array<{ partition: n
 
 const END_OFFSETS_WAIT_MS = 20_000;
 
+/** Notes in `into` where each partition of `topics` ends now: a feed's starting place. */
+export async function noteEnds(admin: Admin, topics: readonly string[], into: FeedPositions): Promise<void> {
+  await Promise.all(
+    topics.map(async (topic) => {
+      for (const { partition, offset } of await endsOf(admin, topic)) into.startAt(topic, partition, offset);
+    }),
+  );
+}
+
 export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const stats = { handled: 0, deadLettered: 0, retries: 0 };
@@ -276,13 +285,8 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   let ends: Promise<void> | undefined;
 
   async function endsOfAll(into: FeedPositions): Promise<void> {
-    const admin = await opts.kafka.admin();
     const named = opts.topics.filter((t): t is string => typeof t === 'string');
-    await Promise.all(
-      named.map(async (topic) => {
-        for (const { partition, offset } of await endsOf(admin, topic)) into.startAt(topic, partition, offset);
-      }),
-    );
+    await noteEnds(await opts.kafka.admin(), named, into);
   }
   let relaunchTimer: NodeJS.Timeout | undefined;
 

@@ -2,14 +2,16 @@
  * The console's live event stream: every event written in each watched region, read from that
  * region's Kafka (local event topics only, `<domain>.<context>.<event>.v<N>`; the mirrored
  * `<peer>.…` copies are the other region's own events, shown once from there). An ephemeral
- * group per region (from the end, no commits, deleted on stop) and a short ring of recent
- * events so a page that opens sees the last few at once. Operators see the envelope's routing
- * facts (type, tenant, subject, id, time, trace), never the payload.
+ * group per region (from the end, no commits but its own place kept across re-joins, deleted on
+ * stop) and a short ring of recent events so a page that opens sees the last few at once.
+ * Operators see the envelope's routing facts (type, tenant, subject, id, time, trace), never the
+ * payload.
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Consumer } from 'kafkajs';
 import { createKafka, type KafkaDependency } from '../../infra/adapters/kafka.ts';
+import { FeedPositions, noteEnds } from '../../infra/events/consumer.ts';
 import type { Service } from '../host/services.ts';
 
 /** A local event topic: `<domain>.<context>.<event>.v<N>` (not a mirror, DLQ or internal topic). */
@@ -96,14 +98,27 @@ export function createEventFeed(
         const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
         running.push({ kafka, consumer, groupId });
         try {
-          await consumer.connect();
+          // The group commits nothing, so every re-join would start its partitions at the end again
+          // and skip what came meanwhile: it keeps its own place (as the region's live feeds do).
+          const positions = new FeedPositions();
+          const admin = await kafka.admin();
           // A pattern is matched against the topics that exist now: the platform creates its event topics at region start.
+          const topics = (await admin.listTopics()).filter((t) => EVENT_TOPIC.test(t));
+          const ends = noteEnds(admin, topics, positions);
+          ends.catch(() => {});
+          consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+            for (const seek of positions.seeksFor(payload.memberAssignment)) consumer.seek(seek);
+          });
+          await consumer.connect();
           await consumer.subscribe({ topics: [EVENT_TOPIC], fromBeginning: false });
           await consumer.run({
             autoCommit: false,
-            eachMessage: async ({ topic, partition, message }) =>
-              push(feedEvent(region.name, topic, partition, message.offset, message.value)),
+            eachMessage: async ({ topic, partition, message }) => {
+              push(feedEvent(region.name, topic, partition, message.offset, message.value));
+              positions.handled(topic, partition, message.offset);
+            },
           });
+          await ends;
         } catch (err) {
           opts.log?.(`event feed ${region.name}: ${(err as Error)?.message ?? err}`);
         }
