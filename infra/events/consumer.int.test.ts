@@ -2,15 +2,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { resolvesWithin } from '../adapters/dependency.ts';
-import { kafkaTestClient } from '../adapters/kafka.testing.ts';
-import { createKafka, createTopicsReady } from '../adapters/kafka.ts';
+import type { KafkaMessage } from 'kafkajs';
+import { kafkaTestClient, memberSortingFirst, type TestMember } from '../adapters/kafka.testing.ts';
+import { createTopicsReady } from '../adapters/kafka.ts';
 import { eventually } from '../adapters/testing.ts';
-import { resolveEndpoints } from '../config/endpoints.ts';
 import { createEventConsumer } from './consumer.ts';
 import { envelope } from './envelope.ts';
 import { fromKafkaMessage, toKafkaMessage } from './kafka-codec.ts';
 import { TESTING_EVENTS, testingRegistry, thingEvent } from './testing.ts';
+
+/** The `step` of a test event read straight from Kafka. */
+const stepOf = (message: KafkaMessage) => (fromKafkaMessage(message, testingRegistry()).data as { step: number }).step;
 
 describe('event consumer (real Kafka)', () => {
   const client = kafkaTestClient('east', 'consumer-test');
@@ -107,48 +109,26 @@ describe('event consumer (real Kafka)', () => {
         },
       });
       await feed.start();
-      // A second member whose id sorts first (kafkajs' round-robin assigner deals partitions in
-      // member-id order): while it is in the group it holds the one partition, and it commits nothing.
-      const other = createKafka({
-        brokers: resolveEndpoints('east', process.env).kafkaBrokers,
-        clientId: 'a-rebalancer',
-      });
+      let other: TestMember | undefined;
       try {
         if (before.length > 0) {
           await send(topic, before);
           await eventually(() => assert.deepEqual(seen, before), { timeoutMs: 10_000 });
         }
-        const member = other.consumer({
-          groupId,
-          sessionTimeout: 10_000,
-          heartbeatInterval: 1_000,
-          maxWaitTimeInMs: 500,
-        });
-        const joined = new Promise<Record<string, number[]>>((resolve) =>
-          member.on(member.events.GROUP_JOIN, (e) => resolve(e.payload.memberAssignment)),
-        );
         const taken: number[] = [];
-        await member.connect();
-        await member.subscribe({ topics: [topic], fromBeginning: false });
-        await member.run({
-          autoCommit: false,
-          eachMessage: async ({ message }) => {
-            taken.push((fromKafkaMessage(message, testingRegistry()).data as { step: number }).step);
-          },
-        });
-        assert.ok(await resolvesWithin(joined, 30_000), 'the other member joined');
-        assert.deepEqual(await joined, { [topic]: [0] }, 'the other member holds the partition');
+        other = await memberSortingFirst('east', groupId, [topic], (_, m) => taken.push(stepOf(m)));
+        assert.deepEqual(other.assignment, { [topic]: [0] }, 'the other member holds the partition');
         await send(topic, [2, 3, 4]);
         await eventually(() => assert.deepEqual(taken, [2, 3, 4]), { timeoutMs: 10_000 });
         assert.deepEqual(seen, before, 'the feed held no partition meanwhile');
         // It leaves; the feed gets the partition back in a new generation, in which an ephemeral
         // group (no committed offsets) would start from the end.
-        await member.disconnect();
+        await other.leave();
         await send(topic, [5]);
         await eventually(() => assert.deepEqual(seen, [...before, 2, 3, 4, 5]), { timeoutMs: 20_000 });
         assert.equal(feed.stats.deadLettered, 0);
       } finally {
-        await other.close();
+        await other?.leave();
         await feed.stop();
       }
     });
@@ -169,42 +149,22 @@ describe('event consumer (real Kafka)', () => {
       },
     });
     await group.start();
-    const other = createKafka({
-      brokers: resolveEndpoints('east', process.env).kafkaBrokers,
-      clientId: 'a-rebalancer',
-    });
+    let other: TestMember | undefined;
     try {
       // It starts at the end: the two records already there are not its business, and the end is committed.
       await eventually(async () => assert.equal(await committed(groupId, topic), 2), { timeoutMs: 10_000 });
-      const member = other.consumer({
-        groupId,
-        sessionTimeout: 10_000,
-        heartbeatInterval: 1_000,
-        maxWaitTimeInMs: 500,
-      });
-      const joined = new Promise<Record<string, number[]>>((resolve) =>
-        member.on(member.events.GROUP_JOIN, (e) => resolve(e.payload.memberAssignment)),
-      );
       const taken: number[] = [];
-      await member.connect();
-      await member.subscribe({ topics: [topic], fromBeginning: false });
-      await member.run({
-        autoCommit: false,
-        eachMessage: async ({ message }) => {
-          taken.push((fromKafkaMessage(message, testingRegistry()).data as { step: number }).step);
-        },
-      });
-      assert.ok(await resolvesWithin(joined, 30_000), 'the other member joined');
-      assert.deepEqual(await joined, { [topic]: [0] }, 'the other member holds the partition');
+      other = await memberSortingFirst('east', groupId, [topic], (_, m) => taken.push(stepOf(m)));
+      assert.deepEqual(other.assignment, { [topic]: [0] }, 'the other member holds the partition');
       await send(topic, [2, 3, 4]);
       await eventually(() => assert.deepEqual(taken, [2, 3, 4]), { timeoutMs: 10_000 });
       // It leaves without committing (as a member killed before its commit would).
-      await member.disconnect();
+      await other.leave();
       await send(topic, [5]);
       await eventually(() => assert.deepEqual(seen, [2, 3, 4, 5]), { timeoutMs: 20_000 });
       await eventually(async () => assert.equal(await committed(groupId, topic), 6), { timeoutMs: 10_000 });
     } finally {
-      await other.close();
+      await other?.leave();
       await group.stop();
     }
   });

@@ -122,17 +122,24 @@ const RELAUNCH_MS = 1000;
  * UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER for a moment: seen here five times in a second).
  */
 export class FeedPositions {
-  readonly #next = new Map<string, { topic: string; partition: number; offset: string }>();
+  /** Per partition: the offset to start at, or (once a record is handled) the last one handled. */
+  readonly #at = new Map<string, { topic: string; partition: number; offset: string; handled: boolean }>();
 
   /** The feed starts `topic`/`partition` at `offset` unless it already is somewhere in it. */
   startAt(topic: string, partition: number, offset: string): void {
     const key = `${partition}:${topic}`;
-    if (!this.#next.has(key)) this.#next.set(key, { topic, partition, offset });
+    if (!this.#at.has(key)) this.#at.set(key, { topic, partition, offset, handled: false });
   }
 
-  /** `offset` of `topic`/`partition` is done. */
+  /** `offset` of `topic`/`partition` is done (called for every record: no arithmetic here). */
   handled(topic: string, partition: number, offset: string): void {
-    this.#next.set(`${partition}:${topic}`, { topic, partition, offset: (BigInt(offset) + 1n).toString() });
+    const key = `${partition}:${topic}`;
+    const at = this.#at.get(key);
+    if (at === undefined) this.#at.set(key, { topic, partition, offset, handled: true });
+    else {
+      at.offset = offset;
+      at.handled = true;
+    }
   }
 
   /** The seeks that put a new assignment (kafkajs' `memberAssignment`) back where this feed was. */
@@ -141,8 +148,9 @@ export class FeedPositions {
   ): Array<{ topic: string; partition: number; offset: string }> {
     return Object.entries(assignment).flatMap(([topic, partitions]) =>
       partitions.flatMap((partition) => {
-        const at = this.#next.get(`${partition}:${topic}`);
-        return at ? [at] : [];
+        const at = this.#at.get(`${partition}:${topic}`);
+        if (at === undefined) return [];
+        return [{ topic, partition, offset: at.handled ? (BigInt(at.offset) + 1n).toString() : at.offset }];
       }),
     );
   }

@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
-import { resolvesWithin } from '../../infra/adapters/dependency.ts';
-import { kafkaTestClient } from '../../infra/adapters/kafka.testing.ts';
-import { createKafka, createTopicsReady } from '../../infra/adapters/kafka.ts';
+import { kafkaTestClient, memberSortingFirst, type TestMember } from '../../infra/adapters/kafka.testing.ts';
+import { createTopicsReady } from '../../infra/adapters/kafka.ts';
 import { eventually } from '../../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { createEventFeed, EVENT_TOPIC, type FeedEvent } from './event-feed.ts';
@@ -24,9 +23,6 @@ describe('ops event feed (east, real Kafka)', () => {
     feed.listen((e) => {
       if (e.topic === topic) seen.push(e);
     });
-    // A second member of the feed's group whose id sorts first: kafkajs' round-robin assigner deals
-    // partitions in member-id order, so it holds one of the topic's two partitions while it is in.
-    const other = createKafka({ brokers, clientId: 'a-rebalancer' });
     const producer = await client.kafka.producer();
     const send = (partition: number, id: string) =>
       producer.send({
@@ -34,42 +30,24 @@ describe('ops event feed (east, real Kafka)', () => {
         acks: -1,
         messages: [{ partition, value: JSON.stringify({ id, type: 'opstest.feed.noted.v1', tenant: 't' }) }],
       });
+    let other: TestMember | undefined;
     try {
       await feed.start();
       const prefix = `ops-console-east-${hostname()}-${process.pid}-`;
       const { groups } = await client.admin.listGroups();
       const groupId = groups.find((g) => g.groupId.startsWith(prefix))?.groupId;
       assert.ok(groupId, 'the feed has joined its group');
-      const member = other.consumer({ groupId, heartbeatInterval: 1_000, maxWaitTimeInMs: 250 });
-      const joined = new Promise<Record<string, number[]>>((resolve) =>
-        member.on(member.events.GROUP_JOIN, (e) => resolve(e.payload.memberAssignment)),
-      );
-      // It reads its partitions from where they end at its first fetch: the test writes after that.
-      let fetchedAfterJoin = false;
-      let isJoined = false;
-      member.on(member.events.GROUP_JOIN, () => {
-        isJoined = true;
-      });
-      member.on(member.events.FETCH, () => {
-        if (isJoined) fetchedAfterJoin = true;
-      });
+      // A second member whose id sorts first holds one of the topic's two partitions while it is in.
       const taken: string[] = [];
-      await member.connect();
-      await member.subscribe({ topics: [EVENT_TOPIC], fromBeginning: false });
-      await member.run({
-        autoCommit: false,
-        eachMessage: async ({ topic: t, message }) => {
-          if (t === topic) taken.push(String(message.offset));
-        },
+      other = await memberSortingFirst('east', groupId, [EVENT_TOPIC], (t, m) => {
+        if (t === topic) taken.push(m.offset);
       });
-      assert.ok(await resolvesWithin(joined, 30_000), 'the other member joined');
-      const [held] = (await joined)[topic] ?? [];
+      const [held] = other.assignment[topic] ?? [];
       assert.ok(held !== undefined, 'the other member holds one of the partitions');
-      await eventually(() => assert.ok(fetchedAfterJoin), { timeoutMs: 10_000 });
       await send(held, 'while-away');
       await eventually(() => assert.deepEqual(taken, ['0']), { timeoutMs: 10_000 });
       // It leaves without committing; the feed gets the partition back in a new generation.
-      await member.disconnect();
+      await other.leave();
       await send(held, 'after');
       await eventually(
         () =>
@@ -80,7 +58,7 @@ describe('ops event feed (east, real Kafka)', () => {
         { timeoutMs: 20_000 },
       );
     } finally {
-      await other.close();
+      await other?.leave();
       await feed.stop();
       await client.admin.deleteTopics({ topics: [topic] }).catch(() => {});
     }
