@@ -168,4 +168,39 @@ describe('event consumer (real Kafka)', () => {
       await group.stop();
     }
   });
+  it('a gathering consumer takes what is written within its window in one batch, and a lone record after the window', async () => {
+    const topic = await topicWith(0);
+    const seen: number[] = [];
+    const consumer = createEventConsumer({
+      kafka: client.kafka,
+      groupId: client.group('gathering-group'),
+      topics: [topic],
+      registry: testingRegistry(),
+      // Windows far longer than the burst below: at most one window boundary falls within it.
+      gatherMs: 3000,
+      handle: async (event) => {
+        seen.push((event.data as { step: number }).step);
+      },
+    });
+    await consumer.start();
+    try {
+      // A lone record: never the 1 MiB a gathering fetch waits for, so it comes when the window ends.
+      await send(topic, [0]);
+      await eventually(() => assert.deepEqual(seen, [0]), { timeoutMs: 10_000 });
+      const before = consumer.stats.batches;
+      // Twelve records sent one by one over ~120 ms: without gathering, about one batch each.
+      for (let step = 1; step <= 12; step++) {
+        await send(topic, [step]);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await eventually(() => assert.equal(seen.length, 13), { timeoutMs: 10_000 });
+      assert.deepEqual(
+        seen,
+        Array.from({ length: 13 }, (_, i) => i),
+      );
+      assert.ok(consumer.stats.batches - before <= 2, `${consumer.stats.batches - before} batches for 12 records`);
+    } finally {
+      await consumer.stop();
+    }
+  });
 });

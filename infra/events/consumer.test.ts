@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
-import type { Consumer, ConsumerRunConfig, KafkaMessage } from 'kafkajs';
+import type { Consumer, ConsumerConfig, ConsumerRunConfig, KafkaMessage } from 'kafkajs';
 import type { KafkaDependency } from '../adapters/kafka.ts';
 import { eventually } from '../adapters/testing.ts';
 import { createEventConsumer, FeedPositions } from './consumer.ts';
@@ -51,13 +51,22 @@ type Listener = (e: { payload: Record<string, unknown> }) => void;
 
 /** A kafkajs consumer that records what it is asked and lets the test raise its events. */
 class FakeConsumer {
-  readonly events = { CRASH: 'crash', GROUP_JOIN: 'group_join', FETCH: 'fetch' } as const;
+  readonly events = {
+    CRASH: 'crash',
+    GROUP_JOIN: 'group_join',
+    FETCH: 'fetch',
+    START_BATCH_PROCESS: 'start_batch_process',
+  } as const;
   readonly listeners = new Map<string, Listener[]>();
   readonly seeks: Array<{ topic: string; partition: number; offset: string }> = [];
   readonly paused: string[] = [];
   readonly commits: Array<{ topic: string; partition: number; offset: string }> = [];
   config?: ConsumerRunConfig;
   disconnected = false;
+  readonly consumerConfig: ConsumerConfig;
+  constructor(consumerConfig: ConsumerConfig) {
+    this.consumerConfig = consumerConfig;
+  }
 
   on(event: string, listener: Listener) {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
@@ -97,8 +106,8 @@ class FakeConsumer {
 
 function fakeKafka(refusals = 0): { kafka: KafkaDependency; consumers: FakeConsumer[] } {
   const consumers: FakeConsumer[] = [];
-  const consumer = () => {
-    const c = new FakeConsumer();
+  const consumer = (config: ConsumerConfig) => {
+    const c = new FakeConsumer(config);
     consumers.push(c);
     return c as unknown as Consumer;
   };
@@ -137,6 +146,7 @@ async function started(
     ephemeral?: boolean;
     fromBeginning?: boolean;
     refusals?: number;
+    gatherMs?: number;
     onCrash?: (err: Error, restarting: boolean) => void;
   } = {},
 ) {
@@ -150,6 +160,7 @@ async function started(
     registry: testingRegistry(),
     handle: async () => {},
     onCrash: opts.onCrash,
+    gatherMs: opts.gatherMs,
   });
   await consumer.start();
   const first = consumers[0] as FakeConsumer;
@@ -225,6 +236,26 @@ describe('event consumer (fake Kafka)', () => {
     await eventually(() => assert.ok(second.config, 'the new consumer runs'), { timeoutMs: 5000 });
     await consumer.stop();
     assert.ok(second.disconnected);
+  });
+
+  it('a gathering consumer has the broker hold each fetch until its window passes or a burst fills it; others take each record at once', async () => {
+    const gathering = await started({ gatherMs: 200 });
+    assert.equal(gathering.first.consumerConfig.maxWaitTimeInMs, 200);
+    assert.ok((gathering.first.consumerConfig.minBytes ?? 1) >= 64 * 1024, 'waits for more than a few events');
+    await gathering.consumer.stop();
+    const plain = await started();
+    assert.equal(plain.first.consumerConfig.minBytes ?? 1, 1, 'answered as soon as one record is there');
+    assert.equal(plain.first.consumerConfig.maxWaitTimeInMs, 500);
+    await plain.consumer.stop();
+  });
+
+  it('counts the fetched batches that held records', async () => {
+    const { consumer, first: c } = await started();
+    c.emit(c.events.START_BATCH_PROCESS, { batchSize: 3 });
+    c.emit(c.events.START_BATCH_PROCESS, { batchSize: 0 });
+    c.emit(c.events.START_BATCH_PROCESS, { batchSize: 1 });
+    assert.equal(consumer.stats.batches, 2);
+    await consumer.stop();
   });
 
   it('a consumer stopped while a new one is due stays stopped', async () => {

@@ -51,6 +51,13 @@ export interface EventConsumerOptions {
   /** Longest wait of one fetch on an idle topic; 500 ms by default. */
   readonly maxWaitMs?: number;
   /**
+   * For a consumer off the hot path (cache invalidation, webhook fan-out): each fetch waits this
+   * long for records to gather (Kafka's fetch.min.bytes with fetch.max.wait.ms) instead of
+   * returning with the first one, so the events of a burst cost one wake-up, one walk of the
+   * fetch response and one offset commit, not one each. Events wait up to this long more.
+   */
+  readonly gatherMs?: number;
+  /**
    * Partitions handled at once (kafkajs `partitionsConsumedConcurrently`); 3 by default, the
    * partitions of an event topic, so one slow record (a provider call, a retry) does not hold
    * up other partitions' keys. Order holds within a partition (one aggregate's events).
@@ -68,7 +75,8 @@ export interface EventConsumerOptions {
 export interface EventConsumer {
   start(): Promise<void>;
   stop(): Promise<void>;
-  readonly stats: { handled: number; deadLettered: number; retries: number };
+  /** `batches`: fetched batches that held records (a partition's records of one fetch, each a wake-up). */
+  readonly stats: { handled: number; deadLettered: number; retries: number; batches: number };
 }
 
 const MIRRORED_PREFIX = new RegExp(`^(${REGIONS.join('|')})\\.`);
@@ -111,6 +119,9 @@ const COMMIT_INTERVAL_MS = 1000;
 
 /** How long after a crash kafkajs would not recover from a new consumer is started. */
 const RELAUNCH_MS = 1000;
+
+/** What a gathering fetch (`gatherMs`) waits for at most: more than a burst of events holds. */
+const GATHER_MIN_BYTES = 1024 * 1024;
 
 /**
  * Where an ephemeral feed is in each partition: the next offset to read, kept across the group's
@@ -186,7 +197,7 @@ export async function noteEnds(admin: Admin, topics: readonly string[], into: Fe
 
 export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
-  const stats = { handled: 0, deadLettered: 0, retries: 0 };
+  const stats = { handled: 0, deadLettered: 0, retries: 0, batches: 0 };
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let stopping = false;
@@ -352,7 +363,9 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       // How long a fetch waits on an idle topic. Records are returned as soon as they arrive
       // either way; this bounds how long start() (which waits for the first fetch) and stop()
       // (which waits for the fetch in flight) take. kafkajs' default is 5 s.
-      maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+      maxWaitTimeInMs: opts.gatherMs ?? opts.maxWaitMs ?? 500,
+      // Gathering: the broker answers when this much has gathered or maxWaitTimeInMs has passed.
+      ...(opts.gatherMs !== undefined ? { minBytes: GATHER_MIN_BYTES } : {}),
       // A member that died without leaving (SIGKILL) holds its partitions until the session
       // times out, and every join waits for it: 10 s rather than kafkajs' 30 s.
       sessionTimeout: 10_000,
@@ -362,6 +375,9 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       retry: { restartOnFailure: async () => !stopping },
     });
     consumer = c;
+    c.on(c.events.START_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize > 0) stats.batches++;
+    });
     c.on(c.events.CRASH, ({ payload }) => {
       if (stopping) return;
       opts.onCrash?.(payload.error, payload.restart);

@@ -91,6 +91,12 @@ export interface Processor {
    */
   readonly unorderedConcurrency?: number;
   /**
+   * Off the hot path (fan-outs, projections nobody waits on): each fetch lets events gather for up
+   * to this long, so a burst costs one wake-up and one offset commit instead of one per event.
+   * Unset (the default): an event is taken as soon as it arrives.
+   */
+  readonly gatherMs?: number;
+  /**
    * Handles one event at least once; must be idempotent (by event id). Dead-letter policy:
    * a DomainError with `retryable` is retried with backoff while the partition waits; any
    * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.

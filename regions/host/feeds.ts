@@ -176,6 +176,9 @@ export function byOwner(
   return [...groups].map(([owner, types]) => ({ owner, types }));
 }
 
+/** How long the cache invalidation lets events gather before it takes them (consumer `gatherMs`). */
+export const INVALIDATION_GATHER_MS = 500;
+
 /**
  * The region's cache invalidation, one consumer group per region and owning domain
  * (`<domain>-cache-invalidator-<region>`, service `<domain>.cache-invalidator`): each event once
@@ -190,6 +193,9 @@ export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
       groupId: `${owner}-cache-invalidator-${ctx.region}`,
       topics: withMirrored(types, ctx.peer),
       fromBeginning: false,
+      // Off the hot path: a burst of events is one wake-up and one commit (cached entries are
+      // replaced at most this much later; the edge purges come from the live feed).
+      gatherMs: INVALIDATION_GATHER_MS,
       handle: async (event) => {
         const change = changeOf(ctx.domains, event);
         if (change) await Promise.all(caches.map((c) => c.invalidate(change)));
@@ -269,6 +275,7 @@ function processorConsumer(
     fromBeginning: p.fromBeginning ?? true,
     ...(p.partitionsConcurrently ? { partitionsConcurrently: p.partitionsConcurrently } : {}),
     ...(p.unorderedConcurrency ? { unorderedConcurrency: p.unorderedConcurrency } : {}),
+    ...(p.gatherMs ? { gatherMs: p.gatherMs } : {}),
     handle: (event, meta) =>
       p.handle(event, { topic: meta.topic, origin: meta.topic.startsWith(`${ctx.peer}.`) ? 'peer' : 'local' }),
     onError: onError(ctx, `${module.name}.${p.name}`),
@@ -328,7 +335,7 @@ function gatedProcessorService(
   ];
   // A stopped consumer is not restarted: each time this region becomes the writer gets fresh ones.
   let running: EventConsumer[] = [];
-  const total = { handled: 0, deadLettered: 0, retries: 0 };
+  const total = { handled: 0, deadLettered: 0, retries: 0, batches: 0 };
   const stats = {
     get handled() {
       return total.handled + running.reduce((n, c) => n + c.stats.handled, 0);
@@ -338,6 +345,9 @@ function gatedProcessorService(
     },
     get retries() {
       return total.retries + running.reduce((n, c) => n + c.stats.retries, 0);
+    },
+    get batches() {
+      return total.batches + running.reduce((n, c) => n + c.stats.batches, 0);
     },
   };
   let stopped = false;
@@ -361,6 +371,7 @@ function gatedProcessorService(
           total.handled += c.stats.handled;
           total.deadLettered += c.stats.deadLettered;
           total.retries += c.stats.retries;
+          total.batches += c.stats.batches;
         }
       }
     });
