@@ -55,6 +55,7 @@ export interface EventConsumerOptions {
    * long for records to gather (Kafka's fetch.min.bytes with fetch.max.wait.ms) instead of
    * returning with the first one, so the events of a burst cost one wake-up, one walk of the
    * fetch response and one offset commit, not one each. Events wait up to this long more.
+   * Unset or 0: each record is taken as soon as it arrives.
    */
   readonly gatherMs?: number;
   /**
@@ -198,6 +199,7 @@ export async function noteEnds(admin: Admin, topics: readonly string[], into: Fe
 export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
   const maxBackoff = opts.maxBackoffMs ?? 5000;
   const stats = { handled: 0, deadLettered: 0, retries: 0, batches: 0 };
+  const gatherMs = opts.gatherMs !== undefined && opts.gatherMs > 0 ? opts.gatherMs : undefined;
   let consumer: Consumer | undefined;
   let producer: Producer | undefined;
   let stopping = false;
@@ -363,9 +365,9 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       // How long a fetch waits on an idle topic. Records are returned as soon as they arrive
       // either way; this bounds how long start() (which waits for the first fetch) and stop()
       // (which waits for the fetch in flight) take. kafkajs' default is 5 s.
-      maxWaitTimeInMs: opts.gatherMs ?? opts.maxWaitMs ?? 500,
+      maxWaitTimeInMs: gatherMs ?? opts.maxWaitMs ?? 500,
       // Gathering: the broker answers when this much has gathered or maxWaitTimeInMs has passed.
-      ...(opts.gatherMs !== undefined ? { minBytes: GATHER_MIN_BYTES } : {}),
+      ...(gatherMs !== undefined ? { minBytes: GATHER_MIN_BYTES } : {}),
       // A member that died without leaving (SIGKILL) holds its partitions until the session
       // times out, and every join waits for it: 10 s rather than kafkajs' 30 s.
       sessionTimeout: 10_000,

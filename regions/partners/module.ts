@@ -21,9 +21,6 @@ import { partnersMetrics } from './metrics.ts';
 import { type PartnersRuntime, partnersRuntime } from './runtime.ts';
 import { partnersSettings } from './settings.ts';
 
-/** How long the webhook fan-out lets events gather before it takes them (Processor `gatherMs`). */
-export const FANOUT_GATHER_MS = 500;
-
 /** What partners expose to tests and ops in a running region. */
 export interface PartnersHandle {
   readonly runtime: PartnersRuntime;
@@ -125,7 +122,7 @@ export const partnersModule: DomainModule<PartnersHandle> = {
           // one partition are fanned out together, so their commits share Postgres' fsyncs.
           unorderedConcurrency: 16,
           // Off the order's path: events gather for a moment, so a burst is one wake-up and one commit.
-          gatherMs: FANOUT_GATHER_MS,
+          gatherMs: settings.webhooks.fanoutGatherMs,
           needs: [QUEUE],
           handle: (event) => runtime.fanout.handle(event),
         });

@@ -13,7 +13,16 @@ describe('partners settings', () => {
     assert.equal(s.webhooks.disableAfterMs, 5 * 86_400_000);
     assert.deepEqual(s.webhooks.allowAddresses, []);
     assert.equal(s.webhooks.placement, 'in-process');
+    assert.equal(s.webhooks.fanoutGatherMs, 500);
     assert.equal(s.rabbitmqctl?.node, 'meridian@localhost');
+  });
+
+  it('the fan-out gathers events for a duration up to 5 s, or not at all (0)', () => {
+    const gather = (raw: string) => partnersSettings('east', from({ WEBHOOK_FANOUT_GATHER: raw }), false);
+    assert.equal(gather('0').webhooks.fanoutGatherMs, 0);
+    assert.equal(gather('2s').webhooks.fanoutGatherMs, 2000);
+    assert.throws(() => gather('10s'), /MERIDIAN_EAST_PARTNERS_WEBHOOK_FANOUT_GATHER/);
+    assert.throws(() => gather('-1'), /WEBHOOK_FANOUT_GATHER/);
   });
 
   it('production never assumes the local broker for partner accounts', () => {

@@ -31,6 +31,11 @@ export interface PartnersSettings {
     readonly sweepGraceMs: number;
     /** Kafka partitions the fan-out handles at once (per process). */
     readonly fanoutConcurrency: number;
+    /**
+     * How long the fan-out lets events gather per fetch (consumer `gatherMs`; 0: each event as soon
+     * as it arrives). It is off every client's path: a burst is one wake-up and one commit.
+     */
+    readonly fanoutGatherMs: number;
     /** The longest a task for a busy endpoint is parked on the broker. */
     readonly maxParkMs: number;
     /** Where the fan-out and the dispatcher run: in the region host, or as their own processes. */
@@ -124,6 +129,15 @@ export function partnersSettings(
       sweepIntervalMs: duration('WEBHOOK_SWEEP_INTERVAL', '30s'),
       sweepGraceMs: duration('WEBHOOK_SWEEP_GRACE', '5m'),
       fanoutConcurrency: int('WEBHOOK_FANOUT_CONCURRENCY', 4, 1, 64),
+      fanoutGatherMs: guard(
+        'WEBHOOK_FANOUT_GATHER',
+        (raw) => {
+          const ms = parseDuration(raw, 'duration');
+          if (ms > 5000) throw new Error(`"${raw}" is longer than 5s`);
+          return ms;
+        },
+        '500ms',
+      ),
       maxParkMs: duration('WEBHOOK_MAX_PARK', '30s'),
       placement: placement('DISPATCHER'),
     },

@@ -24,6 +24,7 @@ try {
     fromBeginning: false,
     partitionsConcurrently: settings.webhooks.fanoutConcurrency,
     unorderedConcurrency: 16,
+    gatherMs: settings.webhooks.fanoutGatherMs,
     handle: (event) => fanout.handle(event),
     onCrash: (err, restarting) =>
       console.error(
