@@ -121,7 +121,7 @@ export const partnersModule: DomainModule<PartnersHandle> = {
           // Webhooks promise no order (Standard Webhooks consumers dedupe by webhook-id): events of
           // one partition are fanned out together, so their commits share Postgres' fsyncs.
           unorderedConcurrency: 16,
-          // Off the order's path: events gather for a moment, so a burst is one wake-up and one commit.
+          // WEBHOOK_FANOUT_GATHER: events may gather per fetch (off by default: it adds to webhook latency).
           gatherMs: settings.webhooks.fanoutGatherMs,
           needs: [QUEUE],
           handle: (event) => runtime.fanout.handle(event),

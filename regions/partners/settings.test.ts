@@ -13,7 +13,7 @@ describe('partners settings', () => {
     assert.equal(s.webhooks.disableAfterMs, 5 * 86_400_000);
     assert.deepEqual(s.webhooks.allowAddresses, []);
     assert.equal(s.webhooks.placement, 'in-process');
-    assert.equal(s.webhooks.fanoutGatherMs, 500);
+    assert.equal(s.webhooks.fanoutGatherMs, 0);
     assert.equal(s.rabbitmqctl?.node, 'meridian@localhost');
   });
 
