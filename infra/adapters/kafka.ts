@@ -3,6 +3,8 @@
 import type { Admin, Consumer, ConsumerConfig, ITopicConfig, Kafka, Producer, ProducerConfig } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { Dependency } from './dependency.ts';
+// kafkajs' request queues otherwise run a 1 ms timer per broker connection for ever (see the module).
+import './kafkajs-request-queue.ts';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 

@@ -176,9 +176,6 @@ export function byOwner(
   return [...groups].map(([owner, types]) => ({ owner, types }));
 }
 
-/** How long the cache invalidation lets events gather before it takes them (consumer `gatherMs`). */
-export const INVALIDATION_GATHER_MS = 500;
-
 /**
  * The region's cache invalidation, one consumer group per region and owning domain
  * (`<domain>-cache-invalidator-<region>`, service `<domain>.cache-invalidator`): each event once
@@ -193,9 +190,8 @@ export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
       groupId: `${owner}-cache-invalidator-${ctx.region}`,
       topics: withMirrored(types, ctx.peer),
       fromBeginning: false,
-      // Off the hot path: a burst of events is one wake-up and one commit (cached entries are
-      // replaced at most this much later; the edge purges come from the live feed).
-      gatherMs: INVALIDATION_GATHER_MS,
+      // Not gathered (consumer `gatherMs`): the edge purges an entry as soon as the live feed takes
+      // the event and fetches it again through this region's cache, which must be fresh by then.
       handle: async (event) => {
         const change = changeOf(ctx.domains, event);
         if (change) await Promise.all(caches.map((c) => c.invalidate(change)));
