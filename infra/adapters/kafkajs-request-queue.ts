@@ -35,7 +35,9 @@ const CHECK_PENDING_REQUESTS_INTERVAL = 10;
 
 /** kafkajs' RequestQueue class (CommonJS, not part of its public API: pinned with kafkajs 2.2.4). */
 export const RequestQueue = require('kafkajs/src/network/requestQueue/index.js') as {
-  new (opts: Record<string, unknown>): RequestQueueInternals & {
+  new (
+    opts: Record<string, unknown>,
+  ): RequestQueueInternals & {
     push(request: unknown): void;
     fulfillRequest(response: { correlationId: number; payload: unknown; size: number }): void;
     maybeThrottle(ms: number | null): void;
