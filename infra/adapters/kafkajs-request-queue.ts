@@ -58,9 +58,8 @@ function scheduleCheckPendingRequests(this: RequestQueueInternals): void {
   }, delay);
 }
 
-const original = RequestQueue.prototype.scheduleCheckPendingRequests;
 // The fix replaces kafkajs 2.2.4's method as written there; another version's is left alone.
-if (original !== scheduleCheckPendingRequests && String(original).includes('this.throttledUntil - Date.now()')) {
+if (String(RequestQueue.prototype.scheduleCheckPendingRequests).includes('this.throttledUntil - Date.now()')) {
   RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;
 }
 
