@@ -57,7 +57,7 @@ after(async () => {
 });
 
 describe('failover drill from the ops console', () => {
-  it('starts a real drill, shows its progress, and links the report it wrote', { timeout: 300_000 }, async () => {
+  it('starts a real drill, shows its progress, and links the report it wrote', { timeout: 480_000 }, async () => {
     const before = new Set(listReports());
     await page.goto(`${base}/login`);
     await page.fill('#token', TOKEN);
@@ -80,7 +80,7 @@ describe('failover drill from the ops console', () => {
       },
     );
     await page.screenshot({ path: path.join(SCREENSHOTS, '10-drill-running.png'), fullPage: true });
-    await page.waitForSelector('#drill-status[data-running="false"]', { timeout: 240_000 });
+    await page.waitForSelector('#drill-status[data-running="false"]', { timeout: 420_000 });
     assert.match(
       (await page.textContent('#drill-status')) ?? '',
       /passed/,

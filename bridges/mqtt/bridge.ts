@@ -29,6 +29,7 @@ import { type EventRegistry, eventRegistry } from '../../infra/events/registry.t
 import { withTelemetry } from '../../infra/telemetry/context.ts';
 import { type BridgeConnection, type Incoming, openBridgeConnection } from './connection.ts';
 import { type Ingested, ingest } from './ingest.ts';
+import { watchTrouble } from './trouble-watch.ts';
 
 export interface MqttBridgeConfig {
   readonly region: string;
@@ -95,6 +96,8 @@ interface Item {
   readonly ingested: Ingested;
   /** The event as the Kafka record's value, made on arrival (off the cycle's path). */
   readonly value?: string;
+  /** When it arrived (a message still waiting a second later has Kafka watched, see trouble-watch.ts). */
+  readonly arrivedAt: number;
   /** When it became the first waiting message of its device (its wait for a predecessor counts from then). */
   headSince?: number;
 }
@@ -179,8 +182,6 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
   let running = false;
   let loop: Promise<void> | undefined;
   let producer: Producer | undefined;
-  /** Last time Kafka or Redis failed: waiting for a predecessor counts only while both work. */
-  let troubleAt = 0;
   let inFlight = 0;
   /** Produced, not yet settled and acknowledged. */
   let settling = 0;
@@ -234,7 +235,13 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         },
       },
     );
-    incoming.push({ conn, message, ingested, ...(ingested.ok ? { value: JSON.stringify(ingested.envelope) } : {}) });
+    incoming.push({
+      conn,
+      message,
+      ingested,
+      arrivedAt: Date.now(),
+      ...(ingested.ok ? { value: JSON.stringify(ingested.envelope) } : {}),
+    });
     wake?.();
   }
 
@@ -246,7 +253,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         // A stop that gives up does not wait for a connect attempt to time out.
         return await Promise.race([work(), abandoned]);
       } catch (err) {
-        troubleAt = Date.now();
+        trouble.saw();
         if (attempt % 10 === 0)
           log(`mqtt bridge ${config.region}: ${what} failed, retrying: ${(err as Error).message}`);
         if (what === 'produce') {
@@ -300,6 +307,16 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     }
   }
 
+  /** Last time Kafka or Redis failed: waiting for a predecessor counts only while both work. */
+  const trouble = watchTrouble({
+    answers: kafkaAnswers,
+    needed: () => {
+      if (forceGo) return false;
+      const now = Date.now();
+      return waiting.some((item) => now - item.arrivedAt > 1000);
+    },
+  });
+
   /** The first (lowest seq) waiting message of each device. */
   function heads(): Map<string, Item> {
     const out = new Map<string, Item>();
@@ -322,11 +339,11 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     const first = [...heads().values()];
     const expired = (item: Item) => {
       item.headSince ??= Date.now();
-      return Date.now() - Math.max(item.headSince, troubleAt) > gapWaitMs;
+      return Date.now() - Math.max(item.headSince, trouble.troubleAt) > gapWaitMs;
     };
     // The predecessor may sit in another bridge that cannot reach Kafka: a wait only runs out
     // while Kafka answers (this process may have had nothing to produce, so no failure of its own).
-    if (!forceGo && first.some(expired) && !(await kafkaAnswers())) troubleAt = Date.now();
+    if (!forceGo && first.some(expired) && !(await kafkaAnswers())) trouble.saw();
     for (const item of first) {
       const s = sequenceOf(item) as SequenceItem;
       if (forceGo || expired(item)) {
@@ -581,6 +598,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       // What still waits for a predecessor goes now: once this member is gone, nobody would
       // acknowledge it (and a stopped test instance may never come back for its session).
       forceGo = true;
+      trouble.stop();
       running = false;
       wake?.();
       const finished = await resolvesWithin(loop ?? Promise.resolve(), Math.max(0, deadline - Date.now()));
