@@ -4,9 +4,13 @@
  * cache. Reads SSE over fetch, since EventSource exists only in browsers.
  *
  * Guarantees:
- * - At most once per event id across regions: once both regions mirror each other, every
- *   event arrives twice (local in one hub, mirrored in the other); a bounded window of seen
- *   ids drops the second copy.
+ * - Once per event id from each region. Every change arrives twice, local in one hub and
+ *   mirrored in the other, and both copies purge: each region says a change when its own data
+ *   and cache hold it (the writer's at once, the other's once the change was copied there), and
+ *   an edge that reads from the other region must drop what it fetched from there meanwhile.
+ *   With the second copy dropped, an edge routed to the region that had not yet seen a change
+ *   fetched the old value again after the first purge and served it until it expired. A
+ *   bounded window of seen ids per region drops a region's own repeats.
  * - Resumes after a drop: reconnects with `Last-Event-ID`, and the hub replays what was
  *   missed within its history window.
  * - Says when it cannot resume (`onGap`): the hub answered `event: reset` (restarted, or the
@@ -55,7 +59,7 @@ export interface PurgeSubscriberStatus {
   readonly regions: Readonly<Record<string, PurgeStreamStatus>>;
   /** Purges handed to onPurge. */
   readonly purges: number;
-  /** Events dropped because the other region had delivered them already. */
+  /** Events dropped because their region had delivered them already (a replay after a reconnect). */
   readonly duplicates: number;
   readonly gaps: number;
 }
@@ -157,7 +161,7 @@ export function createPurgeSubscriber(opts: PurgeSubscriberOptions): PurgeSubscr
     });
   }
 
-  /** Insertion-ordered, so the first entry is the oldest and goes first when the window is full. */
+  /** `<region> <event id>`, insertion-ordered: the oldest goes first when the window is full. */
   const seen = new Set<string>();
   let purges = 0;
   let duplicates = 0;
@@ -181,12 +185,12 @@ export function createPurgeSubscriber(opts: PurgeSubscriberOptions): PurgeSubscr
     if (event.type !== PURGE_EVENT) return;
     // An empty id ("id" with no value) resets the stream's id; it identifies nothing.
     if (event.hasOwnId && event.lastEventId !== '') {
-      if (seen.has(event.lastEventId)) {
+      const id = `${region} ${event.lastEventId}`;
+      if (seen.has(id)) {
         duplicates += 1;
         return;
       }
-      // Marked before onPurge runs, so the other region's copy arriving meanwhile is dropped too.
-      seen.add(event.lastEventId);
+      seen.add(id);
       if (seen.size > dedupeWindow) seen.delete(seen.values().next().value as string);
     }
     const purge = parsePurge(event.data);

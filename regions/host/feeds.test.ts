@@ -13,6 +13,7 @@ import {
   byOwner,
   type ComposedDomain,
   changeOf,
+  droppingAppliedPeerChanges,
   GLOBAL_TOPICS,
   leavingMovedWritesToTheWriter,
   liveFeed,
@@ -158,7 +159,7 @@ describe('publishToHub', () => {
 });
 
 describe('purge feed → hub SSE → edge subscriber (wire contract)', () => {
-  it('the edge gets each purge once, with tags and softness; a client without the scope gets 403', async () => {
+  it('the edge gets each purge once from each region it follows, with tags and softness; a client without the scope gets 403', async () => {
     const hub = createHub();
     const tokens: Record<string, Actor> = { edge: actor([PURGE_SCOPE]), client: actor(['orders:read'], 'acme') };
     const app = sseRoutes({
@@ -176,7 +177,7 @@ describe('purge feed → hub SSE → edge subscriber (wire contract)', () => {
     assert.equal(denied.status, 403);
 
     const purges: Array<{ tags: string[]; soft: boolean }> = [];
-    // Both "regions" are this one hub: every event arrives twice, as it will once regions mirror each other.
+    // Both "regions" are this one hub: every event arrives twice, as once regions mirror each other (both purge).
     const inProcess: typeof fetch = (input, init) => Promise.resolve(app.fetch(new Request(String(input), init)));
     const subscriber = createPurgeSubscriber({
       regions: { east: 'http://east.test', west: 'http://west.test' },
@@ -193,13 +194,19 @@ describe('purge feed → hub SSE → edge subscriber (wire contract)', () => {
       assert.equal(hub.stats().subscriptions, 2, 'both streams are subscribed');
       publishPurge(hub, domains, event('widgets.stock.ticked.v1', { id: 'w7' }));
       publishPurge(hub, domains, event('widgets.widget.changed.v1', { id: 'w8' }));
-      while (purges.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      await new Promise((r) => setTimeout(r, 20)); // room for a duplicate to (wrongly) arrive
-      assert.deepEqual(purges, [
+      while (purges.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 20)); // room for a third copy to (wrongly) arrive
+      const seen = (tag: string) => purges.filter((p) => p.tags.join() === tag);
+      assert.equal(purges.length, 4);
+      assert.deepEqual(seen('Widget:w7'), [
         { tags: ['Widget:w7'], soft: true },
+        { tags: ['Widget:w7'], soft: true },
+      ]);
+      assert.deepEqual(seen('Widget:w8'), [
+        { tags: ['Widget:w8'], soft: false },
         { tags: ['Widget:w8'], soft: false },
       ]);
-      assert.equal(subscriber.status().duplicates, 2);
+      assert.equal(subscriber.status().duplicates, 0);
     } finally {
       await subscriber.stop();
       hub.close();
@@ -227,22 +234,68 @@ describe('liveFeed (purges and hub publications from one consumer)', () => {
     assert.deepEqual(feed.types.sort(), ['widgets.stock.ticked.v1', 'widgets.widget.changed.v1']);
   });
 
-  it('an event that changes and is fed is purged and published; one that only changes, only purged', () => {
+  it('an event that changes and is fed is purged and published; one that only changes, only purged', async () => {
     const hub = recordingHub();
     const feed = liveFeed(domains, hub);
-    feed.handle(event('widgets.widget.changed.v1', { id: 'w1' }));
-    feed.handle(event('widgets.stock.ticked.v1', { id: 'w2' }));
+    await feed.handle(event('widgets.widget.changed.v1', { id: 'w1' }));
+    await feed.handle(event('widgets.stock.ticked.v1', { id: 'w2' }));
     const where = hub.published.map((p) => (p.topic === purgeKey ? 'purge' : p.topic));
     assert.deepEqual(where, ['purge', tenantTopicKey('acme', 'widget.w1'), 'purge']);
   });
 
-  it('a failing purge does not keep the publication from the hub, and the failure is still reported', () => {
+  it('a failing purge does not keep the publication from the hub, and the failure is still reported', async () => {
     const hub = recordingHub((topic) => topic === purgeKey);
     const feed = liveFeed(domains, hub);
-    assert.throws(() => feed.handle(event('widgets.widget.changed.v1', { id: 'w3' })), /hub refused/);
+    await assert.rejects(feed.handle(event('widgets.widget.changed.v1', { id: 'w3' })), /hub refused/);
     assert.deepEqual(
       hub.published.map((p) => p.topic),
       [tenantTopicKey('acme', 'widget.w3')],
+    );
+  });
+
+  /** Every module's cache, recording what it was told and what the hub had published by then. */
+  function withCaches(hub: ReturnType<typeof recordingHub>, failing = false) {
+    const invalidated: Array<{ cache: string; ids: string[]; publishedBefore: number }> = [];
+    const cacheOf = (name: string): NonNullable<DomainParts['cache']> => ({
+      async invalidate(change) {
+        await new Promise((r) => setTimeout(r, 5)); // a round trip to the cache
+        invalidated.push({ cache: name, ids: change.entities.map((e) => e.id), publishedBefore: hub.published.length });
+        if (failing) throw new Error(`${name} cache unreachable`);
+      },
+    });
+    const composed: ComposedDomain[] = [
+      { module: widgets as DomainModule<unknown>, parts: { ...widgetParts, cache: cacheOf('widgets') } },
+      { module: gadgets as DomainModule<unknown>, parts: { cache: cacheOf('gadgets') } },
+    ];
+    return { composed, invalidated };
+  }
+
+  it("drops what the event changed from every module's cache before the edges and clients hear of it", async () => {
+    const hub = recordingHub();
+    const { composed, invalidated } = withCaches(hub);
+    const feed = liveFeed(composed, hub);
+    await feed.handle(event('widgets.widget.changed.v1', { id: 'w4' }));
+    assert.deepEqual(invalidated.map((i) => [i.cache, i.ids, i.publishedBefore]).sort(), [
+      ['gadgets', ['w4'], 0],
+      ['widgets', ['w4'], 0],
+    ]);
+    assert.deepEqual(
+      hub.published.map((p) => (p.topic === purgeKey ? 'purge' : p.topic)),
+      ['purge', tenantTopicKey('acme', 'widget.w4')],
+    );
+    // An event that changes nothing cached invalidates nothing.
+    await feed.handle(event('widgets.audit.logged.v1', { id: 'w4' }));
+    assert.equal(invalidated.length, 2);
+  });
+
+  it('a cache that cannot be reached does not keep the purge from the edges; the failure is reported', async () => {
+    const hub = recordingHub();
+    const { composed } = withCaches(hub, true);
+    const feed = liveFeed(composed, hub);
+    await assert.rejects(feed.handle(event('widgets.widget.changed.v1', { id: 'w5' })), /cache unreachable/);
+    assert.deepEqual(
+      hub.published.map((p) => (p.topic === purgeKey ? 'purge' : p.topic)),
+      ['purge', tenantTopicKey('acme', 'widget.w5')],
     );
   });
 });
@@ -261,6 +314,57 @@ describe('byOwner (one consumer per domain)', () => {
       { owner: 'widgets', types: ['widgets.stock.ticked.v1', 'widgets.widget.changed.v1'] },
       { owner: 'nobody.thing.happened.v1', types: ['nobody.thing.happened.v1'] },
     ]);
+  });
+});
+
+describe("droppingAppliedPeerChanges (a peer's change, once applied here)", () => {
+  function setup(fail = false) {
+    const steps: string[] = [];
+    const cache = (name: string): NonNullable<DomainParts['cache']> => ({
+      async invalidate(change) {
+        steps.push(`${name} drops ${change.entities.map((e) => e.id).join()}`);
+      },
+    });
+    const composed: ComposedDomain[] = [
+      { module: widgets as DomainModule<unknown>, parts: { ...widgetParts, cache: cache('widgets') } },
+      { module: gadgets as DomainModule<unknown>, parts: { cache: cache('gadgets') } },
+    ];
+    const handle = droppingAppliedPeerChanges(composed, async (e, meta) => {
+      steps.push(`applied ${(e.data as { id: string }).id} (${meta.origin})`);
+      if (fail) throw new Error('database unreachable');
+    });
+    return { steps, handle };
+  }
+  const peer = { topic: 'west.widgets.widget.changed.v1', origin: 'peer' as const };
+
+  it("drops the change from every module's cache after the handler applied the peer's event", async () => {
+    const { steps, handle } = setup();
+    await handle(event('widgets.widget.changed.v1', { id: 'w1' }), peer);
+    assert.deepEqual(steps, ['applied w1 (peer)', 'widgets drops w1', 'gadgets drops w1']);
+  });
+
+  it("leaves the caches to the live feed for this region's own events, and for events that change nothing", async () => {
+    const { steps, handle } = setup();
+    await handle(event('widgets.widget.changed.v1', { id: 'w2' }), {
+      topic: 'widgets.widget.changed.v1',
+      origin: 'local',
+    });
+    await handle(event('widgets.audit.logged.v1', { id: 'w3' }), {
+      topic: 'west.widgets.audit.logged.v1',
+      origin: 'peer',
+    });
+    assert.deepEqual(steps, ['applied w2 (local)', 'applied w3 (peer)']);
+  });
+
+  it('drops nothing when the handler failed (the event is handled again)', async () => {
+    const { steps, handle } = setup(true);
+    await assert.rejects(handle(event('widgets.widget.changed.v1', { id: 'w4' }), peer), /database unreachable/);
+    assert.deepEqual(steps, ['applied w4 (peer)']);
+  });
+
+  it('is the handler itself when no module has a cache', () => {
+    const handler = async () => {};
+    assert.equal(droppingAppliedPeerChanges(domains, handler), handler);
   });
 });
 

@@ -2,7 +2,9 @@
  * The region's event projections that serve every domain alike, each driven by what the
  * modules declare:
  * - cache invalidation: a consumer group per region; each event's `changedEntities` (asked of
- *   the module that owns the event type) goes to every module's regional cache;
+ *   the module that owns the event type) goes to every module's regional cache; the live feed
+ *   does the same first, and a processor that applied a peer's event does it again after
+ *   (`droppingAppliedPeerChanges`);
  * - the live feed, per process:
  *   - edge purges: the same change as entity tags on the global hub topic `edge.purge`, which
  *     every edge instance follows;
@@ -11,8 +13,8 @@
  * Both run one consumer per domain that owns the types they read (`byOwner`).
  * Each reads local and mirrored (`<peer>.`) copies: a change made in either region reaches
  * this region's caches, edges and clients. The hub message id is the event id, so a Kafka
- * redelivery is dropped by the hub, and the same event arriving through both regions is
- * dropped by the edge subscriber.
+ * redelivery is dropped by the hub; the same event arriving through both regions purges the
+ * edge twice, once as each region has it (edge/purge/subscriber.ts).
  */
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import {
@@ -59,6 +61,11 @@ export function changeOf(domains: readonly ComposedDomain[], event: Envelope): E
   const owner = domains.find((d) => d.module.events.includes(event.type));
   const change = owner?.module.changedEntities?.(event);
   return change && change.entities.length > 0 ? change : undefined;
+}
+
+/** Drops what `change` changed from every module's regional cache. */
+async function dropFromCaches(domains: readonly ComposedDomain[], change: EntityChange): Promise<void> {
+  await Promise.all(domains.map((d) => d.parts.cache?.invalidate(change)));
 }
 
 /** Entity tags as the edge tags cached data (`<__typename>:<id>`), each once. */
@@ -190,8 +197,8 @@ export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
       groupId: `${owner}-cache-invalidator-${ctx.region}`,
       topics: withMirrored(types, ctx.peer),
       fromBeginning: false,
-      // Not gathered (consumer `gatherMs`): the edge purges an entry as soon as the live feed takes
-      // the event and fetches it again through this region's cache, which must be fresh by then.
+      // Each event as it arrives (no `gatherMs`): the live feed drops the same entries first (see
+      // liveFeed), but only from when its process started; this covers what it missed, promptly.
       handle: async (event) => {
         const change = changeOf(ctx.domains, event);
         if (change) await Promise.all(caches.map((c) => c.invalidate(change)));
@@ -206,8 +213,9 @@ export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
 /**
  * This process's live feeds onto the hub, one per owning domain (service `<domain>.live-feed`):
  * the edge purges (every event some module says a change for, on PURGE_TOPIC) and every
- * module's publications (the events it projects) from one consumer. They are per-process and
- * commit nothing. One failing does not keep the event from the other.
+ * module's publications (the events it projects) from one consumer, each after the region's
+ * caches dropped what the event changed. They are per-process and commit nothing. One failing
+ * does not keep the event from the other.
  */
 export function liveFeedServices(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService[] {
   const feed = liveFeed(ctx.domains, hub);
@@ -225,16 +233,24 @@ export function liveFeedServices(ctx: FeedContext, hub: Pick<Hub, 'publish'>): C
   });
 }
 
-/** The live feed's event types (mirrored copies aside) and what it does with one event. */
+/**
+ * The live feed's event types (mirrored copies aside) and what it does with one event: first the
+ * region's caches drop what it changed, then the edges are told to purge it and clients hear of
+ * it. Whoever hears reads again through this region at once, and the region's cache invalidator
+ * (a consumer group of its own) may not have taken the event yet: the edge fetched the old value
+ * back through the region's cache and kept it until it expired. The invalidator stays, for the
+ * events a live feed never sees (it reads from "now", and only while its process runs).
+ */
 export function liveFeed(
   domains: readonly ComposedDomain[],
   hub: Pick<Hub, 'publish'>,
-): { types: string[]; handle(event: Envelope): void } {
+): { types: string[]; handle(event: Envelope): Promise<void> } {
   const purging = new Set(changingTypes(domains));
   const feeding = new Set(domains.flatMap((d) => d.parts.hubFeed?.topics ?? []));
+  const cached = domains.some((d) => d.parts.cache);
   return {
     types: [...new Set([...purging, ...feeding])],
-    handle(event) {
+    async handle(event) {
       const failures: unknown[] = [];
       const attempt = (publish: () => unknown) => {
         try {
@@ -243,6 +259,12 @@ export function liveFeed(
           failures.push(err);
         }
       };
+      const change = purging.has(event.type) ? changeOf(domains, event) : undefined;
+      if (change && cached) {
+        // A failure is reported after the publications (the event is then handled again; the hub
+        // drops what it already had by id): the edge and clients hear of the change either way.
+        await dropFromCaches(domains, change).catch((err: unknown) => failures.push(err));
+      }
       if (purging.has(event.type)) attempt(() => publishPurge(hub, domains, event));
       if (feeding.has(event.type)) attempt(() => publishToHub(hub, domains, event));
       if (failures.length > 0) throw failures[0];
@@ -264,6 +286,9 @@ function processorConsumer(
   group: string,
   topics: readonly string[],
 ): EventConsumer {
+  const handle = topics.some((t) => t.startsWith(`${ctx.peer}.`))
+    ? droppingAppliedPeerChanges(ctx.domains, p.handle)
+    : p.handle;
   return createEventConsumer({
     kafka: ctx.deps.kafka,
     groupId: group,
@@ -273,7 +298,7 @@ function processorConsumer(
     ...(p.unorderedConcurrency ? { unorderedConcurrency: p.unorderedConcurrency } : {}),
     ...(p.gatherMs ? { gatherMs: p.gatherMs } : {}),
     handle: (event, meta) =>
-      p.handle(event, { topic: meta.topic, origin: meta.topic.startsWith(`${ctx.peer}.`) ? 'peer' : 'local' }),
+      handle(event, { topic: meta.topic, origin: meta.topic.startsWith(`${ctx.peer}.`) ? 'peer' : 'local' }),
     onError: onError(ctx, `${module.name}.${p.name}`),
     onCrash: onCrash(ctx, `${module.name}.${p.name}`),
   });
@@ -301,6 +326,26 @@ export function leavingMovedWritesToTheWriter(handle: Processor['handle']): Proc
       }
       throw err;
     }
+  };
+}
+
+/**
+ * A processor's handler that, once it has handled the peer's copy of an event, drops what the
+ * event changed from this region's caches again. A peer's change is in this region's data only
+ * once a processor applied it (the standby copies); the live feed and the cache invalidator read
+ * the same mirrored event in groups of their own and may drop the entries before that, and a read
+ * in between puts the old value back, where it stayed until it expired.
+ */
+export function droppingAppliedPeerChanges(
+  domains: readonly ComposedDomain[],
+  handle: Processor['handle'],
+): Processor['handle'] {
+  if (!domains.some((d) => d.parts.cache)) return handle;
+  return async (event, meta) => {
+    await handle(event, meta);
+    if (meta.origin !== 'peer') return;
+    const change = changeOf(domains, event);
+    if (change) await dropFromCaches(domains, change);
   };
 }
 

@@ -83,7 +83,7 @@ describe('ops console (unit)', () => {
     assert.equal((await post('{"from":"west","outageSeconds":3}')).status, 202);
     assert.equal((await post('{"from":"west"}')).status, 409);
     assert.deepEqual(drills.started, [
-      { from: 'west', hard: false, warmupSeconds: 10, outageSeconds: 3, afterSeconds: 5 },
+      { from: 'west', hard: false, warmupSeconds: 10, outageSeconds: 3, afterSeconds: 5, ordersPerSecond: 10 },
     ]);
   });
 

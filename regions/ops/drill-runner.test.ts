@@ -11,7 +11,12 @@ describe('drill runner', () => {
       warmupSeconds: 10,
       outageSeconds: 3,
       afterSeconds: 5,
+      ordersPerSecond: 10,
     });
+    assert.equal((parseDrillRequest({ ordersPerSecond: 3 }) as DrillRequest).ordersPerSecond, 3);
+    assert.equal(parseDrillRequest({ ordersPerSecond: 0 }), 'ordersPerSecond: 1 to 200 orders a second');
+    assert.equal(parseDrillRequest({ ordersPerSecond: '3' }), 'ordersPerSecond: 1 to 200 orders a second');
+    assert.equal(parseDrillRequest({ ordersPerSecond: 1e9 }), 'ordersPerSecond: 1 to 200 orders a second');
     assert.equal(parseDrillRequest({ from: 'north' }), 'from: east or west');
     assert.equal(parseDrillRequest({ warmupSeconds: -1 }), 'warmupSeconds: 0 to 600 seconds');
     assert.equal(parseDrillRequest({ afterSeconds: '5' }), 'afterSeconds: 0 to 600 seconds');
@@ -27,6 +32,7 @@ describe('drill runner', () => {
       warmupSeconds: 1,
       outageSeconds: 1,
       afterSeconds: 1,
+      ordersPerSecond: 1,
     } as unknown as DrillRequest;
     const started = runner.start(request);
     assert.ok(started);

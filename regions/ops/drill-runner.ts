@@ -14,6 +14,8 @@ export interface DrillRequest {
   readonly warmupSeconds: number;
   readonly outageSeconds: number;
   readonly afterSeconds: number;
+  /** The drill's synthetic orders per second (its reads, chat messages and posts keep their rates). */
+  readonly ordersPerSecond: number;
 }
 
 /** A drill's progress as the console shows it. */
@@ -53,6 +55,9 @@ export function parseDrillRequest(body: unknown): DrillRequest | string {
   const outage = secs('outageSeconds', 10, 600);
   const after = secs('afterSeconds', 5, 600);
   for (const v of [warmup, outage, after]) if (typeof v === 'string') return v;
+  const orders = b.ordersPerSecond ?? 10;
+  if (typeof orders !== 'number' || !Number.isFinite(orders) || orders < 1 || orders > 200)
+    return 'ordersPerSecond: 1 to 200 orders a second';
   if (b.hard !== undefined && typeof b.hard !== 'boolean') return 'hard: true or false';
   return {
     from,
@@ -60,6 +65,7 @@ export function parseDrillRequest(body: unknown): DrillRequest | string {
     warmupSeconds: warmup as number,
     outageSeconds: outage as number,
     afterSeconds: after as number,
+    ordersPerSecond: orders,
   };
 }
 
@@ -82,6 +88,8 @@ export function createDrillRunner(opts: { readonly env?: NodeJS.ProcessEnv; read
         String(request.outageSeconds),
         '--after',
         String(request.afterSeconds),
+        '--orders',
+        String(request.ordersPerSecond),
         ...(request.hard ? ['--hard'] : []),
       ];
       const lines: string[] = [];

@@ -183,7 +183,7 @@ async function drillState() {
 $('#drill-form').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const f = ev.target;
-  const body = { from: f.from.value, hard: f.hard.checked, warmupSeconds: Number(f.warmup.value), outageSeconds: Number(f.outage.value), afterSeconds: Number(f.after.value) };
+  const body = { from: f.from.value, hard: f.hard.checked, warmupSeconds: Number(f.warmup.value), outageSeconds: Number(f.outage.value), afterSeconds: Number(f.after.value), ordersPerSecond: Number(f.orders.value) };
   if (!confirm('Start a failover drill from ' + body.from + '? It kills that region\\'s drill processes and moves the writer.')) return;
   const res = await fetch('/api/drill', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const answer = await res.json().catch(() => ({}));
@@ -210,6 +210,7 @@ export function dashboardPage(
 <label>warm-up <input type="number" name="warmup" value="10" min="0" max="600"> s</label>
 <label>outage <input type="number" name="outage" value="10" min="0" max="600"> s</label>
 <label>after <input type="number" name="after" value="5" min="0" max="600"> s</label>
+<label>orders <input type="number" name="orders" value="10" min="1" max="200"> /s</label>
 <label><input type="checkbox" name="hard"> hard (stop its Kafka and PostgreSQL too)</label>
 <button type="submit" id="start-drill"${drill?.running ? ' disabled' : ''}>Start drill</button> <span id="drill-message" class="fail"></span></form>
 ${drillPanel(drill)}
