@@ -1,5 +1,5 @@
 /**
- * Crash test of the outbox relay, east region, real processes: 500 orders are placed through
+ * Crash test of the outbox relay, east region, real processes: 250 orders are placed through
  * the region gateway (a region host started here WITHOUT its own relay) while two
  * `regions/outbox-relay/main.ts` children drain the outbox, and the test SIGKILLs and restarts
  * the children at random moments. The orders then go through payment (whose events need the
@@ -38,7 +38,7 @@ import { testIdentity, testRegionConfig } from '../regions/host/testing.ts';
 import { gql, PLACE_ORDER } from './support/graphql-client.ts';
 
 const RELAY_MAIN = fileURLToPath(new URL('../regions/outbox-relay/main.ts', import.meta.url));
-const ORDERS = 500;
+const ORDERS = 250;
 /** Orders written at once; each of their steps is its own transaction. */
 const WAVE = 50;
 const PAUSE_BETWEEN_WAVES_MS = 250;
@@ -200,7 +200,7 @@ describe('outbox relay processes under SIGKILL (east)', () => {
     await scratch?.drop();
   });
 
-  it('publishes 500 orders exactly once and in order while relays are killed and restarted', async (t) => {
+  it('publishes 250 orders exactly once and in order while relays are killed and restarted', async (t) => {
     const t0 = Date.now();
     const since = await offsetsNow();
     await Promise.all([startRelay(), startRelay()]);
