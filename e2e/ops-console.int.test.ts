@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -41,6 +41,8 @@ let server: Awaited<ReturnType<typeof listen>>;
 let base: string;
 let browser: Browser;
 let page: Page;
+/** The console's reports folder: a scratch one with one report written by the test. */
+let reportsDir: string | undefined;
 
 /** A drill report written the way regions/drill/main.ts writes one, from a run's attempts. */
 function writeReport(dir: string): void {
@@ -118,7 +120,7 @@ before(async () => {
     regions.map((r) => ({ name: r.region.config.region, brokers: r.region.config.endpoints.kafkaBrokers })),
   );
   await feed.start();
-  const reportsDir = mkdtempSync(path.join(tmpdir(), 'meridian-drills-'));
+  reportsDir = mkdtempSync(path.join(tmpdir(), 'meridian-drills-'));
   writeReport(reportsDir);
   const app = consoleApp({
     token: TOKEN,
@@ -140,6 +142,7 @@ after(async () => {
   await feed?.stop();
   await edge?.stop();
   await Promise.all(regions.map((r) => r.stop()));
+  if (reportsDir) rmSync(reportsDir, { recursive: true, force: true });
 });
 
 describe('ops console in Chromium', () => {
