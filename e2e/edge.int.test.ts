@@ -399,3 +399,75 @@ describe('rate limits shared by two edge instances (Deno and Node) through Redis
     }
   });
 });
+
+describe('an edge reading from west, a write made in east', () => {
+  const westDb = createPostgres({ url: resolveEndpoints('west', process.env).postgresUrl });
+  let edge: EdgeProcess;
+  before(async () => {
+    edge = await startEdge('node', edgeEnv({ MERIDIAN_EDGE_NEAREST_REGION: 'west' }));
+  });
+  after(async () => {
+    await edge?.stop();
+    await westDb.close();
+  });
+
+  it('shows the change once west has it: west purges the edge after applying it, not only east before', async () => {
+    // The product in both regions, as the writer's catalog and the standby copy would have it.
+    const product = await newProduct(50);
+    await westDb.pool.query(
+      "INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, 'edge', 100, 50)",
+      [product],
+    );
+    const graphql = `${edge.url}/graphql`;
+    const read = () =>
+      gql<{ product: { stock: number } }>(graphql, 'query($id: ID!) { product(id: $id) { id stock } }', {
+        id: product,
+      });
+    const first = await read();
+    assert.equal(first.data?.product.stock, 50);
+    assert.equal(first.headers.get('x-meridian-region'), 'west');
+    assert.match((await read()).headers.get('cache-status') ?? '', /hit/);
+    const res = await gql(
+      `http://127.0.0.1:${eastPorts.gatewayPort}/graphql`,
+      PLACE_ORDER,
+      {
+        input: { items: [{ productId: product, quantity: 3 }], idempotencyKey: randomUUID(), paymentToken: 'tok_visa' },
+      },
+      { authorization: `Bearer ${await token('writer', 't1')}` },
+    );
+    assert.ok(res.data, JSON.stringify(res.errors));
+    const written = Date.now();
+    // Meanwhile the edge keeps reading (east's purge comes first, and a read then finds west's old
+    // stock), as clients would.
+    let reading = true;
+    const readsMeanwhile = (async () => {
+      while (reading) {
+        await read();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    try {
+      const stockInWest = async () =>
+        (await westDb.pool.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [product])).rows[0]
+          ?.stock;
+      const t0 = Date.now();
+      while ((await stockInWest()) !== 47) {
+        assert.ok(Date.now() - t0 < 30_000, 'the reservation reached west');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      reading = false;
+      await readsMeanwhile;
+    }
+    console.log(`# east write → west's copy: ${Date.now() - written} ms`);
+    // The stock is cached for 5 s: without a purge after west applied the change, the old value
+    // fetched in between would stay that long.
+    const applied = Date.now();
+    let stock = 50;
+    while (Date.now() - applied < 1500 && stock !== 47) {
+      stock = (await read()).data?.product.stock ?? -1;
+      if (stock !== 47) await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(stock, 47, 'visible through the edge within 1.5 s of west having it');
+  });
+});

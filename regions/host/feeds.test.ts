@@ -10,6 +10,7 @@ import { sseRoutes } from '../hub/sse.ts';
 import { globalTopicKey, tenantTopicKey, topicResolver } from '../hub/topics.ts';
 import type { DomainModule, DomainParts } from './domain-module.ts';
 import {
+  appliedPurgeId,
   byOwner,
   type ComposedDomain,
   changeOf,
@@ -320,6 +321,14 @@ describe('byOwner (one consumer per domain)', () => {
 describe("droppingAppliedPeerChanges (a peer's change, once applied here)", () => {
   function setup(fail = false) {
     const steps: string[] = [];
+    const hub = {
+      publish(topic: string, message: { id: string; event: string; data: unknown }) {
+        steps.push(
+          `${topic === globalTopicKey(PURGE_TOPIC) ? 'purge' : topic} ${message.id} ${(message.data as PurgeMessageData).tags}`,
+        );
+        return true;
+      },
+    };
     const cache = (name: string): NonNullable<DomainParts['cache']> => ({
       async invalidate(change) {
         steps.push(`${name} drops ${change.entities.map((e) => e.id).join()}`);
@@ -329,18 +338,31 @@ describe("droppingAppliedPeerChanges (a peer's change, once applied here)", () =
       { module: widgets as DomainModule<unknown>, parts: { ...widgetParts, cache: cache('widgets') } },
       { module: gadgets as DomainModule<unknown>, parts: { cache: cache('gadgets') } },
     ];
-    const handle = droppingAppliedPeerChanges(composed, async (e, meta) => {
-      steps.push(`applied ${(e.data as { id: string }).id} (${meta.origin})`);
-      if (fail) throw new Error('database unreachable');
-    });
+    const handle = droppingAppliedPeerChanges(
+      composed,
+      async (e, meta) => {
+        steps.push(`applied ${(e.data as { id: string }).id} (${meta.origin})`);
+        if (fail) throw new Error('database unreachable');
+      },
+      hub,
+    );
     return { steps, handle };
   }
   const peer = { topic: 'west.widgets.widget.changed.v1', origin: 'peer' as const };
 
-  it("drops the change from every module's cache after the handler applied the peer's event", async () => {
+  it("drops the change from every module's cache after the handler applied the peer's event, then purges the edges", async () => {
     const { steps, handle } = setup();
-    await handle(event('widgets.widget.changed.v1', { id: 'w1' }), peer);
-    assert.deepEqual(steps, ['applied w1 (peer)', 'widgets drops w1', 'gadgets drops w1']);
+    const e = event('widgets.widget.changed.v1', { id: 'w1' });
+    await handle(e, peer);
+    // An id of its own: the live feed's purge of this event (its id) came before, and the hub and
+    // the edge would drop a second message with the same id.
+    assert.equal(appliedPurgeId(e.id), `${e.id}.applied`);
+    assert.deepEqual(steps, [
+      'applied w1 (peer)',
+      'widgets drops w1',
+      'gadgets drops w1',
+      `purge ${e.id}.applied Widget:w1`,
+    ]);
   });
 
   it("leaves the caches to the live feed for this region's own events, and for events that change nothing", async () => {
@@ -362,7 +384,7 @@ describe("droppingAppliedPeerChanges (a peer's change, once applied here)", () =
     assert.deepEqual(steps, ['applied w4 (peer)']);
   });
 
-  it('is the handler itself when no module has a cache', () => {
+  it('is the handler itself when no module has a cache and there is no hub', () => {
     const handler = async () => {};
     assert.equal(droppingAppliedPeerChanges(domains, handler), handler);
   });

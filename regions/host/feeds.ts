@@ -3,8 +3,8 @@
  * modules declare:
  * - cache invalidation: a consumer group per region; each event's `changedEntities` (asked of
  *   the module that owns the event type) goes to every module's regional cache; the live feed
- *   does the same first, and a processor that applied a peer's event does it again after
- *   (`droppingAppliedPeerChanges`);
+ *   does the same first, and a processor that applied a peer's event does it again after, and
+ *   purges the edges again (`droppingAppliedPeerChanges`);
  * - the live feed, per process:
  *   - edge purges: the same change as entity tags on the global hub topic `edge.purge`, which
  *     every edge instance follows;
@@ -73,8 +73,16 @@ export function purgeTags(change: EntityChange): string[] {
   return [...new Set(change.entities.map((e) => `${e.type}:${e.id}`))];
 }
 
-/** Publishes the event's purge on PURGE_TOPIC; false when it purges nothing or the hub already had that id. */
-export function publishPurge(hub: Pick<Hub, 'publish'>, domains: readonly ComposedDomain[], event: Envelope): boolean {
+/**
+ * Publishes the event's purge on PURGE_TOPIC, under the event's id unless told another; false when
+ * it purges nothing or the hub already had that id.
+ */
+export function publishPurge(
+  hub: Pick<Hub, 'publish'>,
+  domains: readonly ComposedDomain[],
+  event: Envelope,
+  id = event.id,
+): boolean {
   const change = changeOf(domains, event);
   if (change === undefined) return false;
   const data: PurgeMessageData = {
@@ -84,7 +92,7 @@ export function publishPurge(hub: Pick<Hub, 'publish'>, domains: readonly Compos
     type: event.type,
     time: event.time,
   };
-  return hub.publish(globalTopicKey(PURGE_TOPIC), { id: event.id, event: 'purge', data });
+  return hub.publish(globalTopicKey(PURGE_TOPIC), { id, event: 'purge', data });
 }
 
 /** Publishes the event's hub messages, each on its topic in the event's tenant; returns how many were new. */
@@ -124,6 +132,8 @@ interface FeedContext {
   readonly log: (line: string) => void;
   /** What every consumer waits for (migrations, topics…): all consumers then join their groups at once. */
   readonly needs: readonly string[];
+  /** This process's hub, when it has one: processors purge the edges of a peer's change they applied. */
+  readonly hub?: Pick<Hub, 'publish'>;
 }
 
 /** A service that runs one event consumer. */
@@ -287,7 +297,7 @@ function processorConsumer(
   topics: readonly string[],
 ): EventConsumer {
   const handle = topics.some((t) => t.startsWith(`${ctx.peer}.`))
-    ? droppingAppliedPeerChanges(ctx.domains, p.handle)
+    ? droppingAppliedPeerChanges(ctx.domains, p.handle, ctx.hub)
     : p.handle;
   return createEventConsumer({
     kafka: ctx.deps.kafka,
@@ -329,23 +339,32 @@ export function leavingMovedWritesToTheWriter(handle: Processor['handle']): Proc
   };
 }
 
+/** The id of the purge a region publishes once it applied a peer's event (the live feed's has the event's id). */
+export function appliedPurgeId(eventId: string): string {
+  return `${eventId}.applied`;
+}
+
 /**
  * A processor's handler that, once it has handled the peer's copy of an event, drops what the
- * event changed from this region's caches again. A peer's change is in this region's data only
- * once a processor applied it (the standby copies); the live feed and the cache invalidator read
- * the same mirrored event in groups of their own and may drop the entries before that, and a read
- * in between puts the old value back, where it stayed until it expired.
+ * event changed from this region's caches again and tells the edges to purge it again (on `hub`,
+ * under `appliedPurgeId`). A peer's change is in this region's data only once a processor applied
+ * it (the standby copies); the live feed and the cache invalidator read the same mirrored event in
+ * groups of their own and may act before that, and a read in between put the old value back in
+ * the region's cache and the edge's, where it stayed until it expired.
  */
 export function droppingAppliedPeerChanges(
   domains: readonly ComposedDomain[],
   handle: Processor['handle'],
+  hub?: Pick<Hub, 'publish'>,
 ): Processor['handle'] {
-  if (!domains.some((d) => d.parts.cache)) return handle;
+  if (!hub && !domains.some((d) => d.parts.cache)) return handle;
   return async (event, meta) => {
     await handle(event, meta);
     if (meta.origin !== 'peer') return;
     const change = changeOf(domains, event);
-    if (change) await dropFromCaches(domains, change);
+    if (!change) return;
+    await dropFromCaches(domains, change);
+    if (hub) publishPurge(hub, domains, event, appliedPurgeId(event.id));
   };
 }
 

@@ -400,7 +400,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     }
 
     // Consumers.
-    const feedCtx = { region: config.region, peer: config.peer, deps, domains, log, needs: infra };
+    const feedCtx = { region: config.region, peer: config.peer, deps, domains, log, needs: infra, hub };
     const chosen = opts.processors ?? true;
     const joins = (s: Service) => chosen === true || (chosen !== false && chosen.includes(s.name));
     const consumerServices = [
