@@ -56,8 +56,18 @@ after(async () => {
   await feed?.stop();
 });
 
+/** Waits with `until`; when it gives up, the error carries the drill's last lines (where it was). */
+async function duringDrill<T>(what: string, until: () => Promise<T>): Promise<T> {
+  try {
+    return await until();
+  } catch (err) {
+    const lines = drills.current()?.lines.slice(-40).join('\n') ?? '(no drill)';
+    throw new Error(`${what}: ${(err as Error).message}\nthe drill's last lines:\n${lines}`, { cause: err });
+  }
+}
+
 describe('failover drill from the ops console', () => {
-  it('starts a real drill, shows its progress, and links the report it wrote', { timeout: 480_000 }, async () => {
+  it('starts a real drill, shows its progress, and links the report it wrote', { timeout: 600_000 }, async () => {
     const before = new Set(listReports());
     await page.goto(`${base}/login`);
     await page.fill('#token', TOKEN);
@@ -76,15 +86,17 @@ describe('failover drill from the ops console', () => {
     await page.waitForSelector('#drill-status[data-running="true"]');
     assert.equal(await page.isDisabled('#start-drill'), true, 'one drill at a time');
     // Progress: the drill's own lines, as it goes.
-    await page.waitForFunction(
-      () => /writer moved to west/.test(document.querySelector('#drill-log')?.textContent ?? ''),
-      undefined,
-      {
-        timeout: 180_000,
-      },
+    await duringDrill('the writer moved to west', () =>
+      page.waitForFunction(
+        () => /writer moved to west/.test(document.querySelector('#drill-log')?.textContent ?? ''),
+        undefined,
+        { timeout: 300_000 },
+      ),
     );
     await page.screenshot({ path: path.join(SCREENSHOTS, '10-drill-running.png'), fullPage: true });
-    await page.waitForSelector('#drill-status[data-running="false"]', { timeout: 420_000 });
+    await duringDrill('the drill ended', () =>
+      page.waitForSelector('#drill-status[data-running="false"]', { timeout: 420_000 }),
+    );
     assert.match(
       (await page.textContent('#drill-status')) ?? '',
       /passed/,
