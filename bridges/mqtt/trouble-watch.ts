@@ -23,11 +23,9 @@ export interface TroubleWatchOptions {
   /** Whether anything waits long enough to watch for. */
   readonly needed: () => boolean;
   readonly everyMs?: number;
-  readonly now?: () => number;
 }
 
 export function watchTrouble(options: TroubleWatchOptions): TroubleWatch {
-  const now = options.now ?? Date.now;
   const everyMs = options.everyMs ?? 1000;
   let troubleAt = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -38,7 +36,7 @@ export function watchTrouble(options: TroubleWatchOptions): TroubleWatch {
     if (stopped) return;
     if (options.needed()) {
       const ok = await options.answers().catch(() => false);
-      if (!ok) troubleAt = now();
+      if (!ok) troubleAt = Date.now();
     }
     if (!stopped) {
       timer = setTimeout(look, everyMs);
@@ -53,7 +51,7 @@ export function watchTrouble(options: TroubleWatchOptions): TroubleWatch {
       return troubleAt;
     },
     saw() {
-      troubleAt = now();
+      troubleAt = Date.now();
     },
     stop() {
       stopped = true;

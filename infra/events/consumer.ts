@@ -51,11 +51,11 @@ export interface EventConsumerOptions {
   /** Longest wait of one fetch on an idle topic; 500 ms by default. */
   readonly maxWaitMs?: number;
   /**
-   * For a consumer nobody waits on (a webhook fan-out; not a cache invalidator, whose work the
-   * edge's refetch after a purge depends on): each fetch waits this long for records to gather
-   * (Kafka's fetch.min.bytes with fetch.max.wait.ms) instead of returning with the first one, so
-   * the events of a burst cost one wake-up, one walk of the fetch response and one offset commit,
-   * not one each. Events wait up to this long more. Unset or 0: each record is taken at once.
+   * For a consumer nobody waits on (a webhook fan-out, say): each fetch waits this long for
+   * records to gather (Kafka's fetch.min.bytes with fetch.max.wait.ms) instead of returning with
+   * the first one, so the events of a burst cost one wake-up, one walk of the fetch response and
+   * one offset commit, not one each. Events wait up to this long more. Unset or 0: each record is
+   * taken at once.
    */
   readonly gatherMs?: number;
   /**

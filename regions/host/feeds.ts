@@ -84,7 +84,11 @@ export function publishPurge(
   id = event.id,
 ): boolean {
   const change = changeOf(domains, event);
-  if (change === undefined) return false;
+  return change !== undefined && publishChangePurge(hub, event, change, id);
+}
+
+/** Publishes `change` (what `event` changed) as a purge on PURGE_TOPIC under `id`; false when the hub had that id. */
+function publishChangePurge(hub: Pick<Hub, 'publish'>, event: Envelope, change: EntityChange, id: string): boolean {
   const data: PurgeMessageData = {
     tags: purgeTags(change),
     soft: change.soft,
@@ -132,8 +136,8 @@ interface FeedContext {
   readonly log: (line: string) => void;
   /** What every consumer waits for (migrations, topics…): all consumers then join their groups at once. */
   readonly needs: readonly string[];
-  /** This process's hub, when it has one: processors purge the edges of a peer's change they applied. */
-  readonly hub?: Pick<Hub, 'publish'>;
+  /** This process's hub: the live feed publishes on it, and processors purge the edges of a peer's change they applied. */
+  readonly hub: Pick<Hub, 'publish'>;
 }
 
 /** A service that runs one event consumer. */
@@ -199,8 +203,7 @@ export function byOwner(
  * per region, its change (asked of the module that owns it) to every module's cache.
  */
 export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
-  const caches = ctx.domains.flatMap((d) => (d.parts.cache ? [d.parts.cache] : []));
-  if (caches.length === 0) return [];
+  if (!ctx.domains.some((d) => d.parts.cache)) return [];
   return byOwner(ctx.domains, changingTypes(ctx.domains)).map(({ owner, types }) => {
     const consumer = createEventConsumer({
       kafka: ctx.deps.kafka,
@@ -211,7 +214,7 @@ export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
       // liveFeed), but only from when its process started; this covers what it missed, promptly.
       handle: async (event) => {
         const change = changeOf(ctx.domains, event);
-        if (change) await Promise.all(caches.map((c) => c.invalidate(change)));
+        if (change) await dropFromCaches(ctx.domains, change);
       },
       onError: onError(ctx, `${owner}.cache-invalidator`),
       onCrash: onCrash(ctx, `${owner}.cache-invalidator`),
@@ -227,8 +230,8 @@ export function cacheInvalidatorServices(ctx: FeedContext): ConsumerService[] {
  * caches dropped what the event changed. They are per-process and commit nothing. One failing
  * does not keep the event from the other.
  */
-export function liveFeedServices(ctx: FeedContext, hub: Pick<Hub, 'publish'>): ConsumerService[] {
-  const feed = liveFeed(ctx.domains, hub);
+export function liveFeedServices(ctx: FeedContext): ConsumerService[] {
+  const feed = liveFeed(ctx.domains, ctx.hub);
   return byOwner(ctx.domains, feed.types).map(({ owner, types }) => {
     const consumer = createEventConsumer({
       kafka: ctx.deps.kafka,
@@ -257,7 +260,6 @@ export function liveFeed(
 ): { types: string[]; handle(event: Envelope): Promise<void> } {
   const purging = new Set(changingTypes(domains));
   const feeding = new Set(domains.flatMap((d) => d.parts.hubFeed?.topics ?? []));
-  const cached = domains.some((d) => d.parts.cache);
   return {
     types: [...new Set([...purging, ...feeding])],
     async handle(event) {
@@ -270,12 +272,12 @@ export function liveFeed(
         }
       };
       const change = purging.has(event.type) ? changeOf(domains, event) : undefined;
-      if (change && cached) {
+      if (change) {
         // A failure is reported after the publications (the event is then handled again; the hub
         // drops what it already had by id): the edge and clients hear of the change either way.
         await dropFromCaches(domains, change).catch((err: unknown) => failures.push(err));
       }
-      if (purging.has(event.type)) attempt(() => publishPurge(hub, domains, event));
+      if (change) attempt(() => publishChangePurge(hub, event, change, event.id));
       if (feeding.has(event.type)) attempt(() => publishToHub(hub, domains, event));
       if (failures.length > 0) throw failures[0];
     },
@@ -364,7 +366,7 @@ export function droppingAppliedPeerChanges(
     const change = changeOf(domains, event);
     if (!change) return;
     await dropFromCaches(domains, change);
-    if (hub) publishPurge(hub, domains, event, appliedPurgeId(event.id));
+    if (hub) publishChangePurge(hub, event, change, appliedPurgeId(event.id));
   };
 }
 

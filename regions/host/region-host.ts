@@ -408,7 +408,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         ...domains.flatMap((d) => processorServices(feedCtx, d, writers)),
         ...cacheInvalidatorServices(feedCtx),
       ].filter(joins),
-      ...liveFeedServices(feedCtx, hub),
+      ...liveFeedServices(feedCtx),
     ];
     for (const s of consumerServices) {
       add(s);
