@@ -75,6 +75,17 @@ async function newProduct(stock: number): Promise<string> {
   return id;
 }
 
+/** Orders 3 of `product` straight from east's gateway (not through an edge). */
+async function orderThreeInEast(product: string): Promise<void> {
+  const res = await gql(
+    `http://127.0.0.1:${eastPorts.gatewayPort}/graphql`,
+    PLACE_ORDER,
+    { input: { items: [{ productId: product, quantity: 3 }], idempotencyKey: randomUUID(), paymentToken: 'tok_visa' } },
+    { authorization: `Bearer ${await token('writer', 't1')}` },
+  );
+  assert.ok(res.data, JSON.stringify(res.errors));
+}
+
 /** Reads until the stock is `want` or `ms` have passed; resolves with the last stock read. */
 async function stockWithin(
   read: () => Promise<{ data?: { product: { stock: number } } | null }>,
@@ -190,19 +201,7 @@ for (const runtime of RUNTIMES) {
       assert.equal((await read()).data?.product.stock, 50);
       assert.match((await read()).headers.get('cache-status') ?? '', /hit/);
       // The write goes straight to the region, not through the edge.
-      const res = await gql(
-        `http://127.0.0.1:${eastPorts.gatewayPort}/graphql`,
-        PLACE_ORDER,
-        {
-          input: {
-            items: [{ productId: product, quantity: 3 }],
-            idempotencyKey: randomUUID(),
-            paymentToken: 'tok_visa',
-          },
-        },
-        { authorization: `Bearer ${await token('writer', 't1')}` },
-      );
-      assert.ok(res.data, JSON.stringify(res.errors));
+      await orderThreeInEast(product);
       assert.equal(await stockWithin(read, 47, 1000), 47, 'visible within 1 s of the write');
     });
 
@@ -411,15 +410,27 @@ describe('rate limits shared by two edge instances (Deno and Node) through Redis
 describe('an edge reading from west, a write made in east', () => {
   const westDb = createPostgres({ url: resolveEndpoints('west', process.env).postgresUrl });
   let edge: EdgeProcess;
+  // The edge follows a west process that applies nothing (no processors): the change is applied
+  // by another west process (this file's), whose purge must reach this one's hub.
+  let westHubOnly: RunningRegion;
   before(async () => {
-    edge = await startEdge('node', edgeEnv({ MERIDIAN_EDGE_NEAREST_REGION: 'west' }));
+    westHubOnly = await startRegion(testRegionConfig(west), { identity, domains: DOMAINS, processors: false });
+    edge = await startEdge(
+      'node',
+      edgeEnv({
+        MERIDIAN_EDGE_NEAREST_REGION: 'west',
+        MERIDIAN_EDGE_WEST_GATEWAY_URL: `http://127.0.0.1:${westHubOnly.gatewayPort}`,
+        MERIDIAN_EDGE_WEST_HUB_URL: `http://127.0.0.1:${westHubOnly.hubPort}`,
+      }),
+    );
   });
   after(async () => {
     await edge?.stop();
+    await westHubOnly?.stop();
     await westDb.close();
   });
 
-  it('shows the change once west has it: west purges the edge after applying it, not only east before', async () => {
+  it("shows the change once west has it: the west process that applied it purges the edge through another process's hub", async () => {
     // The product in both regions, as the writer's catalog and the standby copy would have it.
     const product = await newProduct(50);
     await westDb.pool.query(
@@ -435,41 +446,49 @@ describe('an edge reading from west, a write made in east', () => {
     assert.equal(first.data?.product.stock, 50);
     assert.equal(first.headers.get('x-meridian-region'), 'west');
     assert.match((await read()).headers.get('cache-status') ?? '', /hit/);
-    const res = await gql(
-      `http://127.0.0.1:${eastPorts.gatewayPort}/graphql`,
-      PLACE_ORDER,
-      {
-        input: { items: [{ productId: product, quantity: 3 }], idempotencyKey: randomUUID(), paymentToken: 'tok_visa' },
-      },
-      { authorization: `Bearer ${await token('writer', 't1')}` },
-    );
-    assert.ok(res.data, JSON.stringify(res.errors));
-    const written = Date.now();
-    // Meanwhile the edge keeps reading (east's purge comes first, and a read then finds west's old
-    // stock), as clients would.
-    let reading = true;
-    const readsMeanwhile = (async () => {
-      while (reading) {
-        await read();
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
+    // West's copy of the row is held, so west applies the change only when this test lets it: the
+    // live feeds' purges (east's, then west's) come first, and a read then caches the old stock.
+    const holder = await westDb.pool.connect();
+    let holding = true;
     try {
-      const stockInWest = async () =>
-        (await westDb.pool.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [product])).rows[0]
-          ?.stock;
+      await holder.query('BEGIN');
+      // NO KEY: the reservation row's foreign key check (KEY SHARE) passes, the stock update waits.
+      await holder.query('SELECT 1 FROM products WHERE id = $1 FOR NO KEY UPDATE', [product]);
+      await orderThreeInEast(product);
+      // West's processor is waiting for the row: the mirrored event is in west, and so is its live feed's.
       const t0 = Date.now();
-      while ((await stockInWest()) !== 47) {
-        assert.ok(Date.now() - t0 < 30_000, 'the reservation reached west');
+      for (;;) {
+        const { rows } = await westDb.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND query LIKE 'UPDATE products SET stock%' AND datname = current_database()`,
+        );
+        if ((rows[0]?.n ?? 0) > 0) break;
+        assert.ok(Date.now() - t0 < 30_000, "west's processor reached the held row");
         await new Promise((r) => setTimeout(r, 20));
       }
+      // Reads as clients would make them meanwhile; the last purge is followed by a miss that caches 50.
+      const until = Date.now() + 1000;
+      while (Date.now() < until) {
+        assert.equal((await read()).data?.product.stock, 50, 'west has not applied the change yet');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.match((await read()).headers.get('cache-status') ?? '', /hit/, 'the old stock is cached at the edge');
+      await holder.query('COMMIT');
+      holding = false;
     } finally {
-      reading = false;
-      await readsMeanwhile;
+      if (holding) await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
     }
-    console.log(`# east write → west's copy: ${Date.now() - written} ms`);
-    // The stock is cached for 5 s: without a purge after west applied the change, the old value
-    // fetched in between would stay that long.
+    const stockInWest = async () =>
+      (await westDb.pool.query<{ stock: number }>('SELECT stock FROM products WHERE id = $1', [product])).rows[0]
+        ?.stock;
+    const t1 = Date.now();
+    while ((await stockInWest()) !== 47) {
+      assert.ok(Date.now() - t1 < 10_000, 'west applied the reservation once the row was free');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // The old stock is cached for 5 s at the edge: only a purge from the process that applied the
+    // change (another west process than the one this edge follows) replaces it sooner.
     assert.equal(await stockWithin(read, 47, 1500), 47, 'visible through the edge within 1.5 s of west having it');
   });
 });

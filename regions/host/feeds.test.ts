@@ -21,8 +21,11 @@ import {
   PURGE_SCOPE,
   PURGE_TOPIC,
   type PurgeMessageData,
+  parsePurgeMessage,
   publishPurge,
   publishToHub,
+  purgeEchoService,
+  regionWidePurges,
 } from './feeds.ts';
 
 const TRACE = '00-0123456789abcdef0123456789abcdef-0123456789abcdef-01';
@@ -387,6 +390,168 @@ describe("droppingAppliedPeerChanges (a peer's change, once applied here)", () =
   it('is the handler itself when no module has a cache and there is no hub', () => {
     const handler = async () => {};
     assert.equal(droppingAppliedPeerChanges(domains, handler), handler);
+  });
+});
+
+/** The region's purge channel in memory (the Redis adapter has its own integration test). */
+function memoryChannel(opts: { refusals?: number } = {}) {
+  const followers = new Set<(text: string) => void>();
+  const published: string[] = [];
+  return {
+    published,
+    followers,
+    failing: false,
+    /** How many more follow() calls are refused, as by a Redis that is down. */
+    refusals: opts.refusals ?? 0,
+    async publish(text: string) {
+      if (this.failing) throw new Error('redis unreachable');
+      published.push(text);
+      for (const f of followers) queueMicrotask(() => f(text));
+      return followers.size;
+    },
+    async follow(onMessage: (text: string) => void) {
+      if (this.refusals-- > 0) throw new Error('connect ECONNREFUSED');
+      followers.add(onMessage);
+      return {
+        async stop() {
+          followers.delete(onMessage);
+        },
+      };
+    },
+  };
+}
+
+describe("a purge one process makes reaches every process's hub (the region's purge channel)", () => {
+  const purgeKey = globalTopicKey(PURGE_TOPIC);
+  function process(channel: ReturnType<typeof memoryChannel>, lines: string[] = [], retryMs?: number) {
+    const hub = createHub();
+    const ctx = {
+      region: 'east',
+      peer: 'west',
+      deps: {} as never,
+      domains: [],
+      log: (line: string) => lines.push(line),
+      needs: [],
+      hub,
+      purges: channel,
+    };
+    return { hub, ctx, echo: purgeEchoService(ctx, retryMs), purges: regionWidePurges(ctx), lines };
+  }
+  const purge = (id: string) => ({
+    id,
+    event: 'purge',
+    data: { tags: ['Widget:w1'], soft: false, source: '/regions/west/widgets', type: 't', time: 'now' },
+  });
+
+  it("an applied peer change purged in process A is heard by an edge following process B's hub, once", {
+    timeout: 5000,
+  }, async () => {
+    const channel = memoryChannel();
+    const a = process(channel);
+    const b = process(channel);
+    await a.echo.start();
+    await b.echo.start();
+    const onB = b.hub.subscribe([purgeKey]);
+    const onA = a.hub.subscribe([purgeKey]);
+    try {
+      const composed: ComposedDomain[] = [{ module: widgets as DomainModule<unknown>, parts: widgetParts }];
+      const handle = droppingAppliedPeerChanges(composed, async () => {}, a.purges);
+      const e = event('widgets.widget.changed.v1', { id: 'w1' });
+      await handle(e, { topic: 'west.widgets.widget.changed.v1', origin: 'peer' });
+      const heardB = await onB.next();
+      assert.equal(heardB.value?.id, appliedPurgeId(e.id));
+      assert.deepEqual((heardB.value?.data as PurgeMessageData | undefined)?.tags, ['Widget:w1']);
+      const heardA = await onA.next();
+      assert.equal(heardA.value?.id, appliedPurgeId(e.id));
+      // A's own echo of it is dropped by id: A's subscriber has nothing more.
+      await new Promise((r) => setTimeout(r, 10));
+      a.hub.publish(purgeKey, purge('marker'));
+      assert.equal((await onA.next()).value?.id, 'marker');
+    } finally {
+      onA.close();
+      onB.close();
+      await a.echo.stop();
+      await b.echo.stop();
+    }
+  });
+
+  it('only purges travel: other hub topics stay in their process', async () => {
+    const channel = memoryChannel();
+    const a = process(channel);
+    assert.equal(a.purges.publish(tenantTopicKey('acme', 'widget.w1'), { id: 'x', event: 'e', data: {} }), true);
+    assert.equal(a.purges.publish(purgeKey, purge('p1')), true);
+    assert.deepEqual(
+      channel.published.map((t) => JSON.parse(t).id),
+      ['p1'],
+    );
+  });
+
+  it('a channel that fails is logged; the local hub has the purge all the same', async () => {
+    const channel = memoryChannel();
+    channel.failing = true;
+    const a = process(channel);
+    const sub = a.hub.subscribe([purgeKey]);
+    assert.equal(a.purges.publish(purgeKey, purge('p2')), true);
+    assert.equal((await sub.next()).value?.id, 'p2');
+    await new Promise((r) => setTimeout(r, 0));
+    assert.match(a.lines.join('\n'), /p2 not passed on: redis unreachable/);
+    sub.close();
+  });
+
+  it('what is not a purge message is dropped and logged, never put on the hub', async () => {
+    const channel = memoryChannel();
+    const b = process(channel);
+    await b.echo.start();
+    const sub = b.hub.subscribe([purgeKey]);
+    for (const junk of [
+      'not json',
+      'null',
+      '{}',
+      JSON.stringify({ ...purge('x'), event: 'message' }),
+      JSON.stringify({ ...purge('x'), data: { tags: [1] } }),
+      JSON.stringify({ ...purge('two\nlines'), id: 'two\nlines' }),
+      JSON.stringify(purge('')),
+    ]) {
+      await channel.publish(junk);
+    }
+    await channel.publish(JSON.stringify(purge('good')));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal((await sub.next()).value?.id, 'good');
+    assert.equal(b.lines.filter((l) => /not a purge/.test(l)).length, 7);
+    sub.close();
+    await b.echo.stop();
+    assert.equal(channel.followers.size, 0, 'stop leaves the channel');
+  });
+
+  it('starts without Redis and follows once it can (the region reports it not ready meanwhile)', async () => {
+    const channel = memoryChannel({ refusals: 2 });
+    const { hub, echo, lines } = process(channel, [], 5);
+    await echo.start();
+    await assert.rejects(echo.check?.() ?? Promise.resolve(), /not following the purge channel: connect ECONNREFUSED/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await echo.check?.(), 'following');
+    assert.equal(lines.filter((l) => /not following, trying again/.test(l)).length, 2);
+    const sub = hub.subscribe([purgeKey]);
+    await channel.publish(JSON.stringify(purge('after')));
+    assert.equal((await sub.next()).value?.id, 'after');
+    sub.close();
+    await echo.stop();
+    assert.equal(channel.followers.size, 0);
+  });
+
+  it('stopped while retrying, it follows nothing', async () => {
+    const channel = memoryChannel({ refusals: 1 });
+    const { echo } = process(channel, [], 20);
+    await echo.start();
+    await echo.stop();
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(channel.refusals, 0, 'no second attempt after stop');
+    assert.equal(channel.followers.size, 0);
+  });
+
+  it('parsePurgeMessage keeps exactly the purge fields', () => {
+    assert.deepEqual(parsePurgeMessage(JSON.stringify({ ...purge('p'), extra: 1 })), purge('p'));
+    assert.equal(parsePurgeMessage(JSON.stringify({ id: 'p', event: 'purge' })), undefined);
   });
 });
 

@@ -4,7 +4,8 @@
  * - cache invalidation: a consumer group per region; each event's `changedEntities` (asked of
  *   the module that owns the event type) goes to every module's regional cache; the live feed
  *   does the same first, and a processor that applied a peer's event does it again after, and
- *   purges the edges again (`droppingAppliedPeerChanges`);
+ *   purges the edges again (`droppingAppliedPeerChanges`), on every process's hub (the region's
+ *   purge channel in Redis, `purgeEchoService`);
  * - the live feed, per process:
  *   - edge purges: the same change as entity tags on the global hub topic `edge.purge`, which
  *     every edge instance follows;
@@ -17,6 +18,7 @@
  * edge twice, once as each region has it (edge/purge/subscriber.ts).
  */
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
+import type { Channel } from '../../infra/adapters/redis-channel.ts';
 import {
   createEventConsumer,
   type EventConsumer,
@@ -25,7 +27,7 @@ import {
 } from '../../infra/events/consumer.ts';
 import type { Envelope } from '../../infra/events/envelope.ts';
 import { withTelemetry } from '../../infra/telemetry/context.ts';
-import type { Hub } from '../hub/hub.ts';
+import type { Hub, HubMessage } from '../hub/hub.ts';
 import { type GlobalTopic, globalTopicKey, tenantTopicKey } from '../hub/topics.ts';
 import type { RegionDependencies } from './dependencies.ts';
 import type { DomainModule, DomainParts, EntityChange, Processor } from './domain-module.ts';
@@ -138,6 +140,8 @@ interface FeedContext {
   readonly needs: readonly string[];
   /** This process's hub: the live feed publishes on it, and processors purge the edges of a peer's change they applied. */
   readonly hub: Pick<Hub, 'publish'>;
+  /** The region's purge channel (`purgeChannelName`): purges one process makes reach every process's hub. */
+  readonly purges: Pick<Channel, 'publish' | 'follow'>;
 }
 
 /** A service that runs one event consumer. */
@@ -299,7 +303,7 @@ function processorConsumer(
   topics: readonly string[],
 ): EventConsumer {
   const handle = topics.some((t) => t.startsWith(`${ctx.peer}.`))
-    ? droppingAppliedPeerChanges(ctx.domains, p.handle, ctx.hub)
+    ? droppingAppliedPeerChanges(ctx.domains, p.handle, regionWidePurges(ctx))
     : p.handle;
   return createEventConsumer({
     kafka: ctx.deps.kafka,
@@ -314,6 +318,96 @@ function processorConsumer(
     onError: onError(ctx, `${module.name}.${p.name}`),
     onCrash: onCrash(ctx, `${module.name}.${p.name}`),
   });
+}
+
+/** The Redis channel on which a region's processes pass edge purges to each other's hubs. */
+export function purgeChannelName(region: string): string {
+  return `meridian:${region}:edge-purge`;
+}
+
+/**
+ * Where a purge made by one process goes: on this process's hub, and on the region's purge channel
+ * for every other process's hub (`purgeEchoService`). A processor's partition is read by one
+ * process of the region, and an edge follows one hub per region, often another process's. (The
+ * live feed needs none of this: every process runs one.) Only PURGE_TOPIC's messages travel.
+ */
+export function regionWidePurges(ctx: Pick<FeedContext, 'hub' | 'purges' | 'log' | 'region'>): Pick<Hub, 'publish'> {
+  const purgeKey = globalTopicKey(PURGE_TOPIC);
+  return {
+    publish(topic, message) {
+      const fresh = ctx.hub.publish(topic, message);
+      if (topic === purgeKey) {
+        ctx.purges
+          .publish(JSON.stringify(message))
+          .catch((err: unknown) =>
+            ctx.log(`purge channel ${ctx.region}: ${message.id} not passed on: ${(err as Error)?.message ?? err}`),
+          );
+      }
+      return fresh;
+    },
+  };
+}
+
+/** A purge message as passed on the purge channel, or undefined when the text is not one. */
+export function parsePurgeMessage(text: string): HubMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const m = value as Partial<HubMessage> | null;
+  const data = m?.data as Partial<PurgeMessageData> | undefined;
+  const singleLine = (s: unknown): s is string =>
+    typeof s === 'string' && s.length > 0 && s.length <= 512 && !/[\r\n]/.test(s);
+  if (!singleLine(m?.id) || m?.event !== 'purge' || typeof data !== 'object' || data === null) return undefined;
+  if (!Array.isArray(data.tags) || !data.tags.every((t) => typeof t === 'string')) return undefined;
+  return { id: m.id, event: 'purge', data };
+}
+
+/**
+ * Per process (service `edge-purge-echo`): the purges any process of the region passed on the
+ * purge channel go on this process's hub, where the edges following it hear them. The hub drops
+ * one it already had by id (this process's own, or a repeat). Redis keeps nothing for a process
+ * not following at the time; a purge missed so costs at most the edge entry's lifetime.
+ */
+export function purgeEchoService(ctx: FeedContext, retryMs = 2000): Service {
+  const purgeKey = globalTopicKey(PURGE_TOPIC);
+  let following: { stop(): Promise<void> } | undefined;
+  let failure: unknown;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const follow = async (): Promise<void> => {
+    try {
+      const f = await ctx.purges.follow((text) => {
+        const message = parsePurgeMessage(text);
+        if (message) ctx.hub.publish(purgeKey, message);
+        else ctx.log(`purge channel ${ctx.region}: dropped a message that is not a purge: ${text.slice(0, 200)}`);
+      });
+      if (stopped) await f.stop();
+      else [following, failure] = [f, undefined];
+    } catch (err) {
+      failure = err;
+      if (stopped) return;
+      ctx.log(`purge channel ${ctx.region}: not following, trying again: ${(err as Error)?.message ?? err}`);
+      retry = setTimeout(() => void follow(), retryMs);
+    }
+  };
+  return {
+    name: 'edge-purge-echo',
+    needs: ctx.needs,
+    // A region starts without Redis (and says so in /ready): this keeps trying meanwhile.
+    start: follow,
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      await following?.stop();
+    },
+    async check() {
+      if (!following) throw new Error(`not following the purge channel: ${(failure as Error)?.message ?? failure}`);
+      return 'following';
+    },
+  };
 }
 
 /**
@@ -352,7 +446,8 @@ export function appliedPurgeId(eventId: string): string {
  * under `appliedPurgeId`). A peer's change is in this region's data only once a processor applied
  * it (the standby copies); the live feed and the cache invalidator read the same mirrored event in
  * groups of their own and may act before that, and a read in between put the old value back in
- * the region's cache and the edge's, where it stayed until it expired.
+ * the region's cache and the edge's, where it stayed until it expired. The host passes
+ * `regionWidePurges` as `hub`: the edges follow any one of the region's hubs.
  */
 export function droppingAppliedPeerChanges(
   domains: readonly ComposedDomain[],

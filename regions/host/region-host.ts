@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { isDomainError } from '../../domains/shared/errors.ts';
 import { createPostgres, type Postgres } from '../../infra/adapters/postgres.ts';
+import { redisChannel } from '../../infra/adapters/redis-channel.ts';
 import { blockPort, ConfigError } from '../../infra/config/endpoints.ts';
 import type { EventConsumer } from '../../infra/events/consumer.ts';
 import { ensureTopics } from '../../infra/events/topics.ts';
@@ -41,6 +42,8 @@ import {
   GLOBAL_TOPICS,
   liveFeedServices,
   processorServices,
+  purgeChannelName,
+  purgeEchoService,
 } from './feeds.ts';
 import { startGrpcServer } from './grpc-server.ts';
 import { healthRoutes } from './health.ts';
@@ -400,7 +403,8 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
     }
 
     // Consumers.
-    const feedCtx = { region: config.region, peer: config.peer, deps, domains, log, needs: infra, hub };
+    const purges = redisChannel(deps.redis.client, purgeChannelName(config.region));
+    const feedCtx = { region: config.region, peer: config.peer, deps, domains, log, needs: infra, hub, purges };
     const chosen = opts.processors ?? true;
     const joins = (s: Service) => chosen === true || (chosen !== false && chosen.includes(s.name));
     const consumerServices = [
@@ -410,6 +414,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
       ].filter(joins),
       ...liveFeedServices(feedCtx),
     ];
+    add(purgeEchoService(feedCtx));
     for (const s of consumerServices) {
       add(s);
       const c = consumerOf(s);
