@@ -24,8 +24,10 @@ export function redisChannel(client: Redis, name: string): Channel {
     async follow(onMessage) {
       const subscriber = client.duplicate({ connectionName: `follow:${name}` });
       subscriber.on('error', () => {});
+      let following = true;
       subscriber.on('message', (channel: string, text: string) => {
-        if (channel === name) onMessage(text);
+        // The socket may still hand over what Redis sent before it saw the close.
+        if (following && channel === name) onMessage(text);
       });
       try {
         await subscriber.subscribe(name);
@@ -35,6 +37,7 @@ export function redisChannel(client: Redis, name: string): Channel {
       }
       return {
         async stop() {
+          following = false;
           subscriber.disconnect();
         },
       };
