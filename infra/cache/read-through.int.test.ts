@@ -9,10 +9,10 @@ import { createReadThroughCache, jitteredTtl } from './read-through.ts';
 const redis = createRedis({ url: resolveEndpoints('east', process.env).redisUrl });
 after(() => redis.close());
 
-function cache(overrides: { ttlSeconds?: number; random?: () => number } = {}) {
+function cache(overrides: { ttlSeconds?: number; random?: () => number; namespace?: string } = {}) {
   return createReadThroughCache<{ v: number }>({
     redis: redis.client,
-    namespace: `test:${randomUUID()}`,
+    namespace: overrides.namespace ?? `test:${randomUUID()}`,
     ttlSeconds: overrides.ttlSeconds ?? 60,
     negativeTtlSeconds: 2,
     random: overrides.random,
@@ -82,5 +82,63 @@ describe('read-through cache (real Redis)', () => {
     release();
     assert.deepEqual(await slow, { v: 2 });
     assert.deepEqual(await c.get('k', async () => ({ v: 3 })), { v: 3 }, 'the raced value was not stored');
+  });
+
+  it("another process's invalidation keeps a load that raced it from storing (a subgraph's read, a processor's apply)", async () => {
+    // Two instances on one namespace: two processes of a region, each with its own memory.
+    const namespace = `test:${randomUUID()}`;
+    const reader = cache({ namespace });
+    const processor = cache({ namespace });
+    await reader.get('p', async () => ({ v: 1 }));
+    await processor.invalidate('p');
+    let release: () => void = () => {};
+    let loading: () => void = () => {};
+    const started = new Promise<void>((r) => (loading = r));
+    // The reader loads the old row…
+    const slow = reader.get(
+      'p',
+      () =>
+        new Promise((r) => {
+          loading();
+          release = () => r({ v: 1 });
+        }),
+    );
+    await started;
+    // …while the other process applies the change and invalidates.
+    await processor.invalidate('p');
+    release();
+    assert.deepEqual(await slow, { v: 1 });
+    assert.equal(await redis.client.get(`${namespace}:p`), null, 'the old value was not stored');
+    assert.deepEqual(await processor.get('p', async () => ({ v: 2 })), { v: 2 });
+    assert.deepEqual(
+      await reader.get('p', async () => ({ v: 99 })),
+      { v: 2 },
+      'a load after the invalidation is stored',
+    );
+    const ttl = await redis.client.ttl(`${namespace}!version:p`);
+    assert.ok(ttl > 3000 && ttl <= 3600, `the version expires on its own (${ttl} s)`);
+  });
+
+  it('an invalidation while a load is in flight lets the next read load afresh, and the first load does not evict it', async () => {
+    const c = cache();
+    let releaseFirst: () => void = () => {};
+    const first = c.get('q', () => new Promise((r) => (releaseFirst = () => r({ v: 1 }))));
+    await new Promise((r) => setTimeout(r, 10));
+    await c.invalidate('q');
+    let releaseSecond: () => void = () => {};
+    let secondLoads = 0;
+    const second = c.get('q', () => {
+      secondLoads++;
+      return new Promise((r) => (releaseSecond = () => r({ v: 2 })));
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    releaseFirst();
+    await first;
+    // A third read while the second load is still in flight joins it (the first's end did not drop it).
+    const third = c.get('q', async () => ({ v: 3 }));
+    releaseSecond();
+    assert.deepEqual(await second, { v: 2 });
+    assert.deepEqual(await third, { v: 2 });
+    assert.equal(secondLoads, 1);
   });
 });

@@ -3,11 +3,24 @@
  * key in this process share one origin load), TTL with ±jitter so keys loaded together
  * do not expire together, and a short negative cache for ids that do not exist.
  * Redis trouble degrades to loading from the origin, never to an error.
+ *
+ * A load never stores what an invalidation made stale, whichever process of the region
+ * invalidated: each key has a version in Redis (`<namespace>!version:<id>`), read with the
+ * value on a miss, bumped by invalidate(), and the load's result is stored only if the version
+ * is still the one it read (one script, so nothing comes between the check and the set). A
+ * region runs its subgraphs and its processors in separate processes: a read that loaded the
+ * old row while a processor applied a change and invalidated would otherwise put the old value
+ * back for the entry's whole TTL.
  */
 import type { Redis } from 'ioredis';
 
 /** Stored for a known-missing key (negative cache). */
 const MISSING = '\u0000missing';
+/** How long a key's version outlives its last invalidation (far longer than any load). */
+const VERSION_TTL_SECONDS = 3600;
+/** SET KEYS[1] ARGV[2] EX ARGV[3] if KEYS[2] (the version) is still ARGV[1] ('' when absent). */
+const STORE_IF_UNCHANGED = `if (redis.call('GET', KEYS[2]) or '') == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0`;
 
 export interface ReadThroughOptions {
   readonly redis: Redis;
@@ -61,42 +74,42 @@ export function createReadThroughCache<T>(opts: ReadThroughOptions): ReadThrough
   const jitter = opts.jitter ?? 0.1;
   const random = opts.random ?? Math.random;
   const inflight = new Map<string, Promise<T | undefined>>();
-  // Bumped by invalidate(): a load that started before an invalidation must not store
-  // its (possibly stale) result afterwards.
-  const generation = new Map<string, number>();
   const stats: CacheStats = { hits: 0, negativeHits: 0, misses: 0, loads: 0, coalesced: 0, errors: 0 };
   const keyOf = (id: string) => `${namespace}:${id}`;
+  const versionOf = (id: string) => `${namespace}!version:${id}`;
   const known = cachesByRedis.get(redis) ?? new Set<CacheInfo>();
   cachesByRedis.set(redis, known);
   known.add({ namespace, stats });
 
-  async function readCache(key: string): Promise<string | null> {
+  /** The cached text and the key's version ('' when it has none); undefined when Redis failed. */
+  async function readCache(id: string): Promise<{ cached: string | null; version: string } | undefined> {
     try {
-      return await redis.get(key);
+      const [cached, version] = await redis.mget(keyOf(id), versionOf(id));
+      return { cached: cached ?? null, version: version ?? '' };
     } catch {
       stats.errors++;
-      return null;
+      return undefined;
     }
   }
 
   async function loadAndStore(id: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const key = keyOf(id);
-    const cached = await readCache(key);
-    if (cached !== null) {
-      if (cached === MISSING) {
+    const read = await readCache(id);
+    if (read?.cached != null) {
+      if (read.cached === MISSING) {
         stats.negativeHits++;
         return undefined;
       }
       stats.hits++;
-      return JSON.parse(cached) as T;
+      return JSON.parse(read.cached) as T;
     }
     stats.misses++;
-    const startedAt = generation.get(id) ?? 0;
     stats.loads++;
     const value = await load();
-    if ((generation.get(id) ?? 0) === startedAt) {
+    // Without the version it started from (Redis failed), a load stores nothing.
+    if (read !== undefined) {
       const ttl = jitteredTtl(value === undefined ? negativeTtl : ttlSeconds, jitter, random);
-      await redis.set(key, value === undefined ? MISSING : JSON.stringify(value), 'EX', ttl).catch(() => {
+      const text = value === undefined ? MISSING : JSON.stringify(value);
+      await redis.eval(STORE_IF_UNCHANGED, 2, keyOf(id), versionOf(id), read.version, text, ttl).catch(() => {
         stats.errors++;
       });
     }
@@ -111,17 +124,22 @@ export function createReadThroughCache<T>(opts: ReadThroughOptions): ReadThrough
         stats.coalesced++;
         return pending;
       }
-      const p = loadAndStore(id, load).finally(() => inflight.delete(id));
+      const p = loadAndStore(id, load).finally(() => {
+        // An invalidation meanwhile may have made way for a newer load of the same id.
+        if (inflight.get(id) === p) inflight.delete(id);
+      });
       inflight.set(id, p);
       return p;
     },
     async invalidate(...ids) {
       if (ids.length === 0) return;
+      const tx = redis.multi();
       for (const id of ids) {
-        generation.set(id, (generation.get(id) ?? 0) + 1);
         inflight.delete(id);
+        tx.incr(versionOf(id)).expire(versionOf(id), VERSION_TTL_SECONDS);
       }
-      await redis.del(...ids.map(keyOf)).catch(() => {
+      tx.del(...ids.map(keyOf));
+      await tx.exec().catch(() => {
         stats.errors++;
       });
     },
