@@ -5,8 +5,8 @@
  * Redis trouble degrades to loading from the origin, never to an error.
  *
  * A load never stores what an invalidation made stale, whichever process of the region
- * invalidated: each key has a version in Redis (`<namespace>!version:<id>`), read with the
- * value on a miss, bumped by invalidate(), and the load's result is stored only if the version
+ * invalidated: each key has a version in Redis (`<namespace>!version:<id>`), read on a miss
+ * before the load, bumped by invalidate(), and the load's result is stored only if the version
  * is still the one it read (one script, so nothing comes between the check and the set). A
  * region runs its subgraphs and its processors in separate processes: a read that loaded the
  * old row while a processor applied a change and invalidated would otherwise put the old value
@@ -81,11 +81,9 @@ export function createReadThroughCache<T>(opts: ReadThroughOptions): ReadThrough
   cachesByRedis.set(redis, known);
   known.add({ namespace, stats });
 
-  /** The cached text and the key's version ('' when it has none); undefined when Redis failed. */
-  async function readCache(id: string): Promise<{ cached: string | null; version: string } | undefined> {
+  async function redisOrUndefined<R>(command: () => Promise<R>): Promise<R | undefined> {
     try {
-      const [cached, version] = await redis.mget(keyOf(id), versionOf(id));
-      return { cached: cached ?? null, version: version ?? '' };
+      return await command();
     } catch {
       stats.errors++;
       return undefined;
@@ -93,25 +91,28 @@ export function createReadThroughCache<T>(opts: ReadThroughOptions): ReadThrough
   }
 
   async function loadAndStore(id: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const read = await readCache(id);
-    if (read?.cached != null) {
-      if (read.cached === MISSING) {
+    const cached = await redisOrUndefined(() => redis.get(keyOf(id)));
+    if (cached != null) {
+      if (cached === MISSING) {
         stats.negativeHits++;
         return undefined;
       }
       stats.hits++;
-      return JSON.parse(read.cached) as T;
+      return JSON.parse(cached) as T;
     }
     stats.misses++;
+    // The version before the load (a second round trip, on misses only): an invalidation after
+    // this read changes it, one before it happened after the change was written.
+    const version = cached === undefined ? undefined : await redisOrUndefined(() => redis.get(versionOf(id)));
     stats.loads++;
     const value = await load();
     // Without the version it started from (Redis failed), a load stores nothing.
-    if (read !== undefined) {
+    if (version !== undefined) {
       const ttl = jitteredTtl(value === undefined ? negativeTtl : ttlSeconds, jitter, random);
       const text = value === undefined ? MISSING : JSON.stringify(value);
-      await redis.eval(STORE_IF_UNCHANGED, 2, keyOf(id), versionOf(id), read.version, text, ttl).catch(() => {
-        stats.errors++;
-      });
+      await redisOrUndefined(() =>
+        redis.eval(STORE_IF_UNCHANGED, 2, keyOf(id), versionOf(id), version ?? '', text, ttl),
+      );
     }
     return value;
   }
