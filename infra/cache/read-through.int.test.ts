@@ -117,6 +117,11 @@ describe('read-through cache (real Redis)', () => {
     );
     const ttl = await redis.client.ttl(`${namespace}!version:p`);
     assert.ok(ttl > 3000 && ttl <= 3600, `the version expires on its own (${ttl} s)`);
+    // Several ids at once: each dropped, each version bumped.
+    await reader.get('r', async () => ({ v: 5 }));
+    await processor.invalidate('p', 'r');
+    assert.deepEqual(await redis.client.mget(`${namespace}:p`, `${namespace}:r`), [null, null]);
+    assert.deepEqual(await redis.client.mget(`${namespace}!version:p`, `${namespace}!version:r`), ['3', '1']);
   });
 
   it('an invalidation while a load is in flight lets the next read load afresh, and the first load does not evict it', async () => {
