@@ -183,8 +183,6 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
   async function fetchAndStore(p: Prepared, hint: string | null, known: Known | undefined): Promise<Fetched> {
     const write = p.request.operationType !== 'query';
     const caller = callerOf(identity(p.auth));
-    // A purge arriving while the origin answers may be of a change this answer predates.
-    const since = cache.purgeMark();
     const result = await deps.origin({ body: p.upstreamBody(), headers: p.upstreamHeaders, hint, write });
     if (!result.ok) return { caller, result, stored: false };
     let json: { data?: unknown; errors?: unknown[]; extensions?: unknown };
@@ -218,7 +216,7 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       swrMs: policy.swrMs,
     };
     readyOf(entry);
-    const stored = cache.store(entry, since) === 'stored';
+    const stored = cache.store(entry) === 'stored';
     // Only now: a request that learns the scope must find the entry it points to.
     deps.scopes.set(known.operationKey, policy.scope);
     if (stored && policy.scope === 'PUBLIC') {

@@ -275,37 +275,3 @@ describe('response cache: single-flight and refresh-ahead', () => {
     assert.equal(c.lookup('k').state, 'hit');
   });
 });
-
-describe('response cache: fills that raced a purge', () => {
-  test('a fill that began before a purge of one of its tags is not stored; other tags and later fills are', () => {
-    const { cache: c, clock } = cache();
-    const before = c.purgeMark();
-    c.purgeTags(['Product:1']);
-    const at = clock.now();
-    assert.equal(c.store(entry('a', { tags: ['Product:1', 'Product:2'], storedAt: at }), before), 'purged');
-    assert.deepEqual(c.lookup('a'), { state: 'miss' });
-    assert.equal(c.store(entry('b', { tags: ['Product:2'], storedAt: at }), before), 'stored');
-    assert.equal(c.store(entry('a', { tags: ['Product:1'], storedAt: at }), c.purgeMark()), 'stored');
-    assert.equal(c.store(entry('c', { tags: ['Product:1'], storedAt: at })), 'stored', 'without a mark, as before');
-  });
-
-  test('a soft purge counts too', () => {
-    const { cache: c, clock } = cache();
-    const before = c.purgeMark();
-    c.purgeTags(['Product:1'], { soft: true });
-    assert.equal(c.store(entry('a', { tags: ['Product:1'], storedAt: clock.now() }), before), 'purged');
-  });
-
-  test('a fill older than what purges are remembered for is refused whatever its tags', () => {
-    const { cache: c, clock } = cache();
-    const before = c.purgeMark();
-    c.purgeTags(['Product:1']);
-    clock.advance(60_001);
-    c.purgeTags(['Product:9']); // forgets Product:1's purge
-    const at = clock.now();
-    assert.equal(c.store(entry('a', { tags: ['Product:1'], storedAt: at }), before), 'purged');
-    assert.equal(c.store(entry('b', { tags: ['Product:3'], storedAt: at }), before), 'purged');
-    const after = c.purgeMark();
-    assert.equal(c.store(entry('a', { tags: ['Product:1'], storedAt: at }), after), 'stored');
-  });
-});

@@ -16,11 +16,6 @@
  *   once per stored entry, so popular responses are renewed before anyone sees them stale.
  * - Single-flight: concurrent identical misses share one origin call. Key it with the scoped
  *   cache key, so two users never share an origin response.
- * - Fills that raced a purge: a response fetched while a purge of one of its tags arrived may
- *   hold the data from before the change, and storing it would keep that for its whole max-age.
- *   A fill takes `purgeMark()` before it asks the origin and passes it to `store`, which refuses
- *   ('purged') when one of the entry's tags was purged since. Purge marks are kept per tag for
- *   PURGE_MEMORY_MS; a fill older than that is refused whatever its tags.
  */
 import { bodyLength, utf8Length } from './bytes.ts';
 import { createByteLru } from './lru.ts';
@@ -56,7 +51,7 @@ export type LookupResult =
     };
 
 /** What `store` did with an entry. */
-export type StoreOutcome = 'stored' | 'not-admitted' | 'too-large' | 'uncacheable' | 'purged';
+export type StoreOutcome = 'stored' | 'not-admitted' | 'too-large' | 'uncacheable';
 
 /** Counters for metrics. */
 export interface ResponseCacheStats {
@@ -92,14 +87,8 @@ export interface ResponseCacheOptions {
 export interface ResponseCache {
   /** The entry's state under `key`; every call also counts as one access of the key. */
   lookup(key: string): LookupResult;
-  /**
-   * Stores (or replaces) an entry, subject to the byte budget and admission policy. With `since`
-   * (a `purgeMark()` taken before the origin was asked), refuses an entry one of whose tags was
-   * purged after it ('purged').
-   */
-  store(entry: CacheEntry, since?: number): StoreOutcome;
-  /** Where purges stand now: take it before asking the origin, pass it to `store`. */
-  purgeMark(): number;
+  /** Stores (or replaces) an entry, subject to the byte budget and admission policy. */
+  store(entry: CacheEntry): StoreOutcome;
   /** Hard-deletes the entries carrying any of `tags`, or with `soft` makes them stale; returns how many. */
   purgeTags(tags: Iterable<string>, options?: { soft?: boolean }): number;
   /** Removes one entry. */
@@ -111,9 +100,6 @@ export interface ResponseCache {
   stats(): ResponseCacheStats;
   clear(): void;
 }
-
-/** How long a tag's last purge is remembered for fills that started before it (far longer than any origin call). */
-export const PURGE_MEMORY_MS = 60_000;
 
 /** Fixed per-entry bookkeeping counted against the budget (node, slot, index entries). */
 const ENTRY_OVERHEAD_BYTES = 128;
@@ -141,25 +127,6 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
   const tagIndex = new Map<string, Set<string>>();
   const flights = new Map<string, Promise<unknown>>();
   const counters = { hits: 0, misses: 0, stale: 0, purged: 0, evictions: 0, rejected: 0, refreshes: 0 };
-  /** Purges so far; per tag, the last purge's number and time, oldest first (re-inserted on each purge). */
-  let purges = 0;
-  const purgedTags = new Map<string, { seq: number; at: number }>();
-  /** The highest purge number forgotten: a fill that started before it cannot be checked. */
-  let forgotten = 0;
-  const forgetOld = (now: number) => {
-    for (const [tag, mark] of purgedTags) {
-      if (mark.at > now - PURGE_MEMORY_MS) break;
-      purgedTags.delete(tag);
-      forgotten = Math.max(forgotten, mark.seq);
-    }
-  };
-  /** Whether a purge of one of `tags` came after purge mark `since`. */
-  const purgedSince = (tags: readonly string[], since: number): boolean => {
-    if (since === purges) return false;
-    if (since < forgotten) return true;
-    for (const tag of tags) if ((purgedTags.get(tag)?.seq ?? 0) > since) return true;
-    return false;
-  };
 
   const untag = (key: string, tags: readonly string[]): void => {
     for (const tag of tags) {
@@ -233,13 +200,8 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
       return { state: 'hit', entry, ageMs, ttlMs };
     },
 
-    purgeMark() {
-      return purges;
-    },
-
-    store(entry, since) {
+    store(entry) {
       if (!(entry.maxAgeMs > 0)) return 'uncacheable';
-      if (since !== undefined && purgedSince(entry.tags, since)) return 'purged';
       const tags = [...new Set(entry.tags)];
       const freshUntil = entry.storedAt + entry.maxAgeMs;
       const slot: Slot = {
@@ -268,14 +230,8 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
 
     purgeTags(tags, purgeOptions = {}) {
       const keys = new Set<string>();
+      for (const tag of tags) for (const key of tagIndex.get(tag) ?? []) keys.add(key);
       const now = clock();
-      purges++;
-      forgetOld(now);
-      for (const tag of tags) {
-        for (const key of tagIndex.get(tag) ?? []) keys.add(key);
-        purgedTags.delete(tag);
-        purgedTags.set(tag, { seq: purges, at: now });
-      }
       let count = 0;
       for (const key of keys) {
         if (!purgeOptions.soft) {
