@@ -146,4 +146,33 @@ describe('read-through cache (real Redis)', () => {
     assert.deepEqual(await third, { v: 2 });
     assert.equal(secondLoads, 1);
   });
+
+  it("the same id in two tenants: invalidating one tenant's entry neither drops nor blocks the other's", async () => {
+    // Keys as tenant-scoped stores build them (social's posts: `<tenant>/<id>`), the same post id in both.
+    const namespace = `test:${randomUUID()}`;
+    const reader = cache({ namespace });
+    const writer = cache({ namespace });
+    await reader.get('t1/post-1', async () => ({ v: 1 }));
+    await reader.get('t2/post-1', async () => ({ v: 2 }));
+    let release: () => void = () => {};
+    let loading: () => void = () => {};
+    const started = new Promise<void>((r) => (loading = r));
+    await writer.invalidate('t2/post-1');
+    // t2's entry reloads while t1's is invalidated: t2's load still stores, t1's entry is gone.
+    const t2 = reader.get(
+      't2/post-1',
+      () =>
+        new Promise((r) => {
+          loading();
+          release = () => r({ v: 22 });
+        }),
+    );
+    await started;
+    await writer.invalidate('t1/post-1');
+    release();
+    assert.deepEqual(await t2, { v: 22 });
+    assert.equal(await redis.client.get(`${namespace}:t2/post-1`), JSON.stringify({ v: 22 }), "t2's load was stored");
+    assert.equal(await redis.client.get(`${namespace}:t1/post-1`), null, "t1's entry was dropped");
+    assert.equal(await redis.client.get(`${namespace}!version:t2/post-1`), '1', "only t2's own invalidation counts");
+  });
 });

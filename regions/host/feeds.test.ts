@@ -423,7 +423,7 @@ function memoryChannel(opts: { refusals?: number } = {}) {
 
 describe("a purge one process makes reaches every process's hub (the region's purge channel)", () => {
   const purgeKey = globalTopicKey(PURGE_TOPIC);
-  function process(channel: ReturnType<typeof memoryChannel>, lines: string[] = [], retryMs?: number) {
+  function regionProcess(channel: ReturnType<typeof memoryChannel>, lines: string[] = [], retryMs?: number) {
     const hub = createHub();
     const ctx = {
       region: 'east',
@@ -447,8 +447,8 @@ describe("a purge one process makes reaches every process's hub (the region's pu
     timeout: 5000,
   }, async () => {
     const channel = memoryChannel();
-    const a = process(channel);
-    const b = process(channel);
+    const a = regionProcess(channel);
+    const b = regionProcess(channel);
     await a.echo.start();
     await b.echo.start();
     const onB = b.hub.subscribe([purgeKey]);
@@ -477,7 +477,7 @@ describe("a purge one process makes reaches every process's hub (the region's pu
 
   it('only purges travel: other hub topics stay in their process', async () => {
     const channel = memoryChannel();
-    const a = process(channel);
+    const a = regionProcess(channel);
     assert.equal(a.purges.publish(tenantTopicKey('acme', 'widget.w1'), { id: 'x', event: 'e', data: {} }), true);
     assert.equal(a.purges.publish(purgeKey, purge('p1')), true);
     assert.deepEqual(
@@ -489,7 +489,7 @@ describe("a purge one process makes reaches every process's hub (the region's pu
   it('a channel that fails is logged; the local hub has the purge all the same', async () => {
     const channel = memoryChannel();
     channel.failing = true;
-    const a = process(channel);
+    const a = regionProcess(channel);
     const sub = a.hub.subscribe([purgeKey]);
     assert.equal(a.purges.publish(purgeKey, purge('p2')), true);
     assert.equal((await sub.next()).value?.id, 'p2');
@@ -500,7 +500,7 @@ describe("a purge one process makes reaches every process's hub (the region's pu
 
   it('what is not a purge message is dropped and logged, never put on the hub', async () => {
     const channel = memoryChannel();
-    const b = process(channel);
+    const b = regionProcess(channel);
     await b.echo.start();
     const sub = b.hub.subscribe([purgeKey]);
     for (const junk of [
@@ -525,7 +525,7 @@ describe("a purge one process makes reaches every process's hub (the region's pu
 
   it('starts without Redis and follows once it can (the region reports it not ready meanwhile)', async () => {
     const channel = memoryChannel({ refusals: 2 });
-    const { hub, echo, lines } = process(channel, [], 5);
+    const { hub, echo, lines } = regionProcess(channel, [], 5);
     await echo.start();
     await assert.rejects(echo.check?.() ?? Promise.resolve(), /not following the purge channel: connect ECONNREFUSED/);
     await new Promise((r) => setTimeout(r, 50));
@@ -541,7 +541,7 @@ describe("a purge one process makes reaches every process's hub (the region's pu
 
   it('stopped while retrying, it follows nothing', async () => {
     const channel = memoryChannel({ refusals: 1 });
-    const { echo } = process(channel, [], 20);
+    const { echo } = regionProcess(channel, [], 20);
     await echo.start();
     await echo.stop();
     await new Promise((r) => setTimeout(r, 60));
