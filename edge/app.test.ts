@@ -308,6 +308,67 @@ describe('edge app: purges', () => {
     });
   });
 
+  /**
+   * The origin makes its answer (the old name) when asked; the write and its purge land while the
+   * answer travels back (150 ms), as when a region answers just before applying a change.
+   */
+  function writeDuringNextAnswer(t: TestEdge, soft: boolean) {
+    let name = 'Lamp';
+    let writeNow = true;
+    t.origin.respond.east = (call) => {
+      const reply = {
+        ...answer(product(call.graphql?.variables.id as string, name), {
+          cacheControl: 'public, max-age=60, stale-while-revalidate=30',
+        }),
+        delayMs: 150,
+      };
+      if (writeNow) {
+        writeNow = false;
+        name = 'Floor lamp';
+        t.origin.purge('east', ['Product:1'], { soft });
+      }
+      return reply;
+    };
+  }
+
+  it('an answer that raced a hard purge of its entity is served but not stored', async () => {
+    const t = testEdge();
+    writeDuringNextAnswer(t, false);
+    await started(t, async () => {
+      await eventually(() => assert.ok(t.origin.openStreams('east') === 1 && t.origin.openStreams('west') === 1));
+      const first = await t.request('/graphql', productOf('1'));
+      assert.deepEqual((await json(first)).data, { product: { id: '1', name: 'Lamp' } });
+      assert.equal(first.headers.get('cache-status'), 'meridian-edge; fwd=uri-miss; fwd-status=200');
+      assert.equal(first.headers.get('cache-control'), 'no-cache', 'nor kept by the client');
+      const second = await t.request('/graphql', productOf('1'));
+      assert.match(second.headers.get('cache-status') ?? '', /fwd=uri-miss.*stored; ttl=60/);
+      assert.deepEqual((await json(second)).data, { product: { id: '1', name: 'Floor lamp' } });
+      assert.match((await t.request('/graphql', productOf('1'))).headers.get('cache-status') ?? '', /; hit;/);
+      assert.equal(t.origin.graphqlCalls().length, 2);
+    });
+  });
+
+  it('an answer that raced a soft purge of its entity is stored already stale: the next reader refreshes it', async () => {
+    const t = testEdge();
+    writeDuringNextAnswer(t, true);
+    await started(t, async () => {
+      await eventually(() => assert.ok(t.origin.openStreams('east') === 1 && t.origin.openStreams('west') === 1));
+      const first = await t.request('/graphql', productOf('1'));
+      assert.deepEqual((await json(first)).data, { product: { id: '1', name: 'Lamp' } });
+      assert.equal(first.headers.get('cache-status'), 'meridian-edge; fwd=uri-miss; fwd-status=200; stored; ttl=0');
+      assert.equal(first.headers.get('cache-control'), 'no-cache');
+      const second = await t.request('/graphql', productOf('1'));
+      assert.match(second.headers.get('cache-status') ?? '', /detail=stale/);
+      assert.deepEqual((await json(second)).data, { product: { id: '1', name: 'Lamp' } });
+      await eventually(async () => {
+        const res = await t.request('/graphql', productOf('1'));
+        assert.match(res.headers.get('cache-status') ?? '', /; hit; ttl=/);
+        assert.deepEqual((await json(res)).data, { product: { id: '1', name: 'Floor lamp' } });
+      });
+      assert.equal(t.origin.graphqlCalls().length, 2);
+    });
+  });
+
   it('a soft purge makes the entry stale: the next reader is served it while it is refreshed', async () => {
     const t = testEdge();
     let name = 'Lamp';

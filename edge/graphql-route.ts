@@ -90,6 +90,8 @@ interface Fetched {
   readonly body?: string;
   readonly entry?: CacheEntry;
   readonly stored: boolean;
+  /** A purge of one of its entities arrived while the origin answered: it may predate a change. */
+  readonly raced?: boolean;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -183,6 +185,8 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
   async function fetchAndStore(p: Prepared, hint: string | null, known: Known | undefined): Promise<Fetched> {
     const write = p.request.operationType !== 'query';
     const caller = callerOf(identity(p.auth));
+    // A purge arriving while the origin answers may be of a change this answer predates.
+    const since = cache.purgeMark();
     const result = await deps.origin({ body: p.upstreamBody(), headers: p.upstreamHeaders, hint, write });
     if (!result.ok) return { caller, result, stored: false };
     let json: { data?: unknown; errors?: unknown[]; extensions?: unknown };
@@ -216,7 +220,8 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       swrMs: policy.swrMs,
     };
     readyOf(entry);
-    const stored = cache.store(entry) === 'stored';
+    const outcome = cache.store(entry, since);
+    const stored = outcome === 'stored' || outcome === 'stored-stale';
     // Only now: a request that learns the scope must find the entry it points to.
     deps.scopes.set(known.operationKey, policy.scope);
     if (stored && policy.scope === 'PUBLIC') {
@@ -224,7 +229,7 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
         await fetchAndStore(p, null, known);
       });
     }
-    return { caller, result, body, entry, stored };
+    return { caller, result, body, entry, stored, raced: outcome === 'stored-stale' || outcome === 'purged' };
   }
 
   /** Identity-independent facts of plain queries, by fast key; bounded by the bytes of their keys. */
@@ -435,12 +440,14 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       kind: 'miss',
       status: fetched.result.status,
       stored: fetched.stored,
-      ttlMs: fetched.entry?.maxAgeMs,
+      ttlMs: fetched.raced ? 0 : fetched.entry?.maxAgeMs,
     };
     const extra = {
       ...rl,
-      'cache-control':
-        fetched.entry?.headers['cache-control'] ?? fetched.result.headers.get('cache-control') ?? 'no-store',
+      // An answer that may predate a change is not for the client's cache to keep either.
+      'cache-control': fetched.raced
+        ? 'no-cache'
+        : (fetched.entry?.headers['cache-control'] ?? fetched.result.headers.get('cache-control') ?? 'no-store'),
     };
     return respond(
       fetched.body ?? '',

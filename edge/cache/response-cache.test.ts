@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type CacheEntry, createResponseCache, type ResponseCacheOptions } from './response-cache.ts';
+import { type CacheEntry, createResponseCache, PURGE_MEMORY_MS, type ResponseCacheOptions } from './response-cache.ts';
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000_000) {
@@ -208,6 +208,86 @@ describe('response cache: purge by tag', () => {
     c.store(entry('c', { storedAt: clock.now(), tags: ['T:3'], body: 'x'.repeat(600) }));
     assert.equal(c.stats().evictions, 1);
     assert.equal(c.purgeTags(['T:1']), 0);
+  });
+});
+
+describe('response cache: fills that raced a purge', () => {
+  test('a hard purge of one of its tags after the mark refuses the fill; the older entry stays gone', () => {
+    const { cache: c, clock } = cache();
+    c.store(entry('a', { storedAt: clock.now(), tags: ['Product:1'] }));
+    const since = c.purgeMark();
+    c.purgeTags(['Product:1']);
+    assert.equal(c.store(entry('a', { storedAt: clock.now(), tags: ['Product:1', 'Product:2'] }), since), 'purged');
+    assert.equal(c.lookup('a').state, 'miss');
+    // A fill that started after the purge is stored as usual.
+    assert.equal(c.store(entry('a', { storedAt: clock.now(), tags: ['Product:1'] }), c.purgeMark()), 'stored');
+    assert.equal(c.lookup('a').state, 'hit');
+  });
+
+  test('only soft purges since the mark: stored, already stale, for at most its SWR window', () => {
+    const { cache: c, clock } = cache();
+    const since = c.purgeMark();
+    c.purgeTags(['Product:1'], { soft: true });
+    c.purgeTags(['Product:1'], { soft: true }); // one change purges from each region
+    clock.advance(100);
+    const e = entry('a', { storedAt: clock.now(), tags: ['Product:1'], maxAgeMs: 60_000, swrMs: 5_000 });
+    assert.equal(c.store(e, since), 'stored-stale');
+    const r = c.lookup('a');
+    assert.equal(r.state, 'stale');
+    assert.equal(r.state === 'stale' && r.entry, e);
+    clock.advance(5_000);
+    assert.equal(c.lookup('a').state, 'miss');
+  });
+
+  test('a fill that raced a soft purge replaces the stale entry the purge left (it is no older)', () => {
+    const { cache: c, clock } = cache();
+    c.store(entry('a', { storedAt: clock.now(), tags: ['T:1'], body: 'old' }));
+    c.purgeTags(['T:1'], { soft: true });
+    const since = c.purgeMark();
+    c.purgeTags(['T:1'], { soft: true });
+    assert.equal(c.store(entry('a', { storedAt: clock.now(), tags: ['T:1'], body: 'newer' }), since), 'stored-stale');
+    const r = c.lookup('a');
+    assert.equal(r.state === 'stale' && r.entry.body, 'newer');
+  });
+
+  test('a soft purge without a stale window, or a hard one before a soft one, refuses the fill', () => {
+    const { cache: c, clock } = cache();
+    let since = c.purgeMark();
+    c.purgeTags(['T:1'], { soft: true });
+    assert.equal(c.store(entry('a', { storedAt: clock.now(), tags: ['T:1'], swrMs: 0 }), since), 'purged');
+    since = c.purgeMark();
+    c.purgeTags(['T:1']);
+    c.purgeTags(['T:1'], { soft: true });
+    assert.equal(c.store(entry('a', { storedAt: clock.now(), tags: ['T:1'] }), since), 'purged');
+    assert.equal(c.lookup('a').state, 'miss');
+  });
+
+  test('purges of other tags leave the fill fresh', () => {
+    const { cache: c, clock } = cache();
+    const since = c.purgeMark();
+    c.purgeTags(['Product:2']);
+    c.purgeTags(['Product:3'], { soft: true });
+    assert.equal(c.store(entry('a', { storedAt: clock.now(), tags: ['Product:1'] }), since), 'stored');
+    assert.equal(c.lookup('a').state, 'hit');
+  });
+
+  test('a fill older than the purge memory is refused whatever its tags; newer ones are checked', () => {
+    const { cache: c, clock } = cache();
+    const old = c.purgeMark();
+    c.purgeTags(['Product:9'], { soft: true });
+    clock.advance(PURGE_MEMORY_MS);
+    const recent = c.purgeMark();
+    c.purgeTags(['Product:8']); // forgets the first purge
+    assert.equal(c.store(entry('a', { storedAt: clock.now(), tags: ['Product:1'] }), old), 'purged');
+    assert.equal(c.store(entry('b', { storedAt: clock.now(), tags: ['Product:1'] }), recent), 'stored');
+  });
+
+  test('clear() refuses the fills already asking the origin', () => {
+    const { cache: c, clock } = cache();
+    const since = c.purgeMark();
+    c.clear();
+    assert.equal(c.store(entry('a', { storedAt: clock.now() }), since), 'purged');
+    assert.equal(c.store(entry('a', { storedAt: clock.now() }), c.purgeMark()), 'stored');
   });
 });
 

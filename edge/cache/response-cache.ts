@@ -16,6 +16,15 @@
  *   once per stored entry, so popular responses are renewed before anyone sees them stale.
  * - Single-flight: concurrent identical misses share one origin call. Key it with the scoped
  *   cache key, so two users never share an origin response.
+ * - Fills that raced a purge: an answer fetched while a purge of one of its tags arrived may
+ *   hold the data from before the change, and storing it fresh would keep that for its whole
+ *   max-age. A fill takes `purgeMark()` before it asks the origin and passes it to `store`. If a
+ *   hard purge of one of the entry's tags came since, the entry is refused ('purged'); if only
+ *   soft ones did, it is stored already stale ('stored-stale'): served at once, like the entry
+ *   the soft purge made stale (and never older than it), while the next reader refreshes it.
+ *   Refusing it instead would keep serving that older stale entry when purges of one change keep
+ *   arriving (a write purges from each region). Purges are remembered per tag for
+ *   PURGE_MEMORY_MS; a fill older than that counts as having raced a hard purge.
  */
 import { bodyLength, utf8Length } from './bytes.ts';
 import { createByteLru } from './lru.ts';
@@ -51,7 +60,7 @@ export type LookupResult =
     };
 
 /** What `store` did with an entry. */
-export type StoreOutcome = 'stored' | 'not-admitted' | 'too-large' | 'uncacheable';
+export type StoreOutcome = 'stored' | 'stored-stale' | 'not-admitted' | 'too-large' | 'uncacheable' | 'purged';
 
 /** Counters for metrics. */
 export interface ResponseCacheStats {
@@ -87,8 +96,14 @@ export interface ResponseCacheOptions {
 export interface ResponseCache {
   /** The entry's state under `key`; every call also counts as one access of the key. */
   lookup(key: string): LookupResult;
-  /** Stores (or replaces) an entry, subject to the byte budget and admission policy. */
-  store(entry: CacheEntry): StoreOutcome;
+  /**
+   * Stores (or replaces) an entry, subject to the byte budget and admission policy. With `since`
+   * (a `purgeMark()` taken before the origin was asked): refuses it ('purged') when a hard purge
+   * of one of its tags came after the mark, stores it stale ('stored-stale') when soft ones did.
+   */
+  store(entry: CacheEntry, since?: number): StoreOutcome;
+  /** Where purges stand now: take it before asking the origin, pass it to `store`. */
+  purgeMark(): number;
   /** Hard-deletes the entries carrying any of `tags`, or with `soft` makes them stale; returns how many. */
   purgeTags(tags: Iterable<string>, options?: { soft?: boolean }): number;
   /** Removes one entry. */
@@ -100,6 +115,9 @@ export interface ResponseCache {
   stats(): ResponseCacheStats;
   clear(): void;
 }
+
+/** How long a tag's last purges are remembered for fills that started before them (far longer than any origin call). */
+export const PURGE_MEMORY_MS = 60_000;
 
 /** Fixed per-entry bookkeeping counted against the budget (node, slot, index entries). */
 const ENTRY_OVERHEAD_BYTES = 128;
@@ -127,6 +145,31 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
   const tagIndex = new Map<string, Set<string>>();
   const flights = new Map<string, Promise<unknown>>();
   const counters = { hits: 0, misses: 0, stale: 0, purged: 0, evictions: 0, rejected: 0, refreshes: 0 };
+  /** Purges so far, numbered; per tag, its last purge's number, its last hard one's, and when (oldest first). */
+  let purges = 0;
+  const purgedTags = new Map<string, { seq: number; hardSeq: number; at: number }>();
+  /** The highest purge number forgotten: a fill that started before it cannot be checked. */
+  let forgotten = 0;
+  const forgetOld = (now: number) => {
+    for (const [tag, mark] of purgedTags) {
+      if (mark.at > now - PURGE_MEMORY_MS) break;
+      purgedTags.delete(tag);
+      forgotten = Math.max(forgotten, mark.seq);
+    }
+  };
+  /** Which purges of `tags` came after purge mark `since`: none, only soft ones, or a hard one. */
+  const racedSince = (tags: readonly string[], since: number): 'none' | 'soft' | 'hard' => {
+    if (since >= purges) return 'none';
+    if (since < forgotten) return 'hard';
+    let raced: 'none' | 'soft' = 'none';
+    for (const tag of tags) {
+      const mark = purgedTags.get(tag);
+      if (mark === undefined || mark.seq <= since) continue;
+      if (mark.hardSeq > since) return 'hard';
+      raced = 'soft';
+    }
+    return raced;
+  };
 
   const untag = (key: string, tags: readonly string[]): void => {
     for (const tag of tags) {
@@ -200,8 +243,15 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
       return { state: 'hit', entry, ageMs, ttlMs };
     },
 
-    store(entry) {
+    purgeMark() {
+      return purges;
+    },
+
+    store(entry, since) {
       if (!(entry.maxAgeMs > 0)) return 'uncacheable';
+      const raced = since === undefined ? 'none' : racedSince(entry.tags, since);
+      // Without a stale window, stale is gone: a soft purge acts as a hard one here too.
+      if (raced === 'hard' || (raced === 'soft' && !(entry.swrMs > 0))) return 'purged';
       const tags = [...new Set(entry.tags)];
       const freshUntil = entry.storedAt + entry.maxAgeMs;
       const slot: Slot = {
@@ -211,6 +261,11 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
         refreshRequested: false,
       };
       const now = clock();
+      if (raced === 'soft') {
+        // As a soft purge arriving now would leave it.
+        slot.freshUntil = Math.min(slot.freshUntil, now);
+        slot.staleUntil = Math.min(slot.staleUntil, now + entry.swrMs);
+      }
       if (slot.staleUntil <= now) return 'uncacheable';
       const size = lru.sizeOf(entry.key, slot);
       if (size > lru.maxBytes) return 'too-large';
@@ -225,13 +280,20 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
         if (keys) keys.add(entry.key);
         else tagIndex.set(tag, new Set([entry.key]));
       }
-      return 'stored';
+      return raced === 'soft' ? 'stored-stale' : 'stored';
     },
 
     purgeTags(tags, purgeOptions = {}) {
       const keys = new Set<string>();
-      for (const tag of tags) for (const key of tagIndex.get(tag) ?? []) keys.add(key);
       const now = clock();
+      const seq = ++purges;
+      forgetOld(now);
+      for (const tag of tags) {
+        for (const key of tagIndex.get(tag) ?? []) keys.add(key);
+        const hardSeq = purgeOptions.soft ? (purgedTags.get(tag)?.hardSeq ?? 0) : seq;
+        purgedTags.delete(tag); // re-inserted last: the map stays in purge order for forgetOld
+        purgedTags.set(tag, { seq, hardSeq, at: now });
+      }
       let count = 0;
       for (const key of keys) {
         if (!purgeOptions.soft) {
@@ -272,6 +334,9 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
     clear() {
       lru.clear();
       tagIndex.clear();
+      // Like a hard purge of everything: fills already asking the origin are refused.
+      purgedTags.clear();
+      forgotten = ++purges;
     },
   };
 }
