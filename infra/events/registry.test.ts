@@ -31,6 +31,17 @@ describe('event registry', () => {
     for (const t of eventRegistry().types) assert.match(t, /^[a-z]+\.[a-z-]+\.[a-z-]+\.v\d+$/);
   });
 
+  it('compiles every schema under strict mode (validators are compiled on first use, so checked here)', () => {
+    for (const type of eventRegistry().types) {
+      // An envelope with nothing but its type: a compile error would throw a plain Error instead.
+      assert.throws(
+        () => eventRegistry().assertValid({ type }),
+        (err: unknown) => isDomainError(err, 'INVALID_EVENT') && err.message.startsWith(`${type} violates its schema`),
+        type,
+      );
+    }
+  });
+
   it('accepts a valid envelope and rejects each kind of violation with the reason', () => {
     const e = changed();
     assert.doesNotThrow(() => registry.assertValid(e));

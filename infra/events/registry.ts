@@ -1,7 +1,9 @@
 /**
- * The event schema registry: every JSON Schema under schemas/events, compiled once,
- * chosen by the envelope's `type`. Checked when an event is produced and when it is
- * consumed; an unknown type is invalid.
+ * The event schema registry: every JSON Schema under schemas/events, chosen by the envelope's
+ * `type`. Checked when an event is produced and when it is consumed; an unknown type is invalid.
+ * Each type's validator is compiled on its first use and kept: compiling all of them cost every
+ * process that loads the registry about 0.6 s of CPU at start, for types most never see
+ * (registry.test.ts compiles every one).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,23 +36,35 @@ export interface EventRegistry {
 export function loadEventRegistry(dirs: string | readonly string[] = EVENT_SCHEMAS_DIR): EventRegistry {
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   addFormats(ajv);
-  const byType = new Map<string, ValidateFunction>();
+  /** Schema id by event type; the compiled validators, by type, as they are first needed. */
+  const idOf = new Map<string, string>();
+  const compiled = new Map<string, ValidateFunction>();
   const files = (typeof dirs === 'string' ? [dirs] : dirs).flatMap((d) => schemaFiles(d));
   const docs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>);
   for (const doc of docs) ajv.addSchema(doc);
   for (const [i, doc] of docs.entries()) {
     const type = (doc.properties as { type?: { const?: string } } | undefined)?.type?.const;
     if (!type) continue;
-    if (byType.has(type)) throw new Error(`two schemas describe event type ${type} (one is ${files[i]})`);
-    byType.set(type, ajv.getSchema(doc.$id as string) as ValidateFunction);
+    if (idOf.has(type)) throw new Error(`two schemas describe event type ${type} (one is ${files[i]})`);
+    idOf.set(type, doc.$id as string);
   }
-  const envelopeCheck = ajv.getSchema(ENVELOPE_ID) as ValidateFunction;
+  const validatorOf = (type: string): ValidateFunction | undefined => {
+    let validate = compiled.get(type);
+    if (validate === undefined) {
+      const id = idOf.get(type);
+      if (id === undefined) return undefined;
+      validate = ajv.getSchema(id) as ValidateFunction;
+      compiled.set(type, validate);
+    }
+    return validate;
+  };
   return {
-    types: [...byType.keys()].sort(),
+    types: [...idOf.keys()].sort(),
     assertValid(value: unknown): asserts value is Envelope {
       const type = (value as { type?: unknown } | null)?.type;
-      const validate = typeof type === 'string' ? byType.get(type) : undefined;
+      const validate = typeof type === 'string' ? validatorOf(type) : undefined;
       if (!validate) {
+        const envelopeCheck = ajv.getSchema(ENVELOPE_ID) as ValidateFunction;
         const envelopeErrors = envelopeCheck(value) ? '' : ` (${ajv.errorsText(envelopeCheck.errors)})`;
         throw new DomainError('INVALID_EVENT', `no schema for event type ${JSON.stringify(type)}${envelopeErrors}`);
       }

@@ -13,6 +13,7 @@ import { globSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '../stack/paths.ts';
 import { checks, SOURCE_DIRS } from './check.ts';
+import { shareCompileCache } from './compile-cache.ts';
 import { NODE, type StepResult, step } from './run.ts';
 import { type TestTier, tierOf } from './tiers.ts';
 
@@ -45,6 +46,7 @@ function denoCounts(result: StepResult): { passed: number; failed: number } {
 }
 
 const t0 = performance.now();
+shareCompileCache();
 const files = testFiles();
 const results: StepResult[] = [...(await checks())];
 let passed = 0;
