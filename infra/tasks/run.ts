@@ -12,14 +12,19 @@ export interface StepResult {
 /** Node with the project's flags: kafkajs schedules a negative timeout on every request (harmless). */
 export const NODE = [process.execPath, '--disable-warning=TimeoutNegativeWarning'];
 
+/**
+ * Runs one step. Its output streams as it comes, or with `buffered` (a step running beside
+ * others) is printed in one piece when it ends, so the steps' lines never interleave.
+ */
 export function step(
   name: string,
   command: string,
   args: readonly string[],
   env: Record<string, string> = {},
+  opts: { buffered?: boolean } = {},
 ): Promise<StepResult> {
   const t0 = performance.now();
-  console.log(`\n▶ ${name}`);
+  if (!opts.buffered) console.log(`\n▶ ${name}`);
   return new Promise((resolve) => {
     const child = spawn(command, args, {
       cwd: REPO_ROOT,
@@ -29,12 +34,13 @@ export function step(
     let output = '';
     const collect = (chunk: Buffer, stream: NodeJS.WriteStream) => {
       output += chunk.toString();
-      stream.write(chunk);
+      if (!opts.buffered) stream.write(chunk);
     };
     child.stdout.on('data', (c: Buffer) => collect(c, process.stdout));
     child.stderr.on('data', (c: Buffer) => collect(c, process.stderr));
     child.on('close', (code) => {
       const seconds = (performance.now() - t0) / 1000;
+      if (opts.buffered) console.log(`\n▶ ${name} (ran beside the steps above)\n${output.trimEnd()}`);
       console.log(`${code === 0 ? '✔' : '✖'} ${name} (${seconds.toFixed(1)}s)`);
       resolve({ name, ok: code === 0, seconds, output });
     });

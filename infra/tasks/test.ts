@@ -1,6 +1,6 @@
 /**
- * `npm test`: static checks, the unit tests (which need nothing running), then the real local
- * stack (brought up if needed), the integration and end-to-end tests, and last the stack
+ * `npm test`: static checks and the unit tests (which need nothing running) while the real local
+ * stack comes up (if needed), then the integration and end-to-end tests, and last the stack
  * lifecycle tests (which stop services, so they run alone). Prints one closing line:
  * "N passed, N failed".
  *
@@ -48,6 +48,10 @@ function denoCounts(result: StepResult): { passed: number; failed: number } {
 const t0 = performance.now();
 shareCompileCache();
 const files = testFiles();
+const node = NODE[0] as string;
+// The stack comes up while the checks and unit tests run (they need nothing from it, and it
+// spends most of its start waiting on its services); its output is printed when it is up.
+const stackUp = step('local stack up', node, [...NODE.slice(1), 'infra/stack/cli.ts', 'up'], {}, { buffered: true });
 const results: StepResult[] = [...(await checks())];
 let passed = 0;
 let failed = 0;
@@ -75,13 +79,12 @@ const nodeTest = (list: string[], concurrency: number) => [
   `--test-concurrency=${concurrency}`,
   ...list,
 ];
-const node = NODE[0] as string;
 
 // Unit tests first: they need nothing running, so they report even when the stack cannot start.
 await runTests(`edge unit tests on Deno (${files.denoUnit.length} files)`, deno, denoTest(files.denoUnit), denoCounts);
 await runTests(`unit tests (${files.unit.length} files)`, node, nodeTest(files.unit, 2), nodeCounts);
 
-const stack = await step('local stack up', node, [...NODE.slice(1), 'infra/stack/cli.ts', 'up']);
+const stack = await stackUp;
 results.push(stack);
 if (stack.ok) {
   if (files.denoIntegration.length > 0) {
