@@ -20,7 +20,8 @@ describe('failover drill (soft, short traffic)', () => {
       hard: false,
       ...short,
       breakReconciliation: true,
-      reconcileTimeoutSeconds: 15,
+      // Reconciliation cannot happen without the copy: the drill waits this long for it, then again for settling.
+      reconcileTimeoutSeconds: 8,
       log: (l) => lines.push(l),
     });
     t.diagnostic(lines.join('\n'));
