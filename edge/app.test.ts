@@ -369,6 +369,46 @@ describe('edge app: purges', () => {
     });
   });
 
+  it('the same user and product in two tenants: an answer that raced a purge stays its own tenant’s', async () => {
+    const key = await makeKey('key-1');
+    const t = testEdge({ origin: scriptedOrigin({ keys: [key] }) });
+    const as = { acme: await signToken(key, 'alice', 'acme'), globex: await signToken(key, 'alice', 'globex') };
+    let writeDuringGlobex = false;
+    t.origin.respond.east = (call) => {
+      const tenant = call.headers.get('x-meridian-tenant') as string;
+      const reply = {
+        ...answer(product('1', `${tenant} lamp`), {
+          scope: 'TENANT',
+          cacheControl: 'private, max-age=60, stale-while-revalidate=30',
+        }),
+        delayMs: 100,
+      };
+      if (tenant === 'globex' && writeDuringGlobex) {
+        writeDuringGlobex = false;
+        t.origin.purge('east', ['Product:1'], { soft: true });
+      }
+      return reply;
+    };
+    const read = async (tenant: 'acme' | 'globex') => {
+      const res = await t.request('/graphql', postGraphQL(PRODUCT, { token: as[tenant], variables: { id: '1' } }));
+      return { status: res.headers.get('cache-status') ?? '', data: (await json(res)).data };
+    };
+    const own = (tenant: string) => ({ product: { id: '1', name: `${tenant} lamp` } });
+    await started(t, async () => {
+      await eventually(() => assert.ok(t.origin.openStreams('east') === 1 && t.origin.openStreams('west') === 1));
+      assert.deepEqual((await read('acme')).data, own('acme'));
+      assert.match((await read('acme')).status, /; hit;/);
+      writeDuringGlobex = true;
+      const raced = await read('globex');
+      assert.deepEqual(raced.data, own('globex'));
+      assert.match(raced.status, /stored; ttl=0/);
+      // Each tenant's entry (both made stale by the purge) answers with its own data only.
+      for (const tenant of ['acme', 'globex', 'acme', 'globex'] as const) {
+        assert.deepEqual((await read(tenant)).data, own(tenant), tenant);
+      }
+    });
+  });
+
   it('a soft purge makes the entry stale: the next reader is served it while it is refreshed', async () => {
     const t = testEdge();
     let name = 'Lamp';
