@@ -36,9 +36,8 @@ export interface EventRegistry {
 export function loadEventRegistry(dirs: string | readonly string[] = EVENT_SCHEMAS_DIR): EventRegistry {
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   addFormats(ajv);
-  /** Schema id by event type; the compiled validators, by type, as they are first needed. */
+  /** Schema id by event type (ajv compiles a schema on its first getSchema, and keeps it). */
   const idOf = new Map<string, string>();
-  const compiled = new Map<string, ValidateFunction>();
   const files = (typeof dirs === 'string' ? [dirs] : dirs).flatMap((d) => schemaFiles(d));
   const docs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>);
   for (const doc of docs) ajv.addSchema(doc);
@@ -49,14 +48,8 @@ export function loadEventRegistry(dirs: string | readonly string[] = EVENT_SCHEM
     idOf.set(type, doc.$id as string);
   }
   const validatorOf = (type: string): ValidateFunction | undefined => {
-    let validate = compiled.get(type);
-    if (validate === undefined) {
-      const id = idOf.get(type);
-      if (id === undefined) return undefined;
-      validate = ajv.getSchema(id) as ValidateFunction;
-      compiled.set(type, validate);
-    }
-    return validate;
+    const id = idOf.get(type);
+    return id === undefined ? undefined : (ajv.getSchema(id) as ValidateFunction);
   };
   return {
     types: [...idOf.keys()].sort(),

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { REPO_ROOT } from '../stack/paths.ts';
 
-export const COMPILE_CACHE_DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'node-compile-cache');
+const COMPILE_CACHE_DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'node-compile-cache');
 
 /** Sets NODE_COMPILE_CACHE for the children of this process, unless it is set already. */
 export function shareCompileCache(env: NodeJS.ProcessEnv = process.env): void {
