@@ -121,18 +121,22 @@ export async function up(
   const t0 = performance.now();
   const installed = ensureDebianPackages();
   log(`  install   debian packages ${installed.length ? `installed ${installed.join(' ')}` : 'present'} (${secs(t0)})`);
-  if (local.some((s) => s.name === 'kafka' || s.name === 'mirrormaker2')) {
+  // The jars and the Go builds run while the services that need neither start: a fresh
+  // machine spends minutes here, most of it compiling FerretDB.
+  const install = (what: string, verb: string, ensure: () => Promise<boolean>): Promise<void> => {
     const t = performance.now();
-    log(`  install   kafka ${ensureKafkaJars() ? 'jars fetched' : 'jars present'} (${secs(t)})`);
+    const done = ensure().then((did) => log(`  install   ${what} ${did ? verb : 'present'} (${secs(t)})`));
+    done.catch(() => {}); // reported by the services that wait for it
+    return done;
+  };
+  const installs = new Map<string, Promise<void>>();
+  const wanted = (...names: string[]) => local.some((s) => names.includes(s.name));
+  if (wanted('kafka', 'mirrormaker2')) {
+    const jars = install('kafka', 'jars fetched', ensureKafkaJars);
+    installs.set('kafka', jars).set('mirrormaker2', jars);
   }
-  if (local.some((s) => s.name === 'jaeger')) {
-    const t = performance.now();
-    log(`  install   jaeger ${ensureJaeger() ? 'built' : 'present'} (${secs(t)})`);
-  }
-  if (local.some((s) => s.name === 'ferretdb')) {
-    const t = performance.now();
-    log(`  install   ferretdb ${ensureFerretDb() ? 'built' : 'present'} (${secs(t)})`);
-  }
+  if (wanted('jaeger')) installs.set('jaeger', install('jaeger', 'built', ensureJaeger));
+  if (wanted('ferretdb')) installs.set('ferretdb', install('ferretdb', 'built', ensureFerretDb));
   if (local.some((s) => s.name === 'postgres') && process.getuid?.() === 0) {
     ensureTraversable(paths.data, postgresUser().uid, log);
   }
@@ -146,7 +150,7 @@ export async function up(
   // Each service starts as soon as the services it needs are healthy.
   const ready = new Map<string, Promise<void>>();
   const bringUp = async (s: ServiceDef): Promise<void> => {
-    await Promise.all(s.needs.map((n) => ready.get(n)));
+    await Promise.all([...s.needs.map((n) => ready.get(n)), installs.get(s.name)]);
     const t = performance.now();
     const existing = runningPid(s.id);
     if (existing !== undefined) {
