@@ -35,6 +35,7 @@ import {
   resolveEndpoints,
 } from '../config/endpoints.ts';
 import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials } from '../config/mqtt-users.ts';
+import { WRITER_GROUPS_PATTERN } from '../events/groups.ts';
 import { FERRETDB_BIN, JAEGER_BIN, JAEGER_VERSION, KAFKA_VERSION, requireBinary } from './install.ts';
 import { initDynsecConfig, mosquittoConfig, provisionPlatformSecurity } from './mosquitto-security.ts';
 import { confFile, dataDir, paths } from './paths.ts';
@@ -534,7 +535,10 @@ function mirrorMaker(all: readonly RegionEndpoints[]): ServiceDef {
         'west->east.enabled = true',
         'east->west.topics = .*',
         'west->east.topics = .*',
-        'groups = .*',
+        // Only the single-writer processors' groups: the peer takes them over after a failover,
+        // from the offsets synced below (infra/events/groups.ts). Syncing every group each second
+        // kept MirrorMaker 2 and both brokers at about half a core on an idle stack.
+        `groups = ${WRITER_GROUPS_PATTERN}`,
         // The default replication policy: remote topics are prefixed with the source alias.
         'replication.policy.class = org.apache.kafka.connect.mirror.DefaultReplicationPolicy',
         'emit.heartbeats.enabled = true',

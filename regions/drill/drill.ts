@@ -13,6 +13,7 @@ import { createKafka, type KafkaDependency } from '../../infra/adapters/kafka.ts
 import { createPostgres, type Postgres } from '../../infra/adapters/postgres.ts';
 import { type Region, resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { type GroupEnds, groupEnds, groupLag, runningGroups } from '../../infra/events/consumer-lag.ts';
+import { WRITER_GROUP_PREFIX } from '../../infra/events/groups.ts';
 import { down, up } from '../../infra/stack/stack.ts';
 import { type Cluster, startCluster } from './cluster.ts';
 import { checkInvariants } from './invariants.ts';
@@ -102,7 +103,7 @@ interface Backlog {
   readonly payments: GroupEnds;
 }
 
-/** The backlog at this moment (`writer`'s payment groups). */
+/** The backlog at this moment (`writer`'s single-writer processor groups: the payment processor's). */
 async function backlogNow(
   db: Record<Region, Postgres>,
   kafka: Record<Region, KafkaDependency>,
@@ -116,7 +117,7 @@ async function backlogNow(
       east: await groupEnds(kafka.east, copyingGroups('east')),
       west: await groupEnds(kafka.west, copyingGroups('west')),
     },
-    payments: await groupEnds(kafka[writer], 'commerce-payment-processor-'),
+    payments: await groupEnds(kafka[writer], WRITER_GROUP_PREFIX),
   };
 }
 
@@ -153,7 +154,7 @@ async function notReconciled(
     const copies = await groupLag(kafka[r], copyingGroups(r), upTo?.copies[r]);
     for (const [g, n] of Object.entries(copies)) if (n > 0) waiting.push(`${g} ${n}`);
   }
-  const payments = await groupLag(kafka[writer], 'commerce-payment-processor-', upTo?.payments);
+  const payments = await groupLag(kafka[writer], WRITER_GROUP_PREFIX, upTo?.payments);
   for (const [g, n] of Object.entries(payments)) if (n > 0) waiting.push(`${g} (in ${writer}) ${n}`);
   return waiting.length > 0 ? waiting.join(', ') : undefined;
 }
@@ -178,7 +179,7 @@ async function settleBefore(
     west: await groupEnds(kafka.west, selector('west')),
   };
   const measured = (r: Region) => (id: string) =>
-    running[r].has(id) && (copyingGroups(r)(id) || id.startsWith('commerce-payment-processor-'));
+    running[r].has(id) && (copyingGroups(r)(id) || id.startsWith(WRITER_GROUP_PREFIX));
   const total = (lag: Record<string, number>) => Object.values(lag).reduce((a, b) => a + b, 0);
   const found = {
     east: await groupLag(kafka.east, selector('east'), ends.east),

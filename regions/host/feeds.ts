@@ -26,6 +26,7 @@ import {
   withMirrored,
 } from '../../infra/events/consumer.ts';
 import type { Envelope } from '../../infra/events/envelope.ts';
+import { writerGroupId } from '../../infra/events/groups.ts';
 import { withTelemetry } from '../../infra/telemetry/context.ts';
 import type { Hub, HubMessage } from '../hub/hub.ts';
 import { type GlobalTopic, globalTopicKey, tenantTopicKey } from '../hub/topics.ts';
@@ -481,12 +482,12 @@ function gatedProcessorService(
   const aggregate = p.writes as string;
   const writerOnly = { ...p, handle: leavingMovedWritesToTheWriter(p.handle) };
   const consumers = () => [
-    processorConsumer(ctx, module, writerOnly, `${module.name}-${p.name}-${ctx.region}`, p.topics),
+    processorConsumer(ctx, module, writerOnly, writerGroupId(module.name, p.name, ctx.region), p.topics),
     processorConsumer(
       ctx,
       module,
       writerOnly,
-      `${module.name}-${p.name}-${ctx.peer}`,
+      writerGroupId(module.name, p.name, ctx.peer),
       p.topics.map((t) => `${ctx.peer}.${t}`),
     ),
   ];
