@@ -100,7 +100,8 @@ function run(command: string, args: string[], opts: { cwd?: string; env?: Record
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
-  if (res.status !== 0) throw failure(command, args, res.status ?? res.signal, `${res.stdout ?? ''}${res.stderr ?? ''}`);
+  if (res.status !== 0)
+    throw failure(command, args, res.status ?? res.signal, `${res.stdout ?? ''}${res.stderr ?? ''}`);
 }
 
 /**
