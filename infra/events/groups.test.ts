@@ -9,8 +9,8 @@ const synced = new RegExp(`^(?:${WRITER_GROUPS_PATTERN})$`);
 describe('consumer groups MirrorMaker 2 carries to the peer', () => {
   it('selects every single-writer processor group, in either region', () => {
     for (const region of ['east', 'west']) {
-      const id = writerGroupId('commerce', 'payment-processor', region);
-      assert.equal(id, `writer.commerce-payment-processor-${region}`);
+      const id = writerGroupId('ledger', 'settler', region);
+      assert.equal(id, `writer.ledger-settler-${region}`);
       assert.ok(synced.test(id), id);
       assert.ok(id.startsWith(WRITER_GROUP_PREFIX));
     }
@@ -18,12 +18,12 @@ describe('consumer groups MirrorMaker 2 carries to the peer', () => {
 
   it('leaves out the other processors, feeds and ad-hoc groups', () => {
     for (const id of [
-      'commerce-standby-orders-east',
-      'chat-replicator-west',
-      'live-east-commerce-1f2e',
+      'ledger-standby-entries-east',
+      'notes-replicator-west',
+      'live-east-ledger-1f2e',
       'e2e-dlq-3f1dadae',
       'writerless-east',
-      'commerce-writer.payment-processor-east',
+      'ledger-writer.settler-east',
     ])
       assert.equal(synced.test(id), false, id);
   });
