@@ -195,11 +195,23 @@ export async function ensureFerretDb(): Promise<boolean> {
   writeFileSync(path.join(src, 'build', 'version', 'version.txt'), `${FERRETDB_VERSION}\n`);
   mkdirSync(paths.bin, { recursive: true });
   // Only the PostgreSQL backend is used: leaving out SQLite (a large transpiled C library)
-  // cuts a cold build on two cores from about 126 s to about 94 s.
-  await runAsync(go, ['build', '-trimpath', '-tags', 'ferretdb_no_sqlite', '-o', FERRETDB_BIN, './cmd/ferretdb'], {
-    cwd: src,
-    env,
-  });
+  // cut a cold build on two cores from about 126 s to about 94 s; no debug information, about
+  // 6% less again (stack traces keep their file and line).
+  await runAsync(
+    go,
+    [
+      'build',
+      '-trimpath',
+      '-tags',
+      'ferretdb_no_sqlite',
+      '-gcflags=all=-dwarf=false',
+      '-ldflags=-s -w',
+      '-o',
+      FERRETDB_BIN,
+      './cmd/ferretdb',
+    ],
+    { cwd: src, env },
+  );
   rmSync(src, { recursive: true, force: true });
   return true;
 }
