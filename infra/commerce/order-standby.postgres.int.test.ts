@@ -64,6 +64,43 @@ describe('standby copy of peer orders (PostgreSQL)', () => {
     assert.equal(parked.rowCount, 0, 'nothing left parked');
   });
 
+  it("many orders' reservations of the same products, listed in either order, applied at once: no deadlock, every unit counted", async () => {
+    const [a, b] = [`p-standby-a-${randomUUID()}`, `p-standby-b-${randomUUID()}`];
+    for (const id of [a, b])
+      await db.postgres.pool.query(
+        'INSERT INTO products (id, sku, name, price_cents, stock) VALUES ($1, $1, $1, 100, 1000)',
+        [id],
+      );
+    const orders = Array.from({ length: 30 }, (_, i) => ({ orderId: randomUUID(), flipped: i % 2 === 1 }));
+    // As the standby processors apply them: four at a time per partition, each in its own transaction.
+    await Promise.all(
+      orders.map(({ orderId, flipped }) =>
+        applyPeerEvent(
+          db.postgres.pool,
+          envelope('commerce.inventory.reserved.v1', orderId, {
+            items: flipped
+              ? [
+                  { productId: b, quantity: 2 },
+                  { productId: a, quantity: 1 },
+                ]
+              : [
+                  { productId: a, quantity: 1 },
+                  { productId: b, quantity: 2 },
+                ],
+          }),
+        ),
+      ),
+    );
+    const { rows } = await db.postgres.pool.query<{ id: string; stock: number }>(
+      'SELECT id, stock FROM products WHERE id = ANY($1) ORDER BY id',
+      [[a, b]],
+    );
+    assert.deepEqual(rows, [
+      { id: a, stock: 1000 - orders.length },
+      { id: b, stock: 1000 - 2 * orders.length },
+    ]);
+  });
+
   it('a confirmation that comes first is parked, then applied when the creation arrives', async () => {
     const orderId = randomUUID();
     await applyPeerEvent(

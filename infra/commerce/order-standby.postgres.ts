@@ -115,7 +115,10 @@ async function applyStock(
   reserve: boolean,
 ): Promise<void> {
   const { orderId, items } = event.data;
-  for (const item of items) {
+  // Products in one order, whatever order the event lists them in: two orders' stock changes
+  // applied at once lock their product rows in the same order, so they cannot deadlock.
+  const byProduct = [...items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+  for (const item of byProduct) {
     if (reserve) {
       const row = await client.query(
         `INSERT INTO inventory_reservations (order_id, product_id, tenant, quantity, status)

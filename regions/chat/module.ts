@@ -60,6 +60,9 @@ export const chatModule: DomainModule<ChatHandle> = {
           name: 'replicator',
           topics: REPLICATED_EVENTS,
           mirrored: true,
+          // Order-independent, so four at a time per partition: a region back from an outage
+          // catches up with the peer's history while the conversation goes on.
+          unorderedConcurrency: 4,
           handle: (event) => applyReplicated({ store, hlc }, event),
         },
       ],
