@@ -369,10 +369,10 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
       // Gathering: the broker answers when this much has gathered or maxWaitTimeInMs has passed.
       ...(gatherMs !== undefined ? { minBytes: GATHER_MIN_BYTES } : {}),
       // A member that died without leaving (SIGKILL) holds its partitions until the session
-      // times out, and every join waits for it: 6 s, the broker's least
-      // (group.min.session.timeout.ms), rather than kafkajs' 30 s. A live member heartbeats every
-      // second, between batches and between a handler's retries.
-      sessionTimeout: 6_000,
+      // times out, and every join waits for it: 10 s rather than kafkajs' 30 s. (6 s, the broker's
+      // least, was tried on 2 Dec: a region restarting under a drill's load, its ~30 consumers
+      // joining on a starved CPU, took 19-54 s to be ready instead of 14-27 s.)
+      sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       // kafkajs restarts a consumer that crashed (a broker restart can do that) after a backoff,
       // even when it was disconnected meanwhile: a stopped consumer must stay stopped.
