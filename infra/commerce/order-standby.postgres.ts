@@ -21,6 +21,7 @@ import type {
   OrderCreatedData,
 } from '../../domains/commerce/events.ts';
 import { COMMERCE_EVENTS } from '../../domains/commerce/events.ts';
+import { normalizeLines } from '../../domains/commerce/inventory.ts';
 import type { Envelope } from '../events/envelope.ts';
 import { inTransaction } from './pg.ts';
 
@@ -115,10 +116,9 @@ async function applyStock(
   reserve: boolean,
 ): Promise<void> {
   const { orderId, items } = event.data;
-  // Products in one order, whatever order the event lists them in: two orders' stock changes
-  // applied at once lock their product rows in the same order, so they cannot deadlock.
-  const byProduct = [...items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
-  for (const item of byProduct) {
+  // In product id order, as the writer locks them (normalizeLines), whatever order the event
+  // lists them in: two orders' stock changes applied at once cannot deadlock.
+  for (const item of normalizeLines(items)) {
     if (reserve) {
       const row = await client.query(
         `INSERT INTO inventory_reservations (order_id, product_id, tenant, quantity, status)
