@@ -88,27 +88,12 @@ export function requireBinary(binary: string): string {
   return found;
 }
 
-function failure(command: string, args: string[], code: number | string | null, output: string): Error {
-  const tail = output.trim().split('\n').slice(-15).join('\n');
-  return new Error(`${command} ${args.join(' ')} failed (${code}):\n${tail}`);
-}
-
-function run(command: string, args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): void {
-  const res = spawnSync(command, args, {
-    cwd: opts.cwd,
-    env: { ...process.env, ...opts.env },
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (res.status !== 0)
-    throw failure(command, args, res.status ?? res.signal, `${res.stdout ?? ''}${res.stderr ?? ''}`);
-}
-
 /**
- * The same as run, without blocking the event loop: the Kafka jars and the Go builds run
- * while the services that need neither start. Resolves with standard output.
+ * Runs a command to the end without blocking the event loop (the Kafka jars and the Go builds
+ * run while the services that need neither start); resolves with its standard output, or fails
+ * with the tail of its output.
  */
-function runAsync(
+function run(
   command: string,
   args: string[],
   opts: { cwd?: string; env?: Record<string, string> } = {},
@@ -121,30 +106,33 @@ function runAsync(
     });
     let stdout = '';
     let output = '';
+    const keep = (d: string) => {
+      output = (output + d).slice(-64 * 1024);
+    };
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
-      output += d;
+      keep(d);
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      output = (output + d).slice(-64 * 1024);
-    });
+    child.stderr.setEncoding('utf8').on('data', keep);
     child.on('error', reject);
-    child.on('close', (code, signal) =>
-      code === 0 ? resolve(stdout) : reject(failure(command, args, code ?? signal, output)),
-    );
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve(stdout);
+      const tail = output.trim().split('\n').slice(-15).join('\n');
+      reject(new Error(`${command} ${args.join(' ')} failed (${code ?? signal}):\n${tail}`));
+    });
   });
 }
 
 /** Installs missing Debian packages; returns the packages it installed. */
-export function ensureDebianPackages(): string[] {
+export async function ensureDebianPackages(): Promise<string[]> {
   const missing = [...new Set(DEBIAN.filter(([bin]) => !which(bin)).map(([, pkg]) => pkg))];
   if (missing.length === 0) return [];
   if (process.getuid?.() !== 0) {
     throw new Error(`missing Debian packages ${missing.join(' ')}; run as root or install them with apt-get`);
   }
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  run('apt-get', ['update', '-qq'], { env });
-  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+  await run('apt-get', ['update', '-qq'], { env });
+  await run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
   return missing;
 }
 
@@ -159,7 +147,7 @@ export async function ensureKafkaJars(): Promise<boolean> {
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return false;
   rmSync(paths.kafkaLibs, { recursive: true, force: true });
   mkdirSync(paths.kafkaLibs, { recursive: true });
-  await runAsync('mvn', [
+  await run('mvn', [
     '-q',
     '-B',
     '-f',
@@ -185,7 +173,7 @@ export async function ensureFerretDb(): Promise<boolean> {
   const go = requireBinary('go');
   const env = { GOTOOLCHAIN: 'local', GOFLAGS: '-mod=mod' };
   const info = JSON.parse(
-    await runAsync(go, ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], { env }),
+    await run(go, ['mod', 'download', '-json', `${FERRETDB_MODULE}@${FERRETDB_VERSION}`], { env }),
   ) as { Dir: string };
   const src = path.join(paths.build, `ferretdb-${FERRETDB_VERSION}`);
   rmSync(src, { recursive: true, force: true });
@@ -197,7 +185,7 @@ export async function ensureFerretDb(): Promise<boolean> {
   // Only the PostgreSQL backend is used: leaving out SQLite (a large transpiled C library)
   // cut a cold build on two cores from about 126 s to about 94 s; no debug information, about
   // 6% less again (stack traces keep their file and line).
-  await runAsync(
+  await run(
     go,
     [
       'build',
@@ -232,10 +220,10 @@ export async function ensureJaeger(): Promise<boolean> {
   const dir = path.join(paths.build, `jaeger-${JAEGER_VERSION}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  await runAsync(go, ['mod', 'init', 'meridian.local/jaeger-build'], { cwd: dir, env });
-  await runAsync(go, ['get', '-tool', `${JAEGER_MODULE}/cmd/jaeger@${JAEGER_VERSION}`], { cwd: dir, env });
+  await run(go, ['mod', 'init', 'meridian.local/jaeger-build'], { cwd: dir, env });
+  await run(go, ['get', '-tool', `${JAEGER_MODULE}/cmd/jaeger@${JAEGER_VERSION}`], { cwd: dir, env });
   mkdirSync(paths.bin, { recursive: true });
-  await runAsync(go, ['build', '-trimpath', '-o', JAEGER_BIN, `${JAEGER_MODULE}/cmd/jaeger`], { cwd: dir, env });
+  await run(go, ['build', '-trimpath', '-o', JAEGER_BIN, `${JAEGER_MODULE}/cmd/jaeger`], { cwd: dir, env });
   writeFileSync(stamp, `${JAEGER_VERSION}\n`);
   rmSync(dir, { recursive: true, force: true });
   return true;

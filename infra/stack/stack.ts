@@ -119,7 +119,7 @@ export async function up(
 
   log(`  ports     ${reservePorts(FIXED_PORT_RANGES)}`);
   const t0 = performance.now();
-  const installed = ensureDebianPackages();
+  const installed = await ensureDebianPackages();
   log(`  install   debian packages ${installed.length ? `installed ${installed.join(' ')}` : 'present'} (${secs(t0)})`);
   // The jars and the Go builds run while the services that need neither start: a fresh
   // machine spends minutes here, most of it compiling FerretDB.
