@@ -8,7 +8,7 @@
 export const WRITER_GROUP_PREFIX = 'writer.';
 
 /** The regular expression of MirrorMaker 2's `groups` setting that selects exactly those groups. */
-export const WRITER_GROUPS_PATTERN = 'writer\\..*';
+export const WRITER_GROUPS_PATTERN = `${WRITER_GROUP_PREFIX.replaceAll('.', '\\.')}.*`;
 
 /** The group of a single-writer processor `name` of `domain`, working for `region`. */
 export function writerGroupId(domain: string, name: string, region: string): string {
