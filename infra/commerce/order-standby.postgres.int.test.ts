@@ -101,6 +101,45 @@ describe('standby copy of peer orders (PostgreSQL)', () => {
     ]);
   });
 
+  it('the same user and idempotency key in two tenants, applied at once: each tenant keeps its own order', async () => {
+    const key = `k-twin-${randomUUID()}`;
+    const tenants = ['standby-acme', 'standby-globex'];
+    const orderOf = new Map(tenants.map((t) => [t, randomUUID()]));
+    await Promise.all(
+      tenants.flatMap((tenant) => {
+        const orderId = orderOf.get(tenant) as string;
+        const created = envelope('commerce.order.created.v1', orderId, {
+          status: 'PENDING',
+          items: [],
+          totalCents: 100,
+          currency: 'USD',
+          paymentToken: 'tok_visa',
+          version: 1,
+          idempotencyKey: key,
+          requestHash: `hash-${tenant}`,
+        });
+        const confirmed = envelope('commerce.order.confirmed.v1', orderId, { status: 'CONFIRMED', version: 2 });
+        return [created, confirmed].map((e) => applyPeerEvent(db.postgres.pool, { ...e, tenant }));
+      }),
+    );
+    const orders = await db.postgres.pool.query<{ tenant: string; id: string; user_id: string; status: string }>(
+      'SELECT tenant, id::text, user_id, status FROM orders WHERE id = ANY($1::uuid[]) ORDER BY tenant',
+      [[...orderOf.values()]],
+    );
+    assert.deepEqual(
+      orders.rows,
+      tenants.map((tenant) => ({ tenant, id: orderOf.get(tenant), user_id: 'u1', status: 'CONFIRMED' })),
+    );
+    const keys = await db.postgres.pool.query<{ tenant: string; order_id: string; request_hash: string }>(
+      'SELECT tenant, order_id::text, request_hash FROM idempotency_keys WHERE key = $1 ORDER BY tenant',
+      [key],
+    );
+    assert.deepEqual(
+      keys.rows,
+      tenants.map((tenant) => ({ tenant, order_id: orderOf.get(tenant), request_hash: `hash-${tenant}` })),
+    );
+  });
+
   it('a confirmation that comes first is parked, then applied when the creation arrives', async () => {
     const orderId = randomUUID();
     await applyPeerEvent(
