@@ -41,6 +41,8 @@ export interface EdgeDeps {
   readonly log?: (line: string) => void;
   /** false: /graphql never takes its fast path (tests compare it with the slow path). */
   readonly fastPath?: boolean;
+  /** Hits clone a Response prepared per entry (the Deno entry sets it; see createGraphQLRoute's hitTemplates). */
+  readonly hitTemplates?: boolean;
 }
 
 export interface Edge {
@@ -111,6 +113,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     clock,
     rememberRefetch: (key, refetch) => refetchers.set(key, refetch),
     fastPath: deps.fastPath,
+    hitTemplates: deps.hitTemplates,
   });
   let purges: PurgeSubscriber | undefined;
 

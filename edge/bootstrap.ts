@@ -20,7 +20,7 @@ export interface BootedEdge {
 export function bootEdge(
   env: Record<string, string | undefined>,
   clientIp: (req: Request, c: unknown) => string | undefined,
-  runtime: Pick<EdgeDeps, 'upgradeWebSocket' | 'originFetch'> = {},
+  runtime: Pick<EdgeDeps, 'upgradeWebSocket' | 'originFetch' | 'hitTemplates'> = {},
 ): BootedEdge {
   const config = edgeConfig(env);
   const memory = createMemoryStore();

@@ -29,6 +29,11 @@ type Step = readonly [path: string, init: RequestInit];
 interface Seen {
   readonly status: number;
   readonly body: string;
+  /** Every header's name, sorted. */
+  readonly names: string;
+  readonly contentType: string | null;
+  readonly region: string | null;
+  readonly age: string | null;
   readonly cacheStatus: string | null;
   readonly cacheControl: string | null;
   readonly etag: string | null;
@@ -39,6 +44,10 @@ async function seen(res: Response): Promise<Seen> {
   return {
     status: res.status,
     body: await res.text(),
+    names: [...res.headers.keys()].join(),
+    contentType: res.headers.get('content-type'),
+    region: res.headers.get('x-meridian-region'),
+    age: res.headers.get('age'),
     cacheStatus: res.headers.get('cache-status'),
     cacheControl: res.headers.get('cache-control'),
     etag: res.headers.get('etag'),
@@ -55,18 +64,22 @@ const calls = (t: TestEdge) =>
     subject: c.headers.get('x-meridian-subject'),
   }));
 
-/** Two edges, fast path on and off, over origins answering alike; `run` sends each step to both. */
+/**
+ * Edges over origins answering alike: the fast path as on Node, the fast path with hit templates
+ * as on Deno, and the slow path; `send` sends each step to all three.
+ */
 function twins(respond: (call: OriginCall) => Reply, env: Record<string, string> = {}) {
-  const make = (fastPath: boolean) => {
-    const t = testEdge({ env, fastPath, origin: scriptedOrigin({ keys: twinKeys }) });
+  const make = (fastPath: boolean, hitTemplates = false) => {
+    const t = testEdge({ env, fastPath, hitTemplates, origin: scriptedOrigin({ keys: twinKeys }) });
     t.origin.respond.east = respond;
     return t;
   };
   const fast = make(true);
+  const templated = make(true, true);
   const slow = make(false);
   return {
     fast,
-    /** Sends the step to both edges; their answers must be the same. Returns the answer. */
+    /** Sends the step to every edge; their answers must be the same. Returns the answer. */
     async send([path, init]: Step): Promise<
       Seen & { rateLimit: string | null; json: { data?: unknown; errors?: Array<{ extensions?: { code?: string } }> } }
     > {
@@ -75,6 +88,8 @@ function twins(respond: (call: OriginCall) => Reply, env: Record<string, string>
       const a = await seen(res);
       const b = await seen(await slow.request(path, init));
       assert.deepEqual(a, b, `fast and slow path answer ${init.method ?? 'GET'} ${path} alike`);
+      const c = await seen(await templated.request(path, init));
+      assert.deepEqual(c, b, `hit templates and the slow path answer ${init.method ?? 'GET'} ${path} alike`);
       let json = {};
       try {
         json = JSON.parse(a.body);
@@ -86,6 +101,7 @@ function twins(respond: (call: OriginCall) => Reply, env: Record<string, string>
     /** Both origins saw the same calls, with the same forwarded identity. */
     sameOriginCalls() {
       assert.deepEqual(calls(fast), calls(slow));
+      assert.deepEqual(calls(templated), calls(slow));
       return calls(fast).length;
     },
   };

@@ -61,6 +61,13 @@ export interface GraphQLRouteDeps {
   readonly rememberRefetch: (key: string, refetch: () => Promise<void>) => void;
   /** false: every request takes the slow path (tests compare the two); true by default. */
   readonly fastPath?: boolean;
+  /**
+   * true: a hit clones a Response prepared once per entry and sets only the headers that change
+   * per request. For runtimes where copying a Response's header list costs less than validating
+   * new headers (Deno: ~1 µs against ~6 µs for a hit's nine). Off by default: @hono/node-server
+   * writes a `new Response(text, { headers })` straight to the socket, and a clone leaves that path.
+   */
+  readonly hitTemplates?: boolean;
 }
 
 /** What a request is, apart from who sends it: remembered per fast key for plain queries. */
@@ -106,6 +113,12 @@ interface Ready {
   readonly text: string;
   readonly cacheControl: string;
   readonly region: string;
+  /**
+   * With hitTemplates: the 200 answer without its per-request headers, made at the first hit and
+   * never read itself (only its clones are). It holds a second copy of the body, so an entry that
+   * is hit costs up to twice its bytes while it stays in the cache.
+   */
+  template?: Response;
 }
 const ready = new WeakMap<CacheEntry, Ready>();
 
@@ -291,6 +304,9 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
     // RFC 9111 §4: a cache answering from storage "MUST generate an Age header field"; without it
     // a client's own cache would count the origin's max-age again from now.
     const age = String(Math.max(0, Math.floor((deps.clock() - entry.storedAt) / 1000)));
+    (outcome.kind === 'stale' ? counted.stale : counted.hit)();
+    const notModified = raw.headers.get('if-none-match') === entry.etag;
+    if (deps.hitTemplates && !notModified) return fromTemplate(entry, r, outcome, age, rl);
     const headers: Record<string, string> = {
       'content-type': JSON_TYPE,
       'cache-status': cacheStatus(outcome),
@@ -300,12 +316,36 @@ export function createGraphQLRoute(deps: GraphQLRouteDeps) {
       etag: entry.etag,
     };
     for (const name in rl) headers[name] = rl[name] as string;
-    (outcome.kind === 'stale' ? counted.stale : counted.hit)();
-    if (raw.headers.get('if-none-match') === entry.etag) {
+    if (notModified) {
       delete headers['content-type'];
       return new Response(null, { status: 304, headers });
     }
     return new Response(r.text, { status: 200, headers });
+  }
+
+  /** The same answer as fromEntry's 200, cloned from the entry's template (see hitTemplates). */
+  function fromTemplate(
+    entry: CacheEntry,
+    r: Ready,
+    outcome: CacheOutcome,
+    age: string,
+    rl: Record<string, string>,
+  ): Response {
+    r.template ??= new Response(r.text, {
+      status: 200,
+      headers: {
+        'content-type': JSON_TYPE,
+        'x-meridian-region': r.region,
+        'cache-control': r.cacheControl,
+        etag: entry.etag,
+      },
+    });
+    const res = r.template.clone();
+    const headers = res.headers;
+    headers.set('cache-status', cacheStatus(outcome));
+    headers.set('age', age);
+    for (const name in rl) headers.set(name, rl[name] as string);
+    return res;
   }
 
   function failure(result: Extract<OriginResult, { ok: false }>, extra: Record<string, string>): Response {

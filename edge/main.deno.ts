@@ -7,7 +7,11 @@ import { EdgeConfigError } from './config.ts';
 let booted: BootedEdge;
 try {
   // WebSockets (/v1/graphql) through Deno.upgradeWebSocket; its idleTimeout pings clients and drops dead ones.
-  booted = bootEdge(Deno.env.toObject(), (_req, c) => getConnInfo(c as Context).remote.address, { upgradeWebSocket });
+  // Cache hits clone a per-entry Response: Deno validates every header of a new Response (a hit has nine).
+  booted = bootEdge(Deno.env.toObject(), (_req, c) => getConnInfo(c as Context).remote.address, {
+    upgradeWebSocket,
+    hitTemplates: true,
+  });
 } catch (err) {
   if (!(err instanceof EdgeConfigError)) throw err;
   console.error(`edge: invalid configuration — ${err.message}`);

@@ -353,6 +353,7 @@ export function testEdge(
     env?: Record<string, string>;
     origin?: ScriptedOrigin;
     fastPath?: boolean;
+    hitTemplates?: boolean;
     deps?: Pick<EdgeDeps, 'upgradeWebSocket' | 'WebSocket'>;
   } = {},
 ): TestEdge {
@@ -367,6 +368,7 @@ export function testEdge(
     clock: () => clock.now(),
     log: (line) => logs.push(line),
     fastPath: opts.fastPath,
+    hitTemplates: opts.hitTemplates,
     ...opts.deps,
   });
   return {

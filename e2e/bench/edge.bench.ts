@@ -3,8 +3,8 @@
  * on Deno, then on Node), load from `wrk` (an external generator; its CPU is reported beside
  * the servers'), three interleaved rounds, ratios against a baseline measured in the same run:
  * 1. cache hits — anonymous and authenticated, GET and POST, at 8 and 32 connections — against
- *    a bare Hono handler returning the same bytes on the same runtime (goal ≥ 0.6× throughput,
- *    p99 ≤ 2×);
+ *    a bare Hono handler returning the same bytes on the same runtime, body and headers (goal
+ *    ≥ 0.6× throughput, p99 ≤ 2×), and beside it one returning the body alone;
  * 2. misses (new variables every request) through the edge against the same requests straight
  *    at the region gateway (goal: the edge adds ≤ 10%);
  * 3. a 90/10 hot/cold mix through the edge against straight at the region gateway.
@@ -77,8 +77,15 @@ async function send(base: string, r: WrkRequest): Promise<Response> {
   return fetch(`${base}${r.path}`, { method: r.method ?? 'GET', headers: r.headers, body: r.body });
 }
 
-/** Throws unless `r` is answered from the edge cache (after one request that may miss). */
-async function assertHit(base: string, name: string, r: WrkRequest): Promise<string> {
+/** Headers the runtime writes itself (framing, date): not part of what a handler returns. */
+const RUNTIME_HEADERS = new Set(['content-length', 'date', 'connection', 'keep-alive', 'transfer-encoding']);
+
+/** Throws unless `r` is answered from the edge cache (after one request that may miss); the hit's body and headers. */
+async function assertHit(
+  base: string,
+  name: string,
+  r: WrkRequest,
+): Promise<{ body: string; headers: Record<string, string> }> {
   await (await send(base, r)).arrayBuffer();
   const res = await send(base, r);
   const body = await res.text();
@@ -86,10 +93,16 @@ async function assertHit(base: string, name: string, r: WrkRequest): Promise<str
   if (res.status !== 200 || !status.includes('; hit')) {
     throw new Error(`${name} at ${base} is not a cache hit: ${res.status} ${status} ${body.slice(0, 200)}`);
   }
-  return body;
+  const headers: Record<string, string> = {};
+  res.headers.forEach((value, key) => {
+    if (!RUNTIME_HEADERS.has(key)) headers[key] = value;
+  });
+  return { body, headers };
 }
 
 const servers: Server[] = [];
+/** Each hit case's headers (JSON), as the same-response baseline returns them. */
+const hitHeaders = new Map<string, string>();
 try {
   for (const runtime of runtimes) {
     const edges: Array<{ label: string; edge: EdgeProcess }> = [
@@ -99,9 +112,23 @@ try {
       edges.push({ label: `edge ${runtime} before`, edge: await startEdge(runtime, edgeEnv, { root: BEFORE_ROOT }) });
     }
     const [subject] = edges as [{ label: string; edge: EdgeProcess }];
-    const body = await assertHit(subject.edge.url, 'anonymous GET', hits['anonymous GET'] as WrkRequest);
+    const { body } = await assertHit(subject.edge.url, 'anonymous GET', hits['anonymous GET'] as WrkRequest);
     const bare = await startBareHono(runtime, body);
     servers.push(bare);
+    // The same response as a hit, headers included (Cache-Status, Age, ETag, RateLimit…): one bare
+    // server per header set. On Deno a response whose only header is Content-Type takes a native
+    // fast path that any more headers leave, so the body-only bare server stays as a second reference.
+    const sameResponse = new Map<string, Server>();
+    for (const [name, request] of Object.entries(hits)) {
+      const { headers } = await assertHit(subject.edge.url, name, request);
+      const key = JSON.stringify(headers);
+      if (!sameResponse.has(key)) {
+        const server = await startBareHono(runtime, body, { BENCH_HEADERS: key });
+        servers.push(server);
+        sameResponse.set(key, server);
+      }
+      hitHeaders.set(name, key);
+    }
     const load = (url: string, pid: number, hot: WrkRequest[], connections: number, more: Partial<WrkLoad> = {}) => ({
       url,
       hot,
@@ -113,8 +140,14 @@ try {
     const cases: Case[] = [];
     for (const connections of [8, 32]) {
       for (const [name, request] of Object.entries(hits)) {
+        const same = sameResponse.get(hitHeaders.get(name) as string) as Server;
         const targets: Target[] = [
-          { label: `bare Hono ${runtime}`, load: load(bare.url, bare.pid, [request], connections), server: 'server' },
+          { label: `bare Hono ${runtime}`, load: load(same.url, same.pid, [request], connections), server: 'server' },
+          {
+            label: `bare Hono ${runtime} body only`,
+            load: load(bare.url, bare.pid, [request], connections),
+            server: 'server',
+          },
           ...edges.map(({ label, edge }) => ({
             label: `${label} hit`,
             load: load(edge.url, edge.child.pid as number, [request], connections),
@@ -123,12 +156,15 @@ try {
         ];
         cases.push({
           name: `${runtime} ${name} c${connections}`,
-          goal: 'edge hit ≥ 0.6× the bare handler’s throughput, p99 ≤ 2×',
+          goal: 'edge hit ≥ 0.6× the bare handler’s throughput, p99 ≤ 2× (bare Hono: the same body and headers)',
           targets,
+          alsoAgainst: `bare Hono ${runtime} body only`,
           check: async () => {
             for (const { edge } of edges) {
-              if ((await assertHit(edge.url, name, request)) !== body)
-                throw new Error(`${name}: other bytes than the baseline`);
+              const hit = await assertHit(edge.url, name, request);
+              if (hit.body !== body) throw new Error(`${name}: other bytes than the baseline`);
+              if (Object.keys(hit.headers).join() !== Object.keys(JSON.parse(hitHeaders.get(name) as string)).join())
+                throw new Error(`${name}: other headers than the baseline`);
             }
           },
         });
@@ -173,6 +209,7 @@ try {
       );
     }
     await bare.stop();
+    for (const server of sameResponse.values()) await server.stop();
     for (const { edge } of edges) await edge.stop();
   }
 } finally {
