@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import kafkajs from 'kafkajs';
+import { createKafka } from '../infra/adapters/kafka.ts';
 import { createPostgres } from '../infra/adapters/postgres.ts';
 import { until } from '../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../infra/config/endpoints.ts';
@@ -277,7 +277,7 @@ describe('commerce through the region gateway', () => {
   });
 
   it('a poison event goes to the dead-letter topic with the reason and does not block', async () => {
-    const kafka = new kafkajs.Kafka({ brokers: [...endpoints.kafkaBrokers], logLevel: kafkajs.logLevel.NOTHING });
+    const { kafka } = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'e2e-dlq' });
     const producer = kafka.producer();
     const consumer = kafka.consumer({ groupId: `e2e-dlq-${randomUUID()}` });
     await producer.connect();

@@ -1,5 +1,7 @@
 /** Kafka adapter (kafkajs): one client per region, admin/producer/consumers made from it. */
 
+// First: kafkajs's modules must load its cheaper encoder and CRC (see the module).
+import './kafkajs-encoding.ts';
 import type { Admin, Consumer, ConsumerConfig, ITopicConfig, Kafka, Producer, ProducerConfig } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import type { Dependency } from './dependency.ts';
@@ -7,6 +9,8 @@ import type { Dependency } from './dependency.ts';
 import './kafkajs-request-queue.ts';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
+/** kafkajs's codec of consumer group assignments (kafkajs is reached through this adapter only). */
+export const { AssignerProtocol } = kafkajs;
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];

@@ -1,6 +1,7 @@
 /** Consumer group lag, read from the broker: what a group has yet to consume of its topics. */
-import { AssignerProtocol, type GroupDescription } from 'kafkajs';
+import type { GroupDescription } from 'kafkajs';
 import type { KafkaDependency } from '../adapters/kafka.ts';
+import { AssignerProtocol } from '../adapters/kafka.ts';
 
 /** One partition of a group: its committed offset (negative when never committed) and the topic's ends. */
 export interface PartitionProgress {

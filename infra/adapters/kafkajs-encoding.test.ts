@@ -1,0 +1,100 @@
+/**
+ * kafkajs's encoder and CRC-32C as the Kafka adapter installs them: the same bytes and checksums
+ * as kafkajs's own, and kafkajs's record batches built with them decode back.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { describe, it } from 'node:test';
+import { crc32c, KafkajsEncoder, kafkajsCrc32c, PooledEncoder } from './kafkajs-encoding.ts';
+
+const require = createRequire(import.meta.url);
+
+describe('kafkajs encoding (infra/adapters/kafkajs-encoding.ts)', () => {
+  it('computes the CRC-32C kafkajs computes, at every length and alignment', () => {
+    // The standard check value of CRC-32C ("123456789").
+    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+    for (const length of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4096, 65_537]) {
+      const bytes = randomBytes(length + 3);
+      for (const start of [0, 1, 3]) {
+        const view = bytes.subarray(start, start + length);
+        assert.equal(crc32c(view), kafkajsCrc32c(view), `length ${length}, offset ${start}`);
+      }
+    }
+  });
+
+  it('is what kafkajs loads: its modules get the pooled encoder and the faster CRC', () => {
+    assert.equal(require('kafkajs/src/protocol/encoder.js'), PooledEncoder);
+    assert.equal(require('kafkajs/src/protocol/recordBatch/crc32C/index.js'), crc32c);
+    assert.ok(new PooledEncoder() instanceof KafkajsEncoder);
+  });
+
+  it('encodes what kafkajs’s own encoder encodes, across growths', () => {
+    type Writer = {
+      writeInt8(v: number): Writer;
+      writeInt16(v: number): Writer;
+      writeInt32(v: number): Writer;
+      writeInt64(v: string): Writer;
+      writeVarInt(v: number): Writer;
+      writeVarLong(v: string): Writer;
+      writeString(v: string | null): Writer;
+      writeVarIntString(v: string): Writer;
+      writeBytes(v: Buffer | string | null): Writer;
+      writeVarIntBytes(v: Buffer): Writer;
+      writeEncoder(v: Writer): Writer;
+      readonly buffer: Buffer;
+    };
+    const fill = (e: Writer, inner: Writer) => {
+      for (let i = 0; i < 300; i++) {
+        e.writeInt8(i % 128)
+          .writeInt16(-i)
+          .writeInt32(i * 65_537)
+          .writeInt64(String(BigInt(i) * 4_294_967_311n))
+          .writeVarInt(i * 1_000 - 150_000)
+          .writeVarLong(String(-i * 123_456_789))
+          .writeString(i % 7 ? `key-${i}-é` : null)
+          .writeVarIntString('ü'.repeat(i % 40))
+          .writeBytes(i % 5 ? Buffer.alloc(i, i) : 'text')
+          .writeVarIntBytes(randomBytesOf(i));
+      }
+      return e.writeEncoder(inner).buffer;
+    };
+    let seed = 1;
+    const randomBytesOf = (n: number) => Buffer.from(Array.from({ length: n }, () => (seed = (seed * 31 + 7) % 251)));
+    const Ours = PooledEncoder as unknown as new (size?: number) => Writer;
+    const Theirs = KafkajsEncoder as unknown as new (size?: number) => Writer;
+    // Pool slices are reused: dirty the pool first so leftover bytes would show.
+    for (let i = 0; i < 100; i++) Buffer.allocUnsafe(1024).fill(0xab);
+    seed = 1;
+    const ours = fill(new Ours(3), new Ours().writeString('inner'));
+    seed = 1;
+    const theirs = fill(new Theirs(3), new Theirs().writeString('inner'));
+    assert.ok(ours.length > 8192, 'grew past the first buffers');
+    assert.ok(ours.equals(theirs));
+  });
+
+  it('builds record batches that decode back, with the checksum Kafka verifies', async () => {
+    const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
+    const Decoder = require('kafkajs/src/protocol/decoder.js');
+    const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js');
+    const Record = require('kafkajs/src/protocol/recordBatch/record/v0/index.js');
+    const records = Array.from({ length: 50 }, (_, i) =>
+      Record({
+        offsetDelta: i,
+        timestampDelta: i,
+        key: Buffer.from(`device-${i % 5}`),
+        value: Buffer.from(JSON.stringify({ i, reading: 'x'.repeat(i * 10) })),
+        headers: { 'ce-id': Buffer.from(`id-${i}`) },
+      }),
+    );
+    const encoded: Buffer = (
+      await RecordBatch({ firstTimestamp: 1_700_000_000_000, maxTimestamp: 1_700_000_000_049, records })
+    ).buffer;
+    // baseOffset (8), batchLength (4), partitionLeaderEpoch (4), magic (1), then the CRC of the rest.
+    assert.equal(encoded.readUInt32BE(17), kafkajsCrc32c(encoded.subarray(21)));
+    const decoded = await decodeBatch(new Decoder(encoded));
+    assert.equal(decoded.records.length, 50);
+    assert.equal(decoded.records[49].value.toString(), JSON.stringify({ i: 49, reading: 'x'.repeat(490) }));
+    assert.equal(decoded.records[3].headers['ce-id'].toString(), 'id-3');
+  });
+});

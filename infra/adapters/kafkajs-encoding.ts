@@ -1,0 +1,125 @@
+/**
+ * kafkajs 2.2.4's request encoding, made cheaper where a CPU profile of the MQTT bridge (which
+ * encodes every reading it forwards) found it dear. Same bytes on the wire; no release of kafkajs
+ * since 2023 will change these files under us (the version is pinned).
+ *
+ * 1. `Encoder` (protocol/encoder.js) allocates its buffer with `Buffer.alloc`: every
+ *    `new Encoder()` (several per record, one per request) makes a fresh, zero-filled 512-byte
+ *    ArrayBuffer, and every growth another. Here they come from `Buffer.allocUnsafe`, which slices
+ *    Node's shared pool for sizes under 4 KiB. Not zero-filling is safe because an Encoder writes
+ *    strictly in sequence (every method advances `offset` by exactly the bytes it wrote) and hands
+ *    out only `buf.slice(0, offset)`.
+ * 2. CRC-32C of a record batch (protocol/recordBatch/crc32C): a byte-at-a-time table lookup, whose
+ *    wrapper also builds a Uint32Array per call to make the (already unsigned) result unsigned.
+ *    Here: the same polynomial, eight bytes per step ("slicing-by-8").
+ *
+ * kafkajs's modules take the Encoder class and the CRC function when they are first loaded, so
+ * this module must be evaluated before kafkajs is: the Kafka adapter imports it first, and it
+ * throws at import if kafkajs got there before it.
+ */
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+
+const encoderPath = require.resolve('kafkajs/src/protocol/encoder.js');
+const crcPath = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
+if (require.cache[encoderPath] !== undefined || require.cache[crcPath] !== undefined) {
+  throw new Error('kafkajs was loaded before infra/adapters/kafkajs-encoding.ts: import that module first');
+}
+
+interface EncoderInternals {
+  buf: Buffer;
+  offset: number;
+}
+type EncoderClass = (new (
+  initialSize?: number,
+) => EncoderInternals) & {
+  nextPowerOfTwo(value: number): number;
+  prototype: EncoderInternals & { ensureAvailable(length: number): void };
+};
+
+/** kafkajs's own Encoder class (loaded here first, then replaced in the module cache). */
+export const KafkajsEncoder = require(encoderPath) as EncoderClass;
+
+/** The Encoder kafkajs's modules get: the same methods, buffers from the pool. */
+export const PooledEncoder = function PooledEncoder(this: EncoderInternals, initialSize = 511) {
+  this.buf = Buffer.allocUnsafe(KafkajsEncoder.nextPowerOfTwo(initialSize));
+  this.offset = 0;
+} as unknown as EncoderClass;
+// Static helpers (sizeOfVarInt, nextPowerOfTwo, …) through the prototype chain; instances are
+// still `instanceof` kafkajs's Encoder.
+Object.setPrototypeOf(PooledEncoder, KafkajsEncoder);
+PooledEncoder.prototype = Object.create(KafkajsEncoder.prototype, {
+  constructor: { value: PooledEncoder, writable: true, configurable: true },
+  ensureAvailable: {
+    value: function ensureAvailable(this: EncoderInternals, length: number) {
+      if (this.offset + length <= this.buf.length) return;
+      const grown = Buffer.allocUnsafe(KafkajsEncoder.nextPowerOfTwo(this.offset + length));
+      this.buf.copy(grown, 0, 0, this.offset);
+      this.buf = grown;
+    },
+    writable: true,
+    configurable: true,
+  },
+});
+
+/** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) tables for slicing-by-8. */
+const TABLES = (() => {
+  const t = new Uint32Array(8 * 256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[i] = c >>> 0;
+  }
+  for (let i = 0; i < 256; i++) {
+    for (let k = 1; k < 8; k++) {
+      const previous = t[(k - 1) * 256 + i] as number;
+      t[k * 256 + i] = ((previous >>> 8) ^ (t[previous & 0xff] as number)) >>> 0;
+    }
+  }
+  return t;
+})();
+
+/** CRC-32C of `bytes`, unsigned: what kafkajs's crc32C returns. */
+export function crc32c(bytes: Uint8Array): number {
+  const t = TABLES;
+  let crc = 0xffffffff;
+  let i = 0;
+  const whole = bytes.length - (bytes.length % 8);
+  for (; i < whole; i += 8) {
+    const lo =
+      crc ^
+      ((bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24));
+    const hi =
+      (bytes[i + 4] as number) |
+      ((bytes[i + 5] as number) << 8) |
+      ((bytes[i + 6] as number) << 16) |
+      ((bytes[i + 7] as number) << 24);
+    crc =
+      (t[1792 + (lo & 0xff)] as number) ^
+      (t[1536 + ((lo >>> 8) & 0xff)] as number) ^
+      (t[1280 + ((lo >>> 16) & 0xff)] as number) ^
+      (t[1024 + (lo >>> 24)] as number) ^
+      (t[768 + (hi & 0xff)] as number) ^
+      (t[512 + ((hi >>> 8) & 0xff)] as number) ^
+      (t[256 + ((hi >>> 16) & 0xff)] as number) ^
+      (t[hi >>> 24] as number);
+  }
+  for (; i < bytes.length; i++) crc = (t[(crc ^ (bytes[i] as number)) & 0xff] as number) ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** kafkajs's own CRC-32C (for the tests that compare). */
+export const kafkajsCrc32c = require(crcPath) as (bytes: Buffer) => number;
+
+/** The module-cache entry kafkajs's own `require` calls will find. */
+function cached(path: string): NodeJS.Module {
+  const entry: NodeJS.Module | undefined = require.cache[path];
+  if (entry === undefined) throw new Error(`${path} is not in the module cache`);
+  return entry;
+}
+cached(encoderPath).exports = PooledEncoder;
+cached(crcPath).exports = crc32c;
