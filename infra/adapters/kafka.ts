@@ -2,12 +2,17 @@
 
 // First: kafkajs's modules must load its cheaper encoder and CRC (see the module).
 import './kafkajs-encoding.ts';
+import { createRequire } from 'node:module';
+import type * as KafkaJs from 'kafkajs';
 import type { Admin, Consumer, ConsumerConfig, ITopicConfig, Kafka, Producer, ProducerConfig } from 'kafkajs';
-import kafkajs from 'kafkajs';
 import type { Dependency } from './dependency.ts';
 // kafkajs' request queues otherwise run a 1 ms timer per broker connection for ever (see the module).
 import './kafkajs-request-queue.ts';
 
+// Loaded with require, as the two modules above load the parts they replace: with OpenTelemetry's
+// ESM loader hook registered, an `import` of kafkajs loaded its internals again, apart from the
+// copies in require's cache, and neither replacement reached the client.
+const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof KafkaJs;
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 /** kafkajs's codec of consumer group assignments (kafkajs is reached through this adapter only). */
 export const { AssignerProtocol } = kafkajs;

@@ -3,6 +3,7 @@
  * as kafkajs's own, and kafkajs's record batches built with them decode back.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
@@ -27,6 +28,23 @@ describe('kafkajs encoding (infra/adapters/kafkajs-encoding.ts)', () => {
     assert.equal(require('kafkajs/src/protocol/encoder.js'), PooledEncoder);
     assert.equal(require('kafkajs/src/protocol/recordBatch/crc32C/index.js'), crc32c);
     assert.ok(new PooledEncoder() instanceof KafkajsEncoder);
+  });
+
+  it('reaches kafkajs in a process started with OpenTelemetry (its require hook keeps what it first saw)', () => {
+    const probe = `
+      const { createRequire } = await import('node:module');
+      await import(${JSON.stringify(new URL('./kafka.ts', import.meta.url).href)});
+      const { PooledEncoder, crc32c } = await import(${JSON.stringify(new URL('./kafkajs-encoding.ts', import.meta.url).href)});
+      const require = createRequire(${JSON.stringify(import.meta.url)});
+      console.log(JSON.stringify([
+        require('kafkajs/src/protocol/encoder.js') === PooledEncoder,
+        require('kafkajs/src/protocol/recordBatch/crc32C/index.js') === crc32c,
+      ]));`;
+    const register = new URL('../telemetry/register.ts', import.meta.url).pathname;
+    const out = execFileSync(process.execPath, ['--import', register, '--input-type=module', '-e', probe], {
+      env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' },
+    }).toString();
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1) as string), [true, true]);
   });
 
   it('encodes what kafkajs’s own encoder encodes, across growths', () => {

@@ -14,10 +14,18 @@
  *    Here: the same polynomial, eight bytes per step ("slicing-by-8").
  *
  * kafkajs's modules take the Encoder class and the CRC function when they are first loaded, so
- * this module must be evaluated before kafkajs is: the Kafka adapter imports it first, and it
- * throws at import if kafkajs got there before it.
+ * this module must be evaluated before kafkajs is: the Kafka adapter imports it first and loads
+ * kafkajs with `require`, and this module throws at import if kafkajs got there before it. The
+ * replacements go into require's cache before any kafkajs file asks for them, because OpenTelemetry's
+ * require hook (require-in-the-middle, for the kafkajs instrumentation) keeps the exports of every
+ * file of a hooked package as it first saw them: changing a cached module's exports afterwards
+ * would not reach kafkajs in a traced process. For the same reason kafkajs's own Encoder is
+ * compiled here as a private copy, outside that cache.
  */
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { createRequire, Module } from 'node:module';
+import path from 'node:path';
+import vm from 'node:vm';
 
 const require = createRequire(import.meta.url);
 
@@ -25,6 +33,27 @@ const encoderPath = require.resolve('kafkajs/src/protocol/encoder.js');
 const crcPath = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
 if (require.cache[encoderPath] !== undefined || require.cache[crcPath] !== undefined) {
   throw new Error('kafkajs was loaded before infra/adapters/kafkajs-encoding.ts: import that module first');
+}
+
+/** A CommonJS file's exports, evaluated outside require's cache (and its hooks) for this module's own use. */
+function privateCopy(filename: string): unknown {
+  const wrapper = vm.compileFunction(
+    readFileSync(filename, 'utf8'),
+    ['exports', 'require', 'module', '__filename', '__dirname'],
+    { filename },
+  );
+  const module = { exports: {} as unknown };
+  wrapper(module.exports, createRequire(filename), module, filename, path.dirname(filename));
+  return module.exports;
+}
+
+/** Puts `exports` in require's cache as the module at `filename`, before anything loads it. */
+function install(filename: string, exports: unknown): void {
+  const module = new Module(filename);
+  module.filename = filename;
+  module.loaded = true;
+  module.exports = exports;
+  require.cache[filename] = module;
 }
 
 interface EncoderInternals {
@@ -38,8 +67,8 @@ type EncoderClass = (new (
   prototype: EncoderInternals & { ensureAvailable(length: number): void };
 };
 
-/** kafkajs's own Encoder class (loaded here first, then replaced in the module cache). */
-export const KafkajsEncoder = require(encoderPath) as EncoderClass;
+/** kafkajs's own Encoder class (a private copy; kafkajs's modules get PooledEncoder). */
+export const KafkajsEncoder = privateCopy(encoderPath) as EncoderClass;
 
 /** The Encoder kafkajs's modules get: the same methods, buffers from the pool. */
 export const PooledEncoder = function PooledEncoder(this: EncoderInternals, initialSize = 511) {
@@ -112,14 +141,10 @@ export function crc32c(bytes: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-/** kafkajs's own CRC-32C (for the tests that compare). */
-export const kafkajsCrc32c = require(crcPath) as (bytes: Buffer) => number;
+/** kafkajs's own CRC-32C, byte by byte (the file its wrapper calls; for the tests that compare). */
+export const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js') as (
+  bytes: Uint8Array,
+) => number;
 
-/** The module-cache entry kafkajs's own `require` calls will find. */
-function cached(path: string): NodeJS.Module {
-  const entry: NodeJS.Module | undefined = require.cache[path];
-  if (entry === undefined) throw new Error(`${path} is not in the module cache`);
-  return entry;
-}
-cached(encoderPath).exports = PooledEncoder;
-cached(crcPath).exports = crc32c;
+install(encoderPath, PooledEncoder);
+install(crcPath, crc32c);
