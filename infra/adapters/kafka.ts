@@ -9,9 +9,9 @@ import type { Dependency } from './dependency.ts';
 // kafkajs' request queues otherwise run a 1 ms timer per broker connection for ever (see the module).
 import './kafkajs-request-queue.ts';
 
-// Loaded with require, as the two modules above load the parts they replace: with OpenTelemetry's
-// ESM loader hook registered, an `import` of kafkajs loaded its internals again, apart from the
-// copies in require's cache, and neither replacement reached the client.
+// Loaded with require, as the two modules above load the parts they replace, so that every kafkajs
+// file comes through require's cache, where those replacements are (a process started with
+// OpenTelemetry also has an ESM loader hook; this keeps kafkajs off that path).
 const kafkajs = createRequire(import.meta.url)('kafkajs') as typeof KafkaJs;
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 /** kafkajs's codec of consumer group assignments (kafkajs is reached through this adapter only). */
