@@ -141,10 +141,5 @@ export function crc32c(bytes: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-/** kafkajs's own CRC-32C, byte by byte (the file its wrapper calls; for the tests that compare). */
-export const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js') as (
-  bytes: Uint8Array,
-) => number;
-
 install(encoderPath, PooledEncoder);
 install(crcPath, crc32c);

@@ -27,6 +27,24 @@ function envelope(type: string, orderId: string, data: Record<string, unknown>):
   };
 }
 
+/** The peer's order.created event of an empty PENDING order; `data` adds to it. */
+function created(orderId: string, data: Record<string, unknown> = {}): Envelope {
+  return envelope('commerce.order.created.v1', orderId, {
+    status: 'PENDING',
+    items: [],
+    totalCents: 100,
+    currency: 'USD',
+    paymentToken: 'tok_visa',
+    version: 1,
+    ...data,
+  });
+}
+
+/** The peer's order.confirmed event (version 2). */
+function confirmed(orderId: string): Envelope {
+  return envelope('commerce.order.confirmed.v1', orderId, { status: 'CONFIRMED', version: 2 });
+}
+
 describe('standby copy of peer orders (PostgreSQL)', () => {
   let db: ScratchDatabase;
   before(async () => {
@@ -38,21 +56,8 @@ describe('standby copy of peer orders (PostgreSQL)', () => {
     const orders = Array.from({ length: 40 }, () => randomUUID());
     await Promise.all(
       orders.flatMap((orderId) => [
-        applyPeerEvent(
-          db.postgres.pool,
-          envelope('commerce.order.created.v1', orderId, {
-            status: 'PENDING',
-            items: [],
-            totalCents: 100,
-            currency: 'USD',
-            paymentToken: 'tok_visa',
-            version: 1,
-          }),
-        ),
-        applyPeerEvent(
-          db.postgres.pool,
-          envelope('commerce.order.confirmed.v1', orderId, { status: 'CONFIRMED', version: 2 }),
-        ),
+        applyPeerEvent(db.postgres.pool, created(orderId)),
+        applyPeerEvent(db.postgres.pool, confirmed(orderId)),
       ]),
     );
     const { rows } = await db.postgres.pool.query<{ status: string; n: number }>(
@@ -108,18 +113,8 @@ describe('standby copy of peer orders (PostgreSQL)', () => {
     await Promise.all(
       tenants.flatMap((tenant) => {
         const orderId = orderOf.get(tenant) as string;
-        const created = envelope('commerce.order.created.v1', orderId, {
-          status: 'PENDING',
-          items: [],
-          totalCents: 100,
-          currency: 'USD',
-          paymentToken: 'tok_visa',
-          version: 1,
-          idempotencyKey: key,
-          requestHash: `hash-${tenant}`,
-        });
-        const confirmed = envelope('commerce.order.confirmed.v1', orderId, { status: 'CONFIRMED', version: 2 });
-        return [created, confirmed].map((e) => applyPeerEvent(db.postgres.pool, { ...e, tenant }));
+        const events = [created(orderId, { idempotencyKey: key, requestHash: `hash-${tenant}` }), confirmed(orderId)];
+        return events.map((e) => applyPeerEvent(db.postgres.pool, { ...e, tenant }));
       }),
     );
     const orders = await db.postgres.pool.query<{ tenant: string; id: string; user_id: string; status: string }>(
@@ -142,23 +137,10 @@ describe('standby copy of peer orders (PostgreSQL)', () => {
 
   it('a confirmation that comes first is parked, then applied when the creation arrives', async () => {
     const orderId = randomUUID();
-    await applyPeerEvent(
-      db.postgres.pool,
-      envelope('commerce.order.confirmed.v1', orderId, { status: 'CONFIRMED', version: 2 }),
-    );
+    await applyPeerEvent(db.postgres.pool, confirmed(orderId));
     const parked = await db.postgres.pool.query('SELECT 1 FROM standby_deferred WHERE order_id = $1', [orderId]);
     assert.equal(parked.rowCount, 1);
-    await applyPeerEvent(
-      db.postgres.pool,
-      envelope('commerce.order.created.v1', orderId, {
-        status: 'PENDING',
-        items: [],
-        totalCents: 100,
-        currency: 'USD',
-        paymentToken: 'tok_visa',
-        version: 1,
-      }),
-    );
+    await applyPeerEvent(db.postgres.pool, created(orderId));
     const { rows } = await db.postgres.pool.query('SELECT status, version FROM orders WHERE id = $1', [orderId]);
     assert.deepEqual(rows, [{ status: 'CONFIRMED', version: 2 }]);
   });
