@@ -177,7 +177,9 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     }
   }
   const incoming: Item[] = [];
-  let waiting: Item[] = [];
+  /** Messages waiting for a predecessor, by device. */
+  const waiting = new Map<string, Item[]>();
+  let waitingCount = 0;
   let wake: (() => void) | undefined;
   let running = false;
   let loop: Promise<void> | undefined;
@@ -313,38 +315,50 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     needed: () => {
       if (forceGo) return false;
       const now = Date.now();
-      return waiting.some((item) => now - item.arrivedAt > 1000);
+      for (const items of waiting.values()) if (items.some((item) => now - item.arrivedAt > 1000)) return true;
+      return false;
     },
   });
 
-  /** The first (lowest seq) waiting message of each device. */
-  function heads(): Map<string, Item> {
-    const out = new Map<string, Item>();
-    for (const item of waiting) {
-      const s = sequenceOf(item) as SequenceItem;
-      const head = out.get(s.key);
-      if (!head || s.seq < (sequenceOf(head) as SequenceItem).seq) out.set(s.key, item);
+  const seqOf = (item: Item) => (sequenceOf(item) as SequenceItem).seq;
+  const bySeq = (a: Item, b: Item) => seqOf(a) - seqOf(b);
+
+  /** Puts messages that must wait for a predecessor with their device's other waiting ones. */
+  function hold(items: readonly Item[]) {
+    for (const item of items) {
+      const key = (sequenceOf(item) as SequenceItem).key;
+      const list = waiting.get(key);
+      if (list) list.push(item);
+      else waiting.set(key, [item]);
+      waitingCount++;
     }
-    return out;
   }
 
   /**
-   * The waiting messages that may be decided again: those of devices whose first waiting message
-   * may go now (asking for one message per device keeps the gate's work small while a killed
-   * bridge holds many devices' predecessors). Before asking, a device whose first message waited
-   * `gapWaitMs` of healthy time gives up on the missing numbers.
+   * Takes out of `waiting`, for each device, the run of consecutive numbers from its first waiting
+   * message: only those can go in the next cycle (the rest still miss a number another member
+   * holds, so deciding them again would only say wait). They are decided with the cycle's new
+   * messages in one gate call; a run whose first message still waits comes back. With the shared
+   * subscription handing a device's messages to members in turn, a member holds every other
+   * number of a busy device; taking all of them back each cycle made each cycle's gate work grow
+   * with everything held. Before that, a device whose first message waited `gapWaitMs` of healthy
+   * time gives up on the missing numbers.
    */
   async function release(): Promise<Item[]> {
-    if (waiting.length === 0) return [];
-    const first = [...heads().values()];
+    if (waitingCount === 0) return [];
+    const heads: Item[] = [];
+    for (const list of waiting.values()) {
+      list.sort(bySeq);
+      heads.push(list[0] as Item);
+    }
     const expired = (item: Item) => {
       item.headSince ??= Date.now();
       return Date.now() - Math.max(item.headSince, trouble.troubleAt) > gapWaitMs;
     };
     // The predecessor may sit in another bridge that cannot reach Kafka: a wait only runs out
     // while Kafka answers (this process may have had nothing to produce, so no failure of its own).
-    if (!forceGo && first.some(expired) && !(await kafkaAnswers())) trouble.saw();
-    for (const item of first) {
+    if (!forceGo && heads.some(expired) && !(await kafkaAnswers())) trouble.saw();
+    for (const item of heads) {
       const s = sequenceOf(item) as SequenceItem;
       if (forceGo || expired(item)) {
         if (!forceGo)
@@ -354,39 +368,8 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
       }
     }
-    const decisions = await timed('gateMs', () =>
-      untilDone('gate', () => deps.gate.decide(first.map((i) => sequenceOf(i) as SequenceItem))),
-    );
-    const free = new Set(
-      first.filter((_, n) => decisions[n] !== 'wait').map((i) => (sequenceOf(i) as SequenceItem).key),
-    );
-    return takeRuns(free);
-  }
-
-  /**
-   * Takes out of `waiting` the run of consecutive numbers from each free device's first waiting
-   * message: only those can go in the next batch (the rest still miss a number another member
-   * holds, so deciding them again would only say wait). With the shared subscription handing a
-   * device's messages to members in turn, a member holds every other number of a busy device;
-   * taking all of them back each cycle made each cycle's gate work grow with everything held.
-   */
-  function takeRuns(free: ReadonlySet<string>): Item[] {
-    const seqOf = (i: Item) => (sequenceOf(i) as SequenceItem).seq;
-    const byDevice = new Map<string, Item[]>();
-    const stay: Item[] = [];
-    for (const item of waiting) {
-      const key = (sequenceOf(item) as SequenceItem).key;
-      if (!free.has(key)) {
-        stay.push(item);
-        continue;
-      }
-      const list = byDevice.get(key);
-      if (list) list.push(item);
-      else byDevice.set(key, [item]);
-    }
     const back: Item[] = [];
-    for (const items of byDevice.values()) {
-      items.sort((a, b) => seqOf(a) - seqOf(b));
+    for (const [key, items] of waiting) {
       let next = seqOf(items[0] as Item);
       let n = 0;
       // A repeat of the same number (a redelivery) rides along with it.
@@ -394,10 +377,11 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         next = seqOf(items[n] as Item) + 1;
         n++;
       }
-      back.push(...items.slice(0, n));
-      stay.push(...items.slice(n));
+      for (let i = 0; i < n; i++) back.push(items[i] as Item);
+      if (n === items.length) waiting.delete(key);
+      else waiting.set(key, items.slice(n));
+      waitingCount -= n;
     }
-    waiting = stay;
     return back;
   }
 
@@ -526,20 +510,20 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       settling -= done.length;
       for (const send of notices) send();
     })();
-    waiting.push(...stillWaiting);
+    hold(stillWaiting);
     return { finish };
   }
 
   async function run() {
-    while (running || incoming.length || waiting.length) {
+    while (running || incoming.length || waitingCount) {
       if (incoming.length === 0) {
         // Idle, or only waiting items: look again shortly (their predecessor may settle elsewhere).
         await new Promise<void>((resolve) => {
           wake = resolve;
-          setTimeout(resolve, waiting.length ? 50 : 200);
+          setTimeout(resolve, waitingCount ? 50 : 200);
         });
         wake = undefined;
-        if (incoming.length === 0 && waiting.length === 0) continue;
+        if (incoming.length === 0 && waitingCount === 0) continue;
       }
       // Items of a connection that dropped go on too: their redelivery is then a duplicate.
       const taken = incoming.splice(0, maxBatch);
@@ -564,7 +548,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     name: 'mqtt-bridge',
     stats,
     get pending() {
-      return incoming.length + waiting.length + inFlight + settling;
+      return incoming.length + waitingCount + inFlight + settling;
     },
     async start() {
       running = true;

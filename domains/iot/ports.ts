@@ -171,7 +171,11 @@ export interface FirmwareOrchestrator {
 
 /** The shared ordering gate of the bridges (see sequence.ts): same rules, atomic across processes. */
 export interface SequenceGate {
-  decide(items: readonly SequenceItem[]): Promise<SequenceDecision[]>;
+  /** `inFlight`: numbers being produced, not settled yet (see sequence.ts `decide`). */
+  decide(
+    items: readonly SequenceItem[],
+    inFlight?: readonly Omit<SequenceItem, 'redelivered'>[],
+  ): Promise<SequenceDecision[]>;
   settle(items: readonly Omit<SequenceItem, 'redelivered'>[]): Promise<void>;
   skipTo(key: string, seq: number): Promise<void>;
   hole(key: string): Promise<void>;

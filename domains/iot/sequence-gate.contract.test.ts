@@ -147,5 +147,54 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
         'should the number a hole stood for come, it is late',
       );
     });
+
+    it('numbers in flight count as settled for the next batch, and change nothing until they settle', async () => {
+      const gate = make(now);
+      const [a, b] = [fresh(), fresh()];
+      await gate.decide([item(a, 0), item(b, 0)]);
+      await gate.settle([item(a, 0), item(b, 0)]);
+      late();
+      assert.deepEqual(await gate.decide([item(a, 1), item(a, 2)]), ['go', 'go']);
+      // 1 and 2 are being produced: the next batch follows them.
+      const flying = [item(a, 1), item(a, 2)];
+      assert.deepEqual(
+        await gate.decide(
+          [
+            item(a, 1),
+            item(a, 2, { hash: 'other' }),
+            item(a, 2, { redelivered: true }),
+            item(a, 3),
+            item(a, 4),
+            item(a, 6),
+            item(b, 1),
+          ],
+          flying,
+        ),
+        ['duplicate', 'backwards', 'duplicate', 'go', 'go', 'wait', 'go'],
+      );
+      await gate.hole(a);
+      assert.deepEqual(
+        await gate.decide([item(a, 4)], flying),
+        ['wait'],
+        'a gap a hole could fill waits while its device has numbers in flight (filling it would write)',
+      );
+      assert.deepEqual(await gate.decide([item(a, 3)]), ['wait'], 'without them, 3 still waits: nothing was recorded');
+      await gate.settle(flying);
+      assert.deepEqual(await gate.decide([item(a, 3), item(a, 5)]), ['go', 'go'], 'settled: the hole fills 4');
+    });
+
+    it('a device new here with numbers in flight is not recorded by the batch after them', async () => {
+      const gate = make(now);
+      const d = fresh();
+      assert.deepEqual(await gate.decide([item(d, 0)]), ['go']);
+      assert.deepEqual(await gate.decide([item(d, 1), item(d, 3)], [item(d, 0)]), ['go', 'wait']);
+      t += FIRST_SIGHT_WAIT_MS;
+      assert.deepEqual(
+        await gate.decide([item(d, 3)], [item(d, 0), item(d, 1)]),
+        ['wait'],
+        'a first sight starts only from what is settled',
+      );
+      assert.deepEqual(await gate.decide([item(d, 0)]), ['go'], 'the gate still expects 0: nothing was recorded');
+    });
   });
 }

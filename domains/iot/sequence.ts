@@ -84,21 +84,36 @@ function jump(state: SequenceState, from: number, seq: number): void {
  * Decides a batch of messages in order, as one atomic step: a `go` counts as settled for the
  * messages after it in the same batch (the bridge produces a batch in order), so consecutive
  * numbers in one batch all go. Mutates `states` (first sights, holes used); `last` moves only in `settle`.
+ *
+ * `inFlight`: numbers an earlier call let go (or refused) that are being produced now, not settled
+ * yet (the bridge decides its next batch while Kafka takes the last one). They count as settled
+ * for this batch, but nothing of their devices' state changes: a decision that would change it (a
+ * gap filled by holes, a first sight's start) waits for the settle instead. Should they never
+ * reach Kafka, nothing was recorded on their behalf.
  */
 export function decide(
   states: Map<string, SequenceState>,
   items: readonly SequenceItem[],
   now: number,
+  inFlight: readonly Omit<SequenceItem, 'redelivered'>[] = [],
 ): SequenceDecision[] {
   const tentative = new Map<string, number>();
   const goneHashes = new Map<string, string>();
+  /** Devices with numbers in flight: their state is read, never written. */
+  const speculative = new Map<string, SequenceState>();
+  for (const i of inFlight) {
+    const state = states.get(i.key) ?? speculative.get(i.key) ?? firstSight(now);
+    speculative.set(i.key, state);
+    if (i.seq > (tentative.get(i.key) ?? state.last)) tentative.set(i.key, i.seq);
+    goneHashes.set(`${i.key} ${i.seq}`, i.hash);
+  }
   const go = (item: SequenceItem): SequenceDecision => {
     tentative.set(item.key, item.seq);
     goneHashes.set(`${item.key} ${item.seq}`, item.hash);
     return 'go';
   };
   return items.map((item) => {
-    let state = states.get(item.key);
+    let state = speculative.get(item.key) ?? states.get(item.key);
     if (!state) {
       state = firstSight(now);
       states.set(item.key, state);
@@ -106,6 +121,7 @@ export function decide(
     const last = tentative.get(item.key) ?? state.last;
     if (item.seq === last + 1) return go(item);
     if (item.seq > last + 1) {
+      if (speculative.has(item.key)) return 'wait';
       const gap = item.seq - last - 1;
       if (state.holes >= gap) {
         // The refused messages were (we take it) these numbers; should one come after all, it is late.

@@ -326,7 +326,7 @@ export function memoryCommands(failFor: (mqttId: string) => boolean = () => fals
 export function memoryGate(now: () => number = Date.now): SequenceGate {
   const states = new Map<string, SequenceState>();
   return {
-    decide: async (items) => decide(states, items, now()),
+    decide: async (items, inFlight) => decide(states, items, now(), inFlight),
     settle: async (items) => settle(states, items),
     skipTo: async (key, seq) => skipTo(states, key, seq),
     hole: async (key) => hole(states, key),

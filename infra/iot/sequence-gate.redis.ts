@@ -13,17 +13,32 @@ import {
   HASH_WINDOW,
   MAX_SKIPPED,
   type SequenceDecision,
+  type SequenceItem,
 } from '../../domains/iot/sequence.ts';
 import { DomainError } from '../../domains/shared/errors.ts';
 
 const TTL_MS = 7 * 24 * 3600 * 1000;
 
-// KEYS: per item base, hashes, skipped. ARGV: now, grace, ttl, max skipped, first-sight wait, then per item
-// seq, hash, redelivered. Each device's state is read once and written back once per call (a batch
-// holds many numbers of few devices); the skipped set and the hashes are read only off the common path.
+/** The decide script's one-letter answers. */
+const DECISION_OF: Record<string, SequenceDecision> = {
+  g: 'go',
+  w: 'wait',
+  d: 'duplicate',
+  l: 'late',
+  b: 'backwards',
+};
+
+// KEYS: per device base, hashes, skipped. ARGV: now, grace, ttl, max skipped, first-sight wait, then the
+// items as one JSON array [device, seq, hash, redelivered, …] (device: its 1-based place in KEYS; one
+// argument instead of six per item: encoding thousands of arguments was most of a call's cost, in the
+// bridge and in Redis), then the numbers in flight [device, seq, hash, …] (counted as settled; their
+// devices' state is only read: a decision that would write it waits). Answers one letter per item
+// (g, w, d, l, b). Each device's state is read once and written back once per call (a batch holds
+// many numbers of few devices); the skipped set and the hashes are read only off the common path.
 const DECIDE = `
 local now, grace, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local maxSkipped, firstWait = tonumber(ARGV[4]), tonumber(ARGV[5])
+local items, inFlight = cjson.decode(ARGV[6]), cjson.decode(ARGV[7])
 local out, st, order = {}, {}, {}
 local function state(base)
   local s = st[base]
@@ -50,9 +65,17 @@ local function jump(s, sk, from, seq)
   s.fresh = false
   s.dirty = true
 end
-for i = 1, #KEYS / 3 do
-  local base, hk, sk = KEYS[3*i-2], KEYS[3*i-1], KEYS[3*i]
-  local seq, h, redelivered = tonumber(ARGV[3*i+3]), ARGV[3*i+4], ARGV[3*i+5] == '1'
+for i = 1, #inFlight / 3 do
+  local s = state(KEYS[3*inFlight[3*i-2]-2])
+  local seq = inFlight[3*i-1]
+  s.speculative = true
+  if seq > s.last then s.last = seq end
+  s.gone[seq] = inFlight[3*i]
+end
+for i = 1, #items / 4 do
+  local dev = items[4*i-3]
+  local base, hk, sk = KEYS[3*dev-2], KEYS[3*dev-1], KEYS[3*dev]
+  local seq, h, redelivered = items[4*i-2], items[4*i-1], items[4*i] == 1
   local s = state(base)
   local last = s.last
   local decision
@@ -60,7 +83,9 @@ for i = 1, #KEYS / 3 do
     decision = 'go'
   elseif seq > last + 1 then
     local gap = seq - last - 1
-    if s.holes >= gap then
+    if s.speculative then
+      decision = 'wait'
+    elseif s.holes >= gap then
       s.holes = s.holes - gap
       jump(s, sk, last, seq)
       decision = 'go'
@@ -88,32 +113,37 @@ for i = 1, #KEYS / 3 do
     s.last = seq
     s.gone[seq] = h
   end
-  out[i] = decision
+  out[i] = string.sub(decision, 1, 1)
 end
 for _, base in ipairs(order) do
   local s = st[base]
   local fresh = s.fresh and 1 or 0
-  if s.created then
+  if s.speculative then
+    -- read only
+  elseif s.created then
     redis.call('HSET', base, 'last', s.lastOut, 'holes', s.holes, 'first', s.first, 'fresh', fresh)
     redis.call('PEXPIRE', base, ttl)
   elseif s.dirty then
     redis.call('HSET', base, 'last', s.lastOut, 'holes', s.holes, 'fresh', fresh)
   end
 end
-return out
+return table.concat(out)
 `;
 
-// KEYS: per item base, hashes, skipped. ARGV: window, ttl, then per item seq, hash. Grouped per
-// device: one write of its last number, its hashes in one HSET, the ones out of the window in one HDEL.
+// KEYS: per device base, hashes, skipped. ARGV: window, ttl, then the items as one JSON array
+// [device, seq, hash, …] (device: its 1-based place in KEYS). Grouped per device: one write of its
+// last number, its hashes in one HSET, the ones out of the window in one HDEL.
 const SETTLE = `
 local window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
+local items = cjson.decode(ARGV[3])
 local dev, order = {}, {}
-for i = 1, #KEYS / 3 do
-  local base = KEYS[3*i-2]
-  local seq, h = tonumber(ARGV[2*i+1]), ARGV[2*i+2]
+for i = 1, #items / 3 do
+  local n = items[3*i-2]
+  local base = KEYS[3*n-2]
+  local seq, h = items[3*i-1], items[3*i]
   local d = dev[base]
   if not d then
-    d = {hk = KEYS[3*i-1], sk = KEYS[3*i], max = seq, items = {}}
+    d = {hk = KEYS[3*n-1], sk = KEYS[3*n], max = seq, items = {}}
     dev[base] = d
     order[#order + 1] = base
   end
@@ -177,7 +207,7 @@ return 1
 `;
 
 type Scripted = Redis & {
-  iotGateDecide(...args: Array<string | number>): Promise<SequenceDecision[]>;
+  iotGateDecide(...args: Array<string | number>): Promise<string>;
   iotGateSettle(...args: Array<string | number>): Promise<number>;
   iotGateSkipTo(...args: Array<string | number>): Promise<number>;
   iotGateHole(...args: Array<string | number>): Promise<number>;
@@ -208,38 +238,62 @@ export function createRedisSequenceGate(redis: Redis, opts: RedisSequenceGateOpt
     redis.defineCommand('iotGateHole', { lua: HOLE, numberOfKeys: 1 });
   }
   const keys = (key: string) => [`${prefix}${key}`, `${prefix}${key}:h`, `${prefix}${key}:s`];
+  /** KEYS (each device's three keys once) and the items with their device's place in them. */
+  const packed = (
+    items: readonly Omit<SequenceItem, 'redelivered'>[],
+    withRedelivered: boolean,
+    inFlight: readonly Omit<SequenceItem, 'redelivered'>[] = [],
+  ) => {
+    const place = new Map<string, number>();
+    const flat: Array<string | number> = [];
+    for (const i of items) {
+      let n = place.get(i.key);
+      if (n === undefined) {
+        n = place.size + 1;
+        place.set(i.key, n);
+      }
+      flat.push(n, i.seq, i.hash);
+      if (withRedelivered) flat.push((i as SequenceItem).redelivered ? 1 : 0);
+    }
+    // Only the in-flight numbers of this batch's devices matter to it.
+    const flying: Array<string | number> = [];
+    for (const i of inFlight) {
+      const n = place.get(i.key);
+      if (n !== undefined) flying.push(n, i.seq, i.hash);
+    }
+    return { keys: [...place.keys()].flatMap(keys), items: JSON.stringify(flat), inFlight: JSON.stringify(flying) };
+  };
   const connect = async () => {
     if (redis.status === 'wait') await redis.connect();
   };
   return {
-    async decide(items) {
+    async decide(items, inFlight) {
       if (items.length === 0) return [];
+      const p = packed(items, true, inFlight);
       const args = [
-        items.length * 3,
-        ...items.flatMap((i) => keys(i.key)),
+        p.keys.length,
+        ...p.keys,
         now(),
         FIRST_SIGHT_GRACE_MS,
         TTL_MS,
         MAX_SKIPPED,
         FIRST_SIGHT_WAIT_MS,
-        ...items.flatMap((i) => [i.seq, i.hash, i.redelivered ? '1' : '0']),
+        p.items,
+        p.inFlight,
       ];
+      let answer: string;
       try {
         await connect();
-        return await client.iotGateDecide(...args);
+        answer = await client.iotGateDecide(...args);
       } catch (err) {
         throw unavailable(err);
       }
+      return Array.from(answer, (letter) => DECISION_OF[letter] as SequenceDecision);
     },
     async settle(items) {
       if (items.length === 0) return;
-      const args = [
-        items.length * 3,
-        ...items.flatMap((i) => keys(i.key)),
-        HASH_WINDOW,
-        TTL_MS,
-        ...items.flatMap((i) => [i.seq, i.hash]),
-      ];
+      const p = packed(items, false);
+      const args = [p.keys.length, ...p.keys, HASH_WINDOW, TTL_MS, p.items];
       try {
         await connect();
         await client.iotGateSettle(...args);
