@@ -9,8 +9,10 @@
  * One pipeline per process batches what all its connections received: decide order (the
  * shared gate: a device's messages reach Kafka in `seq` order even when they come through
  * different members or processes), produce the batch (retried until Kafka takes it), settle the
- * gate, then write the PUBACKs. Throughput comes from batching and from more connections and
- * processes; each connection keeps up to `receiveMaximum` messages in flight.
+ * gate, then write the PUBACKs. The next batch is decided while Kafka takes this one (the gate
+ * counts this batch's numbers as settled without recording anything for them) and produced after
+ * it. Throughput comes from batching, that overlap, and more connections and processes; each
+ * connection keeps up to `receiveMaximum` messages in flight.
  *
  * Run it in a region process (module service) or alone (`bridges/mqtt/main.ts <region>`), as
  * many processes as needed: each needs a stable `instance` name, which fixes its client ids so
@@ -187,7 +189,6 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
   let inFlight = 0;
   /** Produced, not yet settled and acknowledged. */
   let settling = 0;
-  let finishing: Promise<void> = Promise.resolve();
   let forceGo = false;
   /** Stopping took too long (Kafka away): give up, leave the unacknowledged with the sessions. */
   let aborted = false;
@@ -385,8 +386,21 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     return back;
   }
 
-  /** One cycle: decide and produce; `finish` settles and acknowledges. */
-  async function cycle(batch: Item[]): Promise<{ finish: Promise<void> }> {
+  /** A cycle whose decisions are made: it produces, then settles and acknowledges. */
+  interface Cycle {
+    /** Kafka took its records (after the cycle before took its own: a device's order holds). */
+    readonly produced: Promise<void>;
+    /** Settled in the gate and acknowledged to the broker (after the cycle before). */
+    readonly finish: Promise<void>;
+    /** Its numbers (produced or dead-lettered), in Kafka or on their way: the next cycle's gate call counts them as settled. */
+    readonly numbers: readonly Omit<SequenceItem, 'redelivered'>[];
+  }
+
+  /**
+   * One cycle: decide (while the cycle before may still be producing: its numbers count as settled,
+   * see sequence.ts), then produce after the cycle before, then settle and acknowledge.
+   */
+  async function cycle(batch: Item[], before: Cycle | undefined): Promise<Cycle> {
     stats.batches++;
     // Telemetry in (device, seq) order: a device's consecutive numbers chain within the batch.
     const numbered = batch
@@ -400,7 +414,15 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       // Stopping: a message still missing its predecessor goes now (order yields to delivery).
       for (const { s } of numbered) await untilDone('gate', () => deps.gate.skipTo(s.key, s.seq));
     }
-    const decisions = await timed('gateMs', () => untilDone('gate', () => deps.gate.decide(numbered.map((n) => n.s))));
+    const decisions = await timed('gateMs', () =>
+      untilDone('gate', () =>
+        // While stopping the cycle before is settled (see run()): nothing is in flight.
+        deps.gate.decide(
+          numbered.map((n) => n.s),
+          forceGo ? undefined : before?.numbers,
+        ),
+      ),
+    );
     const decision = new Map<Item, SequenceDecision>(
       telemetry.map((item, n) => [item, decisions[n] as SequenceDecision]),
     );
@@ -475,32 +497,38 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       done.push(item);
     }
 
-    // In requests of at most maxRequestBytes (900 KiB), one after the other (a device's order holds
-    // across them): Kafka refuses a partition's batch above its message.max.bytes (1 MiB by default),
-    // and retrying a refused batch would never succeed. All of a request may go to one partition.
-    for (const chunk of byteChunks(records, maxRequestBytes)) {
-      stats.requests++;
-      const byTopic = new Map<string, Array<(typeof records)[number]['message']>>();
-      for (const rec of chunk) {
-        const list = byTopic.get(rec.topic) ?? [];
-        list.push(rec.message);
-        byTopic.set(rec.topic, list);
-      }
-      await timed('produceMs', () =>
-        untilDone('produce', async () => {
-          producer ??= await deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-          await producer.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
-          });
-        }),
-      );
-    }
-    // Kafka has the batch. Settling it in the gate and acknowledging it to the broker overlap the
-    // next cycle: its gate call goes after this settle on the same Redis connection, so it sees it
-    // (should this settle be retried after it, the next cycle's messages only wait, never go early).
     settling += done.length;
+    hold(stillWaiting);
+    const produced = (async () => {
+      await before?.produced;
+      // In requests of at most maxRequestBytes (900 KiB), one after the other (a device's order holds
+      // across them): Kafka refuses a partition's batch above its message.max.bytes (1 MiB by
+      // default), and retrying a refused batch would never succeed. All of a request may go to one partition.
+      for (const chunk of byteChunks(records, maxRequestBytes)) {
+        stats.requests++;
+        const byTopic = new Map<string, Array<(typeof records)[number]['message']>>();
+        for (const rec of chunk) {
+          const list = byTopic.get(rec.topic) ?? [];
+          list.push(rec.message);
+          byTopic.set(rec.topic, list);
+        }
+        await timed('produceMs', () =>
+          untilDone('produce', async () => {
+            producer ??= await deps.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+            await producer.sendBatch({
+              acks: -1,
+              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+            });
+          }),
+        );
+      }
+    })();
+    // Kafka has the batch: settle it in the gate, then acknowledge it to the broker. This overlaps
+    // the next cycle, whose gate call counts these numbers as settled; the one after that waits
+    // for this settle (should it be retried, later messages only wait, never go early).
     const finish = (async () => {
+      await produced;
+      await before?.finish;
       if (settleItems.length) await timed('gateMs', () => untilDone('gate', () => deps.gate.settle(settleItems)));
       for (const key of holes) await untilDone('gate', () => deps.gate.hole(key));
       for (const item of done) {
@@ -510,11 +538,16 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       settling -= done.length;
       for (const send of notices) send();
     })();
-    hold(stillWaiting);
-    return { finish };
+    // Awaited (and a failure seen) by the cycles after it or at the end.
+    produced.catch(() => {});
+    finish.catch(() => {});
+    return { produced, finish, numbers: settleItems };
   }
 
   async function run() {
+    /** The last cycle (maybe still producing), and the finish of the one before it. */
+    let last: Cycle | undefined;
+    let older: Promise<void> = Promise.resolve();
     while (running || incoming.length || waitingCount) {
       if (incoming.length === 0) {
         // Idle, or only waiting items: look again shortly (their predecessor may settle elsewhere).
@@ -525,23 +558,26 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         wake = undefined;
         if (incoming.length === 0 && waitingCount === 0) continue;
       }
+      const t0 = performance.now();
+      // At most one cycle unsettled when the next decides (its numbers go along as in flight);
+      // none while stopping, when waiting messages are forced through (skipTo writes the gate).
+      await older;
+      if (forceGo) await last?.finish;
       // Items of a connection that dropped go on too: their redelivery is then a duplicate.
       const taken = incoming.splice(0, maxBatch);
       inFlight = taken.length;
-      const t0 = performance.now();
       const batch = [...(await release()), ...taken];
       inFlight = batch.length;
       if (batch.length) {
-        const { finish } = await cycle(batch);
+        const next = await cycle(batch, last);
         inFlight = 0; // now counted in `waiting` and `settling`
-        // At most one cycle behind on its settle and acknowledgements.
-        await finishing;
-        finishing = finish;
-        finish.catch(() => {}); // awaited (and its failure seen) by the next cycle or at the end
+        older = last?.finish ?? Promise.resolve();
+        last = next;
       }
       stats.cycleMs += performance.now() - t0;
     }
-    await finishing;
+    await older;
+    await last?.finish;
   }
 
   return {

@@ -238,7 +238,13 @@ export async function readPartitionRanges(
 ): Promise<void> {
   const pending = new Map(ranges.map((r) => [`${r.topic}:${r.partition}`, r]));
   if (pending.size === 0) return;
-  const consumer: Consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+    allowAutoTopicCreation: false,
+    // A crash fails the read (below); kafkajs must not start the consumer again after its disconnect.
+    retry: { restartOnFailure: async () => false },
+  });
   let finish: () => void = () => {};
   let fail: (err: unknown) => void = () => {};
   const done = new Promise<void>((resolve, reject) => {

@@ -40,6 +40,7 @@ export function replicationLagService(
   let newest: number | undefined;
   let since = now();
   let consumer: Consumer | undefined;
+  let stopping = false;
   const groupId = ephemeralGroupId(`replication-lag-${region}`);
   registry.collect<'source' | 'target'>(
     {
@@ -55,7 +56,14 @@ export function replicationLagService(
     newest: () => newest,
     async start() {
       since = now();
-      consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
+      stopping = false;
+      consumer = kafka.consumer({
+        groupId,
+        maxWaitTimeInMs: 500,
+        // kafkajs restarts a consumer that crashed (a broker restart does that) after a backoff,
+        // even when it was disconnected meanwhile: a stopped one left its connections open.
+        retry: { restartOnFailure: async () => !stopping },
+      });
       try {
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: false });
@@ -72,6 +80,7 @@ export function replicationLagService(
       }
     },
     async stop() {
+      stopping = true;
       await consumer?.disconnect().catch(() => {});
       const admin = await kafka.admin().catch(() => undefined);
       await admin?.deleteGroups([groupId]).catch(() => {});
