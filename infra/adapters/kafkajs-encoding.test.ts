@@ -93,6 +93,51 @@ describe('kafkajs encoding (infra/adapters/kafkajs-encoding.ts)', () => {
     assert.ok(ours.equals(theirs));
   });
 
+  it('writes and sizes varints and varlongs as kafkajs does, at every boundary', () => {
+    type Varints = {
+      writeVarInt(v: number): Varints;
+      writeUVarInt(v: number): Varints;
+      writeVarLong(v: unknown): Varints;
+      readonly buffer: Buffer;
+    };
+    const edges = [
+      0,
+      1,
+      63,
+      64,
+      127,
+      128,
+      8191,
+      8192,
+      2 ** 20,
+      2 ** 28,
+      2 ** 30,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32,
+      2 ** 40,
+    ];
+    const numbers = [...edges, ...edges.map((n) => -n), -(2 ** 31) - 1, 1.5, -0.5, Number.MAX_SAFE_INTEGER];
+    const longs = [...numbers.filter(Number.isInteger).map(String), '9223372036854775807', '-9223372036854775808'];
+    const Ours = PooledEncoder as unknown as new () => Varints;
+    const Theirs = KafkajsEncoder as unknown as new () => Varints;
+    for (const n of numbers) {
+      for (const write of ['writeVarInt', 'writeUVarInt', 'writeVarLong'] as const) {
+        if (write === 'writeVarLong' && !Number.isInteger(n)) {
+          // kafkajs refuses a fractional varlong (its Long goes through BigInt): so does ours.
+          assert.throws(() => new Theirs().writeVarLong(n), RangeError);
+          assert.throws(() => new Ours().writeVarLong(n), RangeError);
+          continue;
+        }
+        assert.ok(new Ours()[write](n).buffer.equals(new Theirs()[write](n).buffer), `${write}(${n})`);
+      }
+    }
+    for (const v of longs) assert.ok(new Ours().writeVarLong(v).buffer.equals(new Theirs().writeVarLong(v).buffer), v);
+    for (const v of [...numbers.filter(Number.isInteger), ...longs]) {
+      assert.equal(PooledEncoder.sizeOfVarLong(v), KafkajsEncoder.sizeOfVarLong(v), `sizeOfVarLong(${v})`);
+    }
+  });
+
   it('builds record batches that decode back, with the checksum Kafka verifies', async () => {
     const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
     const Decoder = require('kafkajs/src/protocol/decoder.js');

@@ -12,6 +12,11 @@
  * 2. CRC-32C of a record batch (protocol/recordBatch/crc32C): a byte-at-a-time table lookup, whose
  *    wrapper also builds a Uint32Array per call to make the (already unsigned) result unsigned.
  *    Here: the same polynomial, eight bytes per step ("slicing-by-8").
+ * 3. Varints (every record's length, timestamp delta, offset delta, key, value and header sizes):
+ *    `writeUVarInt` collects the bytes in an array and copies them in through `Buffer.from`, and
+ *    `writeVarLong`/`sizeOfVarLong` go through kafkajs's Long (object per step) even for a record's
+ *    small timestamp delta. Here the bytes go straight into the buffer, and a varlong whose value
+ *    fits 32 bits is zigzagged as one (the same bytes; anything else takes kafkajs's path).
  *
  * kafkajs's modules take the Encoder class and the CRC function when they are first loaded, so
  * this module must be evaluated before kafkajs is: the Kafka adapter imports it first and loads
@@ -64,8 +69,17 @@ type EncoderClass = (new (
   initialSize?: number,
 ) => EncoderInternals) & {
   nextPowerOfTwo(value: number): number;
-  prototype: EncoderInternals & { ensureAvailable(length: number): void };
+  sizeOfVarLong(value: unknown): number;
+  prototype: EncoderInternals & {
+    ensureAvailable(length: number): void;
+    writeUVarInt(value: number): unknown;
+    writeVarLong(value: unknown): unknown;
+  };
 };
+
+/** A varlong value that zigzags within 32 bits (kafkajs passes numbers, strings or Longs). */
+const int32 = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= -0x80000000 && value <= 0x7fffffff;
 
 /** kafkajs's own Encoder class (a private copy; kafkajs's modules get PooledEncoder). */
 export const KafkajsEncoder = privateCopy(encoderPath) as EncoderClass;
@@ -90,7 +104,41 @@ PooledEncoder.prototype = Object.create(KafkajsEncoder.prototype, {
     writable: true,
     configurable: true,
   },
+  writeUVarInt: {
+    // kafkajs's loop, byte for byte (the same operators, so the same bytes for any input), written
+    // in place: at most five bytes, since the first `>>>` leaves 32 bits.
+    value: function writeUVarInt(this: EncoderInternals & { ensureAvailable(n: number): void }, value: number) {
+      this.ensureAvailable(5);
+      let v = value;
+      while ((v & 0xffffff80) !== 0) {
+        this.buf[this.offset++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      this.buf[this.offset++] = v & 0x7f;
+      return this;
+    },
+    writable: true,
+    configurable: true,
+  },
+  writeVarLong: {
+    value: function writeVarLong(this: { writeUVarInt(v: number): unknown }, value: unknown) {
+      if (int32(value)) return this.writeUVarInt(((value << 1) ^ (value >> 31)) >>> 0);
+      return KafkajsEncoder.prototype.writeVarLong.call(this, value);
+    },
+    writable: true,
+    configurable: true,
+  },
 });
+PooledEncoder.sizeOfVarLong = (value: unknown) => {
+  if (!int32(value)) return KafkajsEncoder.sizeOfVarLong(value);
+  let v = ((value << 1) ^ (value >> 31)) >>> 0;
+  let bytes = 1;
+  while (v > 0x7f) {
+    bytes++;
+    v >>>= 7;
+  }
+  return bytes;
+};
 
 /** CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) tables for slicing-by-8. */
 const TABLES = (() => {
