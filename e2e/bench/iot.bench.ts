@@ -182,8 +182,10 @@ async function main() {
       MERIDIAN_EAST_POSTGRES_URL: db.url,
       MERIDIAN_EAST_IOT_BRIDGE_CONNECTIONS: '0',
     }),
-    // Registration only: no consumer groups (none of other domains' region-wide work, no IoT backlog).
-    { identity, domains: DOMAINS, processors: false },
+    // Registration only: no consumer groups (none of other domains' region-wide work, no IoT
+    // backlog), and no live feeds: its IoT feed would read every reading the bridge produces, taking
+    // the machine's CPU from what is measured (about half a core while the bridge drained, 2 Dec).
+    { identity, domains: DOMAINS, processors: false, liveFeeds: false },
   );
   const graphql = `http://127.0.0.1:${region.gatewayPort}/graphql`;
   const issued = await identity.issuer?.issue({ sub: 'bench', tenant, scopes: ['devices:write'] });

@@ -163,7 +163,7 @@ describe('region host with every domain', () => {
     }
   });
 
-  it('processors: a list joins only the named region-wide consumer groups; the live feeds always run', async () => {
+  it('processors: a list joins only the named region-wide consumer groups; the live feeds run unless turned off', async () => {
     const region = await startRegion(testRegionConfig(east), {
       identity: testIdentity(),
       domains: DOMAINS,
@@ -179,6 +179,22 @@ describe('region host with every domain', () => {
       );
     } finally {
       await region.stop();
+    }
+    const graphOnly = await startRegion(testRegionConfig(east), {
+      identity: testIdentity(),
+      domains: DOMAINS,
+      processors: false,
+      liveFeeds: false,
+    });
+    try {
+      assert.deepEqual(
+        graphOnly.services.names().filter((name) => graphOnly.consumer(name) !== undefined),
+        [],
+        'no consumer at all',
+      );
+      assert.ok(graphOnly.services.names().includes('gateway'), 'the graph is served');
+    } finally {
+      await graphOnly.stop();
     }
   });
 });

@@ -97,9 +97,15 @@ export interface RegionOptions {
    * invalidator (true, the default), none (false), or those named by service name
    * (`<domain>.<processor>`, `<domain>.cache-invalidator`) — when the others run as their own processes,
    * or a test on a database of its own must not join a group whose other members use another.
-   * Per-process live feeds (hub, edge purges) always run.
+   * Per-process live feeds (hub, edge purges) run unless `liveFeeds` is false.
    */
   readonly processors?: boolean | readonly string[];
+  /**
+   * The per-process live feeds (each domain's hub feed, edge purges), on by default. Off for a
+   * process that only serves the graph, such as a benchmark's registration region, which would
+   * otherwise read every event the benchmark makes while it measures.
+   */
+  readonly liveFeeds?: boolean;
 }
 
 /** `shop` + `paymentProvider` → `SHOP_PAYMENT_PROVIDER` (what follows MERIDIAN_<REGION>_). */
@@ -412,7 +418,7 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         ...domains.flatMap((d) => processorServices(feedCtx, d, writers)),
         ...cacheInvalidatorServices(feedCtx),
       ].filter(joins),
-      ...liveFeedServices(feedCtx),
+      ...(opts.liveFeeds === false ? [] : liveFeedServices(feedCtx)),
     ];
     add(purgeEchoService(feedCtx));
     for (const s of consumerServices) {
