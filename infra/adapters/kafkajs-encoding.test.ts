@@ -7,15 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import {
-  crc32c,
-  createPartitioner,
-  groupMessagesPerPartition,
-  KafkajsEncoder,
-  kafkajsCreatePartitioner,
-  kafkajsGroupMessagesPerPartition,
-  PooledEncoder,
-} from './kafkajs-encoding.ts';
+import { crc32c, KafkajsEncoder, PooledEncoder } from './kafkajs-encoding.ts';
 
 const require = createRequire(import.meta.url);
 /** kafkajs's own CRC-32C, byte by byte (the file its replaced wrapper called). */
@@ -34,72 +26,27 @@ describe('kafkajs encoding (infra/adapters/kafkajs-encoding.ts)', () => {
     }
   });
 
-  it('is what kafkajs loads: its modules get the pooled encoder, the faster CRC and the linear grouping', () => {
+  it('is what kafkajs loads: its modules get the pooled encoder and the faster CRC', () => {
     assert.equal(require('kafkajs/src/protocol/encoder.js'), PooledEncoder);
     assert.equal(require('kafkajs/src/protocol/recordBatch/crc32C/index.js'), crc32c);
-    assert.equal(require('kafkajs/src/producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
     assert.ok(new PooledEncoder() instanceof KafkajsEncoder);
-  });
-
-  it('partitions as kafkajs does: a remembered key hash picks the same partition, the rest is kafkajs’s own', () => {
-    assert.equal(require('kafkajs/src/producer/partitioners/legacy/partitioner.js'), createPartitioner);
-    const { Partitioners } = require('kafkajs') as {
-      Partitioners: Record<'DefaultPartitioner' | 'LegacyPartitioner', () => (a: unknown) => number>;
-    };
-    const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: unknown) => number;
-    const legacyHash = require('kafkajs/src/producer/partitioners/legacy/murmur2.js') as (key: unknown) => number;
-    for (const [ours, hash] of [
-      [Partitioners.DefaultPartitioner(), murmur2],
-      [Partitioners.LegacyPartitioner(), legacyHash],
-    ] as const) {
-      const theirs = kafkajsCreatePartitioner(hash)();
-      for (const partitions of [1, 3, 7]) {
-        const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0 }));
-        for (let i = 0; i < 300; i++) {
-          const message = { key: `acme.device-${i % 120}-ü` };
-          const args = { topic: 't', partitionMetadata, message };
-          assert.equal(ours(args), theirs(args), `${message.key} over ${partitions}`);
-          const bytes = { key: Buffer.from(message.key) };
-          assert.equal(ours({ ...args, message: bytes }), theirs({ ...args, message: bytes }), 'a Buffer key');
-          assert.equal(ours({ ...args, message: { ...message, partition: 0 } }), 0, 'an explicit partition');
-        }
-        const unkeyed = ours({ topic: 't', partitionMetadata, message: { key: null } });
-        assert.ok(unkeyed >= 0 && unkeyed < partitions, 'no key: round robin over the partitions');
-      }
-    }
-  });
-
-  it('groups a send by partition as kafkajs does: the same partitions, in the same order, each in its order', () => {
-    const partitionMetadata = [{ partitionId: 0 }, { partitionId: 1 }, { partitionId: 2 }, { partitionId: 3 }];
-    const messages = Array.from({ length: 500 }, (_, i) => ({ key: `device-${(i * 7919) % 37}`, value: String(i) }));
-    const partitioner = ({ message }: { message: { key: string } }) =>
-      Number.parseInt(message.key.slice(7), 10) % partitionMetadata.length;
-    const args = { topic: 't', partitionMetadata, messages, partitioner };
-    const ours = groupMessagesPerPartition(args);
-    const theirs = kafkajsGroupMessagesPerPartition(args);
-    assert.deepEqual(Object.keys(ours), Object.keys(theirs));
-    assert.deepEqual(ours, theirs);
-    assert.equal(Object.values(ours).flat().length, messages.length);
-    assert.deepEqual(groupMessagesPerPartition({ ...args, partitionMetadata: [] }), {});
-    assert.deepEqual(kafkajsGroupMessagesPerPartition({ ...args, partitionMetadata: [] }), {});
   });
 
   it('reaches kafkajs in a process started with OpenTelemetry (its require hook keeps what it first saw)', () => {
     const probe = `
       const { createRequire } = await import('node:module');
       await import(${JSON.stringify(new URL('./kafka.ts', import.meta.url).href)});
-      const { PooledEncoder, crc32c, groupMessagesPerPartition } = await import(${JSON.stringify(new URL('./kafkajs-encoding.ts', import.meta.url).href)});
+      const { PooledEncoder, crc32c } = await import(${JSON.stringify(new URL('./kafkajs-encoding.ts', import.meta.url).href)});
       const require = createRequire(${JSON.stringify(import.meta.url)});
       console.log(JSON.stringify([
         require('kafkajs/src/protocol/encoder.js') === PooledEncoder,
         require('kafkajs/src/protocol/recordBatch/crc32C/index.js') === crc32c,
-        require('kafkajs/src/producer/groupMessagesPerPartition.js') === groupMessagesPerPartition,
       ]));`;
     const register = new URL('../telemetry/register.ts', import.meta.url).pathname;
     const out = execFileSync(process.execPath, ['--import', register, '--input-type=module', '-e', probe], {
       env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' },
     }).toString();
-    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1) as string), [true, true, true]);
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1) as string), [true, true]);
   });
 
   it('encodes what kafkajs’s own encoder encodes, across growths', () => {

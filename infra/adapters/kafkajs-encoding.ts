@@ -17,14 +17,6 @@
  *    `writeVarLong`/`sizeOfVarLong` go through kafkajs's Long (object per step) even for a record's
  *    small timestamp delta. Here the bytes go straight into the buffer, and a varlong whose value
  *    fits 32 bits is zigzagged as one (the same bytes; anything else takes kafkajs's path).
- * 4. Grouping a send's messages by partition (producer/groupMessagesPerPartition.js) copies the
- *    partition's whole array for every message (`[...current, message]`): quadratic, about 1.3
- *    million element copies for the bridge's 2,000-record sends over 3 partitions. Here each
- *    message is pushed once (the same object: the same keys, in the same order, the same arrays).
- * 5. The partitioner (producer/partitioners/legacy/partitioner.js, which kafkajs's default and
- *    legacy partitioners both are, with their own hash) filters the partition list and hashes the
- *    key again for every message. Here a string key's hash is remembered (a bridge sends a device's
- *    readings again and again); anything else goes to kafkajs's own. Same partition for every message.
  *
  * kafkajs's modules take the Encoder class and the CRC function when they are first loaded, so
  * this module must be evaluated before kafkajs is: the Kafka adapter imports it first and loads
@@ -44,9 +36,7 @@ const require = createRequire(import.meta.url);
 
 const encoderPath = require.resolve('kafkajs/src/protocol/encoder.js');
 const crcPath = require.resolve('kafkajs/src/protocol/recordBatch/crc32C/index.js');
-const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-const partitionerPath = require.resolve('kafkajs/src/producer/partitioners/legacy/partitioner.js');
-if ([encoderPath, crcPath, groupingPath, partitionerPath].some((file) => require.cache[file] !== undefined)) {
+if (require.cache[encoderPath] !== undefined || require.cache[crcPath] !== undefined) {
   throw new Error('kafkajs was loaded before infra/adapters/kafkajs-encoding.ts: import that module first');
 }
 
@@ -199,75 +189,5 @@ export function crc32c(bytes: Uint8Array): number {
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-export interface Grouping<M> {
-  readonly topic: string;
-  readonly partitionMetadata: readonly unknown[];
-  readonly messages: readonly M[];
-  readonly partitioner: (args: { topic: string; partitionMetadata: readonly unknown[]; message: M }) => number;
-}
-
-/** kafkajs's own grouping (a private copy, for comparison). */
-export const kafkajsGroupMessagesPerPartition = privateCopy(groupingPath) as <M>(
-  args: Grouping<M>,
-) => Record<string, M[]>;
-
-/** A send's messages by the partition the partitioner picks, each in its order (what kafkajs's grouping answers). */
-export function groupMessagesPerPartition<M>({
-  topic,
-  partitionMetadata,
-  messages,
-  partitioner,
-}: Grouping<M>): Record<string, M[]> {
-  const result: Record<string, M[]> = {};
-  if (partitionMetadata.length === 0) return result;
-  for (const message of messages) {
-    const partition = partitioner({ topic, partitionMetadata, message });
-    const list = result[partition];
-    if (list) list.push(message);
-    else result[partition] = [message];
-  }
-  return result;
-}
-
-export interface PartitionArgs {
-  readonly topic: string;
-  readonly partitionMetadata: readonly unknown[];
-  readonly message: { readonly key?: unknown; readonly partition?: number | null };
-}
-type Partitioner = (args: PartitionArgs) => number;
-type PartitionerFactory = (hash: (key: unknown) => number) => () => Partitioner;
-
-/** kafkajs's own partitioner factory (a private copy, for comparison and for what is not cached). */
-export const kafkajsCreatePartitioner = privateCopy(partitionerPath) as PartitionerFactory;
-
-/** The most keys a partitioner remembers (then it starts over). */
-const MAX_REMEMBERED_KEYS = 100_000;
-
-/** kafkajs's partitioner factory, remembering each string key's hash. */
-export const createPartitioner: PartitionerFactory = (hash) => () => {
-  const theirs = kafkajsCreatePartitioner(hash)();
-  const hashes = new Map<string, number>();
-  return (args) => {
-    const { message, partitionMetadata } = args;
-    const key = message.key;
-    if (
-      (message.partition === null || message.partition === undefined) &&
-      typeof key === 'string' &&
-      partitionMetadata.length > 0
-    ) {
-      let positive = hashes.get(key);
-      if (positive === undefined) {
-        if (hashes.size >= MAX_REMEMBERED_KEYS) hashes.clear();
-        positive = hash(key) & 0x7fffffff; // kafkajs's toPositive
-        hashes.set(key, positive);
-      }
-      return positive % partitionMetadata.length;
-    }
-    return theirs(args);
-  };
-};
-
 install(encoderPath, PooledEncoder);
-install(partitionerPath, createPartitioner);
 install(crcPath, crc32c);
-install(groupingPath, groupMessagesPerPartition);
