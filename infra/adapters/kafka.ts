@@ -32,6 +32,37 @@ export interface KafkaDependency extends Dependency {
   consumer(config: ConsumerConfig): Consumer;
 }
 
+/**
+ * A consumer that stays stopped once disconnected. kafkajs restarts a crashed consumer (a broker
+ * restart crashes it) after a backoff, and asks `restartOnFailure` only after the crash's own
+ * disconnect: a `disconnect()` of ours that lands in between is undone by the restart, and the
+ * consumer, stopped as far as its owner knows, reopens its connections (a test file once hung on
+ * them). So `restartOnFailure` answers no once `disconnect()` was called (until `connect()` again),
+ * and otherwise what the caller's own answers.
+ */
+export function staysStoppedOnceDisconnected(
+  make: (config: ConsumerConfig) => Consumer,
+  config: ConsumerConfig,
+): Consumer {
+  let disconnected = false;
+  const own = config.retry?.restartOnFailure;
+  const c = make({
+    ...config,
+    retry: { ...config.retry, restartOnFailure: async (e) => !disconnected && (own ? own(e) : true) },
+  });
+  const connect = c.connect.bind(c);
+  const disconnect = c.disconnect.bind(c);
+  c.connect = () => {
+    disconnected = false;
+    return connect();
+  };
+  c.disconnect = () => {
+    disconnected = true;
+    return disconnect();
+  };
+  return c;
+}
+
 export function createKafka(config: KafkaConfig): KafkaDependency {
   const kafka = new KafkaClient({
     clientId: config.clientId,
@@ -63,7 +94,7 @@ export function createKafka(config: KafkaConfig): KafkaDependency {
       return p;
     },
     consumer(consumerConfig) {
-      const c = kafka.consumer(consumerConfig);
+      const c = staysStoppedOnceDisconnected((cfg) => kafka.consumer(cfg), consumerConfig);
       owned.push(c);
       return c;
     },

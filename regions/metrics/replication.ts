@@ -40,7 +40,6 @@ export function replicationLagService(
   let newest: number | undefined;
   let since = now();
   let consumer: Consumer | undefined;
-  let stopping = false;
   const groupId = ephemeralGroupId(`replication-lag-${region}`);
   registry.collect<'source' | 'target'>(
     {
@@ -56,14 +55,7 @@ export function replicationLagService(
     newest: () => newest,
     async start() {
       since = now();
-      stopping = false;
-      consumer = kafka.consumer({
-        groupId,
-        maxWaitTimeInMs: 500,
-        // kafkajs restarts a consumer that crashed (a broker restart does that) after a backoff,
-        // even when it was disconnected meanwhile: a stopped one left its connections open.
-        retry: { restartOnFailure: async () => !stopping },
-      });
+      consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 500 });
       try {
         await consumer.connect();
         await consumer.subscribe({ topics: [topic], fromBeginning: false });
@@ -80,7 +72,6 @@ export function replicationLagService(
       }
     },
     async stop() {
-      stopping = true;
       await consumer?.disconnect().catch(() => {});
       const admin = await kafka.admin().catch(() => undefined);
       await admin?.deleteGroups([groupId]).catch(() => {});

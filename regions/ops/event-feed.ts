@@ -77,7 +77,6 @@ export function createEventFeed(
   const recent: FeedEvent[] = [];
   const listeners = new Set<(event: FeedEvent) => void>();
   const running: Array<{ kafka: KafkaDependency; consumer: Consumer; groupId: string }> = [];
-  let stopping = false;
 
   function push(event: FeedEvent): void {
     recent.push(event);
@@ -93,17 +92,10 @@ export function createEventFeed(
       return () => listeners.delete(listener);
     },
     async start() {
-      stopping = false;
       for (const region of regions) {
         const kafka = createKafka({ brokers: region.brokers, clientId: `ops-console-${region.name}` });
         const groupId = `ops-console-${region.name}-${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
-        const consumer = kafka.consumer({
-          groupId,
-          maxWaitTimeInMs: 250,
-          // kafkajs restarts a consumer that crashed (a broker restart does that) even when it was
-          // disconnected meanwhile: a stopped feed would keep its connections open.
-          retry: { restartOnFailure: async () => !stopping },
-        });
+        const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
         running.push({ kafka, consumer, groupId });
         try {
           // The group commits nothing, so every re-join would start its partitions at the end again
@@ -133,7 +125,6 @@ export function createEventFeed(
       }
     },
     async stop() {
-      stopping = true;
       listeners.clear();
       await Promise.all(
         running.map(async ({ kafka, consumer, groupId }) => {
