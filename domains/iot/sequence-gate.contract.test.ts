@@ -196,5 +196,27 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
       );
       assert.deepEqual(await gate.decide([item(d, 0)]), ['go'], 'the gate still expects 0: nothing was recorded');
     });
+
+    it('the same device id in two tenants is two devices, in one batch and with numbers in flight', async () => {
+      const gate = make(now);
+      const id = `pump-${randomUUID().slice(0, 8)}`;
+      const [acme, globex] = [`acme.${id}`, `globex.${id}`];
+      assert.deepEqual(await gate.decide([item(acme, 0), item(acme, 1), item(globex, 0)]), ['go', 'go', 'go']);
+      // acme's 0 and 1 are being produced; globex's 0 is settled: neither counts for the other.
+      await gate.settle([item(globex, 0)]);
+      late();
+      assert.deepEqual(
+        await gate.decide(
+          [item(acme, 2), item(globex, 1), item(globex, 2, { hash: 'other' }), item(globex, 4)],
+          [item(acme, 0), item(acme, 1)],
+        ),
+        ['go', 'go', 'go', 'wait'],
+      );
+      assert.deepEqual(
+        await gate.decide([item(globex, 0, { hash: 'other' }), item(acme, 0)], [item(acme, 0), item(acme, 1)]),
+        ['backwards', 'duplicate'],
+        "a repeat is judged against its own tenant's device",
+      );
+    });
   });
 }
