@@ -20,7 +20,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { IOT_EVENTS } from '../../domains/iot/events.ts';
 import { createKafka } from '../../infra/adapters/kafka.ts';
@@ -173,6 +173,42 @@ async function stopBridges(bridges: readonly BridgeProcess[]): Promise<void> {
 
 const pct = (ms: number, wallMs: number) => `${((100 * ms) / wallMs).toFixed(0)}%`;
 
+/** The stack's processes a reading costs CPU in, besides the generator, the broker and the sink. */
+const DOWNSTREAM = {
+  'Kafka east': 'kafka-east',
+  'MirrorMaker 2': 'mirrormaker',
+  'Kafka west': 'kafka-west',
+  'Redis east': 'redis-east',
+};
+/** The whole machine's CPU time (all cores, ms), busy and in all, from /proc/stat. */
+function machineCpu(): { busy: number; all: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = (
+    readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
+  )
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number) as number[];
+  const busy = (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0);
+  return { busy: busy * 10, all: (busy + (idle ?? 0) + (iowait ?? 0)) * 10 };
+}
+/** CPU per reading by process (µs), its sum, and the rate the whole machine could sustain at that cost. */
+function budget(
+  parts: Record<string, number>,
+  readings: number,
+  before: { busy: number; all: number },
+  now = machineCpu(),
+): string {
+  const cores = availableParallelism();
+  const us = (ms: number) => (1000 * ms) / readings;
+  const total = Object.values(parts).reduce((a, b) => a + b, 0);
+  const shown = Object.entries(parts).map(([name, ms]) => `${name} ${us(ms).toFixed(0)}`);
+  return (
+    `CPU per reading (µs): ${shown.join(', ')}; sum ${us(total).toFixed(0)}: ${cores} cores at that cost carry ` +
+    `${((cores * 1e6) / us(total)).toFixed(0)} msg/s (machine busy ${((100 * (now.busy - before.busy)) / (now.all - before.all)).toFixed(0)}% meanwhile)`
+  );
+}
+
 async function main() {
   const db = await scratchDatabase('iot_bench');
   const identity = testIdentity();
@@ -227,13 +263,21 @@ async function main() {
       const numbering = readFileSync(credsFile);
       const plain = await plainSubscriber();
       const cpuBroker0 = stackCpu(mosquittoId);
+      const machineBase0 = machineCpu();
       const base = await load(size);
+      const machineBase1 = machineCpu();
       await sleep(2000); // whatever the broker still queued for the subscriber arrives
       const got = await plain.stop();
       writeFileSync(credsFile, numbering);
       const baseWall = Math.max(got.lastAt, base.lastAckAt) - base.firstAt;
       const baseRate = got.received / (baseWall / 1000);
       const brokerBase = stackCpu(mosquittoId) - cpuBroker0;
+      const baseBudget = budget(
+        { generator: base.cpuMs, broker: brokerBase, subscriber: got.cpuMs },
+        got.received,
+        machineBase0,
+        machineBase1,
+      );
 
       // The bridge: processes of their own, into Kafka (read back afterwards).
       const mark = await markEnd(kafka, [IOT_EVENTS.telemetryRaw]);
@@ -241,6 +285,8 @@ async function main() {
       const cpuBridges0 = bridges.map((b) => b.cpuMs());
       const cpuBroker1 = stackCpu(mosquittoId);
       const cpuKafka0 = stackCpu('kafka-east');
+      const cpuDownstream0 = Object.values(DOWNSTREAM).map(stackCpu);
+      const machine0 = machineCpu();
       let rss = 0;
       const sampler = setInterval(() => {
         rss = Math.max(
@@ -254,14 +300,28 @@ async function main() {
       const deadline = Date.now() + 180_000;
       while ((await countSince(kafka, mark)) < run.acked && Date.now() < deadline) await sleep(500);
       clearInterval(sampler);
+      // CPU up to here: reading the records back below costs Kafka east (and this process) more.
+      const bridgeCpu = bridges.reduce((n, b, i) => n + b.cpuMs() - (cpuBridges0[i] as number), 0);
+      const brokerCpu = stackCpu(mosquittoId) - cpuBroker1;
+      const kafkaCpu = stackCpu('kafka-east') - cpuKafka0;
+      const downstreamCpu = Object.values(DOWNSTREAM).map((id, i) => stackCpu(id) - (cpuDownstream0[i] as number));
+      const machine1 = machineCpu();
       const inKafka = (await readSince(kafka, mark)).filter((r) => r.key?.startsWith(`${tenant}.`));
       const distinct = new Set(inKafka.map((r) => r.headers?.ce_id?.toString())).size;
       const lastIn = inKafka.reduce((m, r) => Math.max(m, r.timestamp), 0);
       const wall = lastIn - run.firstAt;
       const rate = distinct / (wall / 1000);
-      const bridgeCpu = bridges.reduce((n, b, i) => n + b.cpuMs() - (cpuBridges0[i] as number), 0);
-      const brokerCpu = stackCpu(mosquittoId) - cpuBroker1;
-      const kafkaCpu = stackCpu('kafka-east') - cpuKafka0;
+      const runBudget = budget(
+        {
+          generator: run.cpuMs,
+          broker: brokerCpu,
+          bridges: bridgeCpu,
+          ...Object.fromEntries(Object.keys(DOWNSTREAM).map((name, i) => [name, downstreamCpu[i] as number])),
+        },
+        distinct,
+        machine0,
+        machine1,
+      );
       const latency = summarize(
         inKafka.map((r) => r.timestamp - Date.parse(JSON.parse(r.value?.toString() ?? '{}').data.ts)),
       );
@@ -273,10 +333,12 @@ async function main() {
           `ratio ${(rate / baseRate).toFixed(2)}x`,
         `  CPU over the run: generator ${pct(run.cpuMs, DURATION)}, bridges ${pct(bridgeCpu, wall)}, broker ${pct(brokerCpu, wall)} ` +
           `(baseline: generator ${pct(base.cpuMs, DURATION)}, broker ${pct(brokerBase, baseWall)}), Kafka ${pct(kafkaCpu, wall)}`,
+        `  bridge run: ${runBudget}`,
+        `  baseline:   ${baseBudget}`,
         `  publish → Kafka at full load ${fmt(latency)}; device PUBACK ${fmt(run.puback)}`,
         `  bridge resident memory (${BRIDGES} processes, peak): ${(rss / 1024).toFixed(0)} MiB`,
       );
-      console.log(results.slice(-4).join('\n'));
+      console.log(results.slice(-6).join('\n'));
     }
 
     // Latency at a moderate rate (the broker's queue empty): 1,000 devices, LATENCY_RATE msg/s.
