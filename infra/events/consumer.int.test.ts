@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, it } from 'node:test';
 import type { KafkaMessage } from 'kafkajs';
+import { DomainError } from '../../domains/shared/errors.ts';
 import { kafkaTestClient, memberSortingFirst, type TestMember } from '../adapters/kafka.testing.ts';
 import { createTopicsReady } from '../adapters/kafka.ts';
 import { eventually } from '../adapters/testing.ts';
@@ -203,5 +204,65 @@ describe('event consumer (real Kafka)', () => {
     } finally {
       await consumer.stop();
     }
+  });
+
+  it('handleBatch takes what a fetch brings in runs, in partition order, each record once; a retryable failure retries the run, any other hands it to handle record by record (only the poison one is dead-lettered)', async () => {
+    const topic = await topicWith(0);
+    const groupId = client.group('batch-group');
+    const step = (event: { data: unknown }) => (event.data as { step: number }).step;
+    const runs: number[][] = [];
+    const alone: number[] = [];
+    let unavailable = 1;
+    const consumer = createEventConsumer({
+      kafka: client.kafka,
+      groupId,
+      topics: [topic],
+      registry: testingRegistry(),
+      handleBatch: async (events, metas) => {
+        const offsets = metas.map((m) => Number(m.offset));
+        assert.deepEqual(
+          offsets,
+          offsets.map((_, i) => (offsets[0] as number) + i),
+          'a run is consecutive records of one partition, in order',
+        );
+        if (unavailable-- > 0)
+          throw new DomainError('DEPENDENCY_UNAVAILABLE', 'store away for a moment', { retryable: true });
+        if (events.some((e) => step(e) === 25)) throw new DomainError('INVALID_EVENT', 'step 25 is poison');
+        runs.push(events.map(step));
+      },
+      handle: async (event) => {
+        if (step(event) === 25) throw new DomainError('INVALID_EVENT', 'step 25 is poison');
+        alone.push(step(event));
+      },
+    });
+    await consumer.start();
+    try {
+      await send(
+        topic,
+        Array.from({ length: 20 }, (_, i) => i),
+      );
+      await eventually(() => assert.equal(runs.flat().length, 20), { timeoutMs: 10_000 });
+      assert.deepEqual(
+        runs.flat(),
+        Array.from({ length: 20 }, (_, i) => i),
+        'each once, in order, the failed run again',
+      );
+      assert.ok(runs.length < 20, `${runs.length} calls for 20 records`);
+      assert.ok(consumer.stats.retries >= 1);
+      assert.deepEqual(alone, [], 'nothing went alone');
+
+      await send(
+        topic,
+        Array.from({ length: 10 }, (_, i) => 20 + i),
+      );
+      await eventually(() => assert.equal(alone.length, 9), { timeoutMs: 10_000 });
+      assert.deepEqual(alone, [20, 21, 22, 23, 24, 26, 27, 28, 29]);
+      assert.equal(runs.flat().length, 20, 'the run holding the poison record was not handled as a run');
+      assert.equal(consumer.stats.deadLettered, 1);
+      assert.equal(consumer.stats.handled, 29);
+    } finally {
+      await consumer.stop();
+    }
+    assert.equal(await committed(groupId, topic), 30, 'everything handled or dead-lettered is committed');
   });
 });

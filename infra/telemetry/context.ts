@@ -224,27 +224,38 @@ export function messageTraceparent(parent: string | null | undefined, to: Messag
 }
 
 /**
- * Runs `fn` (a batch send) in a PRODUCER span "send <destination>": a child of the first
- * message's creation context, linked to every other message's (semantic conventions for
- * batches), so the send shows in the trace of the request that wrote the message.
+ * Runs `fn` in a span about several messages (a batch sent or processed): a child of the first
+ * message's context, linked to every other message's (the semantic conventions for batches), so
+ * the span shows in the trace of the request that wrote the first message.
  */
-export function withSendSpan<T>(messages: readonly (string | undefined)[], to: MessageDestination, fn: () => T): T {
+export function withMessagesSpan<T>(
+  messages: readonly (string | undefined)[],
+  fn: () => T,
+  span: Omit<SpanOptions, 'preferTraceparent' | 'links'>,
+): T {
   const parents = messages.flatMap((tp) => {
     const p = parseTraceparent(tp);
     return p ? [p] : [];
   });
   const first = parents[0];
   return withTelemetry({ traceparent: first ? formatTraceparent(first) : undefined }, fn, {
+    ...span,
+    preferTraceparent: true,
+    links: parents.slice(1),
+  });
+}
+
+/** Runs `fn` (a batch send) in a PRODUCER span "send <destination>" (see withMessagesSpan). */
+export function withSendSpan<T>(messages: readonly (string | undefined)[], to: MessageDestination, fn: () => T): T {
+  return withMessagesSpan(messages, fn, {
     name: `send ${to.destination}`,
     kind: 'producer',
-    preferTraceparent: true,
     attributes: {
       'messaging.system': to.system,
       'messaging.destination.name': to.destination,
       'messaging.operation.type': 'send',
       'messaging.batch.message_count': messages.length,
     },
-    links: parents.slice(1).map((p) => p),
   });
 }
 

@@ -102,6 +102,13 @@ export interface Processor {
    * other error sends the record to `<topic>.dlq` with the reason and the partition moves on.
    */
   handle(event: Envelope, meta: ProcessorMeta): Promise<void>;
+  /**
+   * Optional, for throughput (a projection of a busy topic): handles consecutive events of one
+   * partition in one call (one transaction, say), in order; idempotent per event like `handle`. A
+   * retryable DomainError retries the run; any other error makes the host hand the run to `handle`
+   * event by event (a poison event is then dead-lettered alone).
+   */
+  handleBatch?(events: readonly Envelope[], metas: readonly ProcessorMeta[]): Promise<void>;
 }
 
 /** A message for the hub, on a tenant-relative topic (the host scopes it to the event's tenant). */

@@ -8,13 +8,14 @@ import type { Envelope } from '../../infra/events/envelope.ts';
 import { createHub, type Delivery, type Subscription } from '../hub/hub.ts';
 import { sseRoutes } from '../hub/sse.ts';
 import { globalTopicKey, tenantTopicKey, topicResolver } from '../hub/topics.ts';
-import type { DomainModule, DomainParts } from './domain-module.ts';
+import type { DomainModule, DomainParts, Processor } from './domain-module.ts';
 import {
   appliedPurgeId,
   byOwner,
   type ComposedDomain,
   changeOf,
   droppingAppliedPeerChanges,
+  droppingAppliedPeerChangesOfRuns,
   GLOBAL_TOPICS,
   leavingMovedWritesToTheWriter,
   liveFeed,
@@ -391,6 +392,41 @@ describe("droppingAppliedPeerChanges (a peer's change, once applied here)", () =
     const handler = async () => {};
     assert.equal(droppingAppliedPeerChanges(domains, handler), handler);
   });
+
+  it("for a processor's runs: once the whole run is applied, each peer event's change in its order; a failed run drops nothing", async () => {
+    const { steps } = setup();
+    const cache = (name: string): NonNullable<DomainParts['cache']> => ({
+      async invalidate(change) {
+        steps.push(`${name} drops ${change.entities.map((e) => e.id).join()}`);
+      },
+    });
+    const composed: ComposedDomain[] = [
+      { module: widgets as DomainModule<unknown>, parts: { ...widgetParts, cache: cache('widgets') } },
+    ];
+    let fail = false;
+    const handleRun = droppingAppliedPeerChangesOfRuns(composed, async (events, metas) => {
+      steps.push(
+        `applied ${events.map((e, i) => `${(e.data as { id: string }).id} (${metas[i]?.origin})`).join(', ')}`,
+      );
+      if (fail) throw new Error('database unreachable');
+    });
+    const local = { topic: 'widgets.widget.changed.v1', origin: 'local' as const };
+    await handleRun(
+      [
+        event('widgets.widget.changed.v1', { id: 'w5' }),
+        event('widgets.widget.changed.v1', { id: 'w6' }),
+        event('widgets.widget.changed.v1', { id: 'w7' }),
+      ],
+      [peer, local, peer],
+    );
+    assert.deepEqual(steps, ['applied w5 (peer), w6 (local), w7 (peer)', 'widgets drops w5', 'widgets drops w7']);
+    fail = true;
+    steps.length = 0;
+    await assert.rejects(handleRun([event('widgets.widget.changed.v1', { id: 'w8' })], [peer]), /unreachable/);
+    assert.deepEqual(steps, ['applied w8 (peer)']);
+    const run = async () => {};
+    assert.equal(droppingAppliedPeerChangesOfRuns(domains, run), run, 'nothing to drop: the handler itself');
+  });
 });
 
 /** The region's purge channel in memory (the Redis adapter has its own integration test). */
@@ -565,7 +601,7 @@ describe('leavingMovedWritesToTheWriter (single-writer processors)', () => {
         details: { writer: 'west', epoch: 7 },
       },
     );
-    const handle = leavingMovedWritesToTheWriter(async () => {
+    const handle = leavingMovedWritesToTheWriter<Parameters<Processor['handle']>>(async () => {
       throw moved;
     });
     await assert.rejects(handle(event('widgets.widget.changed.v1', { id: 'w1' }), meta), (err: unknown) => {
@@ -580,12 +616,12 @@ describe('leavingMovedWritesToTheWriter (single-writer processors)', () => {
 
   it('passes other failures through as they are, and a success', async () => {
     const invalid = new DomainError('INVALID_EVENT', 'bad widget');
-    const failing = leavingMovedWritesToTheWriter(async () => {
+    const failing = leavingMovedWritesToTheWriter<Parameters<Processor['handle']>>(async () => {
       throw invalid;
     });
     await assert.rejects(failing(event('widgets.widget.changed.v1', { id: 'w2' }), meta), (err) => err === invalid);
     let handled = 0;
-    await leavingMovedWritesToTheWriter(async () => {
+    await leavingMovedWritesToTheWriter<Parameters<Processor['handle']>>(async () => {
       handled++;
     })(event('widgets.widget.changed.v1', { id: 'w3' }), meta);
     assert.equal(handled, 1);

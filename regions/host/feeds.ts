@@ -20,6 +20,7 @@
 import { DomainError, isDomainError } from '../../domains/shared/errors.ts';
 import type { Channel } from '../../infra/adapters/redis-channel.ts';
 import {
+  type ConsumedMeta,
   createEventConsumer,
   type EventConsumer,
   ephemeralGroupId,
@@ -31,7 +32,7 @@ import { withTelemetry } from '../../infra/telemetry/context.ts';
 import type { Hub, HubMessage } from '../hub/hub.ts';
 import { type GlobalTopic, globalTopicKey, tenantTopicKey } from '../hub/topics.ts';
 import type { RegionDependencies } from './dependencies.ts';
-import type { DomainModule, DomainParts, EntityChange, Processor } from './domain-module.ts';
+import type { DomainModule, DomainParts, EntityChange, Processor, ProcessorMeta } from './domain-module.ts';
 import type { Service } from './services.ts';
 import type { WriterFence } from './writer-fence.ts';
 
@@ -303,9 +304,16 @@ function processorConsumer(
   group: string,
   topics: readonly string[],
 ): EventConsumer {
-  const handle = topics.some((t) => t.startsWith(`${ctx.peer}.`))
-    ? droppingAppliedPeerChanges(ctx.domains, p.handle, regionWidePurges(ctx))
-    : p.handle;
+  const fromPeer = topics.some((t) => t.startsWith(`${ctx.peer}.`));
+  const handle = fromPeer ? droppingAppliedPeerChanges(ctx.domains, p.handle, regionWidePurges(ctx)) : p.handle;
+  const handleBatch =
+    p.handleBatch && fromPeer
+      ? droppingAppliedPeerChangesOfRuns(ctx.domains, p.handleBatch.bind(p), regionWidePurges(ctx))
+      : p.handleBatch?.bind(p);
+  const metaOf = (meta: ConsumedMeta): ProcessorMeta => ({
+    topic: meta.topic,
+    origin: meta.topic.startsWith(`${ctx.peer}.`) ? 'peer' : 'local',
+  });
   return createEventConsumer({
     kafka: ctx.deps.kafka,
     groupId: group,
@@ -314,8 +322,8 @@ function processorConsumer(
     ...(p.partitionsConcurrently ? { partitionsConcurrently: p.partitionsConcurrently } : {}),
     ...(p.unorderedConcurrency ? { unorderedConcurrency: p.unorderedConcurrency } : {}),
     ...(p.gatherMs ? { gatherMs: p.gatherMs } : {}),
-    handle: (event, meta) =>
-      handle(event, { topic: meta.topic, origin: meta.topic.startsWith(`${ctx.peer}.`) ? 'peer' : 'local' }),
+    handle: (event, meta) => handle(event, metaOf(meta)),
+    ...(handleBatch ? { handleBatch: (events, metas) => handleBatch(events, metas.map(metaOf)) } : {}),
     onError: onError(ctx, `${module.name}.${p.name}`),
     onCrash: onCrash(ctx, `${module.name}.${p.name}`),
   });
@@ -419,10 +427,12 @@ export function purgeEchoService(ctx: FeedContext, retryMs = 2000): Service {
  * this region notices the move and stops its consumers, which leaves the offset uncommitted; or
  * until the lease comes back.
  */
-export function leavingMovedWritesToTheWriter(handle: Processor['handle']): Processor['handle'] {
-  return async (event, meta) => {
+export function leavingMovedWritesToTheWriter<A extends unknown[]>(
+  handle: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args) => {
     try {
-      await handle(event, meta);
+      await handle(...args);
     } catch (err) {
       if (isDomainError(err, 'WRITER_MOVED') && !err.retryable) {
         throw new DomainError('WRITER_MOVED', err.message, {
@@ -455,9 +465,35 @@ export function droppingAppliedPeerChanges(
   handle: Processor['handle'],
   hub?: Pick<Hub, 'publish'>,
 ): Processor['handle'] {
-  if (!hub && !domains.some((d) => d.parts.cache)) return handle;
+  const after = afterAppliedPeerChange(domains, hub);
+  if (!after) return handle;
   return async (event, meta) => {
     await handle(event, meta);
+    await after(event, meta);
+  };
+}
+
+/** droppingAppliedPeerChanges for a processor's `handleBatch`: each event of the run, once the run is handled. */
+export function droppingAppliedPeerChangesOfRuns(
+  domains: readonly ComposedDomain[],
+  handleBatch: NonNullable<Processor['handleBatch']>,
+  hub?: Pick<Hub, 'publish'>,
+): NonNullable<Processor['handleBatch']> {
+  const after = afterAppliedPeerChange(domains, hub);
+  if (!after) return handleBatch;
+  return async (events, metas) => {
+    await handleBatch(events, metas);
+    for (let i = 0; i < events.length; i++) await after(events[i] as Envelope, metas[i] as ProcessorMeta);
+  };
+}
+
+/** What droppingAppliedPeerChanges does after a peer's event was handled; undefined when there is nothing to do. */
+function afterAppliedPeerChange(
+  domains: readonly ComposedDomain[],
+  hub?: Pick<Hub, 'publish'>,
+): ((event: Envelope, meta: ProcessorMeta) => Promise<void>) | undefined {
+  if (!hub && !domains.some((d) => d.parts.cache)) return undefined;
+  return async (event, meta) => {
     if (meta.origin !== 'peer') return;
     const change = changeOf(domains, event);
     if (!change) return;
@@ -480,7 +516,11 @@ function gatedProcessorService(
   writers: WriterFence,
 ): ConsumerService {
   const aggregate = p.writes as string;
-  const writerOnly = { ...p, handle: leavingMovedWritesToTheWriter(p.handle) };
+  const writerOnly: Processor = {
+    ...p,
+    handle: leavingMovedWritesToTheWriter(p.handle.bind(p)),
+    ...(p.handleBatch ? { handleBatch: leavingMovedWritesToTheWriter(p.handleBatch.bind(p)) } : {}),
+  };
   const consumers = () => [
     processorConsumer(ctx, module, writerOnly, writerGroupId(module.name, p.name, ctx.region), p.topics),
     processorConsumer(

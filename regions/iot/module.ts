@@ -12,7 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import { createMqttBridge, type MqttBridge } from '../../bridges/mqtt/bridge.ts';
 import { bridgeSettings } from '../../bridges/mqtt/config.ts';
-import { aggregateTelemetry, recordStatus, recordTelemetry } from '../../domains/iot/activity.ts';
+import {
+  aggregateTelemetry,
+  aggregateTelemetryBatch,
+  recordStatus,
+  recordTelemetry,
+  recordTelemetryBatch,
+} from '../../domains/iot/activity.ts';
 import {
   type DeviceRecordData,
   IOT_EVENTS,
@@ -189,6 +195,7 @@ export const iotModule: DomainModule<IotHandle> = {
       });
     }
 
+    const windowsConsumer = `iot-telemetry-windows-${region}`;
     const processors: Processor[] = [
       {
         name: 'device-activity',
@@ -200,18 +207,35 @@ export const iotModule: DomainModule<IotHandle> = {
             await recordTelemetry(registry, event.tenant, event.data as TelemetryData);
           else await recordStatus(registry, event.tenant, event.data as StatusData);
         },
+        // Readings at the bridge's rate: a run of them is one statement; a status report between
+        // them keeps its place (the readings before it first).
+        handleBatch: async (events) => {
+          let readings: Array<{ tenant: string; data: TelemetryData }> = [];
+          for (const event of events) {
+            if (event.type === IOT_EVENTS.telemetryRaw) {
+              readings.push({ tenant: event.tenant, data: event.data as TelemetryData });
+              continue;
+            }
+            await recordTelemetryBatch(registry, readings);
+            readings = [];
+            await recordStatus(registry, event.tenant, event.data as StatusData);
+          }
+          await recordTelemetryBatch(registry, readings);
+        },
       },
       {
         name: 'telemetry-windows',
         topics: [IOT_EVENTS.telemetryRaw],
         mirrored: true,
         handle: async (event) => {
-          await aggregateTelemetry(
+          await aggregateTelemetry(windows, windowsConsumer, event.id, event.tenant, event.data as TelemetryData);
+        },
+        // A run of readings folds into its windows in one transaction (each event once, by id).
+        handleBatch: async (events) => {
+          await aggregateTelemetryBatch(
             windows,
-            `iot-telemetry-windows-${region}`,
-            event.id,
-            event.tenant,
-            event.data as TelemetryData,
+            windowsConsumer,
+            events.map((e) => ({ id: e.id, tenant: e.tenant, data: e.data as TelemetryData })),
           );
         },
       },
