@@ -37,7 +37,10 @@ let records: Tail;
 const granted: string[] = [];
 const devices: DeviceClient[] = [];
 
-function bridgeOf(instance: string, opts: { kafkaDown?: string; connections?: number; maxRequestBytes?: number } = {}) {
+function bridgeOf(
+  instance: string,
+  opts: { kafkaDown?: string; connections?: number; maxRequestBytes?: number; maxBatch?: number } = {},
+) {
   return createMqttBridge(
     {
       region: 'east',
@@ -48,6 +51,7 @@ function bridgeOf(instance: string, opts: { kafkaDown?: string; connections?: nu
       sessionExpirySeconds: 300,
       stopTimeoutMs: 2000,
       ...(opts.maxRequestBytes !== undefined ? { maxRequestBytes: opts.maxRequestBytes } : {}),
+      ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
     },
     {
       kafka: opts.kafkaDown ? createKafka({ brokers: [opts.kafkaDown], clientId: 'bridge-int-down' }) : kafka,
@@ -252,6 +256,46 @@ describe('MQTT → Kafka bridge', () => {
         await back.stop();
       }
     } finally {
+      bridge = bridgeOf('int-test');
+      await bridge.start();
+    }
+  });
+
+  it('takes from the broker only what it can work on (Mosquitto does not keep to Receive Maximum): with Kafka away the rest waits at the broker, then arrives once and in order', async () => {
+    const instance = 'int-test-hold-back';
+    // Cycles of 5: it holds back once 10 wait to be taken, beside the two cycles it works on.
+    const down = bridgeOf(instance, { kafkaDown: `127.0.0.1:${await closedPort()}`, connections: 1, maxBatch: 5 });
+    await down.start();
+    await bridge.stop();
+    let downStopped = false;
+    try {
+      const d = await aDevice();
+      for (let seq = 0; seq < 100; seq++) await d.sendTelemetry({ t: seq }, { seq });
+      await eventually(() => assert.ok(down.stats.received >= 10, `received ${down.stats.received}`), {
+        timeoutMs: 5000,
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      // At most two cycles of 5 and 10 waiting to be taken (one more may be on its way), of 101 messages.
+      assert.ok(down.stats.received <= 21, `took ${down.stats.received} of 101 messages while Kafka was away`);
+      assert.equal(down.stats.acked, 0);
+      await down.stop(); // gives up: its session keeps what it took, the broker's queue the rest
+      downStopped = true;
+      const back = bridgeOf(instance, { connections: 1 });
+      await back.start();
+      try {
+        await eventually(
+          () =>
+            assert.deepEqual(
+              telemetryOf(d.mqttId).map((t) => t.seq),
+              Array.from({ length: 100 }, (_, i) => i),
+            ),
+          { timeoutMs: 20_000 },
+        );
+      } finally {
+        await back.stop();
+      }
+    } finally {
+      if (!downStopped) await down.stop();
       bridge = bridgeOf('int-test');
       await bridge.start();
     }

@@ -207,6 +207,8 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       receiveMaximum: config.receiveMaximum ?? 1000,
       log,
       onMessage: (message) => onMessage(connections[n] as BridgeConnection, message),
+      // Backpressure on the broker (see connection.ts): at most two cycles' worth waits to be taken.
+      holdBack: () => incoming.length >= 2 * maxBatch,
     }),
   );
 

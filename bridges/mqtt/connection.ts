@@ -14,6 +14,16 @@
  * never written on a later one: after a reconnect the broker redelivers those messages (DUP).
  * This reaches into mqtt.js 5.16 internals (`_sendPacket`); the zero-loss test fails if they change.
  *
+ * Backpressure: Receive Maximum alone does not bound what a member holds. Mosquitto 2.0.11 keeps
+ * to it only until PUBACKs start flowing: a member acknowledging as it goes held 1,000
+ * unacknowledged messages with a Receive Maximum of 10 (checked here), and a bridge under the IoT
+ * benchmark held 57,000 per connection and grew to 2.4 GB. So while `holdBack()` says the bridge
+ * has enough to do, mqtt.js does not take the next packet (it waits for the write callback of the
+ * PUBACK before it, and its stream then stops reading the socket) until `resume()`: the rest waits
+ * at the broker, in its queue. What counts is the bridge's intake, not the messages it holds for a
+ * predecessor: those may wait for a message another member has yet to read. A pause of more than
+ * about 1.5 keepalives (Kafka away) ends the connection, and the broker redelivers what it held.
+ *
  * Sessions: `clean: false` with a long Session Expiry Interval (MQTT 5 needs it > 0 to keep the
  * session), because Mosquitto 2.0.11 keeps handing shared-subscription messages to a member
  * that is offline and drops them when its session expires (eclipse-mosquitto#2662): a killed
@@ -52,6 +62,8 @@ export interface BridgeConnectionOptions {
   /** Receive Maximum: how many unacknowledged QoS 1 messages the broker may send us at once. */
   readonly receiveMaximum: number;
   readonly onMessage: (message: Incoming) => void;
+  /** Whether to stop taking packets (the bridge has enough to do) until `resume()`; never by default. */
+  readonly holdBack?: () => boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -61,6 +73,8 @@ export interface BridgeConnection {
   start(timeoutMs?: number): Promise<void>;
   /** Writes the PUBACK of a message, if it came on the current connection. */
   ack(message: Incoming): void;
+  /** Takes packets again after `holdBack()` said to stop. */
+  resume(): void;
   /** Publishes (QoS 1) without waiting: notices to devices. */
   publish(topic: string, payload: string): void;
   /** Leaves the shared subscription (no new messages come to this member). */
@@ -81,6 +95,15 @@ export function openBridgeConnection(opts: BridgeConnectionOptions): BridgeConne
   const held = new Map<number, Packet>();
   /** Packet ids whose PUBACK the bridge already asked for before mqtt.js produced it. */
   const early = new Set<number>();
+  /** mqtt.js's go-on for its next packet, kept while the bridge holds back. */
+  let stalled: (() => void) | undefined;
+  /** Leaving (unsubscribe, close): never hold back again, or an UNSUBACK would wait behind. */
+  let leaving = false;
+  function goOn() {
+    const next = stalled;
+    stalled = undefined;
+    next?.();
+  }
   let subscribed = false;
 
   function write(packet: Packet, send: SendPacket) {
@@ -98,7 +121,9 @@ export function openBridgeConnection(opts: BridgeConnectionOptions): BridgeConne
         } else {
           held.set(id, packet);
         }
-        cb?.(); // let mqtt.js take the next packet now
+        // Let mqtt.js take the next packet now, unless the bridge has enough to do.
+        if (!leaving && opts.holdBack?.()) stalled = () => cb?.();
+        else cb?.();
         return;
       }
       send(packet, cb, cbStorePut, noStore);
@@ -135,6 +160,7 @@ export function openBridgeConnection(opts: BridgeConnectionOptions): BridgeConne
         // Every PUBACK not yet written belongs to a connection that is gone.
         held.clear();
         early.clear();
+        goOn(); // mqtt.js drops what it had parsed from the closed stream
       });
       c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
         opts.onMessage({
@@ -188,14 +214,21 @@ export function openBridgeConnection(opts: BridgeConnectionOptions): BridgeConne
         early.add(message.messageId);
       }
     },
+    resume() {
+      goOn();
+    },
     publish(topic, payload) {
       if (!client?.connected) return;
       client.publish(topic, payload, { qos: 1 }, () => {});
     },
     async unsubscribe() {
+      leaving = true;
+      goOn();
       if (client?.connected) await client.unsubscribeAsync([...opts.subscriptions]).catch(() => {});
     },
     async close(endSession) {
+      leaving = true;
+      goOn();
       if (!client) return;
       const c = client;
       await new Promise<void>((resolve) => {
