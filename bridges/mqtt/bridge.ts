@@ -179,6 +179,13 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
     }
   }
   const incoming: Item[] = [];
+  /**
+   * Backpressure on the broker (see connection.ts): each connection stops taking packets while it
+   * has its share of two cycles waiting in `incoming`. Per connection, so that none is starved: a
+   * device's next reading may sit unread in any of them, and the others' readings wait for it.
+   */
+  const intakeLimit = Math.max(1, Math.ceil((2 * maxBatch) / Math.max(1, config.connections)));
+  const intake = new Map<BridgeConnection, number>();
   /** Messages waiting for a predecessor, by device. */
   const waiting = new Map<string, Item[]>();
   let waitingCount = 0;
@@ -198,7 +205,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
   });
   abandoned.catch(() => {});
 
-  const connections = Array.from({ length: config.connections }, (_, n) =>
+  const connections: BridgeConnection[] = Array.from({ length: config.connections }, (_, n) =>
     openBridgeConnection({
       url: config.mqttUrl,
       clientId: bridgeClientId(config.region, config.instance, n),
@@ -207,8 +214,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       receiveMaximum: config.receiveMaximum ?? 1000,
       log,
       onMessage: (message) => onMessage(connections[n] as BridgeConnection, message),
-      // Backpressure on the broker (see connection.ts): at most two cycles' worth waits to be taken.
-      holdBack: () => incoming.length >= 2 * maxBatch,
+      holdBack: (): boolean => (intake.get(connections[n] as BridgeConnection) ?? 0) >= intakeLimit,
     }),
   );
 
@@ -240,6 +246,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         },
       },
     );
+    intake.set(conn, (intake.get(conn) ?? 0) + 1);
     incoming.push({
       conn,
       message,
@@ -567,6 +574,8 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
       if (forceGo) await last?.finish;
       // Items of a connection that dropped go on too: their redelivery is then a duplicate.
       const taken = incoming.splice(0, maxBatch);
+      for (const item of taken) intake.set(item.conn, (intake.get(item.conn) ?? 1) - 1);
+      for (const c of connections) if ((intake.get(c) ?? 0) < intakeLimit) c.resume();
       inFlight = taken.length;
       const batch = [...(await release()), ...taken];
       inFlight = batch.length;

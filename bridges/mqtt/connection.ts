@@ -21,8 +21,10 @@
  * has enough to do, mqtt.js does not take the next packet (it waits for the write callback of the
  * PUBACK before it, and its stream then stops reading the socket) until `resume()`: the rest waits
  * at the broker, in its queue. What counts is the bridge's intake, not the messages it holds for a
- * predecessor: those may wait for a message another member has yet to read. A pause of more than
- * about 1.5 keepalives (Kafka away) ends the connection, and the broker redelivers what it held.
+ * predecessor: those may wait for a message another member has yet to read. Each message received
+ * counts as a sign of life for the keepalive (a PINGRESP waits behind what is held back); a pause
+ * of more than about 1.5 keepalives with nothing taken (Kafka away) ends the connection, and the
+ * broker redelivers what it held.
  *
  * Sessions: `clean: false` with a long Session Expiry Interval (MQTT 5 needs it > 0 to keep the
  * session), because Mosquitto 2.0.11 keeps handing shared-subscription messages to a member
@@ -162,7 +164,15 @@ export function openBridgeConnection(opts: BridgeConnectionOptions): BridgeConne
         early.clear();
         goOn(); // mqtt.js drops what it had parsed from the closed stream
       });
+      let aliveAt = 0;
       c.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => {
+        // A message shows the broker is there: mqtt.js counts only acknowledgements and PINGRESPs,
+        // and a PINGRESP waits behind every message held back, so it would time out under load.
+        const now = Date.now();
+        if (now - aliveAt > 1000) {
+          aliveAt = now;
+          c.reschedulePing(true);
+        }
         opts.onMessage({
           topic,
           payload,
