@@ -407,11 +407,18 @@ describe('rate limits shared by two edge instances (Deno and Node) through Redis
     const edges = await Promise.all(RUNTIMES.map((r) => startEdge(r, env)));
     try {
       const results = [];
+      const t0 = Date.now();
       for (let i = 0; i < 24; i++) results.push(await gql(`${edges[i % 2]?.url}/graphql`, '{ __typename }'));
+      // The shared bucket holds 10 and refills one a second while the requests go (two separate
+      // budgets would allow about 20): on a busy machine the 24 requests take a few seconds.
+      const refilled = Math.ceil((Date.now() - t0) / 1000);
       const allowed = results.filter((r) => r.status === 200).length;
-      assert.ok(allowed >= 10 && allowed <= 12, `allowed ${allowed} of 24 (capacity 10 shared)`);
+      assert.ok(
+        allowed >= 10 && allowed <= 10 + refilled + 1,
+        `allowed ${allowed} of 24 in ${Date.now() - t0} ms (capacity 10 shared, 1/s)`,
+      );
       const limited = results.filter((r) => r.status === 429);
-      assert.ok(limited.length >= 12);
+      assert.equal(limited.length, 24 - allowed);
       for (const r of limited) {
         assert.ok(Number(r.headers.get('retry-after')) >= 1);
         assert.equal(r.errors?.[0]?.extensions?.code, 'RATE_LIMITED');
