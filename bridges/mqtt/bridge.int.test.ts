@@ -85,6 +85,18 @@ function telemetryOf(mqttId: string) {
   return out;
 }
 
+/** Waits until the device's telemetry in Kafka is `seqs`: each once, in this order. */
+async function untilSeqs(mqttId: string, seqs: readonly number[]): Promise<void> {
+  await eventually(
+    () =>
+      assert.deepEqual(
+        telemetryOf(mqttId).map((t) => t.seq),
+        seqs,
+      ),
+    { timeoutMs: 10_000 },
+  );
+}
+
 before(async () => {
   await ensureTopics(kafka, Object.values(IOT_EVENTS), { peer: 'west' });
   admin = openBrokerAdmin(
@@ -243,14 +255,7 @@ describe('MQTT → Kafka bridge', () => {
       const back = bridgeOf(instance, { connections: 1 });
       await back.start();
       try {
-        await eventually(
-          () =>
-            assert.deepEqual(
-              telemetryOf(d.mqttId).map((t) => t.seq),
-              [0],
-            ),
-          { timeoutMs: 10_000 },
-        );
+        await untilSeqs(d.mqttId, [0]);
         assert.equal(back.stats.produced, 2);
       } finally {
         await back.stop();
@@ -284,13 +289,9 @@ describe('MQTT → Kafka bridge', () => {
       const back = bridgeOf(instance, { connections: 1, maxBatch: 5 });
       await back.start();
       try {
-        await eventually(
-          () =>
-            assert.deepEqual(
-              telemetryOf(d.mqttId).map((t) => t.seq),
-              Array.from({ length: 100 }, (_, i) => i),
-            ),
-          { timeoutMs: 10_000 },
+        await untilSeqs(
+          d.mqttId,
+          Array.from({ length: 100 }, (_, i) => i),
         );
       } finally {
         await back.stop();

@@ -240,6 +240,14 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
     stats.deadLettered++;
   }
 
+  /** Waits before retry `attempt` of a retryable failure (exponential, jittered), then heartbeats. */
+  async function backOff(attempt: number, heartbeat: () => Promise<void>): Promise<void> {
+    stats.retries++;
+    const delay = Math.min(maxBackoff, 100 * 2 ** Math.min(attempt, 10));
+    await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+    await heartbeat();
+  }
+
   async function handleWithRetry(
     event: Envelope,
     meta: ConsumedMeta,
@@ -270,10 +278,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         const retryable = isDomainError(err) ? err.retryable : false;
         if (!retryable || stopping) throw err;
         opts.onError?.(err, meta);
-        stats.retries++;
-        const delay = Math.min(maxBackoff, 100 * 2 ** Math.min(attempt, 10));
-        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
-        await heartbeat();
+        await backOff(attempt, heartbeat);
       }
     }
   }
@@ -359,10 +364,7 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           for (const message of decoded) await processOne(topic, partition, message, heartbeat);
           return;
         }
-        stats.retries++;
-        const delay = Math.min(maxBackoff, 100 * 2 ** Math.min(attempt, 10));
-        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
-        await heartbeat();
+        await backOff(attempt, heartbeat);
       }
     }
   }
@@ -493,41 +495,28 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
         resolve();
       });
     });
-    const unordered = opts.unorderedConcurrency ?? 1;
-    const handleBatch = opts.handleBatch;
-    if (handleBatch) {
-      // Runs of a fetched batch, each in one call; the offset moves past a run once it is done.
-      await c.run({
-        autoCommit: !opts.ephemeral,
-        autoCommitInterval: COMMIT_INTERVAL_MS,
-        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
+    const committing = {
+      autoCommit: !opts.ephemeral,
+      autoCommitInterval: COMMIT_INTERVAL_MS,
+      partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
+    };
+    /**
+     * A fetched batch in groups of at most `size` records, each group `work`ed on as one; the
+     * offset moves past a group only when all of it is done, so a crash redelivers (never skips)
+     * what was in flight.
+     */
+    const inGroups = (
+      size: number,
+      work: (topic: string, partition: number, group: KafkaMessage[], heartbeat: () => Promise<void>) => Promise<void>,
+    ) =>
+      c.run({
+        ...committing,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-          for (let i = 0; i < batch.messages.length; i += RUN_MAX) {
+          for (let i = 0; i < batch.messages.length; i += size) {
             if (!isRunning() || isStale()) break;
-            const run = batch.messages.slice(i, i + RUN_MAX);
-            await processRun(handleBatch, batch.topic, batch.partition, run, heartbeat);
-            const last = (run[run.length - 1] as KafkaMessage).offset;
-            resolveOffset(last);
-            positions?.handled(batch.topic, batch.partition, last);
-            await heartbeat();
-            if (!opts.ephemeral) await commitOffsetsIfNecessary();
-          }
-        },
-      });
-    } else if (unordered > 1) {
-      // Up to `unordered` records of a fetched batch at once; the offset moves past a group only
-      // when all of it is done, so a crash redelivers (never skips) what was in flight.
-      await c.run({
-        autoCommit: !opts.ephemeral,
-        autoCommitInterval: COMMIT_INTERVAL_MS,
-        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
-        eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-          for (let i = 0; i < batch.messages.length; i += unordered) {
-            if (!isRunning() || isStale()) break;
-            const group = batch.messages.slice(i, i + unordered);
-            await Promise.all(group.map((m) => processOne(batch.topic, batch.partition, m, heartbeat)));
+            const group = batch.messages.slice(i, i + size);
+            await work(batch.topic, batch.partition, group, heartbeat);
             const last = (group[group.length - 1] as KafkaMessage).offset;
             resolveOffset(last);
             positions?.handled(batch.topic, batch.partition, last);
@@ -536,11 +525,21 @@ export function createEventConsumer(opts: EventConsumerOptions): EventConsumer {
           }
         },
       });
+    const unordered = opts.unorderedConcurrency ?? 1;
+    const handleBatch = opts.handleBatch;
+    if (handleBatch) {
+      // Runs of up to RUN_MAX records, each in one call.
+      await inGroups(RUN_MAX, (topic, partition, run, heartbeat) =>
+        processRun(handleBatch, topic, partition, run, heartbeat),
+      );
+    } else if (unordered > 1) {
+      // Up to `unordered` records at once.
+      await inGroups(unordered, async (topic, partition, group, heartbeat) => {
+        await Promise.all(group.map((m) => processOne(topic, partition, m, heartbeat)));
+      });
     } else {
       await c.run({
-        autoCommit: !opts.ephemeral,
-        autoCommitInterval: COMMIT_INTERVAL_MS,
-        partitionsConsumedConcurrently: opts.partitionsConcurrently ?? 3,
+        ...committing,
         eachMessage: async ({ topic, partition, message, heartbeat }) => {
           await processOne(topic, partition, message, heartbeat);
           positions?.handled(topic, partition, message.offset);
