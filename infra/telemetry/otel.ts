@@ -30,8 +30,8 @@ import {
   SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
-  TraceIdRatioBasedSampler,
 } from '@opentelemetry/sdk-trace';
+import { headSampler } from './head-sampling.ts';
 import { quietTracerProvider } from './quiet-tracer.ts';
 
 export interface TelemetryOptions {
@@ -99,16 +99,17 @@ export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
   process.env.OTEL_LOGS_EXPORTER ??= 'none';
   const sdk = new NodeSDK({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName, ...opts.attributes }),
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(opts.sampleRatio) }),
+    sampler: new ParentBasedSampler({ root: headSampler(opts.sampleRatio) }),
     spanProcessors: processor ? [processor] : [],
     instrumentations: instrumentations({ httpServerSpans: opts.httpServerSpans }),
   });
   sdk.start();
   // Every tracer handed out from here on (Apollo's, the instrumentations', ours) is the SDK's,
-  // made free under suppression (quiet-tracer.ts).
+  // deciding sampling first and free under suppression (quiet-tracer.ts).
   // (The global provider is the API's proxy, whichever copy of the API registered it.)
   const global = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
-  if (global.setDelegate && global.getDelegate) global.setDelegate(quietTracerProvider(global.getDelegate()));
+  if (global.setDelegate && global.getDelegate)
+    global.setDelegate(quietTracerProvider(global.getDelegate(), processor ? opts.sampleRatio : undefined));
   return {
     memory,
     finishedSpans: async () => {

@@ -1,12 +1,16 @@
 /**
- * Suppressed code (quietUnlessSampled: an unsampled gateway request) should cost nothing for the
- * spans it would have made. The SDK's `startActiveSpan` still makes a no-op span there and runs
- * the callback in a new context (an AsyncLocalStorage frame) holding it; Apollo Gateway opens six
- * active spans per request (request, validate, plan, execute, fetch, postprocessing), so an
- * unsampled request paid six frames for nothing. `quietTracerProvider` wraps the SDK's provider:
- * under suppression the callback runs in the current context with a no-op span. Nothing is
- * recorded either way, and whatever the callback starts is still suppressed, since the
- * suppressed context stays active. Everywhere else the SDK's tracer answers unchanged.
+ * The platform's tracers: the SDK's, with two things decided before the SDK is asked for a span.
+ *
+ * - Sampling (head-sampling.ts): a span that will not be sampled (its parent's flag is off, or a
+ *   new trace drawn out at the ratio) is made here without the SDK, with ids made only when read.
+ *   The SDK starts only the spans it records.
+ * - Suppressed code (quietUnlessSampled: an unsampled gateway request) costs nothing for the spans
+ *   it would have made. The SDK's `startActiveSpan` still makes a no-op span there and runs the
+ *   callback in a new context (an AsyncLocalStorage frame) holding it; Apollo Gateway opens six
+ *   active spans per request (request, validate, plan, execute, fetch, postprocessing), so an
+ *   unsampled request paid six frames for nothing. Under suppression the callback runs in the
+ *   current context with a no-op span. Whatever the callback starts is still suppressed, since the
+ *   suppressed context stays active.
  */
 import {
   type Context,
@@ -20,6 +24,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
+import { headDecision } from './head-sampling.ts';
 
 const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
@@ -27,32 +32,46 @@ type Callback = (span: Span) => unknown;
 
 class QuietTracer implements Tracer {
   readonly #inner: Tracer;
-  constructor(inner: Tracer) {
+  readonly #ratio: number | undefined;
+  constructor(inner: Tracer, ratio: number | undefined) {
     this.#inner = inner;
+    this.#ratio = ratio;
   }
 
-  startSpan(name: string, options?: SpanOptions, ctx?: Context): Span {
-    return this.#inner.startSpan(name, options, ctx);
+  startSpan(name: string, options?: SpanOptions, ctx: Context = context.active()): Span {
+    if (isTracingSuppressed(ctx)) return NO_SPAN;
+    if (this.#ratio === undefined) return this.#inner.startSpan(name, options, ctx);
+    const head = headDecision(this.#ratio, ctx, options?.root === true);
+    return 'unsampled' in head ? head.unsampled : this.#inner.startSpan(name, options, head.from);
   }
 
   // The overloads of Tracer.startActiveSpan: (name, fn), (name, options, fn), (name, options, context, fn).
   startActiveSpan<F extends Callback>(name: string, ...rest: [F] | [SpanOptions, F] | [SpanOptions, Context, F]) {
     const fn = rest[rest.length - 1] as F;
-    const ctx = rest.length === 3 ? rest[1] : undefined;
-    if (isTracingSuppressed(ctx ?? context.active())) return fn(NO_SPAN) as ReturnType<F>;
-    return (this.#inner.startActiveSpan as (n: string, ...a: unknown[]) => ReturnType<F>)(name, ...rest);
+    const options = rest.length > 1 ? (rest[0] as SpanOptions) : undefined;
+    const ctx = rest.length === 3 ? rest[1] : context.active();
+    if (isTracingSuppressed(ctx)) return fn(NO_SPAN) as ReturnType<F>;
+    // As the SDK's startActiveSpan does, with the span started here (the parent's context stays
+    // the callback's: a new trace's sampling mark is only for the SDK's sampler).
+    const span = this.startSpan(name, options, ctx);
+    return context.with(trace.setSpan(ctx, span), fn as (s: Span) => ReturnType<F>, undefined, span);
   }
 }
 
-/** `inner` (the SDK's provider), with tracers whose active spans cost nothing under suppression. */
-export function quietTracerProvider(inner: TracerProvider): TracerProvider {
+/**
+ * `inner` (the SDK's provider, whose root sampler is head-sampling.ts's `headSampler` at the same
+ * `sampleRatio`), with tracers that decide sampling first and cost nothing under suppression.
+ * Without a ratio (the SDK records nothing: no exporter) the SDK decides, as it then hands out
+ * no-op spans anyway.
+ */
+export function quietTracerProvider(inner: TracerProvider, sampleRatio: number | undefined): TracerProvider {
   const tracers = new Map<string, Tracer>();
   return {
     getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
       const key = `${name}@${version ?? ''}:${options?.schemaUrl ?? ''}`;
       let tracer = tracers.get(key);
       if (!tracer) {
-        tracer = new QuietTracer(inner.getTracer(name, version, options));
+        tracer = new QuietTracer(inner.getTracer(name, version, options), sampleRatio);
         tracers.set(key, tracer);
       }
       return tracer;
