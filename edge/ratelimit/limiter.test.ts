@@ -85,6 +85,18 @@ describe('rate limiter', () => {
     });
   });
 
+  it('the same subject in two tenants, and tenant/subject pairs that read alike, spend separate buckets', async () => {
+    const { rl } = limiter();
+    for (let i = 0; i < 4; i++) await rl.check({ tenant: 'acme', subject: 'alice', cost: 1 });
+    assert.equal((await rl.check({ tenant: 'acme', subject: 'alice', cost: 1 })).allowed, false);
+    const other = await rl.check({ tenant: 'globex', subject: 'alice', cost: 1 });
+    assert.equal(other.allowed, true, "globex's alice has a bucket of her own");
+    assert.equal(other.headers.RateLimit, '"tenant";r=9;t=1, "client";r=3;t=1');
+    // "a:b" + "c" and "a" + "b:c" must not meet in one key.
+    for (let i = 0; i < 4; i++) await rl.check({ tenant: 'a:b', subject: 'c', cost: 1 });
+    assert.equal((await rl.check({ tenant: 'a', subject: 'b:c', cost: 1 })).allowed, true);
+  });
+
   it('cost > 1 spends more; an operation costing more than is left is denied, a cheaper one passes', async () => {
     const { rl, clock } = limiter();
     const big = await rl.check({ ...alice, cost: 3 });

@@ -26,4 +26,17 @@ describe('memory store housekeeping', () => {
     assert.equal((await store.take('a', 1, policy, 0)).allowed, false, 'a was used recently and kept');
     assert.equal((await store.take('b', 1, policy, 0)).allowed, true, 'b was evicted and restarts full');
   });
+
+  it('a key used within every half of maxKeys new keys outlives a flood of them; an idle one does not', async () => {
+    const store = createMemoryStore({ maxKeys: 10 });
+    await store.take('busy', 2, policy, 0);
+    await store.take('idle', 2, policy, 0);
+    for (let i = 0; i < 100; i++) {
+      await store.take(`flood-${i}`, 1, policy, 0);
+      if (i % 4 === 0) await store.take('busy', 0, policy, 0);
+    }
+    assert.equal(store.size(), 10);
+    assert.equal((await store.take('busy', 1, policy, 0)).allowed, false, 'busy kept its spent bucket');
+    assert.equal((await store.take('idle', 1, policy, 0)).allowed, true, 'idle was dropped and restarts full');
+  });
 });
