@@ -133,16 +133,16 @@ function addressKey(ip: string | undefined): string {
 // encoding their names into keys was a tenth of a take.
 const callerTargets = new Map<string, Map<string, readonly Target[]>>();
 function targetsOf(request: RateLimitRequest): readonly Target[] {
-  const { tenant, subject } = request;
+  const { tenant = '', subject } = request;
   if (subject === undefined || subject === '') return targetsFrom(request);
-  let bySubject = callerTargets.get(tenant ?? '');
-  let targets = bySubject?.get(subject);
-  if (targets === undefined) {
+  let bySubject = callerTargets.get(tenant);
+  if (bySubject === undefined) {
     if (callerTargets.size >= 10_000) callerTargets.clear();
-    if (bySubject === undefined) {
-      bySubject = new Map();
-      callerTargets.set(tenant ?? '', bySubject);
-    }
+    bySubject = new Map();
+    callerTargets.set(tenant, bySubject);
+  }
+  let targets = bySubject.get(subject);
+  if (targets === undefined) {
     if (bySubject.size >= 10_000) bySubject.clear();
     targets = targetsFrom(request);
     bySubject.set(subject, targets);
