@@ -14,7 +14,7 @@ import { createGraphQLRequestParser } from './graphql/request.ts';
 import { createGraphQLRoute } from './graphql-route.ts';
 import { createEdgeMetrics } from './metrics/edge-metrics.ts';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics/metrics.ts';
-import { createOrigin } from './origin.ts';
+import { createOrigin, fetchGatewayPost, type GatewayPost } from './origin.ts';
 import { createPurgeSubscriber, type PurgeSubscriber } from './purge/subscriber.ts';
 import { createRateLimiter } from './ratelimit/limiter.ts';
 import type { RateLimitStore } from './ratelimit/store.ts';
@@ -31,8 +31,8 @@ export interface EdgeDeps {
   /** A fallback store for when the shared one fails (per-instance limits instead of none). */
   readonly fallbackStore?: RateLimitStore;
   readonly fetch?: typeof fetch;
-  /** The fetch for GraphQL calls to the regions (a runtime may have a cheaper one); `fetch` by default. */
-  readonly originFetch?: typeof fetch;
+  /** How GraphQL calls reach the regions (a runtime may have a cheaper way than `fetch`, the default). */
+  readonly gatewayPost?: GatewayPost;
   /** The runtime's WebSocket upgrade (hono/deno, @hono/node-server); without it /v1/graphql answers 501. */
   readonly upgradeWebSocket?: WebSocketUpgrader;
   /** The WebSocket client the edge opens to a hub; the global one by default. */
@@ -107,7 +107,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     limiter,
     cache,
     scopes: createScopeIndex(),
-    origin: createOrigin({ router, fetch: deps.originFetch ?? fetchFn, metrics }),
+    origin: createOrigin({ router, post: deps.gatewayPost ?? fetchGatewayPost(fetchFn), metrics }),
     metrics,
     limits: { maxDepth: config.maxDepth, maxCost: config.maxCost },
     clock,

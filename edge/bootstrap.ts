@@ -20,7 +20,7 @@ export interface BootedEdge {
 export function bootEdge(
   env: Record<string, string | undefined>,
   clientIp: (req: Request, c: unknown) => string | undefined,
-  runtime: Pick<EdgeDeps, 'upgradeWebSocket' | 'originFetch' | 'hitTemplates'> = {},
+  runtime: Pick<EdgeDeps, 'upgradeWebSocket' | 'gatewayPost' | 'hitTemplates'> = {},
 ): BootedEdge {
   const config = edgeConfig(env);
   const memory = createMemoryStore();
@@ -31,7 +31,6 @@ export function bootEdge(
   const edge = createEdge(config, {
     ...runtime,
     clientIp,
-    originFetch: runtime.originFetch,
     rateLimitStore: redis ? createRedisStore({ client: redis }) : memory,
     fallbackStore: redis ? memory : undefined,
   });

@@ -5,14 +5,14 @@ import type { Context } from 'hono';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
-import { nodeOriginFetch } from './runtime/origin-fetch.node.ts';
+import { nodeGatewayPost } from './runtime/gateway-post.node.ts';
 import { appServerSpans, withServerSpans } from './runtime/server-spans.ts';
 
 let booted: BootedEdge;
 try {
   booted = bootEdge(process.env, (_req, c) => getConnInfo(c as Context).remote.address, {
     upgradeWebSocket,
-    originFetch: nodeOriginFetch(),
+    gatewayPost: nodeGatewayPost(),
   });
 } catch (err) {
   if (!(err instanceof EdgeConfigError)) throw err;

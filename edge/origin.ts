@@ -13,8 +13,37 @@ export interface OriginRequest {
   readonly write: boolean;
 }
 
+/** What the edge reads of a gateway's answer: its status, headers by name, and the whole body. */
+export interface GatewayAnswer {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  readonly text: string;
+}
+
+/**
+ * One POST to a gateway's `/graphql` (the port the runtimes fill): resolves with the answer
+ * whatever its status, rejects on a network failure or when no whole answer came in `timeoutMs`.
+ */
+export type GatewayPost = (
+  url: string,
+  req: { readonly headers: Record<string, string>; readonly body: string; readonly timeoutMs: number },
+) => Promise<GatewayAnswer>;
+
+/** The GatewayPost of web-standard fetch (Deno's, and tests'). */
+export function fetchGatewayPost(fetchFn: typeof fetch): GatewayPost {
+  return async (url, req) => {
+    const res = await fetchFn(url, {
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      signal: AbortSignal.timeout(req.timeoutMs),
+    });
+    return { status: res.status, headers: res.headers, text: await res.text() };
+  };
+}
+
 export type OriginResult =
-  | { ok: true; region: RegionName; status: number; headers: Headers; text: string }
+  | { ok: true; region: RegionName; status: number; headers: GatewayAnswer['headers']; text: string }
   | {
       ok: false;
       status: 502 | 503;
@@ -24,7 +53,7 @@ export type OriginResult =
 
 export interface OriginOptions {
   readonly router: RegionRouter;
-  readonly fetch: typeof fetch;
+  readonly post: GatewayPost;
   readonly metrics: EdgeMetrics;
   readonly timeoutMs?: number;
 }
@@ -50,17 +79,16 @@ function learnedNewWriter(text: string, router: RegionRouter): boolean {
 export function createOrigin(opts: OriginOptions) {
   const timeoutMs = opts.timeoutMs ?? 10_000;
 
-  async function call(region: RegionName, req: OriginRequest) {
+  const upstream = new Map<RegionName, () => void>();
+  function call(region: RegionName, req: OriginRequest): Promise<GatewayAnswer> {
     const { gatewayUrl } = opts.router.endpoints(region);
-    opts.metrics.upstreamRequests.inc({ region });
-    const res = await opts.fetch(`${gatewayUrl}/graphql`, {
-      method: 'POST',
-      headers: req.headers,
-      body: req.body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    return { res, text };
+    let count = upstream.get(region);
+    if (!count) {
+      count = opts.metrics.upstreamRequests.bind({ region });
+      upstream.set(region, count);
+    }
+    count();
+    return opts.post(`${gatewayUrl}/graphql`, { headers: req.headers, body: req.body, timeoutMs });
   }
 
   return async function toOrigin(req: OriginRequest): Promise<OriginResult> {
@@ -90,7 +118,8 @@ export function createOrigin(opts: OriginOptions) {
       }
       tried.add(region);
       try {
-        const { res, text } = await call(region, req);
+        const res = await call(region, req);
+        const text = res.text;
         if (res.status >= 500) throw new Error(`HTTP ${res.status}`);
         opts.router.reportResult(region, true);
         // A region that lost the writer lease refused before doing anything (WRITER_MOVED, naming
