@@ -132,6 +132,68 @@ async function plainSubscriber(): Promise<{ stop(): Promise<{ received: number; 
   };
 }
 
+/** Where the library floor forwards (a topic of its own, replicated west like every topic). */
+const FLOOR_TOPIC = 'bench.iot-floor';
+
+/** The library floor (iot-floor-forwarder.ts): started, later stopped with SIGTERM for its report. */
+async function floorForwarder(
+  instance: string,
+): Promise<{ pid: number; stop(): Promise<{ forwarded: number; acked: number; cpuMs: number }> }> {
+  const child: ChildProcess = spawn(
+    node,
+    [
+      '--disable-warning=TimeoutNegativeWarning',
+      'e2e/bench/iot-floor-forwarder.ts',
+      '--url',
+      withCredentials(endpoints.mqttUrl, MQTT_USERS.bridge, LOCAL_MQTT_PASSWORD),
+      '--connections',
+      String(BRIDGES * CONNECTIONS),
+      '--brokers',
+      endpoints.kafkaBrokers.join(','),
+      '--topic',
+      FLOOR_TOPIC,
+      '--instance',
+      instance,
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  while (!out.includes('"ready":true')) {
+    if (child.exitCode !== null) throw new Error(`floor forwarder exited: ${out}`);
+    await sleep(50);
+  }
+  return {
+    pid: child.pid as number,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      return JSON.parse(out.trim().split('\n').pop() as string);
+    },
+  };
+}
+
+/** The floor's topic, with as many partitions as the telemetry topic, kept an hour. */
+async function ensureFloorTopic(): Promise<void> {
+  const admin = await kafka.admin();
+  const meta = await admin.fetchTopicMetadata({ topics: [IOT_EVENTS.telemetryRaw] });
+  const partitions = meta.topics[0]?.partitions.length ?? 1;
+  if (!(await admin.listTopics()).includes(FLOOR_TOPIC))
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic: FLOOR_TOPIC,
+          numPartitions: partitions,
+          replicationFactor: 1,
+          configEntries: [{ name: 'retention.ms', value: String(3_600_000) }],
+        },
+      ],
+    });
+}
+
 const stackCpu = (id: string) => {
   // BENCH_IOT_BROKER_PID: the broker's process when it is not the stack's (an external MQTT URL).
   const pid = (id.startsWith('mosquitto') && Number(process.env.BENCH_IOT_BROKER_PID)) || readTracked(id)?.pid;
@@ -279,6 +341,37 @@ async function main() {
         machineBase1,
       );
 
+      // The library floor: the bridge's MQTT layer and kafkajs with nothing else
+      // (iot-floor-forwarder.ts), into a topic of its own. The numbering is put back here too.
+      await ensureFloorTopic();
+      const floorMark = await markEnd(kafka, [FLOOR_TOPIC]);
+      const floor = await floorForwarder(`${tenant}-${size}`);
+      const floorBroker0 = stackCpu(mosquittoId);
+      const floorDownstream0 = Object.values(DOWNSTREAM).map(stackCpu);
+      const floorMachine0 = machineCpu();
+      const floorRun = await load(size);
+      const floorDeadline = Date.now() + 180_000;
+      while ((await countSince(kafka, floorMark)) < floorRun.acked && Date.now() < floorDeadline) await sleep(500);
+      const floorMachine1 = machineCpu();
+      const floorBroker = stackCpu(mosquittoId) - floorBroker0;
+      const floorDownstream = Object.values(DOWNSTREAM).map((id, i) => stackCpu(id) - (floorDownstream0[i] as number));
+      const floorGot = await floor.stop();
+      writeFileSync(credsFile, numbering);
+      const floorMine = (await readSince(kafka, floorMark)).filter((r) => r.key?.startsWith(`${tenant}.`));
+      const floorWall = floorMine.reduce((m, r) => Math.max(m, r.timestamp), 0) - floorRun.firstAt;
+      const floorRate = floorMine.length / (floorWall / 1000);
+      const floorBudget = budget(
+        {
+          generator: floorRun.cpuMs,
+          broker: floorBroker,
+          forwarder: floorGot.cpuMs,
+          ...Object.fromEntries(Object.keys(DOWNSTREAM).map((name, i) => [name, floorDownstream[i] as number])),
+        },
+        floorMine.length,
+        floorMachine0,
+        floorMachine1,
+      );
+
       // The bridge: processes of their own, into Kafka (read back afterwards).
       const mark = await markEnd(kafka, [IOT_EVENTS.telemetryRaw]);
       const bridges = await startBridges(`${size}`);
@@ -337,8 +430,12 @@ async function main() {
         `  baseline:   ${baseBudget}`,
         `  publish → Kafka at full load ${fmt(latency)}; device PUBACK ${fmt(run.puback)}`,
         `  bridge resident memory (${BRIDGES} processes, peak): ${(rss / 1024).toFixed(0)} MiB`,
+        `  library floor (the bridge's MQTT layer and kafkajs, nothing else): ${floorRate.toFixed(0)} msg/s ` +
+          `(${floorMine.length} of ${floorRun.acked} acknowledged in ${(floorWall / 1000).toFixed(1)} s); ` +
+          `${(floorRate / baseRate).toFixed(2)}x the plain subscriber; the bridge ${(rate / floorRate).toFixed(2)}x the floor`,
+        `  floor run:  ${floorBudget}`,
       );
-      console.log(results.slice(-6).join('\n'));
+      console.log(results.slice(-8).join('\n'));
     }
 
     // Latency at a moderate rate (the broker's queue empty): 1,000 devices, LATENCY_RATE msg/s.
