@@ -122,20 +122,49 @@ describe('edge server spans (sampling first)', () => {
     );
   });
 
-  it('unsampled, a Response returned synchronously is returned synchronously (the server’s fast path)', async () => {
+  it('sampled or not, a Response returned synchronously is returned synchronously (the server’s fast path)', async () => {
     ratio = 0;
     const answer = new Response('hit');
     const sync = withServerSpans((_req: Request) => answer);
     const res = sync(req());
     assert.equal(res, answer, 'not wrapped in a Promise');
+    assert.deepEqual(exporter.getFinishedSpans(), []);
     ratio = 1;
     const sampled = sync(req());
-    assert.ok(sampled instanceof Promise, 'sampled: awaited to record the status');
-    assert.equal(await sampled, answer);
+    assert.equal(sampled, answer, 'sampled: not wrapped in a Promise either');
+    const [span, ...rest] = exporter.getFinishedSpans();
+    assert.equal(rest.length, 0, 'ended at once');
+    assert.equal(span?.attributes['http.response.status_code'], 200);
+    assert.equal(span?.name, 'POST /graphql');
+  });
+
+  it('records scheme, host (without port) and the path without its query', async () => {
+    ratio = 1;
+    const h = withServerSpans((_req: Request) => new Response('x'));
+    h(new Request('http://edge.test:8080/graphql?query=%7B%20a%20%7D'));
+    h(new Request('https://[::1]:8443/v1/stream'));
+    h(new Request('http://edge.test'));
     assert.deepEqual(
-      exporter.getFinishedSpans().map((s) => s.attributes['http.response.status_code']),
-      [200],
+      exporter
+        .getFinishedSpans()
+        .map((s) => [s.name, s.attributes['url.scheme'], s.attributes['server.address'], s.attributes['url.path']]),
+      [
+        ['GET /graphql', 'http', 'edge.test', '/graphql'],
+        ['GET /v1/stream', 'https', '[::1]', '/v1/stream'],
+        ['GET /', 'http', 'edge.test', '/'],
+      ],
     );
+  });
+
+  it('a handler that throws synchronously: the span records the error, which is thrown on', () => {
+    ratio = 1;
+    const h = withServerSpans((_req: Request): Response => {
+      throw new Error('sync boom');
+    });
+    assert.throws(() => h(req()), /sync boom/);
+    const [span] = exporter.getFinishedSpans();
+    assert.equal(span?.status.code, SpanStatusCode.ERROR);
+    assert.equal(span?.events[0]?.name, 'exception');
   });
 
   it('a 5xx answer or a thrown error marks the span as an error (the error is thrown on)', async () => {

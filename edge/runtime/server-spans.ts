@@ -74,27 +74,68 @@ export function withServerSpans<A extends unknown[]>(
   };
 }
 
-/** A sampled request: its span gets the request's attributes, then the response's status. */
-async function recorded(span: Span, active: Context, req: Request, run: () => Response | Promise<Response>) {
-  const url = new URL(req.url);
-  span.updateName(`${req.method} ${url.pathname}`);
+/** Scheme and host (without port) of an absolute URL, without building a URL object. */
+function originOf(url: string): { scheme: string; host: string } {
+  const colon = url.indexOf(':');
+  const start = colon + 3;
+  let end = url.indexOf('/', start);
+  if (end < 0) end = url.length;
+  // A server's request URL has no credentials (a Request refuses them).
+  const hostPort = url.slice(start, end);
+  const host = hostPort.startsWith('[') ? hostPort.slice(0, hostPort.indexOf(']') + 1) : hostPort.replace(/:\d*$/, '');
+  return { scheme: url.slice(0, colon), host };
+}
+
+/** The answer's status on the span, which then ends. */
+function answered(span: Span, res: Response): Response {
+  span.setAttribute('http.response.status_code', res.status);
+  if (res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+  return res;
+}
+
+function failed(span: Span, err: unknown): never {
+  span.recordException(err as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+  throw err;
+}
+
+/**
+ * A sampled request: its span gets the request's attributes, then the response's status. A
+ * Response returned synchronously (an edge cache hit) is returned synchronously here too, so a
+ * sampled hit stays on the server's fast path like the others: with every sampled hit awaited, a
+ * tenth of the hits went the slow way and the traced edge paid for it beyond the spans (at 10%
+ * sampled 43 µs of CPU per hit against 39 µs at 0% and 54 µs at 100%, where a linear share
+ * would be 40.5; measured 2 Dec).
+ */
+function recorded(
+  span: Span,
+  active: Context,
+  req: Request,
+  run: () => Response | Promise<Response>,
+): Response | Promise<Response> {
+  const path = pathOf(req.url);
+  const query = path.indexOf('?');
+  const urlPath = query < 0 ? path : path.slice(0, query);
+  const { scheme, host } = originOf(req.url);
+  span.updateName(`${req.method} ${urlPath}`);
   span.setAttributes({
     'http.request.method': req.method,
-    'url.path': url.pathname,
-    'url.scheme': url.protocol.slice(0, -1),
-    'server.address': url.hostname,
+    'url.path': urlPath,
+    'url.scheme': scheme,
+    'server.address': host,
     'user_agent.original': req.headers.get('user-agent') ?? '',
   });
+  let out: Response | Promise<Response>;
   try {
-    const res = await context.with(active, run);
-    span.setAttribute('http.response.status_code', res.status);
-    if (res.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-    return res;
+    out = context.with(active, run);
   } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR });
-    throw err;
-  } finally {
-    span.end();
+    return failed(span, err);
   }
+  if (typeof (out as Partial<Promise<Response>>).then !== 'function') return answered(span, out as Response);
+  return (out as Promise<Response>).then(
+    (res) => answered(span, res),
+    (err) => failed(span, err),
+  );
 }

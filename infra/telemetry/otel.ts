@@ -81,6 +81,34 @@ export function instrumentations(opts: { httpServerSpans?: boolean } = {}): Inst
   ];
 }
 
+/**
+ * The batch span processor's settings: OpenTelemetry's OTEL_BSP_* variables, else the platform's
+ * defaults. Batches of 128 spans, sent at least every 200 ms: the exporter serializes a batch in
+ * one go on the event loop, and 512 spans at a time (the SDK's default) held every request in
+ * flight for a few milliseconds. On the Node edge at 10% sampled (2 Dec, five rounds each, two
+ * runs) p99 went from 2.0–2.8× untraced to 1.2–1.4×, throughput unchanged within the noise.
+ */
+export function batchOptions(env: Record<string, string | undefined>): {
+  scheduledDelayMillis: number;
+  maxExportBatchSize: number;
+  maxQueueSize: number;
+  exportTimeoutMillis: number;
+} {
+  const num = (name: string, fallback: number) => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`${name}: "${raw}" is not a positive integer`);
+    return v;
+  };
+  return {
+    scheduledDelayMillis: num('OTEL_BSP_SCHEDULE_DELAY', 200),
+    maxExportBatchSize: num('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 128),
+    maxQueueSize: num('OTEL_BSP_MAX_QUEUE_SIZE', 2048),
+    exportTimeoutMillis: num('OTEL_BSP_EXPORT_TIMEOUT', 30_000),
+  };
+}
+
 /** Starts the SDK; call once per process, before the instrumented libraries are imported. */
 export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
   let memory: InMemorySpanExporter | undefined;
@@ -90,7 +118,7 @@ export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
     processor = new SimpleSpanProcessor({ exporter: memory });
   } else if (opts.exporter.kind === 'otlp') {
     const exporter: SpanExporter = new OTLPTraceExporter({ url: opts.exporter.url });
-    processor = new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000 });
+    processor = new BatchSpanProcessor({ exporter, ...batchOptions(process.env) });
   }
   // The SDK would otherwise start OTLP metric and log exporters of its own (its default when
   // these are unset): metrics are served as Prometheus text by each process, logs go to stdout,

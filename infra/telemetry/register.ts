@@ -47,12 +47,19 @@ if (process.env.MERIDIAN_OTEL !== 'off') {
   // The process's servers make their own server spans, sampling first (edge/runtime/server-spans.ts,
   // node-server-spans.ts); the http instrumentation traces outgoing calls only.
   process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS ??= 'app';
-  const telemetry = startTelemetry({
-    serviceName: process.env.OTEL_SERVICE_NAME ?? `meridian-${script}-${process.argv[2] ?? ''}`.replace(/-$/, ''),
-    exporter: exporterFromEnv(process.env),
-    sampleRatio: ratio(process.env),
-    httpServerSpans: process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS !== 'app',
-  });
+  let telemetry: ReturnType<typeof startTelemetry>;
+  try {
+    telemetry = startTelemetry({
+      serviceName: process.env.OTEL_SERVICE_NAME ?? `meridian-${script}-${process.argv[2] ?? ''}`.replace(/-$/, ''),
+      exporter: exporterFromEnv(process.env),
+      sampleRatio: ratio(process.env),
+      httpServerSpans: process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS !== 'app',
+    });
+  } catch (err) {
+    // A setting the SDK cannot start with (OTEL_BSP_*): say which, as a configuration error.
+    console.error(`telemetry: ${(err as Error).message}`);
+    process.exit(78);
+  }
   process.once('beforeExit', () => void telemetry.shutdown());
   // The instrumentations named their modules to the loader; nothing may be imported before it knows.
   await waitForAllMessagesAcknowledged();
