@@ -206,6 +206,7 @@ export interface MessageDestination {
 export function messageTraceparent(parent: string | null | undefined, to: MessageDestination): string {
   const active = trace.getSpan(context.active());
   const fromParent = remoteParent(parent);
+  const under = active ? context.active() : (fromParent ?? context.active());
   const span = tracer().startSpan(
     `create ${to.destination}`,
     {
@@ -216,9 +217,17 @@ export function messageTraceparent(parent: string | null | undefined, to: Messag
         'messaging.operation.type': 'create',
       },
     },
-    active ? context.active() : (fromParent ?? context.active()),
+    under,
   );
-  const made = span.isRecording() ? traceparentOf(span) : undefined;
+  // A span the SDK made, recorded or not (a span id of its own): the message carries its context,
+  // so a new trace the sampler dropped travels on unsampled and its consumers record nothing. (A
+  // hand-made child of no parent would be a new *sampled* trace: every reading of a device that
+  // sends no traceparent was then recorded by every consumer, whatever the ratio.) Without the
+  // SDK, or switched off, the API makes no span id: then a child made by hand, as below.
+  const own = span.spanContext();
+  const fromSdk =
+    span.isRecording() || (trace.isSpanContextValid(own) && own.spanId !== trace.getSpanContext(under)?.spanId);
+  const made = fromSdk ? traceparentOf(span) : undefined;
   span.end();
   return made ?? childTraceparent(parent ?? (active ? traceparentOf(active) : undefined));
 }
