@@ -100,80 +100,63 @@ function load(count: number, opts: { rate?: number; durationMs?: number } = {}) 
   ]);
 }
 
-/** The plain subscriber: started, later stopped with SIGTERM for its report. */
-async function plainSubscriber(): Promise<{ stop(): Promise<{ received: number; lastAt: number; cpuMs: number }> }> {
-  const child: ChildProcess = spawn(
-    node,
-    [
-      'e2e/bench/iot-plain-subscriber.ts',
-      '--url',
-      withCredentials(endpoints.mqttUrl, MQTT_USERS.bridge, LOCAL_MQTT_PASSWORD),
-      '--connections',
-      String(BRIDGES * CONNECTIONS),
-      '--tenant',
-      tenant,
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+/**
+ * A sink of the benchmark's own (a script under e2e/bench): started, ready once it prints
+ * {"ready":true}, later stopped with SIGTERM for the report it prints last (one JSON line).
+ */
+async function startSink<R>(script: string, args: string[]): Promise<{ stop(): Promise<R> }> {
+  const child: ChildProcess = spawn(node, ['--disable-warning=TimeoutNegativeWarning', script, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => {
     out += c.toString();
   });
   while (!out.includes('"ready":true')) {
-    if (child.exitCode !== null) throw new Error(`plain subscriber exited: ${out}`);
+    if (child.exitCode !== null) throw new Error(`${script} exited: ${out}`);
     await sleep(50);
   }
   return {
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
-      return JSON.parse(out.trim().split('\n').pop() as string);
+      return JSON.parse(out.trim().split('\n').pop() as string) as R;
     },
   };
 }
+
+/** The broker's URL with the bridge's credentials (the sinks take the bridge's subscriptions). */
+const bridgeMqttUrl = () => withCredentials(endpoints.mqttUrl, MQTT_USERS.bridge, LOCAL_MQTT_PASSWORD);
+
+/** The plain subscriber (iot-plain-subscriber.ts). */
+const plainSubscriber = () =>
+  startSink<{ received: number; lastAt: number; cpuMs: number }>('e2e/bench/iot-plain-subscriber.ts', [
+    '--url',
+    bridgeMqttUrl(),
+    '--connections',
+    String(BRIDGES * CONNECTIONS),
+    '--tenant',
+    tenant,
+  ]);
 
 /** Where the library floor forwards (a topic of its own, replicated west like every topic). */
 const FLOOR_TOPIC = 'bench.iot-floor';
 
-/** The library floor (iot-floor-forwarder.ts): started, later stopped with SIGTERM for its report. */
-async function floorForwarder(
-  instance: string,
-): Promise<{ pid: number; stop(): Promise<{ forwarded: number; acked: number; cpuMs: number }> }> {
-  const child: ChildProcess = spawn(
-    node,
-    [
-      '--disable-warning=TimeoutNegativeWarning',
-      'e2e/bench/iot-floor-forwarder.ts',
-      '--url',
-      withCredentials(endpoints.mqttUrl, MQTT_USERS.bridge, LOCAL_MQTT_PASSWORD),
-      '--connections',
-      String(BRIDGES * CONNECTIONS),
-      '--brokers',
-      endpoints.kafkaBrokers.join(','),
-      '--topic',
-      FLOOR_TOPIC,
-      '--instance',
-      instance,
-    ],
-    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    out += c.toString();
-  });
-  while (!out.includes('"ready":true')) {
-    if (child.exitCode !== null) throw new Error(`floor forwarder exited: ${out}`);
-    await sleep(50);
-  }
-  return {
-    pid: child.pid as number,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      return JSON.parse(out.trim().split('\n').pop() as string);
-    },
-  };
-}
+/** The library floor (iot-floor-forwarder.ts). */
+const floorForwarder = (instance: string) =>
+  startSink<{ forwarded: number; acked: number; cpuMs: number }>('e2e/bench/iot-floor-forwarder.ts', [
+    '--url',
+    bridgeMqttUrl(),
+    '--connections',
+    String(BRIDGES * CONNECTIONS),
+    '--brokers',
+    endpoints.kafkaBrokers.join(','),
+    '--topic',
+    FLOOR_TOPIC,
+    '--instance',
+    instance,
+  ]);
 
 /** The floor's topic, with as many partitions as the telemetry topic, kept an hour. */
 async function ensureFloorTopic(): Promise<void> {
@@ -242,6 +225,32 @@ const DOWNSTREAM = {
   'Kafka west': 'kafka-west',
   'Redis east': 'redis-east',
 };
+const MQTT_BROKER = 'mosquitto-east';
+/**
+ * The CPU the broker and the stack's Kafka-side processes use from now on: call the result for
+ * what each used since (ms).
+ */
+function stackCpuFromNow(): () => { broker: number; downstream: Record<string, number> } {
+  const ids = [MQTT_BROKER, ...Object.values(DOWNSTREAM)];
+  const before = ids.map(stackCpu);
+  return () => {
+    const used = ids.map((id, i) => stackCpu(id) - (before[i] as number));
+    return {
+      broker: used[0] as number,
+      downstream: Object.fromEntries(Object.keys(DOWNSTREAM).map((name, i) => [name, used[i + 1] as number])),
+    };
+  };
+}
+
+/**
+ * Waits until Kafka holds `acked` records past `mark` (at most 3 minutes): its offsets only, since
+ * reading back hundreds of thousands of records every second took CPU from the sink it measures.
+ */
+async function untilInKafka(mark: Awaited<ReturnType<typeof markEnd>>, acked: number): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  while ((await countSince(kafka, mark)) < acked && Date.now() < deadline) await sleep(500);
+}
+
 /** The whole machine's CPU time (all cores, ms), busy and in all, from /proc/stat. */
 function machineCpu(): { busy: number; all: number } {
   const [user, nice, system, idle, iowait, irq, softirq, steal] = (
@@ -316,7 +325,6 @@ async function main() {
       `registered ${max} devices through the graph in ${((Date.now() - t0) / 1000).toFixed(1)} s (${tenant})`,
     );
 
-    const mosquittoId = 'mosquitto-east';
     const results: string[] = [];
     for (const size of SIZES) {
       // Baseline: the same devices, a plain subscriber (acknowledges at once, no Kafka). Their
@@ -324,7 +332,7 @@ async function main() {
       // a device whose next reading at the bridge skipped numbers would wait (gapWaitMs) for them.
       const numbering = readFileSync(credsFile);
       const plain = await plainSubscriber();
-      const cpuBroker0 = stackCpu(mosquittoId);
+      const baseStack = stackCpuFromNow();
       const machineBase0 = machineCpu();
       const base = await load(size);
       const machineBase1 = machineCpu();
@@ -333,7 +341,7 @@ async function main() {
       writeFileSync(credsFile, numbering);
       const baseWall = Math.max(got.lastAt, base.lastAckAt) - base.firstAt;
       const baseRate = got.received / (baseWall / 1000);
-      const brokerBase = stackCpu(mosquittoId) - cpuBroker0;
+      const brokerBase = baseStack().broker;
       const baseBudget = budget(
         { generator: base.cpuMs, broker: brokerBase, subscriber: got.cpuMs },
         got.received,
@@ -346,15 +354,12 @@ async function main() {
       await ensureFloorTopic();
       const floorMark = await markEnd(kafka, [FLOOR_TOPIC]);
       const floor = await floorForwarder(`${tenant}-${size}`);
-      const floorBroker0 = stackCpu(mosquittoId);
-      const floorDownstream0 = Object.values(DOWNSTREAM).map(stackCpu);
+      const floorStack = stackCpuFromNow();
       const floorMachine0 = machineCpu();
       const floorRun = await load(size);
-      const floorDeadline = Date.now() + 180_000;
-      while ((await countSince(kafka, floorMark)) < floorRun.acked && Date.now() < floorDeadline) await sleep(500);
+      await untilInKafka(floorMark, floorRun.acked);
       const floorMachine1 = machineCpu();
-      const floorBroker = stackCpu(mosquittoId) - floorBroker0;
-      const floorDownstream = Object.values(DOWNSTREAM).map((id, i) => stackCpu(id) - (floorDownstream0[i] as number));
+      const floorUsed = floorStack();
       const floorGot = await floor.stop();
       writeFileSync(credsFile, numbering);
       const floorMine = (await readSince(kafka, floorMark)).filter((r) => r.key?.startsWith(`${tenant}.`));
@@ -363,9 +368,9 @@ async function main() {
       const floorBudget = budget(
         {
           generator: floorRun.cpuMs,
-          broker: floorBroker,
+          broker: floorUsed.broker,
           forwarder: floorGot.cpuMs,
-          ...Object.fromEntries(Object.keys(DOWNSTREAM).map((name, i) => [name, floorDownstream[i] as number])),
+          ...floorUsed.downstream,
         },
         floorMine.length,
         floorMachine0,
@@ -376,9 +381,7 @@ async function main() {
       const mark = await markEnd(kafka, [IOT_EVENTS.telemetryRaw]);
       const bridges = await startBridges(`${size}`);
       const cpuBridges0 = bridges.map((b) => b.cpuMs());
-      const cpuBroker1 = stackCpu(mosquittoId);
-      const cpuKafka0 = stackCpu('kafka-east');
-      const cpuDownstream0 = Object.values(DOWNSTREAM).map(stackCpu);
+      const runStack = stackCpuFromNow();
       const machine0 = machineCpu();
       let rss = 0;
       const sampler = setInterval(() => {
@@ -388,16 +391,12 @@ async function main() {
         );
       }, 250);
       const run = await load(size);
-      // Wait until Kafka has every acknowledged reading of this run: its offsets only, since reading
-      // back hundreds of thousands of records every second took CPU from the bridge it measures.
-      const deadline = Date.now() + 180_000;
-      while ((await countSince(kafka, mark)) < run.acked && Date.now() < deadline) await sleep(500);
+      await untilInKafka(mark, run.acked);
       clearInterval(sampler);
       // CPU up to here: reading the records back below costs Kafka east (and this process) more.
       const bridgeCpu = bridges.reduce((n, b, i) => n + b.cpuMs() - (cpuBridges0[i] as number), 0);
-      const brokerCpu = stackCpu(mosquittoId) - cpuBroker1;
-      const kafkaCpu = stackCpu('kafka-east') - cpuKafka0;
-      const downstreamCpu = Object.values(DOWNSTREAM).map((id, i) => stackCpu(id) - (cpuDownstream0[i] as number));
+      const { broker: brokerCpu, downstream: downstreamCpu } = runStack();
+      const kafkaCpu = downstreamCpu['Kafka east'] as number;
       const machine1 = machineCpu();
       const inKafka = (await readSince(kafka, mark)).filter((r) => r.key?.startsWith(`${tenant}.`));
       const distinct = new Set(inKafka.map((r) => r.headers?.ce_id?.toString())).size;
@@ -409,7 +408,7 @@ async function main() {
           generator: run.cpuMs,
           broker: brokerCpu,
           bridges: bridgeCpu,
-          ...Object.fromEntries(Object.keys(DOWNSTREAM).map((name, i) => [name, downstreamCpu[i] as number])),
+          ...downstreamCpu,
         },
         distinct,
         machine0,
