@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { isGraphQLPath } from './app.ts';
 import {
   answer,
   eventually,
+  getGraphQL,
   makeKey,
   OPS_TOKEN,
   PURGE_TOKEN,
@@ -110,6 +112,98 @@ describe('edge app: its own routes', () => {
     const t = testEdge({ env: { MERIDIAN_EDGE_OPS_TOKEN: '' } });
     const res = await t.request('/ops/regions', { headers: { authorization: `Bearer ${OPS_TOKEN}` } });
     assert.equal(res.status, 404);
+  });
+});
+
+describe('edge app: /graphql served directly by Edge.fetch', () => {
+  /** Status, headers and body of an answer, to compare two answers whole. */
+  const whole = async (res: Response) => ({
+    status: res.status,
+    headers: [...res.headers].sort(([a], [b]) => a.localeCompare(b)),
+    body: await res.text(),
+  });
+
+  it('answers what the Hono app answers: misses, hits, GET and POST, bad requests, tokens', async () => {
+    const key = await makeKey();
+    // Slow refills, so the RateLimit headers of the two edges do not depend on when each request ran.
+    const env: Record<string, string> = {};
+    for (const policy of ['ANONYMOUS', 'CLIENT', 'TENANT']) {
+      env[`MERIDIAN_EDGE_${policy}_LIMIT_CAPACITY`] = '1000';
+      env[`MERIDIAN_EDGE_${policy}_LIMIT_REFILL_PER_SECOND`] = '1';
+    }
+    const direct = testEdge({ env, origin: scriptedOrigin({ keys: [key] }) });
+    const viaApp = testEdge({ env, origin: scriptedOrigin({ keys: [key] }) });
+    const token = await signToken(key, 'alice', 'acme');
+    const [getPath, getInit] = getGraphQL(HELLO);
+    const requests: Array<[string, RequestInit]> = [
+      ['/graphql', hello()],
+      ['/graphql', hello()],
+      [getPath, getInit],
+      [getPath, getInit],
+      ['/graphql', productOf('p-1')],
+      ['/graphql', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":' }],
+      ['/graphql', postGraphQL(undefined)],
+      ['/graphql', hello({ authorization: 'Bearer not-a-jwt' })],
+      ['/graphql', postGraphQL(HELLO, { token })],
+      ['/graphql', postGraphQL(HELLO, { token })],
+    ];
+    for (const [path, init] of requests) {
+      const a = await whole(await direct.request(path, init));
+      const b = await whole(await viaApp.edge.app.request(path, init));
+      assert.deepEqual(a, b, `${init.method ?? 'GET'} ${path}`);
+    }
+    assert.equal(direct.origin.calls.length, viaApp.origin.calls.length);
+  });
+
+  it('a failure inside the route is the app’s 500 problem, logged and counted under /graphql', async () => {
+    const boom = () => {
+      throw new Error('boom in the route');
+    };
+    const t = testEdge({ deps: { clientIp: boom } });
+    for (const res of [await t.request('/graphql', hello()), await t.edge.app.request('/graphql', hello())]) {
+      assert.equal(res.status, 500);
+      assert.equal(res.headers.get('content-type'), 'application/problem+json');
+      assert.deepEqual(await res.json(), { type: 'about:blank', title: 'Internal Server Error', status: 500 });
+    }
+    assert.equal(t.logs.filter((l) => l.includes('boom in the route')).length, 2);
+    assert.equal(await metric(t, 'meridian_edge_requests_total{route="/graphql",status="500"}'), 2);
+  });
+
+  it('other methods, and paths that only resemble /graphql, are the app’s to answer', async () => {
+    const t = testEdge();
+    assert.equal((await t.request('/graphql', { method: 'PUT', body: '{}' })).status, 404);
+    assert.equal((await t.request('/graphql/', hello())).status, 404);
+    assert.equal((await t.request('/graphqlx', hello())).status, 404);
+    const escaped = await t.request('/%67raphql', hello());
+    assert.equal(escaped.status, 200, 'Hono decodes the path: the same route answers');
+    assert.deepEqual(await escaped.json(), { data: { hello: 'from east' } });
+    const [path, init] = getGraphQL(HELLO);
+    // HEAD is not GraphQL over HTTP's: the app hands it to the GET route, which refuses it.
+    const head = await t.request(path, { ...init, method: 'HEAD' });
+    assert.equal(head.status, 405);
+    assert.equal((await t.edge.app.request(path, { ...init, method: 'HEAD' })).status, 405);
+    assert.equal(await metric(t, 'meridian_edge_requests_total{route="/graphql",status="200"}'), 1);
+  });
+
+  it('isGraphQLPath: the exact path, with or without a query or fragment', () => {
+    for (const url of [
+      'http://h/graphql',
+      'http://h:8080/graphql?query=x',
+      'https://h/graphql#f',
+      'http://h/graphql?',
+    ]) {
+      assert.equal(isGraphQLPath(url), true, url);
+    }
+    for (const url of [
+      'http://h/graphql/',
+      'http://h/graphqlx',
+      'http://h/api/graphql',
+      'http://h/',
+      'http://h',
+      'http://h/Graphql',
+    ]) {
+      assert.equal(isGraphQLPath(url), false, url);
+    }
   });
 });
 

@@ -25,8 +25,8 @@ import { proxySse } from './routing/sse-proxy.ts';
 import { relayEvents, type WebSocketConstructor, type WebSocketUpgrader } from './routing/ws-proxy.ts';
 
 export interface EdgeDeps {
-  /** The client's address from the runtime's connection info (anonymous rate limits). */
-  readonly clientIp: (req: Request, c: unknown) => string | undefined;
+  /** The client's address from the runtime's connection info, its second fetch argument (anonymous rate limits). */
+  readonly clientIp: (req: Request, env: unknown) => string | undefined;
   readonly rateLimitStore: RateLimitStore;
   /** A fallback store for when the shared one fails (per-instance limits instead of none). */
   readonly fallbackStore?: RateLimitStore;
@@ -47,9 +47,30 @@ export interface EdgeDeps {
 
 export interface Edge {
   readonly app: Hono;
+  /**
+   * What the runtimes serve: `app.fetch`, except that GET and POST /graphql go straight to their
+   * route (same handler, metrics and error answer as through the app). Hono's dispatch (its
+   * context, middleware chain and router) costs about 1.3 µs a request on Deno, of the 20–25 µs
+   * a cache hit costs; skipping it gave Deno's hits 2–6% more throughput (A/B, 3 Dec). `env` is
+   * the runtime's (Deno's ServeHandlerInfo, @hono/node-server's bindings), passed to `clientIp`.
+   */
+  fetch(req: Request, env?: unknown): Promise<Response>;
   /** Starts health checks and purge subscriptions; idempotent until stop(). */
   start(): void;
   stop(): Promise<void>;
+}
+
+const GRAPHQL_PATH = '/graphql';
+
+/**
+ * Whether an absolute URL's path is exactly /graphql, read without a URL object. A path Hono
+ * would decode to it (percent-escapes) is not: it goes through the app, to the same route.
+ */
+export function isGraphQLPath(url: string): boolean {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0 || !url.startsWith(GRAPHQL_PATH, start)) return false;
+  const end = start + GRAPHQL_PATH.length;
+  return end === url.length || url[end] === '?' || url[end] === '#';
 }
 
 /** A purge-stream token: configured, or (development only) minted from the dev issuer. */
@@ -120,11 +141,8 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
   const app = new Hono();
   // Series handles by route and status, resolved once: label sets are few, requests are many.
   const observed = new Map<string, { count: () => void; time: (seconds: number) => void }>();
-  app.use(async function observe(c, next) {
-    const t0 = performance.now();
-    await next();
-    const route = c.req.routePath || 'unmatched';
-    const status = c.res.status;
+  /** Counts an answer by route and status and times it by route (the golden signals of /metrics). */
+  function record(route: string, status: number, startedAt: number): void {
     const id = `${status} ${route}`;
     let series = observed.get(id);
     if (series === undefined) {
@@ -135,11 +153,22 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
       observed.set(id, series);
     }
     series.count();
-    series.time((performance.now() - t0) / 1000);
+    series.time((performance.now() - startedAt) / 1000);
+  }
+  app.use(async function observe(c, next) {
+    const t0 = performance.now();
+    await next();
+    record(c.req.routePath || 'unmatched', c.res.status, t0);
   });
+  const graphql = (req: Request, env: unknown) => graphqlRoute(req, deps.clientIp(req, env));
+  const failed = (err: Error) => {
+    log(`edge: ${err.stack ?? err.message}`);
+    return problemResponse(500, 'Internal Server Error');
+  };
   app.get('/health', (c) => c.json({ status: 'ok', regions: router.status().regions }));
   app.get('/metrics', () => new Response(metrics.render(), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE } }));
-  app.on(['GET', 'POST'], '/graphql', (c) => graphqlRoute(c.req.raw, deps.clientIp(c.req.raw, c)));
+  // The same route as Edge.fetch's direct one: the app is complete on its own (tests, mounting).
+  app.on(['GET', 'POST'], GRAPHQL_PATH, (c) => graphql(c.req.raw, c.env));
   app.get('/v1/stream', async (c) => {
     const choice = router.choose({ hint: c.req.header('x-meridian-region') ?? null });
     if (!choice.region) return problemResponse(503, 'No region available', 'no healthy region can serve the stream');
@@ -220,13 +249,26 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     );
   }
   app.notFound(() => problemResponse(404, 'Not Found'));
-  app.onError((err) => {
-    log(`edge: ${err.stack ?? err.message}`);
-    return problemResponse(500, 'Internal Server Error');
-  });
+  app.onError(failed);
+
+  /** GET and POST /graphql straight to the route, as Hono would route them; the rest through Hono. */
+  async function graphqlFirst(req: Request, env?: unknown): Promise<Response> {
+    const method = req.method;
+    if ((method !== 'GET' && method !== 'POST') || !isGraphQLPath(req.url)) return app.fetch(req, env);
+    const t0 = performance.now();
+    let res: Response;
+    try {
+      res = await graphql(req, env);
+    } catch (err) {
+      res = failed(err as Error);
+    }
+    record(GRAPHQL_PATH, res.status, t0);
+    return res;
+  }
 
   return {
     app,
+    fetch: graphqlFirst,
     start() {
       router.start();
       // Idempotent like the router: a second subscriber would be one that stop() never closes.

@@ -19,7 +19,7 @@ export interface BootedEdge {
 /** Builds and starts the edge; throws EdgeConfigError with the variable's name on bad config. */
 export function bootEdge(
   env: Record<string, string | undefined>,
-  clientIp: (req: Request, c: unknown) => string | undefined,
+  clientIp: EdgeDeps['clientIp'],
   runtime: Pick<EdgeDeps, 'upgradeWebSocket' | 'gatewayPost' | 'hitTemplates'> = {},
 ): BootedEdge {
   const config = edgeConfig(env);

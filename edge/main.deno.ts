@@ -1,6 +1,5 @@
 /** The edge on Deno: `deno run --allow-net --allow-env --allow-read edge/main.deno.ts`. */
-import type { Context } from 'hono';
-import { getConnInfo, upgradeWebSocket } from 'hono/deno';
+import { upgradeWebSocket } from 'hono/deno';
 import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
 
@@ -8,10 +7,14 @@ let booted: BootedEdge;
 try {
   // WebSockets (/v1/graphql) through Deno.upgradeWebSocket; its idleTimeout pings clients and drops dead ones.
   // Cache hits clone a per-entry Response: Deno validates every header of a new Response (a hit has nine).
-  booted = bootEdge(Deno.env.toObject(), (_req, c) => getConnInfo(c as Context).remote.address, {
-    upgradeWebSocket,
-    hitTemplates: true,
-  });
+  booted = bootEdge(
+    Deno.env.toObject(),
+    (_req, info) => (info as Deno.ServeHandlerInfo<Deno.NetAddr>).remoteAddr.hostname,
+    {
+      upgradeWebSocket,
+      hitTemplates: true,
+    },
+  );
 } catch (err) {
   if (!(err instanceof EdgeConfigError)) throw err;
   console.error(`edge: invalid configuration — ${err.message}`);
@@ -28,7 +31,7 @@ const server = Deno.serve(
         `edge (deno ${Deno.version.deno}) on http://${hostname}:${port}, nearest ${config.nearest}, writer ${config.writer}`,
       ),
   },
-  (req, info) => edge.app.fetch(req, info),
+  (req, info) => edge.fetch(req, info),
 );
 const shutdown = async () => {
   await server.shutdown();

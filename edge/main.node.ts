@@ -1,7 +1,5 @@
 /** The edge on Node: `node edge/main.node.ts` (environment: see edge/config.ts). */
-import { serve, upgradeWebSocket } from '@hono/node-server';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Context } from 'hono';
+import { type HttpBindings, serve, upgradeWebSocket } from '@hono/node-server';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
@@ -10,7 +8,7 @@ import { appServerSpans, withServerSpans } from './runtime/server-spans.ts';
 
 let booted: BootedEdge;
 try {
-  booted = bootEdge(process.env, (_req, c) => getConnInfo(c as Context).remote.address, {
+  booted = bootEdge(process.env, (_req, env) => (env as HttpBindings).incoming.socket.remoteAddress, {
     upgradeWebSocket,
     gatewayPost: nodeGatewayPost(),
   });
@@ -45,7 +43,7 @@ const keepAlive = setInterval(() => {
 }, 30_000);
 keepAlive.unref();
 // Under infra/telemetry/register.ts the edge makes its own server spans (sampling first).
-const fetchHandler = appServerSpans() ? withServerSpans(edge.app.fetch) : edge.app.fetch;
+const fetchHandler = appServerSpans() ? withServerSpans(edge.fetch) : edge.fetch;
 const server = serve({ fetch: fetchHandler, port: config.port, hostname, websocket: { server: sockets } }, (info) =>
   console.log(
     `edge (node ${process.versions.node}) on http://${hostname}:${info.port}, nearest ${config.nearest}, writer ${config.writer}`,

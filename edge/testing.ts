@@ -335,7 +335,7 @@ export interface TestEdge {
   readonly origin: ScriptedOrigin;
   readonly clock: FakeClock;
   readonly logs: string[];
-  /** `edge.app.request`. */
+  /** A request to `edge.fetch` (what the runtimes serve): `path` is relative to http://localhost. */
   request(path: string, init?: RequestInit): Promise<Response>;
   /** Starts health checks and purge streams, and resolves once both regions were checked. */
   start(): Promise<void>;
@@ -354,7 +354,7 @@ export function testEdge(
     origin?: ScriptedOrigin;
     fastPath?: boolean;
     hitTemplates?: boolean;
-    deps?: Pick<EdgeDeps, 'upgradeWebSocket' | 'WebSocket'>;
+    deps?: Partial<Pick<EdgeDeps, 'upgradeWebSocket' | 'WebSocket' | 'clientIp'>>;
   } = {},
 ): TestEdge {
   const origin = opts.origin ?? scriptedOrigin();
@@ -377,7 +377,8 @@ export function testEdge(
     origin,
     clock,
     logs,
-    request: (path, init) => Promise.resolve(edge.app.request(path, init)),
+    request: (path, init) =>
+      edge.fetch(new Request(/^https?:\/\//.test(path) ? path : `http://localhost${path}`, init)),
     async start() {
       edge.start();
       await eventually(async () => {

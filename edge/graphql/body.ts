@@ -14,7 +14,8 @@ export function payloadTooLargeMessage(maxBytes: number): string {
 
 /** Reads at most `max` bytes of the body; undefined when it is longer (the rest is not read). */
 export async function readBodyWithin(request: Request, max: number): Promise<Uint8Array | undefined> {
-  const declared = Number(request.headers.get('content-length'));
+  const length = request.headers.get('content-length');
+  const declared = Number(length);
   if (declared > max) {
     await request.body?.cancel().catch(() => {});
     return undefined;
@@ -23,7 +24,7 @@ export async function readBodyWithin(request: Request, max: number): Promise<Uin
   // by that length, so reading it whole is bounded, and much cheaper than a chunk loop (on
   // @hono/node-server it reads the socket directly; even touching `request.body` would build a
   // web stream for it first).
-  if (declared >= 0 && request.headers.get('content-length') !== null && !request.headers.has('transfer-encoding')) {
+  if (length !== null && declared >= 0 && !request.headers.has('transfer-encoding')) {
     const whole = new Uint8Array(await request.arrayBuffer());
     return whole.byteLength <= max ? whole : undefined;
   }
