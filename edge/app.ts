@@ -1,7 +1,8 @@
 /**
  * The edge worker as one Hono app on web-standard APIs only. The runtime entry points
  * (main.deno.ts, main.node.ts) build the config from their environment, supply the
- * runtime-specific ports (client address, rate-limit store) and serve `Edge.fetch` (the app, with /graphql taken first).
+ * runtime-specific ports (client address, rate-limit store) and serve `Edge.fetch` (the app, with
+ * /graphql taken first).
  */
 import { Hono } from 'hono';
 import { createEdgeAuth, wwwAuthenticate } from './auth/jwt.ts';
