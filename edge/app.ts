@@ -23,6 +23,7 @@ import { opsRoutes } from './routing/ops.ts';
 import { problemResponse } from './routing/problem.ts';
 import { createRegionRouter, REGION_NAMES } from './routing/region-router.ts';
 import { proxySse } from './routing/sse-proxy.ts';
+import { pathOf } from './routing/url-path.ts';
 import { relayEvents, type WebSocketConstructor, type WebSocketUpgrader } from './routing/ws-proxy.ts';
 
 export interface EdgeDeps {
@@ -64,14 +65,11 @@ export interface Edge {
 const GRAPHQL_PATH = '/graphql';
 
 /**
- * Whether an absolute URL's path is exactly /graphql, read without a URL object. A path Hono
- * would decode to it (percent-escapes) is not: it goes through the app, to the same route.
+ * Whether an absolute URL's path is exactly /graphql. A path Hono would decode to it
+ * (percent-escapes) is not: it goes through the app, to the same route.
  */
 export function isGraphQLPath(url: string): boolean {
-  const start = url.indexOf('/', url.indexOf('//') + 2);
-  if (start < 0 || !url.startsWith(GRAPHQL_PATH, start)) return false;
-  const end = start + GRAPHQL_PATH.length;
-  return end === url.length || url[end] === '?' || url[end] === '#';
+  return pathOf(url) === GRAPHQL_PATH;
 }
 
 /** A purge-stream token: configured, or (development only) minted from the dev issuer. */

@@ -24,6 +24,7 @@ import {
   type TextMapGetter,
   trace,
 } from '@opentelemetry/api';
+import { pathOf } from '../routing/url-path.ts';
 
 const headersGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
@@ -40,12 +41,6 @@ const UNTRACED_PATHS = /^\/(health|ready|metrics)\b/;
  */
 export function appServerSpans(): boolean {
   return globalThis.process?.env?.MERIDIAN_OTEL_HTTP_SERVER_SPANS === 'app';
-}
-
-/** The path of an absolute URL, without building a URL object. */
-function pathOf(url: string): string {
-  const start = url.indexOf('/', url.indexOf('//') + 2);
-  return start < 0 ? '/' : url.slice(start);
 }
 
 /** The caller's trace context, when it sent one. */
@@ -115,9 +110,7 @@ function recorded(
   req: Request,
   run: () => Response | Promise<Response>,
 ): Response | Promise<Response> {
-  const path = pathOf(req.url);
-  const query = path.indexOf('?');
-  const urlPath = query < 0 ? path : path.slice(0, query);
+  const urlPath = pathOf(req.url);
   const { scheme, host } = originOf(req.url);
   span.updateName(`${req.method} ${urlPath}`);
   span.setAttributes({
