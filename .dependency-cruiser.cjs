@@ -27,7 +27,8 @@ module.exports = {
       comment:
         'Outside edge/, production code may import from edge/ only what both ends must apply alike: the ' +
         'one web-standard JWT verifier (edge/auth/) and the GraphQL request limits and cost estimator ' +
-        '(edge/graphql/limits, cost, operation, body, media-type). Tests may reach other edge modules to ' +
+        '(edge/graphql/limits, cost, operation, body, media-type), the metrics text, and the tracing pieces ' +
+        'every process shares (edge/runtime: server spans, head sampling, tracing settings). Tests may reach other edge modules to ' +
         'check both ends of a wire (regions/host/feeds.test.ts drives the edge purge subscriber).',
       severity: 'error',
       from: { pathNot: ['^edge/', '\\.test\\.ts$'] },
@@ -37,7 +38,7 @@ module.exports = {
           '^edge/auth/',
           '^edge/graphql/(limits|cost|operation|body|media-type)\\.ts$',
           '^edge/metrics/metrics\\.ts$',
-          '^edge/runtime/server-spans\\.ts$',
+          '^edge/runtime/(server-spans|head-sampling|quiet-tracer|tracing-settings)\\.ts$',
         ],
       },
     },
@@ -49,10 +50,16 @@ module.exports = {
     },
     {
       name: 'infra-below-composition',
-      comment: 'infra/ adapters never reach up into composition roots or protocol layers.',
+      comment:
+        'infra/ adapters never reach up into composition roots or protocol layers. The one exception: ' +
+        'infra/telemetry starts the same tracing the edge starts on Deno, from the leaf modules the edge ' +
+        'keeps for both (it may use nothing else of ours, so they live there).',
       severity: 'error',
       from: { path: '^infra/' },
-      to: { path: '^(edge|subgraphs|bridges|regions|e2e)/' },
+      to: {
+        path: '^(edge|subgraphs|bridges|regions|e2e)/',
+        pathNot: '^edge/runtime/(head-sampling|quiet-tracer|tracing-settings)\\.ts$',
+      },
     },
     {
       name: 'subgraphs-and-bridges-not-into-roots',

@@ -2,9 +2,20 @@
 import { upgradeWebSocket } from 'hono/deno';
 import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
+import { fetchGatewayPost } from './origin.ts';
+import { withServerSpans } from './runtime/server-spans.ts';
+import { tracedGatewayPost } from './runtime/traced-gateway-post.ts';
+import { type EdgeTracing, startEdgeTracing } from './runtime/tracing.deno.ts';
 
 let booted: BootedEdge;
+let tracing: EdgeTracing | undefined;
 try {
+  // OpenTelemetry when an OTLP endpoint is configured (runtime/tracing.deno.ts), before the edge is built.
+  try {
+    tracing = startEdgeTracing(Deno.env.toObject());
+  } catch (err) {
+    throw new EdgeConfigError((err as Error).message);
+  }
   // WebSockets (/v1/graphql) through Deno.upgradeWebSocket; its idleTimeout pings clients and drops dead ones.
   // Cache hits clone a per-entry Response: Deno validates every header of a new Response (a hit has nine).
   booted = bootEdge(
@@ -13,6 +24,8 @@ try {
     {
       upgradeWebSocket,
       hitTemplates: true,
+      // Traced, the calls to the regions are CLIENT spans carrying the trace (Deno's fetch is not instrumented).
+      ...(tracing ? { gatewayPost: tracedGatewayPost(fetchGatewayPost(fetch)) } : {}),
     },
   );
 } catch (err) {
@@ -31,11 +44,13 @@ const server = Deno.serve(
         `edge (deno ${Deno.version.deno}) on http://${hostname}:${port}, nearest ${config.nearest}, writer ${config.writer}`,
       ),
   },
-  (req, info) => edge.fetch(req, info),
+  // Traced, each request runs in a SERVER span, sampling decided first (runtime/server-spans.ts).
+  tracing ? withServerSpans(edge.fetch, { enterUnsampled: false }) : edge.fetch,
 );
 const shutdown = async () => {
   await server.shutdown();
   await booted.close();
+  await tracing?.shutdown();
   Deno.exit(0);
 };
 Deno.addSignalListener('SIGINT', () => void shutdown());

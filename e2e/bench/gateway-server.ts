@@ -57,10 +57,10 @@ gateway.app.get('/health', (c) => c.text('ok'));
 // Under register.ts the gateway makes its own server spans, as regions/host/http.ts does.
 const spans = (await import(from('edge/runtime/server-spans.ts'))) as {
   appServerSpans?: () => boolean;
-  withServerSpans: (h: Hono['fetch'], tracerName?: string) => Hono['fetch'];
+  withServerSpans: (h: Hono['fetch'], opts?: { tracerName?: string }) => Hono['fetch'];
 };
 const fetch = spans.appServerSpans?.()
-  ? spans.withServerSpans(gateway.app.fetch, 'meridian-region')
+  ? spans.withServerSpans(gateway.app.fetch, { tracerName: 'meridian-region' })
   : gateway.app.fetch;
 const server = serve({ fetch, port: Number(env('BENCH_PORT')), hostname: '127.0.0.1' });
 process.once('SIGTERM', () => {

@@ -4,13 +4,14 @@
  *   untraced vs `--import infra/telemetry/register.ts` sampling 10% of new traces (what
  *   production ships: MERIDIAN_OTEL_SAMPLE_RATIO defaults to 0.1 there) and 100%, exporting
  *   OTLP/JSON to a receiver;
- * - the edge on Deno, cache hits: untraced vs Deno's built-in OpenTelemetry (OTEL_DENO) exporting
- *   to the same receiver, sampling 10% (as shipped: OTEL_TRACES_SAMPLER=parentbased_traceidratio)
- *   and 100%; the edge on Node untraced vs the SDK at 10%. Under the SDK every Node server makes
- *   its own server spans, sampling first (edge/runtime/server-spans.ts);
+ * - the edge on Deno, cache hits: untraced vs the edge's own tracing with OpenTelemetry's JS SDK
+ *   (edge/runtime/tracing.deno.ts, as shipped) sampling 10% and 100%, and vs Deno's built-in
+ *   OpenTelemetry (MERIDIAN_EDGE_DENO_OTEL=builtin: OTEL_DENO, parentbased_traceidratio) at 10%;
+ *   the edge on Node untraced vs the SDK at 10%. Both edges make their own server spans,
+ *   sampling first (edge/runtime/server-spans.ts);
  * - what Deno's built-in OpenTelemetry costs by itself: a bare Hono handler on Deno (no Meridian
- *   code, bare-hono.ts) answering with the edge's bytes, untraced vs traced at 10% and with every
- *   trace dropped (OTEL_TRACES_SAMPLER=always_off: the runtime's per-request floor);
+ *   code, bare-hono.ts) answering with the edge's bytes, untraced vs traced with every trace
+ *   dropped (OTEL_TRACES_SAMPLER=always_off: the runtime's per-request floor);
  * - the gateway also traced at 0% (every request unsampled: the fixed cost of the SDK).
  * Load from `wrk` at 32 connections, three interleaved rounds, ratios against the untraced
  * server of each case. Goal: traced (as shipped) ≥ 0.9× untraced. BENCH_DURATION_S (4), BENCH_ROUNDS (3).
@@ -83,16 +84,16 @@ try {
   const gwAll = await gateway({ ratio: '1' });
   const gwNone = await gateway({ ratio: '0' });
   const denoOff = await startEdge('deno', { ...edgeEnv, ...untraced });
-  const denoShipped = await startEdge('deno', {
-    ...edgeEnv,
-    ...denoTelemetryEnv(otel('meridian-edge', '0.1'), 'meridian-edge'),
-  });
-  const denoAll = await startEdge('deno', {
-    ...edgeEnv,
-    ...denoTelemetryEnv(otel('meridian-edge', '1'), 'meridian-edge'),
-  });
+  // The Deno edge's environment as the launchers make it (infra/telemetry/launch.ts).
+  const denoTraced = (ratio: string, extra: Record<string, string> = {}) => {
+    const env = { ...otel('meridian-edge', ratio), ...extra };
+    return { ...edgeEnv, ...env, ...denoTelemetryEnv(env, 'meridian-edge') };
+  };
+  const denoShipped = await startEdge('deno', denoTraced('0.1'));
+  const denoAll = await startEdge('deno', denoTraced('1'));
+  const denoBuiltin = await startEdge('deno', denoTraced('0.1', { MERIDIAN_EDGE_DENO_OTEL: 'builtin' }));
   const nodeOff = await startEdge('node', { ...edgeEnv, ...untraced });
-  servers.push(gwOff, gwShipped, gwAll, gwNone, denoOff, denoShipped, denoAll, nodeOff);
+  servers.push(gwOff, gwShipped, gwAll, gwNone, denoOff, denoShipped, denoAll, denoBuiltin, nodeOff);
   // The Node edge with the SDK: the edge's Node entry point under register.ts.
   const nodeOnPort = await freePort();
   const nodeOn = await startServer({
@@ -123,15 +124,17 @@ try {
   });
   // Warm the edges' caches (the hit is what is measured there).
   let hitBody = '';
-  for (const s of [denoOff, denoShipped, denoAll, nodeOff, nodeOn]) {
+  for (const s of [denoOff, denoShipped, denoAll, denoBuiltin, nodeOff, nodeOn]) {
     const res = await fetch(`${s.url}/graphql`, { method: 'POST', headers: request.headers, body: request.body });
     hitBody = await res.text();
   }
-  const denoTraced = denoTelemetryEnv(otel('meridian-bare-hono', '0.1'), 'meridian-bare-hono');
+  const bareBuiltin = denoTelemetryEnv(
+    { ...otel('meridian-bare-hono', '0.1'), MERIDIAN_EDGE_DENO_OTEL: 'builtin' },
+    'meridian-bare-hono',
+  );
   const bareOff = await startBareHono('deno', hitBody);
-  const bareShipped = await startBareHono('deno', hitBody, denoTraced);
-  const bareFloor = await startBareHono('deno', hitBody, { ...denoTraced, OTEL_TRACES_SAMPLER: 'always_off' });
-  servers.push(bareOff, bareShipped, bareFloor);
+  const bareFloor = await startBareHono('deno', hitBody, { ...bareBuiltin, OTEL_TRACES_SAMPLER: 'always_off' });
+  servers.push(bareOff, bareFloor);
   const cases: Case[] = [
     {
       name: 'region gateway, authenticated c32',
@@ -150,16 +153,13 @@ try {
         target('untraced', denoOff),
         target('traced, 10% sampled', denoShipped),
         target('traced, 100% sampled', denoAll),
+        target("Deno's built-in, 10% sampled", denoBuiltin),
       ],
     },
     {
       name: 'bare Hono on Deno (no Meridian code) c32',
-      goal: "Deno's own cost, the floor under the edge's",
-      targets: [
-        target('untraced', bareOff),
-        target('traced, 10% sampled', bareShipped),
-        target('traced, none sampled', bareFloor),
-      ],
+      goal: "Deno's built-in cost with nothing sampled, the floor under an edge traced that way",
+      targets: [target('untraced', bareOff), target("Deno's built-in, none sampled", bareFloor)],
     },
     {
       name: 'edge on Node, cache hit c32',

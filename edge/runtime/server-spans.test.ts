@@ -1,4 +1,4 @@
-/** The Node edge's own server spans, recorded by the OpenTelemetry SDK's in-memory exporter. */
+/** The edge's own server spans (Node and Deno), recorded by the OpenTelemetry SDK's in-memory exporter. */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import {
@@ -53,13 +53,14 @@ describe('edge server spans (sampling first)', () => {
   beforeEach(() => exporter.reset());
 
   /** A handler that remembers the span context it ran under. */
-  function recording(status = 200) {
-    const seen: { ctx?: SpanContext } = {};
+  function recording(status = 200, opts: Parameters<typeof withServerSpans>[1] = {}) {
+    const seen: { ctx?: SpanContext; ran?: boolean } = {};
     const handler = withServerSpans(async (_req: Request) => {
+      seen.ran = true;
       seen.ctx = trace.getActiveSpan()?.spanContext();
       await Promise.resolve();
       return new Response('ok', { status });
-    });
+    }, opts);
     return { seen, handler };
   }
   const req = (traceparent?: string) =>
@@ -107,6 +108,37 @@ describe('edge server spans (sampling first)', () => {
     const [span] = exporter.getFinishedSpans();
     assert.equal(span?.parentSpanContext, undefined, 'a root span');
     assert.equal(kept.seen.ctx?.traceFlags, TraceFlags.SAMPLED);
+  });
+
+  it('enterUnsampled off (the edge on Deno): an unsampled request runs with no span active; a sampled one as before', async () => {
+    const opts = { enterUnsampled: false };
+    ratio = 0;
+    for (const traceparent of [undefined, UNSAMPLED]) {
+      const dropped = recording(200, opts);
+      assert.equal((await dropped.handler(req(traceparent))).status, 200);
+      assert.equal(dropped.seen.ran, true);
+      assert.equal(dropped.seen.ctx, undefined, `no span active (traceparent ${traceparent})`);
+    }
+    assert.deepEqual(exporter.getFinishedSpans(), []);
+    const answer = new Response('hit');
+    assert.equal(
+      withServerSpans((_req: Request) => answer, opts)(req()),
+      answer,
+      'a synchronous answer stays synchronous',
+    );
+
+    for (const [r, traceparent] of [
+      [1, undefined],
+      [0, SAMPLED],
+    ] as const) {
+      ratio = r;
+      exporter.reset();
+      const kept = recording(200, opts);
+      await kept.handler(req(traceparent));
+      const [span] = exporter.getFinishedSpans();
+      assert.ok(span, `recorded (ratio ${r}, traceparent ${traceparent})`);
+      assert.equal(kept.seen.ctx?.spanId, span.spanContext().spanId, 'the handler runs inside the span');
+    }
   });
 
   it('probes and scrapes (/health, /ready, /metrics) are not traced; other paths are', async () => {

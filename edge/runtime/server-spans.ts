@@ -1,17 +1,18 @@
 /**
- * Server spans made by the application itself, for the Node processes: the edge on Node and the
- * regions (regions/host/http.ts; raw node:http servers: infra/telemetry/node-server-spans.ts).
+ * Server spans made by the application itself: the edge (on Node and on Deno) and the regions
+ * (regions/host/http.ts; raw node:http servers: infra/telemetry/node-server-spans.ts).
  * The http instrumentation makes one for every request and does its work (attributes, context
  * binding of the request's and the response's listeners) before the sampler decides; on an edge
  * cache hit that costs more than the hit, and at the gateway about a tenth of a request.
  * Here the span is started first and everything else happens only when it is recorded: an
  * unsampled request pays for a span id, the sampler and one context switch. The context is
- * always entered, sampled or not, so the origin call carries the decision downstream (a
- * traceparent with the sampled flag off keeps the regions from starting traces of their own).
+ * entered, sampled or not (unless `enterUnsampled` is off), so the origin call carries the
+ * decision downstream (a traceparent with the sampled flag off keeps the regions from starting
+ * traces of their own).
  *
- * Deno's built-in OpenTelemetry makes these spans natively. In Node processes they are made only
- * under infra/telemetry/register.ts, which leaves incoming requests to the application
- * (`appServerSpans()`).
+ * In Node processes they are made only under infra/telemetry/register.ts, which leaves incoming
+ * requests to the application (`appServerSpans()`); the edge on Deno makes them under
+ * tracing.deno.ts (Deno's built-in OpenTelemetry, when chosen instead, makes its own natively).
  */
 import {
   type Context,
@@ -48,6 +49,20 @@ function parentOf(req: Request): Context {
   return req.headers.has('traceparent') ? propagation.extract(ROOT_CONTEXT, req.headers, headersGetter) : ROOT_CONTEXT;
 }
 
+export interface ServerSpanOptions {
+  /** The tracer's name: `meridian-edge` unless told. */
+  readonly tracerName?: string;
+  /**
+   * Whether an unsampled request runs inside its unsampled span's context (the default), so that
+   * the runtime's instrumentation sends the decision with its outgoing calls. False where entering a
+   * context costs more than that is worth: the edge on Deno, whose AsyncLocalStorage copies the
+   * context map and keys a WeakMap on every entry (8% of a cache hit's throughput with nothing
+   * sampled; 1.01× untraced without it, 3 Dec). There the request runs with no span active, and
+   * its calls to the regions send an unsampled traceparent of their own (traced-gateway-post.ts).
+   */
+  readonly enterUnsampled?: boolean;
+}
+
 /**
  * Wraps a fetch handler so that each request runs inside a SERVER span (recorded when sampled).
  * Unsampled, the handler's own result is returned as is, without a promise of the wrapper's: a
@@ -56,16 +71,19 @@ function parentOf(req: Request): Context {
  */
 export function withServerSpans<A extends unknown[]>(
   handler: (req: Request, ...rest: A) => Response | Promise<Response>,
-  tracerName = 'meridian-edge',
+  opts: ServerSpanOptions = {},
 ): (req: Request, ...rest: A) => Response | Promise<Response> {
-  const tracer = trace.getTracer(tracerName);
+  const tracer = trace.getTracer(opts.tracerName ?? 'meridian-edge');
+  const enterUnsampled = opts.enterUnsampled ?? true;
   return (req, ...rest) => {
     if (UNTRACED_PATHS.test(pathOf(req.url))) return handler(req, ...rest);
     const parent = parentOf(req);
     const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
-    const active = trace.setSpan(parent, span);
-    if (!span.isRecording()) return context.with(active, () => handler(req, ...rest));
-    return recorded(span, active, req, () => handler(req, ...rest));
+    if (!span.isRecording())
+      return enterUnsampled
+        ? context.with(trace.setSpan(parent, span), () => handler(req, ...rest))
+        : handler(req, ...rest);
+    return recorded(span, trace.setSpan(parent, span), req, () => handler(req, ...rest));
   };
 }
 

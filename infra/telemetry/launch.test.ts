@@ -1,19 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { denoTelemetryEnv, nodeTelemetryArgs, sampleRatio } from './launch.ts';
+import { denoTelemetryEnv, nodeTelemetryArgs } from './launch.ts';
 
 describe('telemetry launch settings', () => {
-  it('samples every new trace in development and one in ten in production, unless told', () => {
-    assert.equal(sampleRatio({}), 1);
-    assert.equal(sampleRatio({ NODE_ENV: 'production' }), 0.1);
-    assert.equal(sampleRatio({ NODE_ENV: 'production', MERIDIAN_OTEL_SAMPLE_RATIO: '0.25' }), 0.25);
-    assert.equal(sampleRatio({ MERIDIAN_OTEL_SAMPLE_RATIO: '0' }), 0);
-    for (const bad of ['1.5', '-0.1', 'half', 'NaN'])
-      assert.throws(() => sampleRatio({ MERIDIAN_OTEL_SAMPLE_RATIO: bad }), /MERIDIAN_OTEL_SAMPLE_RATIO/);
+  it('the Deno edge traces itself from the same variables as the Node processes; it only gets its name', () => {
+    assert.deepEqual(denoTelemetryEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, 'e'), {
+      OTEL_SERVICE_NAME: 'e',
+    });
+    assert.deepEqual(
+      denoTelemetryEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', OTEL_SERVICE_NAME: 'mine' }, 'e'),
+      { OTEL_SERVICE_NAME: 'mine' },
+    );
   });
 
-  it('the Deno edge samples parent-based at the same ratio, exports OTLP/JSON, and keeps its metrics off', () => {
-    const env = denoTelemetryEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318', NODE_ENV: 'production' }, 'e');
+  it("with Deno's built-in chosen: parent-based at the same ratio, OTLP/JSON, its metrics off", () => {
+    const env = denoTelemetryEnv(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',
+        NODE_ENV: 'production',
+        MERIDIAN_EDGE_DENO_OTEL: 'builtin',
+      },
+      'e',
+    );
     assert.deepEqual(env, {
       OTEL_DENO: 'true',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318',

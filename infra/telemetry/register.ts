@@ -18,15 +18,12 @@
 import { register } from 'node:module';
 import path from 'node:path';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
-import { sampleRatio } from './launch.ts';
+import { sampleRatio, tracesEndpoint } from '../../edge/runtime/tracing-settings.ts';
 import { startTelemetry } from './otel.ts';
 
 function exporterFromEnv(env: NodeJS.ProcessEnv) {
-  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
-  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  if (traces) return { kind: 'otlp' as const, url: traces };
-  if (base) return { kind: 'otlp' as const, url: `${base.replace(/\/+$/, '')}/v1/traces` };
-  return { kind: 'none' as const };
+  const url = tracesEndpoint(env);
+  return url ? { kind: 'otlp' as const, url } : { kind: 'none' as const };
 }
 
 function ratio(env: NodeJS.ProcessEnv): number {

@@ -103,21 +103,26 @@ export interface Cluster {
 
 /**
  * Starts the provider, both regions and two edges; `regionEnv` adds settings per region;
- * `otlpEndpoint` turns tracing on in every process (Node: register.ts; Deno: its own
- * OpenTelemetry), every new trace sampled, exported there.
+ * `otlpEndpoint` turns tracing on in every process (Node: register.ts; the Deno edge: the same SDK,
+ * edge/runtime/tracing.deno.ts), every new trace sampled, exported there, and adds a third edge
+ * on Deno's built-in OpenTelemetry (`edge-deno-builtin`).
  */
 export async function startCluster(opts: {
   readonly regionEnv?: (region: Region) => Record<string, string>;
   readonly otlpEndpoint?: string;
   readonly log: (line: string) => void;
 }): Promise<Cluster> {
-  const traced = (service: string): { args: string[]; env: Record<string, string> } => {
+  const traced = (
+    service: string,
+    extra: Record<string, string> = {},
+  ): { args: string[]; env: Record<string, string> } => {
     if (opts.otlpEndpoint === undefined) return { args: [], env: { MERIDIAN_OTEL: 'off' } };
     const env = {
       OTEL_EXPORTER_OTLP_ENDPOINT: opts.otlpEndpoint,
       OTEL_SERVICE_NAME: service,
       MERIDIAN_OTEL_SAMPLE_RATIO: '1',
       OTEL_BSP_SCHEDULE_DELAY: '500',
+      ...extra,
     };
     return { args: nodeTelemetryArgs(env), env: { ...env, ...denoTelemetryEnv(env, service) } };
   };
@@ -189,12 +194,17 @@ export async function startCluster(opts: {
       MERIDIAN_EDGE_TENANT_LIMIT_REFILL_PER_SECOND: '1000000',
     };
     const edges: Array<{ name: string; url: string }> = [];
-    for (const [name, command, args] of [
-      ['edge-deno', DENO, ['run', '--allow-net', '--allow-env', '--allow-read', '--no-check', 'edge/main.deno.ts']],
-      ['edge-node', NODE, ['edge/main.node.ts']],
-    ] as const) {
+    const deno = ['run', '--allow-net', '--allow-env', '--allow-read', '--no-check', 'edge/main.deno.ts'];
+    const edgeKinds: Array<readonly [string, string, readonly string[], Record<string, string>]> = [
+      ['edge-deno', DENO, deno, {}],
+      ['edge-node', NODE, ['edge/main.node.ts'], {}],
+    ];
+    // Traced, a third edge runs with Deno's built-in OpenTelemetry (the other choice on Deno).
+    if (opts.otlpEndpoint !== undefined)
+      edgeKinds.push(['edge-deno-builtin', DENO, deno, { MERIDIAN_EDGE_DENO_OTEL: 'builtin' }]);
+    for (const [name, command, args, extra] of edgeKinds) {
       const port = await freePort();
-      const trace = traced(`meridian-${name}`);
+      const trace = traced(`meridian-${name}`, extra);
       const proc = run(name, command, command === NODE ? [...trace.args, ...args] : [...args], {
         ...edgeEnv,
         ...trace.env,

@@ -23,7 +23,7 @@ export async function listen(
 ): Promise<Listening> {
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     // Under the SDK (infra/telemetry/register.ts) each request runs in a server span of our own, sampling first.
-    const handler = appServerSpans() ? withServerSpans(fetch, 'meridian-region') : fetch;
+    const handler = appServerSpans() ? withServerSpans(fetch, { tracerName: 'meridian-region' }) : fetch;
     const s = serve({ fetch: handler, port, hostname: host }, () => resolve(s));
     s.once('error', reject);
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { batchOptions } from './otel.ts';
+import { batchOptions, sampleRatio, tracesEndpoint } from './tracing-settings.ts';
 
 describe('the batch span processor settings', () => {
   it('batches of 128 spans at least every 200 ms by default, queue 2,048, export timeout 30 s', () => {
@@ -31,5 +31,29 @@ describe('the batch span processor settings', () => {
         () => batchOptions({ OTEL_BSP_MAX_EXPORT_BATCH_SIZE: bad }),
         new RegExp(`OTEL_BSP_MAX_EXPORT_BATCH_SIZE: "${bad.replace('.', '\\.')}" is not a positive integer`),
       );
+  });
+});
+
+describe('the sampling ratio and the endpoint', () => {
+  it('samples every new trace in development and one in ten in production, unless told', () => {
+    assert.equal(sampleRatio({}), 1);
+    assert.equal(sampleRatio({ NODE_ENV: 'production' }), 0.1);
+    assert.equal(sampleRatio({ NODE_ENV: 'production', MERIDIAN_OTEL_SAMPLE_RATIO: '0.25' }), 0.25);
+    assert.equal(sampleRatio({ MERIDIAN_OTEL_SAMPLE_RATIO: '0' }), 0);
+    for (const bad of ['1.5', '-0.1', 'half', 'NaN'])
+      assert.throws(() => sampleRatio({ MERIDIAN_OTEL_SAMPLE_RATIO: bad }), /MERIDIAN_OTEL_SAMPLE_RATIO/);
+  });
+
+  it('exports to the traces endpoint, else to the base endpoint with /v1/traces, else nowhere', () => {
+    assert.equal(tracesEndpoint({}), undefined);
+    assert.equal(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: ' ' }), undefined);
+    assert.equal(tracesEndpoint({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318/' }), 'http://c:4318/v1/traces');
+    assert.equal(
+      tracesEndpoint({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://t/x',
+      }),
+      'http://t/x',
+    );
   });
 });

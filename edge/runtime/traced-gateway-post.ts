@@ -1,0 +1,84 @@
+/**
+ * The edge's calls to the region gateways as OpenTelemetry CLIENT spans, for a runtime whose HTTP
+ * client nothing instruments: the edge on Deno under tracing.deno.ts. (On Node the SDK's http
+ * instrumentation makes these spans; under Deno's built-in OpenTelemetry, its fetch does.)
+ *
+ * - The request's span is sampled: a span `POST` with the HTTP client attributes of the semantic
+ *   conventions, its context sent as `traceparent`, the answer's status on it (an error from 500).
+ * - Not sampled: an unsampled traceparent is sent all the same, so the region continues the
+ *   decision instead of starting a trace of its own: the unsampled span's, when one is active; with
+ *   none active (the edge on Deno runs unsampled requests outside any context, server-spans.ts'
+ *   `enterUnsampled`), the caller's own when it is a valid unsampled one (the route forwards it
+ *   then), else a new trace's, not sampled.
+ */
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
+import type { GatewayPost } from '../origin.ts';
+
+function randomHex(bytes: number): string {
+  const buf = crypto.getRandomValues(new Uint8Array(bytes));
+  let hex = '';
+  for (const b of buf) hex += b.toString(16).padStart(2, '0');
+  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
+}
+
+/** `headers` with an unsampled traceparent: the one it has when valid and unsampled, else a new trace's. */
+function withUnsampledTrace(headers: Record<string, string>): Record<string, string> {
+  const caller = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
+  if (caller !== undefined && isSpanContextValid(caller) && !(caller.traceFlags & TraceFlags.SAMPLED)) return headers;
+  const out = { ...headers };
+  propagation.inject(
+    trace.setSpanContext(ROOT_CONTEXT, { traceId: randomHex(16), spanId: randomHex(8), traceFlags: TraceFlags.NONE }),
+    out,
+  );
+  return out;
+}
+
+export function tracedGatewayPost(inner: GatewayPost, tracerName = 'meridian-edge'): GatewayPost {
+  const tracer = trace.getTracer(tracerName);
+  return async (url, req) => {
+    const active = context.active();
+    const parent = trace.getSpan(active);
+    if (parent === undefined) return inner(url, { ...req, headers: withUnsampledTrace(req.headers) });
+    const headers = { ...req.headers };
+    if (!parent.isRecording()) {
+      propagation.inject(active, headers);
+      return inner(url, { ...req, headers });
+    }
+    const target = new URL(url);
+    const span = tracer.startSpan(
+      'POST',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'http.request.method': 'POST',
+          'url.full': url,
+          'server.address': target.hostname,
+          'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
+        },
+      },
+      active,
+    );
+    propagation.inject(trace.setSpan(active, span), headers);
+    try {
+      const answer = await inner(url, { ...req, headers });
+      span.setAttribute('http.response.status_code', answer.status);
+      if (answer.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      return answer;
+    } catch (err) {
+      span.recordException(err as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+      throw err;
+    } finally {
+      span.end();
+    }
+  };
+}
