@@ -1,20 +1,21 @@
 /**
  * What tracing costs: the same servers with OpenTelemetry off and on, in the same run.
+ * - "as shipped" is the production defaults: 10% of new traces, at most 100 new traces a second
+ *   per process (MERIDIAN_OTEL_SAMPLE_RATIO, MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND); beside it,
+ *   10% without the cap, and 100%;
  * - region gateway (gateway-server.ts alone in its process, over east's commerce subgraph):
- *   untraced vs `--import infra/telemetry/register.ts` sampling 10% of new traces (what
- *   production ships: MERIDIAN_OTEL_SAMPLE_RATIO defaults to 0.1 there) and 100%, exporting
- *   OTLP/JSON to a receiver;
+ *   untraced vs `--import infra/telemetry/register.ts`, exporting OTLP/JSON to a receiver;
  * - the edge on Deno, cache hits: untraced vs the edge's own tracing with OpenTelemetry's JS SDK
- *   (edge/runtime/tracing.deno.ts, as shipped) sampling 10% and 100%, and vs Deno's built-in
- *   OpenTelemetry (MERIDIAN_EDGE_DENO_OTEL=builtin: OTEL_DENO, parentbased_traceidratio) at 10%;
- *   the edge on Node untraced vs the SDK at 10%. Both edges make their own server spans,
- *   sampling first (edge/runtime/server-spans.ts);
+ *   (edge/runtime/tracing.deno.ts), and vs Deno's built-in OpenTelemetry
+ *   (MERIDIAN_EDGE_DENO_OTEL=builtin: OTEL_DENO, parentbased_traceidratio, no cap) at 10%; the
+ *   edge on Node untraced vs the SDK. Both edges make their own server spans, sampling first
+ *   (edge/runtime/server-spans.ts);
  * - what Deno's built-in OpenTelemetry costs by itself: a bare Hono handler on Deno (no Meridian
  *   code, bare-hono.ts) answering with the edge's bytes, untraced vs traced with every trace
  *   dropped (OTEL_TRACES_SAMPLER=always_off: the runtime's per-request floor);
  * - the gateway also traced at 0% (every request unsampled: the fixed cost of the SDK).
  * Load from `wrk` at 32 connections, three interleaved rounds, ratios against the untraced
- * server of each case. Goal: traced (as shipped) ≥ 0.9× untraced. BENCH_DURATION_S (4), BENCH_ROUNDS (3).
+ * server of each case. Goal: traced as shipped ≥ 0.9× untraced. BENCH_DURATION_S (4), BENCH_ROUNDS (3).
  */
 import path from 'node:path';
 import { freePort } from '../../infra/adapters/free-port.ts';
@@ -32,11 +33,16 @@ if (!(await haveWrk())) throw new Error('wrk is not installed: run `npm run stac
 
 const QUERY = '{ products(first: 5) { id name price { formatted } } }';
 const receiver = await startOtlpReceiver({ keep: false });
-const otel = (service: string, ratio: string) => ({
+/** Tracing on, sampling `ratio` of new traces, at most `cap` a second (`none`: no cap). */
+const otel = (service: string, ratio: string, cap = 'none') => ({
   OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
   OTEL_SERVICE_NAME: service,
   MERIDIAN_OTEL_SAMPLE_RATIO: ratio,
+  MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND: cap,
 });
+/** The production defaults (edge/runtime/tracing-settings.ts): 10%, at most 100 new traces a second. */
+const SHIPPED = { ratio: '0.1', cap: '100' };
+const GOAL = 'traced as shipped ≥ 0.9× untraced (10% without the cap beside it)';
 const untraced = { MERIDIAN_OTEL: 'off' };
 
 // One region: the gateways front its subgraph, and the edges, measured on cache hits, never
@@ -45,9 +51,9 @@ const untraced = { MERIDIAN_OTEL: 'off' };
 const east = await startRegionProcess('east', { env: untraced });
 const servers: Array<Server | EdgeProcess> = [east];
 
-async function gateway(traced: { ratio: string } | undefined): Promise<Server> {
+async function gateway(traced: { ratio: string; cap?: string } | undefined): Promise<Server> {
   const port = await freePort();
-  const env = traced ? otel('meridian-gateway-bench', traced.ratio) : untraced;
+  const env = traced ? otel('meridian-gateway-bench', traced.ratio, traced.cap) : untraced;
   return startServer({
     command: process.execPath,
     args: [
@@ -80,34 +86,50 @@ for (const policy of ['ANONYMOUS', 'CLIENT', 'TENANT']) {
 
 try {
   const gwOff = await gateway(undefined);
-  const gwShipped = await gateway({ ratio: '0.1' });
+  const gwShipped = await gateway(SHIPPED);
+  const gwTenth = await gateway({ ratio: '0.1' });
   const gwAll = await gateway({ ratio: '1' });
   const gwNone = await gateway({ ratio: '0' });
   const denoOff = await startEdge('deno', { ...edgeEnv, ...untraced });
   // The Deno edge's environment as the launchers make it (infra/telemetry/launch.ts).
-  const denoTraced = (ratio: string, extra: Record<string, string> = {}) => {
-    const env = { ...otel('meridian-edge', ratio), ...extra };
+  const denoTraced = (ratio: string, cap?: string, extra: Record<string, string> = {}) => {
+    const env = { ...otel('meridian-edge', ratio, cap), ...extra };
     return { ...edgeEnv, ...env, ...denoTelemetryEnv(env, 'meridian-edge') };
   };
-  const denoShipped = await startEdge('deno', denoTraced('0.1'));
+  const denoShipped = await startEdge('deno', denoTraced(SHIPPED.ratio, SHIPPED.cap));
+  const denoTenth = await startEdge('deno', denoTraced('0.1'));
   const denoAll = await startEdge('deno', denoTraced('1'));
-  const denoBuiltin = await startEdge('deno', denoTraced('0.1', { MERIDIAN_EDGE_DENO_OTEL: 'builtin' }));
+  // Deno's sampler has no cap: 10% as it ships its own.
+  const denoBuiltin = await startEdge('deno', denoTraced('0.1', undefined, { MERIDIAN_EDGE_DENO_OTEL: 'builtin' }));
   const nodeOff = await startEdge('node', { ...edgeEnv, ...untraced });
-  servers.push(gwOff, gwShipped, gwAll, gwNone, denoOff, denoShipped, denoAll, denoBuiltin, nodeOff);
+  servers.push(
+    gwOff,
+    gwShipped,
+    gwTenth,
+    gwAll,
+    gwNone,
+    denoOff,
+    denoShipped,
+    denoTenth,
+    denoAll,
+    denoBuiltin,
+    nodeOff,
+  );
   // The Node edge with the SDK: the edge's Node entry point under register.ts.
-  const nodeOnPort = await freePort();
-  const nodeOn = await startServer({
-    command: process.execPath,
-    args: [...nodeTelemetryArgs({}), path.join(REPO_ROOT, 'edge/main.node.ts')],
-    port: nodeOnPort,
-    readyPath: '/health',
-    env: {
-      ...edgeEnv,
-      ...otel('meridian-edge-node', '0.1'),
-      MERIDIAN_EDGE_PORT: String(nodeOnPort),
-    },
-  });
-  servers.push(nodeOn);
+  const nodeTraced = async (ratio: string, cap?: string) => {
+    const port = await freePort();
+    const server = await startServer({
+      command: process.execPath,
+      args: [...nodeTelemetryArgs({}), path.join(REPO_ROOT, 'edge/main.node.ts')],
+      port,
+      readyPath: '/health',
+      env: { ...edgeEnv, ...otel('meridian-edge-node', ratio, cap), MERIDIAN_EDGE_PORT: String(port) },
+    });
+    servers.push(server);
+    return server;
+  };
+  const nodeOn = await nodeTraced(SHIPPED.ratio, SHIPPED.cap);
+  const nodeTenth = await nodeTraced('0.1');
 
   const token = await devToken(east.url, 'bench-user', 'bench-tenant', ['orders:read']);
   const request: WrkRequest = {
@@ -124,7 +146,7 @@ try {
   });
   // Warm the edges' caches (the hit is what is measured there).
   let hitBody = '';
-  for (const s of [denoOff, denoShipped, denoAll, denoBuiltin, nodeOff, nodeOn]) {
+  for (const s of [denoOff, denoShipped, denoTenth, denoAll, denoBuiltin, nodeOff, nodeOn, nodeTenth]) {
     const res = await fetch(`${s.url}/graphql`, { method: 'POST', headers: request.headers, body: request.body });
     hitBody = await res.text();
   }
@@ -138,20 +160,22 @@ try {
   const cases: Case[] = [
     {
       name: 'region gateway, authenticated c32',
-      goal: 'traced at 10% ≥ 0.9× untraced',
+      goal: GOAL,
       targets: [
         target('untraced', gwOff),
-        target('traced, 10% sampled', gwShipped),
+        target('traced as shipped', gwShipped),
+        target('traced, 10% sampled', gwTenth),
         target('traced, 100% sampled', gwAll),
         target('traced, 0% sampled', gwNone),
       ],
     },
     {
       name: 'edge on Deno, cache hit c32',
-      goal: 'traced at 10% ≥ 0.9× untraced',
+      goal: GOAL,
       targets: [
         target('untraced', denoOff),
-        target('traced, 10% sampled', denoShipped),
+        target('traced as shipped', denoShipped),
+        target('traced, 10% sampled', denoTenth),
         target('traced, 100% sampled', denoAll),
         target("Deno's built-in, 10% sampled", denoBuiltin),
       ],
@@ -163,8 +187,12 @@ try {
     },
     {
       name: 'edge on Node, cache hit c32',
-      goal: 'traced at 10% ≥ 0.9× untraced',
-      targets: [target('untraced', nodeOff), target('traced, 10% sampled', nodeOn)],
+      goal: GOAL,
+      targets: [
+        target('untraced', nodeOff),
+        target('traced as shipped', nodeOn),
+        target('traced, 10% sampled', nodeTenth),
+      ],
     },
   ];
   await runRounds(cases, ROUNDS);

@@ -24,7 +24,7 @@ import {
   StackContextManager,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { headDecision, headSampler } from './head-sampling.ts';
+import { headDecision, headSampler, newTraceDraw } from './head-sampling.ts';
 import { quietTracerProvider } from './quiet-tracer.ts';
 
 const TRACE = '0123456789abcdef0123456789abcdef';
@@ -46,14 +46,14 @@ describe('sampling decided before the SDK', () => {
   });
 
   /** The platform's tracer at `ratio`, over an SDK provider whose root sampler is headSampler(ratio). */
-  function tracerAt(ratio: number): Tracer {
+  function tracerAt(ratio: number, maxNewPerSecond?: number): Tracer {
     trace.disable();
     exporter.reset();
     sdk = new TracerProvider({
       sampler: new ParentBasedSampler({ root: headSampler(ratio) }),
       spanProcessors: [new SimpleSpanProcessor({ exporter })],
     });
-    trace.setGlobalTracerProvider(quietTracerProvider(sdk, ratio));
+    trace.setGlobalTracerProvider(quietTracerProvider(sdk, ratio, maxNewPerSecond));
     return trace.getTracer('test');
   }
   const traceparentOf = (span: Span) => {
@@ -142,7 +142,7 @@ describe('sampling decided before the SDK', () => {
   it("a new trace drawn as sampled is sampled by the SDK's root sampler, and the mark stays out of the callback's context", () => {
     tracerAt(0);
     const sdkTracer = sdk.getTracer('sdk-direct');
-    const drawn = headDecision(1, ROOT_CONTEXT, false);
+    const drawn = headDecision(() => true, ROOT_CONTEXT, false);
     assert.ok('from' in drawn);
     const marked = sdkTracer.startSpan('marked', {}, drawn.from);
     assert.equal(marked.isRecording(), true, 'the mark decides, whatever the ratio');
@@ -155,5 +155,40 @@ describe('sampling decided before the SDK', () => {
     });
     marked.end();
     unmarked.end();
+  });
+
+  it('a cap on new traces: a second’s worth at once, then as time refills it; no cap draws at the ratio alone', () => {
+    let now = 0;
+    const draw = newTraceDraw(1, 5, () => now);
+    const burst = Array.from({ length: 8 }, () => draw());
+    assert.deepEqual(burst, [true, true, true, true, true, false, false, false]);
+    now = 100; // half a token
+    assert.equal(draw(), false);
+    now = 200; // one token
+    assert.deepEqual([draw(), draw()], [true, false]);
+    now = 60_000; // a minute idle refills one second's worth, not more
+    assert.equal(Array.from({ length: 8 }, () => draw()).filter(Boolean).length, 5);
+
+    const slow = newTraceDraw(1, 0.5, () => now);
+    assert.deepEqual([slow(), slow()], [true, false], 'less than one a second: one, then');
+    now += 1000;
+    assert.equal(slow(), false);
+    now += 1000;
+    assert.equal(slow(), true, 'one every two seconds');
+
+    const none = newTraceDraw(0, 5, () => now);
+    now += 10_000;
+    assert.equal(Array.from({ length: 100 }, () => none()).some(Boolean), false, 'ratio 0 stays 0 under a cap');
+    const uncapped = newTraceDraw(1);
+    assert.equal(Array.from({ length: 1000 }, () => uncapped()).every(Boolean), true);
+  });
+
+  it("the cap is shared by the process's tracers and never cuts a sampled caller's trace", () => {
+    const tracer = tracerAt(1, 3);
+    const other = trace.getTracer('another library');
+    const roots = [tracer, other, tracer, other, tracer, other].map((t) => t.startSpan('new').isRecording());
+    assert.equal(roots.filter(Boolean).length, 3, `three new traces across two tracers: ${roots}`);
+    const caller = callerContext(`00-${TRACE}-${CALLER}-01`);
+    for (let i = 0; i < 5; i++) assert.equal(tracer.startSpan('followed', {}, caller).isRecording(), true);
   });
 });

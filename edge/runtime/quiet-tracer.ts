@@ -24,7 +24,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { headDecision } from './head-sampling.ts';
+import { headDecision, newTraceDraw } from './head-sampling.ts';
 
 const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
@@ -32,16 +32,16 @@ type Callback = (span: Span) => unknown;
 
 class QuietTracer implements Tracer {
   readonly #inner: Tracer;
-  readonly #ratio: number | undefined;
-  constructor(inner: Tracer, ratio: number | undefined) {
+  readonly #drawNew: (() => boolean) | undefined;
+  constructor(inner: Tracer, drawNew: (() => boolean) | undefined) {
     this.#inner = inner;
-    this.#ratio = ratio;
+    this.#drawNew = drawNew;
   }
 
   startSpan(name: string, options?: SpanOptions, ctx: Context = context.active()): Span {
     if (isTracingSuppressed(ctx)) return NO_SPAN;
-    if (this.#ratio === undefined) return this.#inner.startSpan(name, options, ctx);
-    const head = headDecision(this.#ratio, ctx, options?.root === true);
+    if (this.#drawNew === undefined) return this.#inner.startSpan(name, options, ctx);
+    const head = headDecision(this.#drawNew, ctx, options?.root === true);
     return 'unsampled' in head ? head.unsampled : this.#inner.startSpan(name, options, head.from);
   }
 
@@ -61,17 +61,23 @@ class QuietTracer implements Tracer {
 /**
  * `inner` (the SDK's provider, whose root sampler is head-sampling.ts's `headSampler` at the same
  * `sampleRatio`), with tracers that decide sampling first and cost nothing under suppression.
- * Without a ratio (the SDK records nothing: no exporter) the SDK decides, as it then hands out
- * no-op spans anyway.
+ * New traces are drawn at `sampleRatio`, at most `maxNewTracesPerSecond` of them a second across
+ * all the tracers (`newTraceDraw`). Without a ratio (the SDK records nothing: no exporter) the SDK
+ * decides, as it then hands out no-op spans anyway.
  */
-export function quietTracerProvider(inner: TracerProvider, sampleRatio: number | undefined): TracerProvider {
+export function quietTracerProvider(
+  inner: TracerProvider,
+  sampleRatio: number | undefined,
+  maxNewTracesPerSecond = Number.POSITIVE_INFINITY,
+): TracerProvider {
+  const drawNew = sampleRatio === undefined ? undefined : newTraceDraw(sampleRatio, maxNewTracesPerSecond);
   const tracers = new Map<string, Tracer>();
   return {
     getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
       const key = `${name}@${version ?? ''}:${options?.schemaUrl ?? ''}`;
       let tracer = tracers.get(key);
       if (!tracer) {
-        tracer = new QuietTracer(inner.getTracer(name, version, options), sampleRatio);
+        tracer = new QuietTracer(inner.getTracer(name, version, options), drawNew);
         tracers.set(key, tracer);
       }
       return tracer;

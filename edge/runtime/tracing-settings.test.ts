@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { batchOptions, sampleRatio, tracesEndpoint } from './tracing-settings.ts';
+import { batchOptions, maxNewTracesPerSecond, sampleRatio, tracesEndpoint } from './tracing-settings.ts';
 
 describe('the batch span processor settings', () => {
   it('batches of 128 spans at least every 200 ms by default, queue 2,048, export timeout 30 s', () => {
@@ -42,6 +42,25 @@ describe('the sampling ratio and the endpoint', () => {
     assert.equal(sampleRatio({ MERIDIAN_OTEL_SAMPLE_RATIO: '0' }), 0);
     for (const bad of ['1.5', '-0.1', 'half', 'NaN'])
       assert.throws(() => sampleRatio({ MERIDIAN_OTEL_SAMPLE_RATIO: bad }), /MERIDIAN_OTEL_SAMPLE_RATIO/);
+  });
+
+  it('caps new traces at 100 a second in production, none in development, unless told', () => {
+    assert.equal(maxNewTracesPerSecond({}), Number.POSITIVE_INFINITY);
+    assert.equal(maxNewTracesPerSecond({ NODE_ENV: 'production' }), 100);
+    assert.equal(
+      maxNewTracesPerSecond({ NODE_ENV: 'production', MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND: '250' }),
+      250,
+    );
+    assert.equal(
+      maxNewTracesPerSecond({ NODE_ENV: 'production', MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND: 'none' }),
+      Number.POSITIVE_INFINITY,
+    );
+    assert.equal(maxNewTracesPerSecond({ MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND: '0.5' }), 0.5);
+    for (const bad of ['0', '-1', 'lots', 'Infinity'])
+      assert.throws(
+        () => maxNewTracesPerSecond({ MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND: bad }),
+        /MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND/,
+      );
   });
 
   it('exports to the traces endpoint, else to the base endpoint with /v1/traces, else nowhere', () => {

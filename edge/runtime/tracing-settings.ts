@@ -5,6 +5,8 @@
  *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT     OTLP/HTTP traces endpoint, or
  *   OTEL_EXPORTER_OTLP_ENDPOINT            its base (`/v1/traces` appended); neither: nothing exported
  *   MERIDIAN_OTEL_SAMPLE_RATIO             share of new traces sampled (default 1, 0.1 with NODE_ENV=production)
+ *   MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND  at most so many new traces sampled per second and process
+ *                                          (default: no limit, 100 with NODE_ENV=production)
  *   OTEL_BSP_*                             the batch span processor's settings (OpenTelemetry's names)
  */
 
@@ -28,6 +30,22 @@ export function sampleRatio(env: Env): number {
   const v = Number(raw);
   if (!Number.isFinite(v) || v < 0 || v > 1)
     throw new Error(`MERIDIAN_OTEL_SAMPLE_RATIO: "${raw}" is not a number from 0 to 1`);
+  return v;
+}
+
+/**
+ * How many new traces a process may sample per second (a caller's sampled flag is followed all
+ * the same): MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND, a positive number or `none`; else 100 with
+ * NODE_ENV=production and no limit in development. What tracing costs a process then stays
+ * bounded under any load (head-sampling.ts, `newTraceDraw`).
+ */
+export function maxNewTracesPerSecond(env: Env): number {
+  const raw = env.MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND?.trim();
+  if (!raw) return env.NODE_ENV === 'production' ? 100 : Number.POSITIVE_INFINITY;
+  if (raw === 'none') return Number.POSITIVE_INFINITY;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v <= 0)
+    throw new Error(`MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND: "${raw}" is not a positive number or "none"`);
   return v;
 }
 

@@ -20,7 +20,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, ParentBasedSampler, TracerProvider } from '@opentelemetry/sdk-trace';
 import { headSampler } from './head-sampling.ts';
 import { quietTracerProvider } from './quiet-tracer.ts';
-import { batchOptions, sampleRatio, tracesEndpoint } from './tracing-settings.ts';
+import { batchOptions, maxNewTracesPerSecond, sampleRatio, tracesEndpoint } from './tracing-settings.ts';
 
 export interface EdgeTracing {
   /** Exports what is still batched, then stops. */
@@ -37,6 +37,7 @@ export function startEdgeTracing(env: Record<string, string | undefined>): EdgeT
   const url = tracesEndpoint(env);
   if (url === undefined) return undefined;
   const ratio = sampleRatio(env);
+  const maxNew = maxNewTracesPerSecond(env);
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || 'meridian-edge' }),
     sampler: new ParentBasedSampler({ root: headSampler(ratio) }),
@@ -44,7 +45,7 @@ export function startEdgeTracing(env: Record<string, string | undefined>): EdgeT
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(quietTracerProvider(provider, ratio));
+  trace.setGlobalTracerProvider(quietTracerProvider(provider, ratio, maxNew));
   return {
     async shutdown() {
       await provider.shutdown();

@@ -20,7 +20,8 @@ export function nodeTelemetryArgs(env: Record<string, string | undefined>): stri
  * MERIDIAN_EDGE_DENO_OTEL=builtin chooses Deno's built-in OpenTelemetry instead (OTLP/HTTP with
  * JSON, sampled like the Node processes: Deno reads OTEL_TRACES_SAMPLER since 2.9; its OTLP
  * metrics off, since the edge serves Prometheus text and with them on every request pays for
- * histograms); it traces every request before sampling, which costs more (see tracing.deno.ts).
+ * histograms); it traces every request before sampling, which costs more (see tracing.deno.ts),
+ * and its sampler has no cap on new traces (MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND does not apply).
  */
 export function denoTelemetryEnv(env: Record<string, string | undefined>, serviceName: string): Record<string, string> {
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();

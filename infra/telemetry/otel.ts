@@ -45,6 +45,8 @@ export interface TelemetryOptions {
     | { readonly kind: 'none' };
   /** Share of new traces sampled (0..1); a caller's sampled flag always wins. */
   readonly sampleRatio: number;
+  /** At most so many new traces sampled per second (no limit unless given). */
+  readonly maxNewTracesPerSecond?: number;
   readonly attributes?: Readonly<Record<string, string>>;
   /**
    * Whether the http instrumentation makes the spans of incoming requests (the default). False
@@ -110,7 +112,9 @@ export function startTelemetry(opts: TelemetryOptions): RunningTelemetry {
   // (The global provider is the API's proxy, whichever copy of the API registered it.)
   const global = trace.getTracerProvider() as Partial<ProxyTracerProvider>;
   if (global.setDelegate && global.getDelegate)
-    global.setDelegate(quietTracerProvider(global.getDelegate(), processor ? opts.sampleRatio : undefined));
+    global.setDelegate(
+      quietTracerProvider(global.getDelegate(), processor ? opts.sampleRatio : undefined, opts.maxNewTracesPerSecond),
+    );
   return {
     memory,
     finishedSpans: async () => {

@@ -9,6 +9,7 @@
  *   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT       OTLP/HTTP traces endpoint (e.g. http://127.0.0.1:4318/v1/traces);
  *   OTEL_EXPORTER_OTLP_ENDPOINT              … or its base, `/v1/traces` appended; unset: spans are not exported
  *   MERIDIAN_OTEL_SAMPLE_RATIO               share of new traces sampled, 0..1 (default 1 in development, 0.1 in production)
+ *   MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND  cap on new traces sampled per second (default none; 100 in production)
  *   OTEL_SERVICE_NAME                        service.name (default: meridian-<script>)
  *   MERIDIAN_OTEL_HTTP_SERVER_SPANS          `app` (the default): the servers make their own HTTP server
  *                                            spans, sampling first, and the http instrumentation traces
@@ -18,7 +19,7 @@
 import { register } from 'node:module';
 import path from 'node:path';
 import { createAddHookMessageChannel } from 'import-in-the-middle';
-import { sampleRatio, tracesEndpoint } from '../../edge/runtime/tracing-settings.ts';
+import { maxNewTracesPerSecond, sampleRatio, tracesEndpoint } from '../../edge/runtime/tracing-settings.ts';
 import { startTelemetry } from './otel.ts';
 
 function exporterFromEnv(env: NodeJS.ProcessEnv) {
@@ -26,9 +27,10 @@ function exporterFromEnv(env: NodeJS.ProcessEnv) {
   return url ? { kind: 'otlp' as const, url } : { kind: 'none' as const };
 }
 
-function ratio(env: NodeJS.ProcessEnv): number {
+/** A sampling setting, or exit 78 naming the variable. */
+function setting<T>(read: (env: NodeJS.ProcessEnv) => T): T {
   try {
-    return sampleRatio(env);
+    return read(process.env);
   } catch (err) {
     console.error(`telemetry: ${(err as Error).message}`);
     process.exit(78);
@@ -49,7 +51,8 @@ if (process.env.MERIDIAN_OTEL !== 'off') {
     telemetry = startTelemetry({
       serviceName: process.env.OTEL_SERVICE_NAME ?? `meridian-${script}-${process.argv[2] ?? ''}`.replace(/-$/, ''),
       exporter: exporterFromEnv(process.env),
-      sampleRatio: ratio(process.env),
+      sampleRatio: setting(sampleRatio),
+      maxNewTracesPerSecond: setting(maxNewTracesPerSecond),
       httpServerSpans: process.env.MERIDIAN_OTEL_HTTP_SERVER_SPANS !== 'app',
     });
   } catch (err) {
