@@ -45,7 +45,7 @@ const server = Deno.serve(
       ),
   },
   // Traced, each request runs in a SERVER span, sampling decided first (runtime/server-spans.ts).
-  tracing ? withServerSpans(edge.fetch, { enterUnsampled: false }) : edge.fetch,
+  tracing ? withServerSpans(edge.fetch, { enterUnsampled: false, untrustedCallers: true }) : edge.fetch,
 );
 const shutdown = async () => {
   await server.shutdown();

@@ -43,7 +43,7 @@ const keepAlive = setInterval(() => {
 }, 30_000);
 keepAlive.unref();
 // Under infra/telemetry/register.ts the edge makes its own server spans (sampling first).
-const fetchHandler = appServerSpans() ? withServerSpans(edge.fetch) : edge.fetch;
+const fetchHandler = appServerSpans() ? withServerSpans(edge.fetch, { untrustedCallers: true }) : edge.fetch;
 const server = serve({ fetch: fetchHandler, port: config.port, hostname, websocket: { server: sockets } }, (info) =>
   console.log(
     `edge (node ${process.versions.node}) on http://${hostname}:${info.port}, nearest ${config.nearest}, writer ${config.writer}`,

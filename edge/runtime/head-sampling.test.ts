@@ -24,7 +24,7 @@ import {
   StackContextManager,
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
-import { headDecision, headSampler, newTraceDraw } from './head-sampling.ts';
+import { fromUntrustedCaller, headDecision, headSampler, newTraces } from './head-sampling.ts';
 import { quietTracerProvider } from './quiet-tracer.ts';
 
 const TRACE = '0123456789abcdef0123456789abcdef';
@@ -142,7 +142,7 @@ describe('sampling decided before the SDK', () => {
   it("a new trace drawn as sampled is sampled by the SDK's root sampler, and the mark stays out of the callback's context", () => {
     tracerAt(0);
     const sdkTracer = sdk.getTracer('sdk-direct');
-    const drawn = headDecision(() => true, ROOT_CONTEXT, false);
+    const drawn = headDecision(newTraces(1), ROOT_CONTEXT, false);
     assert.ok('from' in drawn);
     const marked = sdkTracer.startSpan('marked', {}, drawn.from);
     assert.equal(marked.isRecording(), true, 'the mark decides, whatever the ratio');
@@ -159,7 +159,7 @@ describe('sampling decided before the SDK', () => {
 
   it('a cap on new traces: a second’s worth at once, then as time refills it; no cap draws at the ratio alone', () => {
     let now = 0;
-    const draw = newTraceDraw(1, 5, () => now);
+    const draw = newTraces(1, 5, () => now).draw;
     const burst = Array.from({ length: 8 }, () => draw());
     assert.deepEqual(burst, [true, true, true, true, true, false, false, false]);
     now = 100; // half a token
@@ -169,18 +169,22 @@ describe('sampling decided before the SDK', () => {
     now = 60_000; // a minute idle refills one second's worth, not more
     assert.equal(Array.from({ length: 8 }, () => draw()).filter(Boolean).length, 5);
 
-    const slow = newTraceDraw(1, 0.5, () => now);
+    const slow = newTraces(1, 0.5, () => now).draw;
     assert.deepEqual([slow(), slow()], [true, false], 'less than one a second: one, then');
     now += 1000;
     assert.equal(slow(), false);
     now += 1000;
     assert.equal(slow(), true, 'one every two seconds');
 
-    const none = newTraceDraw(0, 5, () => now);
+    const none = newTraces(0, 5, () => now).draw;
     now += 10_000;
     assert.equal(Array.from({ length: 100 }, () => none()).some(Boolean), false, 'ratio 0 stays 0 under a cap');
-    const uncapped = newTraceDraw(1);
-    assert.equal(Array.from({ length: 1000 }, () => uncapped()).every(Boolean), true);
+    const uncapped = newTraces(1);
+    assert.equal(Array.from({ length: 1000 }, () => uncapped.draw()).every(Boolean), true);
+    assert.equal(Array.from({ length: 1000 }, () => uncapped.admit()).every(Boolean), true);
+
+    const shared = newTraces(0, 2, () => now);
+    assert.deepEqual([shared.admit(), shared.admit(), shared.admit()], [true, true, false], 'admit: the cap alone');
   });
 
   it("the cap is shared by the process's tracers and never cuts a sampled caller's trace", () => {
@@ -190,5 +194,26 @@ describe('sampling decided before the SDK', () => {
     assert.equal(roots.filter(Boolean).length, 3, `three new traces across two tracers: ${roots}`);
     const caller = callerContext(`00-${TRACE}-${CALLER}-01`);
     for (let i = 0; i < 5; i++) assert.equal(tracer.startSpan('followed', {}, caller).isRecording(), true);
+  });
+
+  it("an untrusted caller's sampled flag counts against the cap; what its request then starts is followed", () => {
+    const tracer = tracerAt(0, 2);
+    const client = fromUntrustedCaller(callerContext(`00-${TRACE}-${CALLER}-01`));
+    const servers = Array.from({ length: 4 }, () => tracer.startSpan('edge', {}, client));
+    assert.deepEqual(
+      servers.map((s) => s.isRecording()),
+      [true, true, false, false],
+      'two within the cap of two a second, though the ratio is 0',
+    );
+    const dropped = servers[2] as Span;
+    assert.equal(dropped.spanContext().traceId, TRACE, "a dropped one stays in the client's trace, unsampled");
+    assert.equal(dropped.spanContext().traceFlags, TraceFlags.NONE);
+    // The request's own children: their parent is the (local) server span, followed past the cap.
+    const inside = trace.setSpan(client, servers[0] as Span);
+    for (let i = 0; i < 5; i++) assert.equal(tracer.startSpan('origin call', {}, inside).isRecording(), true);
+    // An unmarked caller (the platform's own processes) is followed whatever the count.
+    const trusted = callerContext(`00-${TRACE}-${CALLER}-01`);
+    for (let i = 0; i < 5; i++) assert.equal(tracer.startSpan('region', {}, trusted).isRecording(), true);
+    for (const s of servers) s.end();
   });
 });

@@ -41,24 +41,44 @@ export function headSampler(ratio: number): Sampler {
   };
 }
 
+/** Set by a server on the context of a caller it does not trust (a client of the edge); read by `headDecision`. */
+const UNTRUSTED_CALLER = createContextKey('meridian.untrusted-caller');
+
 /**
- * Draws whether a new trace is sampled: at `ratio`, and no more than `maxPerSecond` new traces
- * drawn as sampled per second in this process (a token bucket holding one second's worth, at
- * least one). A caller's sampled flag is followed whatever the count, so no trace loses its
- * middle. The cap bounds what tracing costs a process under any load: at 30,000 requests a
- * second, 10% would be 3,000 new traces a second from one edge process. `now` is in milliseconds.
+ * `ctx` (a caller's extracted context) marked as coming from outside the platform: its sampled flag
+ * is then honoured only within the cap on new traces (`NewTraces.admit`), since any client can set
+ * it and would otherwise choose, request by request, what tracing costs the edge.
  */
-export function newTraceDraw(
+export function fromUntrustedCaller(ctx: Context): Context {
+  return ctx.setValue(UNTRUSTED_CALLER, true);
+}
+
+/** The process's budget of new traces (`newTraces`). */
+export interface NewTraces {
+  /** A new trace of the process's own: drawn at the ratio, then within the cap. */
+  draw(): boolean;
+  /** A trace an untrusted caller asked to sample: within the cap, whatever the ratio. */
+  admit(): boolean;
+}
+
+/**
+ * New traces sampled at `ratio`, and no more than `maxPerSecond` of them per second in this
+ * process (a token bucket holding one second's worth, at least one). A trusted caller's sampled
+ * flag (a process of the platform) is followed whatever the count, so no trace loses its middle;
+ * an untrusted caller's counts against the cap. The cap bounds what tracing costs a process under
+ * any load: at 30,000 requests a second, 10% would be 3,000 new traces a second from one edge
+ * process. `now` is in milliseconds.
+ */
+export function newTraces(
   ratio: number,
   maxPerSecond = Number.POSITIVE_INFINITY,
   now: () => number = () => performance.now(),
-): () => boolean {
-  if (maxPerSecond === Number.POSITIVE_INFINITY) return () => Math.random() < ratio;
+): NewTraces {
+  if (maxPerSecond === Number.POSITIVE_INFINITY) return { draw: () => Math.random() < ratio, admit: () => true };
   const capacity = Math.max(1, maxPerSecond);
   let tokens = capacity;
   let at = now();
-  return () => {
-    if (!(Math.random() < ratio)) return false;
+  const admit = () => {
     const t = now();
     tokens = Math.min(capacity, tokens + ((t - at) * maxPerSecond) / 1000);
     at = t;
@@ -66,25 +86,28 @@ export function newTraceDraw(
     tokens -= 1;
     return true;
   };
+  return { draw: () => Math.random() < ratio && admit(), admit };
 }
 
 /**
  * The decision for a span about to start in `parent` (`root`: a new trace whatever the parent):
  * `unsampled`, a span to use as is (nothing recorded, its context carries "not sampled" on); or
- * `from`, the context the SDK starts the span from (it records it). `drawNew` decides a new trace
- * (`newTraceDraw`).
+ * `from`, the context the SDK starts the span from (it records it).
  */
 export function headDecision(
-  drawNew: () => boolean,
+  traces: NewTraces,
   parent: Context,
   root: boolean,
 ): { readonly unsampled: Span } | { readonly from: Context } {
   const caller = root ? undefined : trace.getSpanContext(parent);
   if (caller === undefined || !isSpanContextValid(caller)) {
-    if (drawNew()) return { from: parent.setValue(HEAD_SAMPLED, true) };
+    if (traces.draw()) return { from: parent.setValue(HEAD_SAMPLED, true) };
     return { unsampled: trace.wrapSpanContext(new UnsampledSpanContext(undefined)) };
   }
-  if (caller.traceFlags & TraceFlags.SAMPLED) return { from: parent };
+  // Only the caller's own (remote) span is in question: the spans the request then makes are
+  // children of the server's span, local, and followed like any.
+  const untrusted = caller.isRemote === true && parent.getValue(UNTRUSTED_CALLER) === true;
+  if (caller.traceFlags & TraceFlags.SAMPLED && (!untrusted || traces.admit())) return { from: parent };
   return { unsampled: trace.wrapSpanContext(new UnsampledSpanContext(caller)) };
 }
 

@@ -24,7 +24,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { isTracingSuppressed } from '@opentelemetry/core';
-import { headDecision, newTraceDraw } from './head-sampling.ts';
+import { headDecision, type NewTraces, newTraces } from './head-sampling.ts';
 
 const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
@@ -32,16 +32,16 @@ type Callback = (span: Span) => unknown;
 
 class QuietTracer implements Tracer {
   readonly #inner: Tracer;
-  readonly #drawNew: (() => boolean) | undefined;
-  constructor(inner: Tracer, drawNew: (() => boolean) | undefined) {
+  readonly #traces: NewTraces | undefined;
+  constructor(inner: Tracer, traces: NewTraces | undefined) {
     this.#inner = inner;
-    this.#drawNew = drawNew;
+    this.#traces = traces;
   }
 
   startSpan(name: string, options?: SpanOptions, ctx: Context = context.active()): Span {
     if (isTracingSuppressed(ctx)) return NO_SPAN;
-    if (this.#drawNew === undefined) return this.#inner.startSpan(name, options, ctx);
-    const head = headDecision(this.#drawNew, ctx, options?.root === true);
+    if (this.#traces === undefined) return this.#inner.startSpan(name, options, ctx);
+    const head = headDecision(this.#traces, ctx, options?.root === true);
     return 'unsampled' in head ? head.unsampled : this.#inner.startSpan(name, options, head.from);
   }
 
@@ -62,7 +62,7 @@ class QuietTracer implements Tracer {
  * `inner` (the SDK's provider, whose root sampler is head-sampling.ts's `headSampler` at the same
  * `sampleRatio`), with tracers that decide sampling first and cost nothing under suppression.
  * New traces are drawn at `sampleRatio`, at most `maxNewTracesPerSecond` of them a second across
- * all the tracers (`newTraceDraw`). Without a ratio (the SDK records nothing: no exporter) the SDK
+ * all the tracers (`newTraces`). Without a ratio (the SDK records nothing: no exporter) the SDK
  * decides, as it then hands out no-op spans anyway.
  */
 export function quietTracerProvider(
@@ -70,14 +70,14 @@ export function quietTracerProvider(
   sampleRatio: number | undefined,
   maxNewTracesPerSecond = Number.POSITIVE_INFINITY,
 ): TracerProvider {
-  const drawNew = sampleRatio === undefined ? undefined : newTraceDraw(sampleRatio, maxNewTracesPerSecond);
+  const traces = sampleRatio === undefined ? undefined : newTraces(sampleRatio, maxNewTracesPerSecond);
   const tracers = new Map<string, Tracer>();
   return {
     getTracer(name: string, version?: string, options?: TracerOptions): Tracer {
       const key = `${name}@${version ?? ''}:${options?.schemaUrl ?? ''}`;
       let tracer = tracers.get(key);
       if (!tracer) {
-        tracer = new QuietTracer(inner.getTracer(name, version, options), drawNew);
+        tracer = new QuietTracer(inner.getTracer(name, version, options), traces);
         tracers.set(key, tracer);
       }
       return tracer;

@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import {
+  type Context,
   context,
+  createContextKey,
   propagation,
   type SpanContext,
   SpanKind,
@@ -34,16 +36,15 @@ describe('edge server spans (sampling first)', () => {
       new TraceIdRatioBasedSampler(ratio).shouldSample(...a),
     toString: () => 'test',
   };
+  const sdk = new TracerProvider({
+    sampler: new ParentBasedSampler({ root }),
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  });
   before(() => {
     // Synchronous context is enough: the handler reads its active span before its first await.
     context.setGlobalContextManager(new StackContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    trace.setGlobalTracerProvider(
-      new TracerProvider({
-        sampler: new ParentBasedSampler({ root }),
-        spanProcessors: [new SimpleSpanProcessor({ exporter })],
-      }),
-    );
+    trace.setGlobalTracerProvider(sdk);
   });
   after(() => {
     trace.disable();
@@ -139,6 +140,33 @@ describe('edge server spans (sampling first)', () => {
       assert.ok(span, `recorded (ratio ${r}, traceparent ${traceparent})`);
       assert.equal(kept.seen.ctx?.spanId, span.spanContext().spanId, 'the handler runs inside the span');
     }
+  });
+
+  it('untrustedCallers: the client context reaches the tracer marked, as an untrusted remote parent', async () => {
+    ratio = 0;
+    const seenParents: Array<{ remote?: boolean; marked: boolean }> = [];
+    const probe = {
+      startSpan: (name: string, options: unknown, ctx: Context) => {
+        seenParents.push({
+          remote: trace.getSpanContext(ctx)?.isRemote,
+          marked: ctx.getValue(createContextKey('meridian.untrusted-caller')) === true,
+        });
+        return sdk.getTracer('sdk').startSpan(name, options as never, ctx);
+      },
+    };
+    trace.disable();
+    trace.setGlobalTracerProvider({ getTracer: () => probe as never });
+    try {
+      await recording(200, { untrustedCallers: true }).handler(req(SAMPLED));
+      await recording(200).handler(req(SAMPLED));
+    } finally {
+      trace.disable();
+      trace.setGlobalTracerProvider(sdk);
+    }
+    assert.deepEqual(seenParents, [
+      { remote: true, marked: true },
+      { remote: true, marked: false },
+    ]);
   });
 
   it('probes and scrapes (/health, /ready, /metrics) are not traced; other paths are', async () => {

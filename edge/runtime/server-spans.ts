@@ -26,6 +26,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { pathOf } from '../routing/url-path.ts';
+import { fromUntrustedCaller } from './head-sampling.ts';
 
 const headersGetter: TextMapGetter<Headers> = {
   get: (headers, key) => headers.get(key) ?? undefined,
@@ -44,9 +45,11 @@ export function appServerSpans(): boolean {
   return globalThis.process?.env?.MERIDIAN_OTEL_HTTP_SERVER_SPANS === 'app';
 }
 
-/** The caller's trace context, when it sent one. */
-function parentOf(req: Request): Context {
-  return req.headers.has('traceparent') ? propagation.extract(ROOT_CONTEXT, req.headers, headersGetter) : ROOT_CONTEXT;
+/** The caller's trace context, when it sent one (marked when the caller is not trusted). */
+function parentOf(req: Request, untrusted: boolean): Context {
+  if (!req.headers.has('traceparent')) return ROOT_CONTEXT;
+  const ctx = propagation.extract(ROOT_CONTEXT, req.headers, headersGetter);
+  return untrusted ? fromUntrustedCaller(ctx) : ctx;
 }
 
 export interface ServerSpanOptions {
@@ -61,6 +64,13 @@ export interface ServerSpanOptions {
    * its calls to the regions send an unsampled traceparent of their own (traced-gateway-post.ts).
    */
   readonly enterUnsampled?: boolean;
+  /**
+   * Whether callers are outside the platform (the edge's clients): a caller's sampled flag then
+   * counts against the process's cap on new traces (head-sampling.ts, `fromUntrustedCaller`)
+   * instead of being followed whatever the count. Off by default (the regions' callers are the
+   * platform's own processes, whose traces must not lose their middle).
+   */
+  readonly untrustedCallers?: boolean;
 }
 
 /**
@@ -75,9 +85,10 @@ export function withServerSpans<A extends unknown[]>(
 ): (req: Request, ...rest: A) => Response | Promise<Response> {
   const tracer = trace.getTracer(opts.tracerName ?? 'meridian-edge');
   const enterUnsampled = opts.enterUnsampled ?? true;
+  const untrusted = opts.untrustedCallers ?? false;
   return (req, ...rest) => {
     if (UNTRACED_PATHS.test(pathOf(req.url))) return handler(req, ...rest);
-    const parent = parentOf(req);
+    const parent = parentOf(req, untrusted);
     const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
     if (!span.isRecording())
       return enterUnsampled

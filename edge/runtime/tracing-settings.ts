@@ -34,10 +34,10 @@ export function sampleRatio(env: Env): number {
 }
 
 /**
- * How many new traces a process may sample per second (a caller's sampled flag is followed all
- * the same): MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND, a positive number or `none`; else 100 with
+ * How many new traces a process may sample per second (a sampled caller of the platform's own
+ * is followed all the same; a client's sampled flag counts against it): MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND, a positive number or `none`; else 100 with
  * NODE_ENV=production and no limit in development. What tracing costs a process then stays
- * bounded under any load (head-sampling.ts, `newTraceDraw`).
+ * bounded under any load (head-sampling.ts, `newTraces`).
  */
 export function maxNewTracesPerSecond(env: Env): number {
   const raw = env.MERIDIAN_OTEL_MAX_NEW_TRACES_PER_SECOND?.trim();
