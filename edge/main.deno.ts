@@ -7,27 +7,24 @@ import { withServerSpans } from './runtime/server-spans.ts';
 import { tracedGatewayPost } from './runtime/traced-gateway-post.ts';
 import { type EdgeTracing, startEdgeTracing } from './runtime/tracing.deno.ts';
 
+const env = Deno.env.toObject();
 let booted: BootedEdge;
 let tracing: EdgeTracing | undefined;
 try {
   // OpenTelemetry when an OTLP endpoint is configured (runtime/tracing.deno.ts), before the edge is built.
   try {
-    tracing = startEdgeTracing(Deno.env.toObject());
+    tracing = startEdgeTracing(env);
   } catch (err) {
     throw new EdgeConfigError((err as Error).message);
   }
   // WebSockets (/v1/graphql) through Deno.upgradeWebSocket; its idleTimeout pings clients and drops dead ones.
   // Cache hits clone a per-entry Response: Deno validates every header of a new Response (a hit has nine).
-  booted = bootEdge(
-    Deno.env.toObject(),
-    (_req, info) => (info as Deno.ServeHandlerInfo<Deno.NetAddr>).remoteAddr.hostname,
-    {
-      upgradeWebSocket,
-      hitTemplates: true,
-      // Traced, the calls to the regions are CLIENT spans carrying the trace (Deno's fetch is not instrumented).
-      ...(tracing ? { gatewayPost: tracedGatewayPost(fetchGatewayPost(fetch)) } : {}),
-    },
-  );
+  booted = bootEdge(env, (_req, info) => (info as Deno.ServeHandlerInfo<Deno.NetAddr>).remoteAddr.hostname, {
+    upgradeWebSocket,
+    hitTemplates: true,
+    // Traced, the calls to the regions are CLIENT spans carrying the trace (Deno's fetch is not instrumented).
+    ...(tracing ? { gatewayPost: tracedGatewayPost(fetchGatewayPost(fetch)) } : {}),
+  });
 } catch (err) {
   if (!(err instanceof EdgeConfigError)) throw err;
   console.error(`edge: invalid configuration — ${err.message}`);

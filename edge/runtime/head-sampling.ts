@@ -102,13 +102,18 @@ export function headDecision(
   const caller = root ? undefined : trace.getSpanContext(parent);
   if (caller === undefined || !isSpanContextValid(caller)) {
     if (traces.draw()) return { from: parent.setValue(HEAD_SAMPLED, true) };
-    return { unsampled: trace.wrapSpanContext(new UnsampledSpanContext(undefined)) };
+    return { unsampled: unsampledSpan() };
   }
   // Only the caller's own (remote) span is in question: the spans the request then makes are
   // children of the server's span, local, and followed like any.
   const untrusted = caller.isRemote === true && parent.getValue(UNTRUSTED_CALLER) === true;
   if (caller.traceFlags & TraceFlags.SAMPLED && (!untrusted || traces.admit())) return { from: parent };
-  return { unsampled: trace.wrapSpanContext(new UnsampledSpanContext(caller)) };
+  return { unsampled: unsampledSpan(caller) };
+}
+
+/** A span nothing records: a child of `parent` (its trace, not sampled), or the root of a new trace. */
+export function unsampledSpan(parent?: SpanContext): Span {
+  return trace.wrapSpanContext(new UnsampledSpanContext(parent));
 }
 
 const POOL = Buffer.allocUnsafe(4096);

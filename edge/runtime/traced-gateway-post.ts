@@ -22,23 +22,14 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { GatewayPost } from '../origin.ts';
-
-function randomHex(bytes: number): string {
-  const buf = crypto.getRandomValues(new Uint8Array(bytes));
-  let hex = '';
-  for (const b of buf) hex += b.toString(16).padStart(2, '0');
-  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
-}
+import { unsampledSpan } from './head-sampling.ts';
 
 /** `headers` with an unsampled traceparent: the one it has when valid and unsampled, else a new trace's. */
 function withUnsampledTrace(headers: Record<string, string>): Record<string, string> {
   const caller = trace.getSpanContext(propagation.extract(ROOT_CONTEXT, headers));
   if (caller !== undefined && isSpanContextValid(caller) && !(caller.traceFlags & TraceFlags.SAMPLED)) return headers;
   const out = { ...headers };
-  propagation.inject(
-    trace.setSpanContext(ROOT_CONTEXT, { traceId: randomHex(16), spanId: randomHex(8), traceFlags: TraceFlags.NONE }),
-    out,
-  );
+  propagation.inject(trace.setSpan(ROOT_CONTEXT, unsampledSpan()), out);
   return out;
 }
 
