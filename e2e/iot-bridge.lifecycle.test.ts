@@ -170,10 +170,11 @@ describe('MQTT bridge under SIGKILL and a Kafka restart', () => {
       const seen = new Set<string>();
       const byDevice = new Map<string, number[]>();
       for (const r of records) {
-        const id = r.headers?.ce_id?.toString();
-        if (!r.key || !id || !expected.has(r.key) || seen.has(id)) continue;
+        if (!r.key || !expected.has(r.key)) continue;
+        const { id, data } = JSON.parse(r.value?.toString() ?? '{}') as { id: string; data: { seq: number } };
+        if (seen.has(id)) continue;
         seen.add(id);
-        const seq = (JSON.parse(r.value?.toString() ?? '{}') as { data: { seq: number } }).data.seq;
+        const seq = data.seq;
         assert.equal(id, telemetryEventId(r.key, seq), 'the event id is derived from the device and seq');
         const list = byDevice.get(r.key) ?? [];
         list.push(seq);

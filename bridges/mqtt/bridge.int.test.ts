@@ -15,7 +15,7 @@ import { closedPort, eventually } from '../../infra/adapters/testing.ts';
 import { resolveEndpoints } from '../../infra/config/endpoints.ts';
 import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials, withoutCredentials } from '../../infra/config/mqtt-users.ts';
 import { dlqTopic } from '../../infra/events/consumer.ts';
-import { fromKafkaMessage, kafkaHeader } from '../../infra/events/kafka-codec.ts';
+import { CONTENT_TYPE, fromKafkaMessage, kafkaHeader } from '../../infra/events/kafka-codec.ts';
 import { type Tail, tail } from '../../infra/events/kafka-tail.testing.ts';
 import { ensureTopics } from '../../infra/events/topics.ts';
 import { type OpenBrokerAdmin, openBrokerAdmin } from '../../infra/iot/broker-admin.ts';
@@ -147,7 +147,15 @@ describe('MQTT → Kafka bridge', () => {
       );
     }
     const one = records.records.find((r) => r.topic === RAW && r.key === ds[0]?.mqttId);
-    assert.equal(kafkaHeader(one?.headers, 'ce_type'), RAW);
+    // Structured mode: the envelope is the value; the record's headers are its content type and
+    // its trace, nothing more (the id and type are read from the envelope).
+    assert.ok(one);
+    const envelope = fromKafkaMessage({ key: null, value: one.value, headers: one.headers });
+    assert.equal(envelope.type, RAW);
+    assert.deepEqual(Object.fromEntries(Object.entries(one.headers ?? {}).map(([k, v]) => [k, String(v)])), {
+      'content-type': CONTENT_TYPE,
+      traceparent: envelope.traceparent,
+    });
   });
 
   it('refused messages go to the dead-letter topic with the reason, the device is told, and nothing blocks what follows', async () => {

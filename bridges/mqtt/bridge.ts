@@ -26,7 +26,7 @@ import { BRIDGE_SUBSCRIPTIONS } from '../../domains/iot/topics.ts';
 import { resolvesWithin, withTimeout } from '../../infra/adapters/dependency.ts';
 import type { KafkaDependency } from '../../infra/adapters/kafka.ts';
 import { dlqTopic } from '../../infra/events/consumer.ts';
-import { CONTENT_TYPE } from '../../infra/events/kafka-codec.ts';
+import { structuredHeaders } from '../../infra/events/kafka-codec.ts';
 import { type EventRegistry, eventRegistry } from '../../infra/events/registry.ts';
 import { withTelemetry } from '../../infra/telemetry/context.ts';
 import { type BridgeConnection, type Incoming, openBridgeConnection } from './connection.ts';
@@ -493,12 +493,7 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
         message: {
           key: r.key,
           value: item.value ?? JSON.stringify(r.envelope),
-          headers: {
-            'content-type': CONTENT_TYPE,
-            ce_id: r.envelope.id,
-            ce_type: r.envelope.type,
-            traceparent: r.envelope.traceparent,
-          },
+          headers: structuredHeaders(r.envelope),
         },
       });
       if (r.sequence) settleItems.push(r.sequence);

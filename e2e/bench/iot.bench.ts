@@ -399,7 +399,7 @@ async function main() {
       const kafkaCpu = downstreamCpu['Kafka east'] as number;
       const machine1 = machineCpu();
       const inKafka = (await readSince(kafka, mark)).filter((r) => r.key?.startsWith(`${tenant}.`));
-      const distinct = new Set(inKafka.map((r) => r.headers?.ce_id?.toString())).size;
+      const distinct = new Set(inKafka.map((r) => (JSON.parse(String(r.value)) as { id: string }).id)).size;
       const lastIn = inKafka.reduce((m, r) => Math.max(m, r.timestamp), 0);
       const wall = lastIn - run.firstAt;
       const rate = distinct / (wall / 1000);
