@@ -32,6 +32,7 @@
  * member must come back under the same client id, and then gets them.
  */
 import mqtt, { type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import { mqttLog } from '../../infra/adapters/mqtt.ts';
 
 /** A message as the bridge receives it. */
 export interface Incoming {
@@ -146,6 +147,7 @@ export function openBridgeConnection(opts: BridgeConnectionOptions): BridgeConne
     start(timeoutMs = 10_000) {
       const c = mqtt.connect(opts.url, {
         clientId: opts.clientId,
+        log: mqttLog(),
         protocolVersion: 5,
         clean: false,
         keepalive: 10,

@@ -14,9 +14,22 @@ export interface MqttDependency extends Dependency {
   readonly client: MqttClient;
 }
 
+const silent = () => {};
+
+/**
+ * mqtt.js's logger for our clients. mqtt.js logs through `debug` several times for every packet,
+ * building each call's arguments even with nothing enabled: 2–3% of the MQTT bridge's CPU under
+ * load. So our clients log nothing unless `DEBUG` is set, in which case mqtt.js's own `debug`
+ * logger is used and decides as usual (`DEBUG=mqttjs*`).
+ */
+export function mqttLog(env: NodeJS.ProcessEnv = process.env): IClientOptions['log'] {
+  return env.DEBUG ? undefined : silent;
+}
+
 export function createMqtt(config: MqttConfig): MqttDependency {
   const client = mqtt.connect(config.url, {
     clientId: config.clientId,
+    log: mqttLog(),
     protocolVersion: 5,
     reconnectPeriod: 1000,
     connectTimeout: 3000,
