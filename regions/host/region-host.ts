@@ -20,6 +20,7 @@ import { ensureTopics } from '../../infra/events/topics.ts';
 import { createDocumentOutboxMover, postgresOutboxSink } from '../../infra/outbox/document-outbox.ts';
 import { createOutboxRelay } from '../../infra/outbox/relay.ts';
 import { migrate } from '../../infra/postgres/migrate.ts';
+import { createRetention, retentionSettings } from '../../infra/postgres/retention.ts';
 import { parsePort, type RegionConfig } from '../config.ts';
 import { gatewayApp, subgraphApp } from '../graphql/graphql-app.ts';
 import { graphqlSseRoutes } from '../hub/graphql-sse.ts';
@@ -294,6 +295,12 @@ export async function startRegion(config: RegionConfig, opts: RegionOptions): Pr
         if (applied.length) log(`region ${config.region}: migrations applied ${applied.join(', ')}`);
       }),
     );
+    // Bookkeeping rows (processed marks, published outbox rows) past their retention.
+    const retention = createRetention(deps.postgres.pool, {
+      ...retentionSettings(config.settings),
+      onError: (err) => log(`region ${config.region}: retention: ${(err as Error)?.message ?? err}`),
+    });
+    add({ name: 'retention', needs: ['migrations'], start: async () => retention.start(), stop: retention.stop });
     add(
       step('topics', () =>
         ensureTopics(
