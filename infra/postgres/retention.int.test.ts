@@ -121,20 +121,23 @@ describe('retention of processed marks and published outbox rows (real PostgreSQ
   });
 
   it("the prune's search can use migration 0003's BRIN index instead of reading the whole table", async () => {
-    await query('SET enable_seqscan = off');
+    // One connection for the SET and the plans (a pool may hand each query another).
+    const client = await db.postgres.pool.connect();
     try {
+      await client.query('SET enable_seqscan = off');
       for (const [table, column, index] of [
         ['processed_events', 'processed_at', 'processed_events_processed_at'],
         ['outbox', 'created_at', 'outbox_created_at'],
       ]) {
-        const plan = await query(
+        const plan = await client.query(
           `EXPLAIN (FORMAT JSON) SELECT ctid FROM ${table} WHERE ${column} < now() - make_interval(secs => $1 / 1000.0)`,
           [DAY_MS],
         );
         assert.match(JSON.stringify(plan.rows[0]), new RegExp(`"Index Name":"${index}"`), table);
       }
     } finally {
-      await query('RESET enable_seqscan');
+      await client.query('RESET enable_seqscan').catch(() => {});
+      client.release();
     }
   });
 });
