@@ -144,6 +144,58 @@ describe('one trace from the edge to the fan-out', () => {
       await queryChain(name);
     });
 
+  for (const name of ['edge-node', 'edge-deno', 'edge-deno-builtin'])
+    it(`an SSE subscription through ${name}: its server span, then its call to the hub, then the hub, one chain`, async () => {
+      await streamChain(name);
+    });
+
+  /** Follows one's own orders over SSE through the edge `name`, with a sampled client trace. */
+  async function streamChain(name: string): Promise<void> {
+    const service = `meridian-${name}`;
+    const edge = cluster.edges.find((e) => e.name === name);
+    assert.ok(edge);
+    const sub = `sse-${randomUUID().slice(0, 6)}`;
+    const issued = await fetch(`${cluster.regions.east.gatewayUrl}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub, tenant: `trace-${randomUUID().slice(0, 6)}`, scopes: ['orders:write'] }),
+    });
+    const token = ((await issued.json()) as { access_token: string }).access_token;
+    const traceId = randomBytes(16).toString('hex');
+    const clientSpan = randomBytes(8).toString('hex');
+    const stream = new AbortController();
+    const res = await fetch(`${edge.url}/v1/stream?topics=user.${sub}.orders`, {
+      headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${clientSpan}-01` },
+      signal: stream.signal,
+    });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+    stream.abort();
+    await res.body?.cancel().catch(() => {});
+    const inTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
+    const find = (pred: (s: ReceivedSpan) => boolean) => inTrace().find(pred);
+    const chain = await until(
+      async () => {
+        const server = find((s) => s.service === service && s.kind === SERVER);
+        const call = find((s) => s.service === service && s.kind === CLIENT);
+        const hub = find((s) => s.service.startsWith('meridian-region-') && s.parentSpanId === call?.spanId);
+        return server && call && hub ? { server, call, hub } : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    ).catch(() => undefined);
+    assert.ok(
+      chain,
+      `spans in the trace:\n${inTrace()
+        .map((s) => `${s.service} ${s.kind} ${s.name} ${s.spanId} < ${s.parentSpanId}`)
+        .join('\n')}`,
+    );
+    assert.equal(chain.server.parentSpanId, clientSpan, "the edge's span continues the client's");
+    assert.equal(chain.call.parentSpanId, chain.server.spanId, 'the call to the hub is a child of the edge span');
+    assert.equal(chain.hub.kind, SERVER, "the hub serves the edge's call");
+    const roots = inTrace().filter((s) => s.parentSpanId === undefined);
+    assert.deepEqual(roots, [], 'nothing started a trace of its own');
+  }
+
   async function queryChain(name: string): Promise<void> {
     const service = `meridian-${name}`;
     const edge = cluster.edges.find((e) => e.name === name);

@@ -35,6 +35,8 @@ export interface EdgeDeps {
   readonly fetch?: typeof fetch;
   /** How GraphQL calls reach the regions (a runtime may have a cheaper way than `fetch`, the default). */
   readonly gatewayPost?: GatewayPost;
+  /** How the SSE proxy reaches the hubs; `fetch` by default (a runtime may trace these calls itself). */
+  readonly streamFetch?: typeof fetch;
   /** The runtime's WebSocket upgrade (hono/deno, @hono/node-server); without it /v1/graphql answers 501. */
   readonly upgradeWebSocket?: WebSocketUpgrader;
   /** The WebSocket client the edge opens to a hub; the global one by default. */
@@ -89,6 +91,7 @@ function purgeToken(config: EdgeConfig, fetchFn: typeof fetch): () => Promise<st
 
 export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
   const fetchFn = deps.fetch ?? ((input, init) => fetch(input, init));
+  const streamFetch = deps.streamFetch ?? fetchFn;
   const clock = deps.clock ?? Date.now;
   const log = deps.log ?? ((line: string) => console.log(line));
   const metrics = createEdgeMetrics({ regions: [...REGION_NAMES] });
@@ -172,7 +175,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
     const choice = router.choose({ hint: c.req.header('x-meridian-region') ?? null });
     if (!choice.region) return problemResponse(503, 'No region available', 'no healthy region can serve the stream');
     const { hubUrl } = router.endpoints(choice.region);
-    const res = await proxySse(c.req.raw, `${hubUrl}/v1/stream${new URL(c.req.url).search}`, fetchFn);
+    const res = await proxySse(c.req.raw, `${hubUrl}/v1/stream${new URL(c.req.url).search}`, streamFetch);
     res.headers.set('x-meridian-region', choice.region);
     return res;
   });
@@ -190,7 +193,7 @@ export function createEdge(config: EdgeConfig, deps: EdgeDeps): Edge {
       }
       post = { body, contentType: c.req.header('content-type') ?? 'application/json' };
     }
-    const res = await proxySse(c.req.raw, upstream, fetchFn, { post });
+    const res = await proxySse(c.req.raw, upstream, streamFetch, { post });
     res.headers.set('x-meridian-region', choice.region);
     return res;
   });

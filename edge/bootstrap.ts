@@ -20,7 +20,7 @@ export interface BootedEdge {
 export function bootEdge(
   env: Record<string, string | undefined>,
   clientIp: EdgeDeps['clientIp'],
-  runtime: Pick<EdgeDeps, 'upgradeWebSocket' | 'gatewayPost' | 'hitTemplates'> = {},
+  runtime: Pick<EdgeDeps, 'upgradeWebSocket' | 'gatewayPost' | 'streamFetch' | 'hitTemplates'> = {},
 ): BootedEdge {
   const config = edgeConfig(env);
   const memory = createMemoryStore();

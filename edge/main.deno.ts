@@ -4,7 +4,7 @@ import { type BootedEdge, bootEdge } from './bootstrap.ts';
 import { EdgeConfigError } from './config.ts';
 import { fetchGatewayPost } from './origin.ts';
 import { withServerSpans } from './runtime/server-spans.ts';
-import { tracedGatewayPost } from './runtime/traced-gateway-post.ts';
+import { tracedFetch, tracedGatewayPost } from './runtime/traced-gateway-post.ts';
 import { type EdgeTracing, startEdgeTracing } from './runtime/tracing.deno.ts';
 
 const env = Deno.env.toObject();
@@ -23,7 +23,7 @@ try {
     upgradeWebSocket,
     hitTemplates: true,
     // Traced, the calls to the regions are CLIENT spans carrying the trace (Deno's fetch is not instrumented).
-    ...(tracing ? { gatewayPost: tracedGatewayPost(fetchGatewayPost(fetch)) } : {}),
+    ...(tracing ? { gatewayPost: tracedGatewayPost(fetchGatewayPost(fetch)), streamFetch: tracedFetch(fetch) } : {}),
   });
 } catch (err) {
   if (!(err instanceof EdgeConfigError)) throw err;

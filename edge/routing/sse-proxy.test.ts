@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { context, ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { proxySse } from './sse-proxy.ts';
 
 const UPSTREAM = 'http://127.0.0.1:41001/v1/stream?topics=order.x';
@@ -108,6 +110,36 @@ describe('proxySse', () => {
     assert.equal(sent.get('accept'), 'text/event-stream');
     assert.equal(sent.get('cookie'), null);
     await res.body?.cancel();
+  });
+
+  it("under runtime tracing (a span active), leaves the trace to the runtime's HTTP client: the client's is not forwarded too", async () => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const upstream = controlledUpstream();
+      const span = trace.wrapSpanContext({
+        traceId: '0123456789abcdef0123456789abcdef',
+        spanId: '0123456789abcdef',
+        traceFlags: TraceFlags.SAMPLED,
+      });
+      const res = await context.with(trace.setSpan(ROOT_CONTEXT, span), () =>
+        proxySse(
+          clientRequest({
+            authorization: 'Bearer t0k',
+            traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+            tracestate: 'x=1',
+          }),
+          UPSTREAM,
+          upstream.fetch,
+        ),
+      );
+      const sent = upstream.sent as Headers;
+      assert.equal(sent.get('authorization'), 'Bearer t0k');
+      assert.equal(sent.get('traceparent'), null);
+      assert.equal(sent.get('tracestate'), null);
+      await res.body?.cancel();
+    } finally {
+      context.disable();
+    }
   });
 
   it('forwards a graphql-sse POST with its body and content type', async () => {

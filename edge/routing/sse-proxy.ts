@@ -4,6 +4,7 @@
  * nothing here reads, buffers or re-encodes it. The client going away aborts the upstream
  * request, so the hub releases its subscription at once instead of at the next heartbeat.
  */
+import { runtimePropagatesTrace } from '../runtime/trace-propagation.ts';
 import { problemResponse } from './problem.ts';
 
 /** Options of proxySse. */
@@ -16,6 +17,8 @@ export interface SseProxyOptions {
 
 /** Request headers the hub needs: who (Authorization), where to resume (Last-Event-ID), and the trace. */
 const FORWARDED = ['authorization', 'last-event-id', 'traceparent', 'tracestate'] as const;
+/** Under runtime tracing its HTTP client sends the trace (the edge's span's, not the client's): never both. */
+const FORWARDED_UNDER_OTEL = ['authorization', 'last-event-id'] as const;
 
 const HOP_BY_HOP = ['content-encoding', 'content-length', 'transfer-encoding', 'connection', 'keep-alive'];
 
@@ -45,7 +48,7 @@ export async function proxySse(
   else request.signal.addEventListener('abort', abortUpstream, { once: true });
 
   const headers = new Headers({ accept: 'text/event-stream', 'cache-control': 'no-cache' });
-  for (const name of FORWARDED) {
+  for (const name of runtimePropagatesTrace() ? FORWARDED_UNDER_OTEL : FORWARDED) {
     const value = request.headers.get(name);
     if (value !== null) headers.set(name, value);
   }

@@ -6,7 +6,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AlwaysOnSampler, InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import type { GatewayAnswer, GatewayPost } from '../origin.ts';
-import { tracedGatewayPost } from './traced-gateway-post.ts';
+import { tracedFetch, tracedGatewayPost } from './traced-gateway-post.ts';
 
 const TRACE = '0123456789abcdef0123456789abcdef';
 const PARENT = '0123456789abcdef';
@@ -111,5 +111,72 @@ describe('traced gateway calls', () => {
       assert.notEqual(m[1], '0'.repeat(32));
     }
     assert.equal(new Set(fresh.map((m) => m?.[1])).size, fresh.length, 'a new trace each time');
+  });
+
+  /** A fetch that remembers each request it was given and answers `status`. */
+  function hub(status = 200) {
+    const requests: Request[] = [];
+    const fetchFn: typeof fetch = async (input, init) => {
+      requests.push(new Request(input, init));
+      return new Response('', { status, headers: { 'content-type': 'text/event-stream' } });
+    };
+    return { requests, fetchFn };
+  }
+  const clientSampled = `00-${TRACE}-${PARENT}-01`;
+
+  it('fetch (the SSE proxy to a hub), sampled: a CLIENT span; the request carries its context instead of the one it had', async () => {
+    const { requests, fetchFn } = hub();
+    const controller = new AbortController();
+    const { span: server, run } = within(true, () =>
+      tracedFetch(fetchFn)('http://127.0.0.1:41001/v1/stream?topics=a', {
+        headers: {
+          accept: 'text/event-stream',
+          authorization: 'Bearer t',
+          traceparent: clientSampled,
+          tracestate: 'x=1',
+        },
+        signal: controller.signal,
+        redirect: 'manual',
+      }),
+    );
+    assert.equal((await run).status, 200);
+    server.end();
+    const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
+    assert.ok(client);
+    assert.equal(client.name, 'GET');
+    assert.equal(client.parentSpanContext?.spanId, server.spanContext().spanId);
+    assert.equal(client.attributes['url.full'], 'http://127.0.0.1:41001/v1/stream?topics=a');
+    const sent = requests[0];
+    assert.ok(sent);
+    const m = TRACEPARENT.exec(sent.headers.get('traceparent') ?? '');
+    assert.deepEqual(
+      m?.slice(1),
+      [client.spanContext().traceId, client.spanContext().spanId, '01'],
+      "one traceparent: the span's",
+    );
+    assert.equal(sent.headers.get('tracestate'), null, "the client's tracestate belongs to the client's context");
+    assert.equal(sent.headers.get('authorization'), 'Bearer t');
+    assert.equal(sent.headers.get('accept'), 'text/event-stream');
+    assert.equal(sent.redirect, 'manual');
+    controller.abort();
+    assert.equal(sent.signal.aborted, true, 'the caller can still abort the request');
+  });
+
+  it("fetch, no span active: the caller's unsampled traceparent goes on; a sampled one is replaced by a new unsampled trace", async () => {
+    const { requests, fetchFn } = hub();
+    const traced = tracedFetch(fetchFn);
+    await traced('http://127.0.0.1:41001/v1/stream', { headers: { traceparent: `00-${TRACE}-${PARENT}-00` } });
+    await traced('http://127.0.0.1:41001/v1/stream', { headers: { traceparent: clientSampled } });
+    await traced('http://127.0.0.1:41001/v1/graphql/stream', { method: 'POST', body: '{"query":"subscription{a}"}' });
+    assert.deepEqual(exporter.getFinishedSpans(), []);
+    assert.equal(requests[0]?.headers.get('traceparent'), `00-${TRACE}-${PARENT}-00`);
+    for (const r of requests.slice(1)) {
+      const m = TRACEPARENT.exec(r.headers.get('traceparent') ?? '');
+      assert.ok(m);
+      assert.equal(m[3], '00');
+      assert.notEqual(m[1], TRACE);
+    }
+    assert.equal(await requests[2]?.text(), '{"query":"subscription{a}"}', 'a POST keeps its body');
+    assert.equal(requests[2]?.method, 'POST');
   });
 });

@@ -19,6 +19,7 @@ import {
   SpanKind,
   SpanStatusCode,
   TraceFlags,
+  type Tracer,
   trace,
 } from '@opentelemetry/api';
 import type { GatewayPost } from '../origin.ts';
@@ -33,43 +34,83 @@ function withUnsampledTrace(headers: Record<string, string>): Record<string, str
   return out;
 }
 
+/**
+ * Sends `headers` through `send` with the trace: under a sampled span as a CLIENT span `method`,
+ * otherwise with the unsampled decision (see the module).
+ */
+async function tracedCall<T extends { readonly status: number }>(
+  tracer: Tracer,
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  send: (headers: Record<string, string>) => Promise<T>,
+): Promise<T> {
+  const active = context.active();
+  const parent = trace.getSpan(active);
+  if (parent === undefined) return send(withUnsampledTrace(headers));
+  const out = { ...headers };
+  if (!parent.isRecording()) {
+    propagation.inject(active, out);
+    return send(out);
+  }
+  const target = new URL(url);
+  const span = tracer.startSpan(
+    method,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'http.request.method': method,
+        'url.full': url,
+        'server.address': target.hostname,
+        'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
+      },
+    },
+    active,
+  );
+  propagation.inject(trace.setSpan(active, span), out);
+  try {
+    const answer = await send(out);
+    span.setAttribute('http.response.status_code', answer.status);
+    if (answer.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    return answer;
+  } catch (err) {
+    span.recordException(err as Error);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
+
 export function tracedGatewayPost(inner: GatewayPost, tracerName = 'meridian-edge'): GatewayPost {
   const tracer = trace.getTracer(tracerName);
-  return async (url, req) => {
-    const active = context.active();
-    const parent = trace.getSpan(active);
-    if (parent === undefined) return inner(url, { ...req, headers: withUnsampledTrace(req.headers) });
-    const headers = { ...req.headers };
-    if (!parent.isRecording()) {
-      propagation.inject(active, headers);
-      return inner(url, { ...req, headers });
-    }
-    const target = new URL(url);
-    const span = tracer.startSpan(
-      'POST',
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          'http.request.method': 'POST',
-          'url.full': url,
-          'server.address': target.hostname,
-          'server.port': Number(target.port || (target.protocol === 'https:' ? 443 : 80)),
-        },
-      },
-      active,
+  return (url, req) => tracedCall(tracer, 'POST', url, req.headers, (headers) => inner(url, { ...req, headers }));
+}
+
+/**
+ * The same for the edge's other calls to the regions through fetch: the SSE proxy's requests to a
+ * hub. Its span ends when the answer's headers are in (a stream runs for as long as the client
+ * stays); a `traceparent`/`tracestate` the request already has is replaced, never doubled.
+ */
+export function tracedFetch(inner: typeof fetch, tracerName = 'meridian-edge'): typeof fetch {
+  const tracer = trace.getTracer(tracerName);
+  return (input, init) => {
+    const request = new Request(input, init);
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      if (name !== 'traceparent' && name !== 'tracestate') headers[name] = value;
+    });
+    const callers = request.headers.get('traceparent');
+    const sent = (own: Record<string, string>) => inner(new Request(request, { headers: own }));
+    // With no span active, the caller's own unsampled traceparent may go on (withUnsampledTrace).
+    return tracedCall(
+      tracer,
+      request.method,
+      request.url,
+      callers !== null && trace.getSpan(context.active()) === undefined
+        ? { ...headers, traceparent: callers }
+        : headers,
+      sent,
     );
-    propagation.inject(trace.setSpan(active, span), headers);
-    try {
-      const answer = await inner(url, { ...req, headers });
-      span.setAttribute('http.response.status_code', answer.status);
-      if (answer.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      return answer;
-    } catch (err) {
-      span.recordException(err as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-      throw err;
-    } finally {
-      span.end();
-    }
   };
 }
