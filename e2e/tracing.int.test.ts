@@ -52,12 +52,7 @@ describe('one trace from the edge to the fan-out', () => {
   it('placeOrder through the Deno edge: every hop in one trace, every span’s parent in it', async () => {
     const edge = cluster.edges.find((e) => e.name === 'edge-deno');
     assert.ok(edge);
-    const issued = await fetch(`${cluster.regions.east.gatewayUrl}/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub: 'tracer', tenant: `trace-${randomUUID().slice(0, 6)}`, scopes: ['orders:write'] }),
-    });
-    const token = ((await issued.json()) as { access_token: string }).access_token;
+    const token = await tokenFor('tracer');
     // The client starts the trace, as a browser with OpenTelemetry would.
     const traceId = randomBytes(16).toString('hex');
     const clientSpan = randomBytes(8).toString('hex');
@@ -155,12 +150,7 @@ describe('one trace from the edge to the fan-out', () => {
     const edge = cluster.edges.find((e) => e.name === name);
     assert.ok(edge);
     const sub = `sse-${randomUUID().slice(0, 6)}`;
-    const issued = await fetch(`${cluster.regions.east.gatewayUrl}/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sub, tenant: `trace-${randomUUID().slice(0, 6)}`, scopes: ['orders:write'] }),
-    });
-    const token = ((await issued.json()) as { access_token: string }).access_token;
+    const token = await tokenFor(sub);
     const traceId = randomBytes(16).toString('hex');
     const clientSpan = randomBytes(8).toString('hex');
     const stream = new AbortController();
@@ -172,14 +162,28 @@ describe('one trace from the edge to the fan-out', () => {
     assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
     stream.abort();
     await res.body?.cancel().catch(() => {});
+    const { chain, inTrace } = await edgeChain(service, traceId);
+    assert.equal(chain.server.parentSpanId, clientSpan, "the edge's span continues the client's");
+    assert.equal(chain.call.parentSpanId, chain.server.spanId, 'the call to the hub is a child of the edge span');
+    assert.equal(chain.region.kind, SERVER, "the hub serves the edge's call");
+    const roots = inTrace().filter((s) => s.parentSpanId === undefined);
+    assert.deepEqual(roots, [], 'nothing started a trace of its own');
+  }
+
+  /**
+   * Waits for the chain a request through the edge `service` leaves in trace `traceId`: the edge's
+   * server span, its call to a region (a CLIENT span), and the region's span that call is the
+   * parent of (the gateway and the hub share the region's process and service name).
+   */
+  async function edgeChain(service: string, traceId: string) {
     const inTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
     const find = (pred: (s: ReceivedSpan) => boolean) => inTrace().find(pred);
     const chain = await until(
       async () => {
         const server = find((s) => s.service === service && s.kind === SERVER);
         const call = find((s) => s.service === service && s.kind === CLIENT);
-        const hub = find((s) => s.service.startsWith('meridian-region-') && s.parentSpanId === call?.spanId);
-        return server && call && hub ? { server, call, hub } : undefined;
+        const region = find((s) => s.service.startsWith('meridian-region-') && s.parentSpanId === call?.spanId);
+        return server && call && region ? { server, call, region } : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 250 },
     ).catch(() => undefined);
@@ -189,11 +193,17 @@ describe('one trace from the edge to the fan-out', () => {
         .map((s) => `${s.service} ${s.kind} ${s.name} ${s.spanId} < ${s.parentSpanId}`)
         .join('\n')}`,
     );
-    assert.equal(chain.server.parentSpanId, clientSpan, "the edge's span continues the client's");
-    assert.equal(chain.call.parentSpanId, chain.server.spanId, 'the call to the hub is a child of the edge span');
-    assert.equal(chain.hub.kind, SERVER, "the hub serves the edge's call");
-    const roots = inTrace().filter((s) => s.parentSpanId === undefined);
-    assert.deepEqual(roots, [], 'nothing started a trace of its own');
+    return { chain, inTrace };
+  }
+
+  /** A token of the region's dev issuer for `sub`, in a tenant of its own. */
+  async function tokenFor(sub: string): Promise<string> {
+    const issued = await fetch(`${cluster.regions.east.gatewayUrl}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub, tenant: `trace-${randomUUID().slice(0, 6)}`, scopes: ['orders:write'] }),
+    });
+    return ((await issued.json()) as { access_token: string }).access_token;
   }
 
   async function queryChain(name: string): Promise<void> {
@@ -209,32 +219,14 @@ describe('one trace from the edge to the fan-out', () => {
       body: JSON.stringify({ query: `{ p${randomBytes(4).toString('hex')}: products(first: 1) { id } }` }),
     });
     assert.equal(res.status, 200, await res.text());
-    const inTrace = () => receiver.spans().filter((s) => s.traceId === traceId);
-    const find = (pred: (s: ReceivedSpan) => boolean) => inTrace().find(pred);
-    const chain = await until(
-      async () => {
-        const server = find((s) => s.service === service && s.kind === SERVER);
-        const origin = find((s) => s.service === service && s.kind === CLIENT);
-        // The gateway and the subgraphs share the region's process (and service name): the gateway's
-        // span is the region's server span that the edge's call is the parent of.
-        const gateway = find(
-          (s) => s.service === 'meridian-region-east' && s.kind === SERVER && s.parentSpanId === origin?.spanId,
-        );
-        return server && origin && gateway ? { server, origin, gateway } : undefined;
-      },
-      { timeoutMs: 30_000, intervalMs: 250 },
-    ).catch(() => undefined);
-    assert.ok(
-      chain,
-      `spans in the trace:\n${inTrace()
-        .map((s) => `${s.service} ${s.kind} ${s.name}`)
-        .join('\n')}`,
-    );
+    const { chain, inTrace } = await edgeChain(service, traceId);
     assert.equal(chain.server.parentSpanId, clientSpan, "the edge's span continues the client's");
     // Deno's built-in names its span after the method only.
     assert.match(chain.server.name, name === 'edge-deno-builtin' ? /^POST/ : /^POST \/graphql$/);
-    assert.equal(chain.origin.parentSpanId, chain.server.spanId, 'the origin call is a child of the edge span');
-    assert.match(chain.gateway.name, /POST/, "the gateway serves the edge's call");
+    assert.equal(chain.call.parentSpanId, chain.server.spanId, 'the origin call is a child of the edge span');
+    assert.equal(chain.region.service, 'meridian-region-east');
+    assert.equal(chain.region.kind, SERVER);
+    assert.match(chain.region.name, /POST/, "the gateway serves the edge's call");
     assert.equal(
       inTrace().filter((s) => s.service === service && s.kind === SERVER).length,
       1,

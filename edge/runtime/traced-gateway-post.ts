@@ -96,21 +96,14 @@ export function tracedFetch(inner: typeof fetch, tracerName = 'meridian-edge'): 
   const tracer = trace.getTracer(tracerName);
   return (input, init) => {
     const request = new Request(input, init);
+    // A traceparent it has stays only where tracedCall keeps a caller's (no span active, unsampled):
+    // everywhere else the injected one overwrites it. Its tracestate belongs to the caller's context.
     const headers: Record<string, string> = {};
     request.headers.forEach((value, name) => {
-      if (name !== 'traceparent' && name !== 'tracestate') headers[name] = value;
+      if (name !== 'tracestate') headers[name] = value;
     });
-    const callers = request.headers.get('traceparent');
-    const sent = (own: Record<string, string>) => inner(new Request(request, { headers: own }));
-    // With no span active, the caller's own unsampled traceparent may go on (withUnsampledTrace).
-    return tracedCall(
-      tracer,
-      request.method,
-      request.url,
-      callers !== null && trace.getSpan(context.active()) === undefined
-        ? { ...headers, traceparent: callers }
-        : headers,
-      sent,
+    return tracedCall(tracer, request.method, request.url, headers, (own) =>
+      inner(new Request(request, { headers: own })),
     );
   };
 }
