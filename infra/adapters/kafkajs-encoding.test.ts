@@ -5,13 +5,35 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { crc32c, KafkajsEncoder, PooledEncoder } from './kafkajs-encoding.ts';
+import vm from 'node:vm';
+import {
+  crc32c,
+  groupMessagesPerPartition,
+  KafkajsEncoder,
+  type Partitioner,
+  PooledEncoder,
+  partitionerFactory,
+} from './kafkajs-encoding.ts';
 
 const require = createRequire(import.meta.url);
 /** kafkajs's own CRC-32C, byte by byte (the file its replaced wrapper called). */
 const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js') as (bytes: Uint8Array) => number;
+/** A kafkajs file as kafkajs ships it (require's cache holds the replacement). */
+function original<T>(file: string): T {
+  const filename = require.resolve(file);
+  const module = { exports: {} as unknown };
+  vm.compileFunction(readFileSync(filename, 'utf8'), ['exports', 'require', 'module'], { filename })(
+    module.exports,
+    createRequire(filename),
+    module,
+  );
+  return module.exports as T;
+}
+type Message = { key?: string | null; partition?: number; value: string };
+const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer | string) => number;
 
 describe('kafkajs encoding (infra/adapters/kafkajs-encoding.ts)', () => {
   it('computes the CRC-32C kafkajs computes, at every length and alignment', () => {
@@ -36,17 +58,19 @@ describe('kafkajs encoding (infra/adapters/kafkajs-encoding.ts)', () => {
     const probe = `
       const { createRequire } = await import('node:module');
       await import(${JSON.stringify(new URL('./kafka.ts', import.meta.url).href)});
-      const { PooledEncoder, crc32c } = await import(${JSON.stringify(new URL('./kafkajs-encoding.ts', import.meta.url).href)});
+      const { PooledEncoder, crc32c, groupMessagesPerPartition, partitionerFactory } = await import(${JSON.stringify(new URL('./kafkajs-encoding.ts', import.meta.url).href)});
       const require = createRequire(${JSON.stringify(import.meta.url)});
       console.log(JSON.stringify([
         require('kafkajs/src/protocol/encoder.js') === PooledEncoder,
         require('kafkajs/src/protocol/recordBatch/crc32C/index.js') === crc32c,
+        require('kafkajs/src/producer/groupMessagesPerPartition.js') === groupMessagesPerPartition,
+        require('kafkajs/src/producer/partitioners/legacy/partitioner.js') === partitionerFactory,
       ]));`;
     const register = new URL('../telemetry/register.ts', import.meta.url).pathname;
     const out = execFileSync(process.execPath, ['--import', register, '--input-type=module', '-e', probe], {
       env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' },
     }).toString();
-    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1) as string), [true, true]);
+    assert.deepEqual(JSON.parse(out.trim().split('\n').at(-1) as string), [true, true, true, true]);
   });
 
   it('encodes what kafkajs’s own encoder encodes, across growths', () => {
@@ -161,5 +185,59 @@ describe('kafkajs encoding (infra/adapters/kafkajs-encoding.ts)', () => {
     assert.equal(decoded.records.length, 50);
     assert.equal(decoded.records[49].value.toString(), JSON.stringify({ i: 49, reading: 'x'.repeat(490) }));
     assert.equal(decoded.records[3].headers['ce-id'].toString(), 'id-3');
+  });
+
+  it('is what kafkajs loads for grouping by partition and for its partitioners', () => {
+    assert.equal(require('kafkajs/src/producer/groupMessagesPerPartition.js'), groupMessagesPerPartition);
+    assert.equal(require('kafkajs/src/producer/partitioners/legacy/partitioner.js'), partitionerFactory);
+  });
+
+  it('puts every keyed message on the partition kafkajs’s own partitioner picks, and keeps a given partition', () => {
+    const theirs = original<(m: typeof murmur2) => () => Partitioner>(
+      'kafkajs/src/producer/partitioners/legacy/partitioner.js',
+    )(murmur2)();
+    const ours = partitionerFactory(murmur2)();
+    for (const partitions of [1, 3, 12]) {
+      const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 0 }));
+      for (let i = 0; i < 2000; i++) {
+        const message = { key: `t${i % 3}.device-${i}`, value: 'v' };
+        const p = ours({ topic: 't', partitionMetadata, message });
+        assert.equal(p, theirs({ topic: 't', partitionMetadata, message }), message.key);
+        assert.ok(p >= 0 && p < partitions);
+      }
+      assert.equal(ours({ topic: 't', partitionMetadata, message: { key: 'k', partition: 0, value: 'v' } }), 0);
+    }
+  });
+
+  it('spreads keyless messages over the partitions that have a leader, in turn', () => {
+    const partition = partitionerFactory(murmur2)();
+    const partitionMetadata = [
+      { partitionId: 0, leader: 0 },
+      { partitionId: 1, leader: -1 },
+      { partitionId: 2, leader: 0 },
+    ];
+    const seen = Array.from({ length: 6 }, () => partition({ topic: 't', partitionMetadata, message: { value: 'v' } }));
+    assert.ok(
+      seen.every((p) => p === 0 || p === 2),
+      `only partitions with a leader: ${seen}`,
+    );
+    for (let i = 1; i < seen.length; i++) assert.notEqual(seen[i], seen[i - 1], 'in turn');
+    const none = partitionMetadata.map((m) => ({ ...m, leader: -1 }));
+    const p = partition({ topic: 't', partitionMetadata: none, message: { key: null, value: 'v' } });
+    assert.ok(p >= 0 && p < 3, 'no leader anywhere: still a partition of the topic');
+  });
+
+  it('groups a batch by partition as kafkajs does: the same partitions, each in the batch’s order', () => {
+    const theirs = original<typeof groupMessagesPerPartition>('kafkajs/src/producer/groupMessagesPerPartition.js');
+    const partitioner = partitionerFactory(murmur2)();
+    const partitionMetadata = Array.from({ length: 3 }, (_, partitionId) => ({ partitionId, leader: 0 }));
+    const messages: Message[] = Array.from({ length: 2000 }, (_, i) =>
+      i % 10 === 0 ? { partition: i % 3, value: `${i}` } : { key: `d-${i % 97}`, value: `${i}` },
+    );
+    const args = { topic: 't', partitionMetadata, messages, partitioner };
+    const grouped = groupMessagesPerPartition(args);
+    assert.deepEqual(grouped, theirs(args));
+    assert.equal(Object.values(grouped).flat().length, 2000, 'every message once');
+    assert.deepEqual(groupMessagesPerPartition({ ...args, partitionMetadata: [] }), {}, 'no metadata: nothing');
   });
 });
