@@ -28,7 +28,7 @@ import type { KafkaDependency } from '../../infra/adapters/kafka.ts';
 import { dlqTopic } from '../../infra/events/consumer.ts';
 import { structuredHeaders } from '../../infra/events/kafka-codec.ts';
 import { type EventRegistry, eventRegistry } from '../../infra/events/registry.ts';
-import { withTelemetry } from '../../infra/telemetry/context.ts';
+import { type SpanOptions, tracingOn, withTelemetry } from '../../infra/telemetry/context.ts';
 import { type BridgeConnection, type Incoming, openBridgeConnection } from './connection.ts';
 import { type Ingested, ingest } from './ingest.ts';
 import { watchTrouble } from './trouble-watch.ts';
@@ -105,6 +105,22 @@ interface Item {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The CONSUMER span of a message's receive (OTel messaging conventions; MQTT has no instrumentation). */
+function receiveSpan(message: Incoming): SpanOptions {
+  const kind = message.topic.slice(message.topic.lastIndexOf('/') + 1);
+  return {
+    name: `process devices/${kind}`,
+    kind: 'consumer',
+    preferTraceparent: true,
+    attributes: {
+      'messaging.system': 'mqtt',
+      'messaging.operation.type': 'process',
+      'messaging.destination.template': `devices/{tenant}/{device}/${kind}`,
+      'messaging.message.id': message.messageId,
+    },
+  };
+}
 
 /** The gate's view of a telemetry item: accepted or refused, a numbered message takes its turn. */
 function sequenceOf(item: Item): SequenceItem | undefined {
@@ -220,32 +236,24 @@ export function createMqttBridge(config: MqttBridgeConfig, deps: MqttBridgeDeps)
 
   function onMessage(conn: BridgeConnection, message: Incoming) {
     stats.received++;
+    const ctx = {
+      region: config.region,
+      registry,
+      redelivered: message.dup,
+      receivedAt: new Date().toISOString(),
+      traceparent: message.traceparent,
+    };
     // OTel has no MQTT instrumentation: the receive is a CONSUMER span of its own (messaging
     // conventions), a child of the device's trace when it sent one, and the event it makes
-    // carries a creation span under it.
-    const kind = message.topic.slice(message.topic.lastIndexOf('/') + 1);
-    const ingested = withTelemetry(
-      { traceparent: message.traceparent },
-      () =>
-        ingest(message.topic, message.payload, {
-          region: config.region,
-          registry,
-          redelivered: message.dup,
-          receivedAt: new Date().toISOString(),
-          traceparent: message.traceparent,
-        }),
-      {
-        name: `process devices/${kind}`,
-        kind: 'consumer',
-        preferTraceparent: true,
-        attributes: {
-          'messaging.system': 'mqtt',
-          'messaging.operation.type': 'process',
-          'messaging.destination.template': `devices/{tenant}/{device}/${kind}`,
-          'messaging.message.id': message.messageId,
-        },
-      },
-    );
+    // carries a creation span under it. Without the SDK both would be no-ops: the event's
+    // traceparent is then a child of the device's made by hand (messageTraceparent).
+    const ingested = tracingOn()
+      ? withTelemetry(
+          { traceparent: message.traceparent },
+          () => ingest(message.topic, message.payload, ctx),
+          receiveSpan(message),
+        )
+      : ingest(message.topic, message.payload, ctx);
     intake.set(conn, (intake.get(conn) ?? 0) + 1);
     incoming.push({
       conn,

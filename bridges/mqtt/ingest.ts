@@ -74,14 +74,13 @@ export function ingest(topic: string, payload: Buffer, ctx: IngestContext): Inge
     };
   }
   const type = TYPE_OF[parsed.kind];
-  const noticeTopic = deviceTopics(parsed.mqttId).rejected;
   const refuse = (code: RejectionCode, reason: string, seq?: number): IngestedRejection => ({
     ok: false,
     type,
     key: parsed.mqttId,
     code,
     reason,
-    noticeTopic,
+    noticeTopic: deviceTopics(parsed.mqttId).rejected,
     ...(seq !== undefined ? { sequence: { key: parsed.mqttId, seq, hash: payloadHash(payload) } } : {}),
   });
   const big = tooLarge(payload.byteLength);

@@ -18,8 +18,23 @@ describe('derived event ids', () => {
     );
   });
 
-  it('payload hashes tell payloads apart', () => {
+  it('are the same from the scratch buffer and for long names (a buffer of their own)', () => {
+    const long = `telemetry/t1.${'x'.repeat(2000)}/1`;
+    assert.match(uuidV5(long), /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.notEqual(uuidV5(long), uuidV5(`${long}0`));
+    assert.equal(telemetryEventId('t1.sensor-1', 42), 'fd0638b5-f185-5001-a871-72e36183dafd', 'ids never change');
+    assert.equal(uuidV5('telemetry/t1.sensor-ü/1'), uuidV5('telemetry/t1.sensor-ü/1'));
+    assert.notEqual(uuidV5('telemetry/t1.sensor-ü/1'), uuidV5('telemetry/t1.sensor-u/1'), 'bytes, not chars');
+  });
+
+  it('payload hashes tell payloads apart, and never change (every bridge process compares them)', () => {
+    assert.equal(payloadHash(Buffer.from('{"a":1}')), 'de3034b77cc1d846');
     assert.equal(payloadHash(Buffer.from('{"a":1}')), payloadHash(Buffer.from('{"a":1}')));
     assert.notEqual(payloadHash(Buffer.from('{"a":1}')), payloadHash(Buffer.from('{"a":2}')));
+    assert.notEqual(payloadHash(Buffer.from('ab')), payloadHash(Buffer.from('ba')), 'order counts');
+    assert.notEqual(payloadHash(Buffer.from('a')), payloadHash(Buffer.from('a\0')), 'length counts');
+    const seen = new Set<string>();
+    for (let seq = 0; seq < 50_000; seq++) seen.add(payloadHash(Buffer.from(`{"seq":${seq},"metrics":{"v":1}}`)));
+    assert.equal(seen.size, 50_000, 'no collision among a device’s readings');
   });
 });

@@ -15,6 +15,7 @@ import {
   type Attributes,
   type Context,
   context,
+  ProxyTracerProvider,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
@@ -53,6 +54,19 @@ const KINDS = {
   consumer: SpanKind.CONSUMER,
   internal: SpanKind.INTERNAL,
 } as const;
+
+let sdkSeen = false;
+/**
+ * Whether an OpenTelemetry SDK is registered. Without one every span is a no-op, and a caller on a
+ * per-message path (the MQTT bridge) can skip making them; once registered it stays so.
+ */
+export function tracingOn(): boolean {
+  if (sdkSeen) return true;
+  const provider = trace.getTracerProvider();
+  sdkSeen = !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== noTracing;
+  return sdkSeen;
+}
+const noTracing = new ProxyTracerProvider().getDelegate();
 
 /** The OTel context whose parent is `traceparent` (a remote span), or undefined when it is malformed. */
 function remoteParent(traceparent: string | null | undefined): Context | undefined {
@@ -205,6 +219,8 @@ export interface MessageDestination {
  */
 export function messageTraceparent(parent: string | null | undefined, to: MessageDestination): string {
   const active = trace.getSpan(context.active());
+  // Without the SDK the span below would be a no-op: go straight to the child made by hand.
+  if (!tracingOn()) return childTraceparent(parent ?? (active ? traceparentOf(active) : undefined));
   const fromParent = remoteParent(parent);
   const under = active ? context.active() : (fromParent ?? context.active());
   const span = tracer().startSpan(
