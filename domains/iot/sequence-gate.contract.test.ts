@@ -64,6 +64,26 @@ export function sequenceGateContract(name: string, make: (now: () => number) => 
       );
     });
 
+    it('a late number settling after newer ones leaves their payloads known', async () => {
+      const gate = make(now);
+      const d = fresh();
+      await gate.decide([item(d, 0)]);
+      await gate.settle([item(d, 0), item(d, 1)]);
+      late();
+      await gate.skipTo(d, 4);
+      const newer = Array.from({ length: HASH_WINDOW }, (_, i) => item(d, 4 + i));
+      assert.deepEqual(new Set(await gate.decide(newer)), new Set(['go']));
+      await gate.settle(newer);
+      assert.deepEqual(await gate.decide([item(d, 3)]), ['late']);
+      await gate.settle([item(d, 3)]);
+      const newest = 3 + HASH_WINDOW;
+      assert.deepEqual(
+        await gate.decide([item(d, newest), item(d, newest, { hash: 'other' }), item(d, newest + 1)]),
+        ['duplicate', 'backwards', 'go'],
+        `${newest}'s payload still known after 3 came late`,
+      );
+    });
+
     it('consecutive numbers in one batch all go, devices independently', async () => {
       const gate = make(now);
       const [a, b] = [fresh(), fresh()];

@@ -1,9 +1,13 @@
 /**
  * The bridges' ordering gate (domains/iot/sequence.ts has the rules) in the region's Redis: one
  * small state per device, decided and settled by Lua scripts, so every bridge process of the
- * region sees one atomic view. Per device: a hash `<prefix><mqttId>` (last, holes, first), its
- * recent payload hashes `…:h` and its skipped numbers `…:s`, all expiring a week after the
- * device's last message. A batch is one script call.
+ * region sees one atomic view. Per device: a hash `<prefix><mqttId>` with its state (last, holes,
+ * first, fresh; `skips` while it has skipped numbers; `touched`: when its expiry was last pushed
+ * back) and its recent payload hashes in HASH_WINDOW ring slots (`h<seq mod window>` =
+ * `<seq>:<hash>`), and its skipped numbers in a set `…:s`; both expire a week after the device's
+ * last message. A batch is one script call, which touches a device's hash once to decide and
+ * twice to settle (its state and hashes in one HSET; the expiry pushed back once a day), whatever
+ * the number of its readings: with 1,000 devices a cycle holds about two readings per device.
  */
 import type { Redis } from 'ioredis';
 import type { SequenceGate } from '../../domains/iot/ports.ts';
@@ -28,26 +32,30 @@ const DECISION_OF: Record<string, SequenceDecision> = {
   b: 'backwards',
 };
 
-// KEYS: per device base, hashes, skipped. ARGV: now, grace, ttl, max skipped, first-sight wait, then the
-// items as one JSON array [device, seq, hash, redelivered, …] (device: its 1-based place in KEYS; one
-// argument instead of six per item: encoding thousands of arguments was most of a call's cost, in the
-// bridge and in Redis), then the numbers in flight [device, seq, hash, …] (counted as settled; their
-// devices' state is only read: a decision that would write it waits). Answers one letter per item
-// (g, w, d, l, b). Each device's state is read once and written back once per call (a batch holds
-// many numbers of few devices); the skipped set and the hashes are read only off the common path.
+/** How long before pushing a device's expiry back again (a write per device per day, not per settle). */
+const TOUCH_EVERY_MS = 24 * 3600 * 1000;
+
+// KEYS: per device its hash and its skipped set. ARGV: now, grace, ttl, max skipped, first-sight
+// wait, window, then the items as one JSON array [device, seq, hash, redelivered, …] (device: its
+// 1-based place in KEYS; one argument instead of six per item: encoding thousands of arguments was
+// most of a call's cost, in the bridge and in Redis), then the numbers in flight [device, seq, hash,
+// …] (counted as settled; their devices' state is only read: a decision that would write it waits).
+// Answers one letter per item (g, w, d, l, b). Each device's state is read once and written back at
+// most once per call (a batch holds many numbers of few devices); the skipped set and the hash slots
+// are read only off the common path.
 const DECIDE = `
 local now, grace, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local maxSkipped, firstWait = tonumber(ARGV[4]), tonumber(ARGV[5])
-local items, inFlight = cjson.decode(ARGV[6]), cjson.decode(ARGV[7])
+local maxSkipped, firstWait, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local items, inFlight = cjson.decode(ARGV[7]), cjson.decode(ARGV[8])
 local out, st, order = {}, {}, {}
 local function state(base)
   local s = st[base]
   if s then return s end
-  local v = redis.call('HMGET', base, 'last', 'holes', 'first', 'fresh')
+  local v = redis.call('HMGET', base, 'last', 'holes', 'first', 'fresh', 'skips')
   if not v[1] then
     s = {stored = -1, holes = 0, first = now, fresh = true, created = true}
   else
-    s = {stored = tonumber(v[1]), holes = tonumber(v[2] or '0'), first = tonumber(v[3] or '0'), fresh = v[4] == '1'}
+    s = {stored = tonumber(v[1]), holes = tonumber(v[2] or '0'), first = tonumber(v[3] or '0'), fresh = v[4] == '1', skips = v[5] == '1'}
   end
   s.last = s.stored
   s.lastOut = s.stored
@@ -60,13 +68,22 @@ local function jump(s, sk, from, seq)
   if seq - from - 1 <= maxSkipped and seq - from - 1 > 0 then
     for n = from + 1, seq - 1 do redis.call('SADD', sk, n) end
     redis.call('PEXPIRE', sk, ttl)
+    s.skips = true
   end
   if seq - 1 > s.lastOut then s.lastOut = seq - 1 end
   s.fresh = false
   s.dirty = true
 end
+-- The payload hash settled under seq, if its slot still holds that number.
+local function settledHash(base, seq)
+  local slot = redis.call('HGET', base, 'h' .. (seq % window))
+  if not slot then return nil end
+  local at = string.find(slot, ':', 1, true)
+  if tonumber(string.sub(slot, 1, at - 1)) ~= seq then return nil end
+  return string.sub(slot, at + 1)
+end
 for i = 1, #inFlight / 3 do
-  local s = state(KEYS[3*inFlight[3*i-2]-2])
+  local s = state(KEYS[2*inFlight[3*i-2]-1])
   local seq = inFlight[3*i-1]
   s.speculative = true
   if seq > s.last then s.last = seq end
@@ -74,7 +91,7 @@ for i = 1, #inFlight / 3 do
 end
 for i = 1, #items / 4 do
   local dev = items[4*i-3]
-  local base, hk, sk = KEYS[3*dev-2], KEYS[3*dev-1], KEYS[3*dev]
+  local base, sk = KEYS[2*dev-1], KEYS[2*dev]
   local seq, h, redelivered = items[4*i-2], items[4*i-1], items[4*i] == 1
   local s = state(base)
   local last = s.last
@@ -95,12 +112,12 @@ for i = 1, #items / 4 do
     else
       decision = 'wait'
     end
-  elseif redis.call('SISMEMBER', sk, seq) == 1 then
+  elseif s.skips and redis.call('SISMEMBER', sk, seq) == 1 then
     decision = 'late'
   elseif redelivered then
     decision = 'duplicate'
   else
-    local known = s.gone[seq] or redis.call('HGET', hk, seq)
+    local known = s.gone[seq] or settledHash(base, seq)
     if known == h then
       decision = 'duplicate'
     elseif (not known) and now - s.first < grace then
@@ -118,70 +135,75 @@ end
 for _, base in ipairs(order) do
   local s = st[base]
   local fresh = s.fresh and 1 or 0
+  local skips = s.skips and 1 or 0
   if s.speculative then
     -- read only
   elseif s.created then
-    redis.call('HSET', base, 'last', s.lastOut, 'holes', s.holes, 'first', s.first, 'fresh', fresh)
+    redis.call('HSET', base, 'last', s.lastOut, 'holes', s.holes, 'first', s.first, 'fresh', fresh, 'skips', skips, 'touched', now)
     redis.call('PEXPIRE', base, ttl)
   elseif s.dirty then
-    redis.call('HSET', base, 'last', s.lastOut, 'holes', s.holes, 'fresh', fresh)
+    redis.call('HSET', base, 'last', s.lastOut, 'holes', s.holes, 'fresh', fresh, 'skips', skips)
   end
 end
 return table.concat(out)
 `;
 
-// KEYS: per device base, hashes, skipped. ARGV: window, ttl, then the items as one JSON array
-// [device, seq, hash, …] (device: its 1-based place in KEYS). Grouped per device: one write of its
-// last number, its hashes in one HSET, the ones out of the window in one HDEL.
+// KEYS: per device its hash and its skipped set. ARGV: window, ttl, now, touch-every, then the
+// items as one JSON array [device, seq, hash, …] (device: its 1-based place in KEYS). Grouped per
+// device: one HMGET of its state, one HSET of its last number and its hashes' ring slots (a slot
+// holds the newest settled number of its residue: the hash of seq - window leaves as seq's comes);
+// its skipped set only while it has one, its expiry once a day.
 const SETTLE = `
-local window, ttl = tonumber(ARGV[1]), tonumber(ARGV[2])
-local items = cjson.decode(ARGV[3])
+local window, ttl, now, touchEvery = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local items = cjson.decode(ARGV[5])
 local dev, order = {}, {}
 for i = 1, #items / 3 do
   local n = items[3*i-2]
-  local base = KEYS[3*n-2]
+  local base = KEYS[2*n-1]
   local seq, h = items[3*i-1], items[3*i]
   local d = dev[base]
   if not d then
-    d = {hk = KEYS[3*n-1], sk = KEYS[3*n], max = seq, items = {}}
+    d = {sk = KEYS[2*n], max = seq, slots = {}, hashes = {}, seqs = {}}
     dev[base] = d
     order[#order + 1] = base
   end
   if seq > d.max then d.max = seq end
-  d.items[#d.items + 1] = seq
-  d.items[#d.items + 1] = h
-end
-local function chunked(cmd, key, list)
-  for j = 1, #list, 4000 do
-    redis.call(cmd, key, unpack(list, j, math.min(j + 3999, #list)))
-  end
+  local slot = seq % window
+  local held = d.slots[slot]
+  -- Within one call, the newest number of a residue keeps its slot.
+  if not held or held < seq then d.slots[slot] = seq; d.hashes[slot] = h end
+  d.seqs[#d.seqs + 1] = seq
 end
 for _, base in ipairs(order) do
   local d = dev[base]
-  local last = tonumber(redis.call('HGET', base, 'last') or '-1')
-  if d.max > last then
-    redis.call('HSET', base, 'last', d.max, 'fresh', 0)
-  else
-    redis.call('HSET', base, 'fresh', 0)
+  local v = redis.call('HMGET', base, 'last', 'skips', 'touched')
+  local last = tonumber(v[1] or '-1')
+  local args = {'fresh', 0}
+  if d.max > last then args[#args + 1] = 'last'; args[#args + 1] = d.max end
+  for slot, seq in pairs(d.slots) do
+    -- A number above the stored last is the newest of its residue; a late one (below it) never
+    -- takes the slot of a newer number.
+    local take = seq > last
+    if not take then
+      local stored = redis.call('HGET', base, 'h' .. slot)
+      local at = stored and string.find(stored, ':', 1, true)
+      take = not at or tonumber(string.sub(stored, 1, at - 1)) < seq
+    end
+    if take then
+      args[#args + 1] = 'h' .. slot
+      args[#args + 1] = seq .. ':' .. d.hashes[slot]
+    end
   end
-  chunked('HSET', d.hk, d.items)
-  -- A number's hash leaves the window when the number HASH_WINDOW above it settles (unless this
-  -- call sets it again after that).
-  local pos, dels, seqs = {}, {}, {}
-  for j = 1, #d.items, 2 do pos[d.items[j]] = j end
-  for j = 1, #d.items, 2 do
-    local t = d.items[j] - window
-    local p = pos[t]
-    if not (p and p > j) then dels[#dels + 1] = t end
-    seqs[#seqs + 1] = d.items[j]
+  local touch = now - tonumber(v[3] or '0') >= touchEvery
+  if touch then args[#args + 1] = 'touched'; args[#args + 1] = now end
+  redis.call('HSET', base, unpack(args))
+  if v[2] == '1' then
+    for j = 1, #d.seqs, 4000 do
+      redis.call('SREM', d.sk, unpack(d.seqs, j, math.min(j + 3999, #d.seqs)))
+    end
+    if redis.call('SCARD', d.sk) == 0 then redis.call('HSET', base, 'skips', 0) end
   end
-  chunked('HDEL', d.hk, dels)
-  if redis.call('EXISTS', d.sk) == 1 then
-    chunked('SREM', d.sk, seqs)
-    redis.call('PEXPIRE', d.sk, ttl)
-  end
-  redis.call('PEXPIRE', base, ttl)
-  redis.call('PEXPIRE', d.hk, ttl)
+  if touch then redis.call('PEXPIRE', base, ttl) end
 end
 return 1
 `;
@@ -196,6 +218,7 @@ if seq - 1 <= last then return 0 end
 if seq - 1 - last <= max then
   for n = last + 1, seq - 1 do redis.call('SADD', KEYS[2], n) end
   redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('HSET', KEYS[1], 'skips', 1)
 end
 redis.call('HSET', KEYS[1], 'last', seq - 1, 'fresh', 0)
 return 1
@@ -237,7 +260,7 @@ export function createRedisSequenceGate(redis: Redis, opts: RedisSequenceGateOpt
     redis.defineCommand('iotGateSkipTo', { lua: SKIP_TO, numberOfKeys: 2 });
     redis.defineCommand('iotGateHole', { lua: HOLE, numberOfKeys: 1 });
   }
-  const keys = (key: string) => [`${prefix}${key}`, `${prefix}${key}:h`, `${prefix}${key}:s`];
+  const keys = (key: string) => [`${prefix}${key}`, `${prefix}${key}:s`];
   /** KEYS (each device's three keys once) and the items with their device's place in them. */
   const packed = (
     items: readonly Omit<SequenceItem, 'redelivered'>[],
@@ -278,6 +301,7 @@ export function createRedisSequenceGate(redis: Redis, opts: RedisSequenceGateOpt
         TTL_MS,
         MAX_SKIPPED,
         FIRST_SIGHT_WAIT_MS,
+        HASH_WINDOW,
         p.items,
         p.inFlight,
       ];
@@ -293,7 +317,7 @@ export function createRedisSequenceGate(redis: Redis, opts: RedisSequenceGateOpt
     async settle(items) {
       if (items.length === 0) return;
       const p = packed(items, false);
-      const args = [p.keys.length, ...p.keys, HASH_WINDOW, TTL_MS, p.items];
+      const args = [p.keys.length, ...p.keys, HASH_WINDOW, TTL_MS, now(), TOUCH_EVERY_MS, p.items];
       try {
         await connect();
         await client.iotGateSettle(...args);
@@ -302,7 +326,7 @@ export function createRedisSequenceGate(redis: Redis, opts: RedisSequenceGateOpt
       }
     },
     async skipTo(key, seq) {
-      const [base, , skipped] = keys(key) as [string, string, string];
+      const [base, skipped] = keys(key) as [string, string];
       try {
         await connect();
         await client.iotGateSkipTo(base, skipped, seq, MAX_SKIPPED, TTL_MS);
