@@ -19,7 +19,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { IOT_EVENTS } from '../../domains/iot/events.ts';
@@ -49,6 +49,40 @@ const kafka = createKafka({ brokers: endpoints.kafkaBrokers, clientId: 'bench-io
 const node = process.execPath;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tenant = `bench-${randomUUID().slice(0, 6)}`;
+
+/**
+ * One IoT benchmark at a time: every run's bridges, plain subscribers and forwarders join the east
+ * broker's one shared group, so a second run's members would take the first's readings (and a
+ * member that stops leaves the broker dropping what it still routes to it: eclipse-mosquitto#2662).
+ */
+const lockFile = path.join(REPO_ROOT, '.stack', 'iot-bench.pid');
+function aliveElsewhere(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+try {
+  const other = Number(readFileSync(lockFile, 'utf8'));
+  if (aliveElsewhere(other)) {
+    console.error(`another IoT benchmark is running (pid ${other}, ${lockFile}): one at a time`);
+    process.exit(2);
+  }
+} catch {
+  // No lock: nobody else is running.
+}
+writeFileSync(lockFile, String(process.pid));
+process.on('exit', () => {
+  try {
+    if (readFileSync(lockFile, 'utf8') === String(process.pid)) unlinkSync(lockFile);
+  } catch {
+    // Already gone.
+  }
+});
+
 const work = mkdtempSync(path.join(tmpdir(), 'meridian-iot-bench-'));
 const credsFile = path.join(work, 'creds.json');
 
