@@ -55,7 +55,7 @@ local function state(base)
   if not v[1] then
     s = {stored = -1, holes = 0, first = now, fresh = true, created = true}
   else
-    s = {stored = tonumber(v[1]), holes = tonumber(v[2] or '0'), first = tonumber(v[3] or '0'), fresh = v[4] == '1', skips = v[5] == '1'}
+    s = {stored = tonumber(v[1]), holes = tonumber(v[2] or '0'), first = tonumber(v[3] or '0'), fresh = v[4] == '1', skips = v[5] ~= '0'}
   end
   s.last = s.stored
   s.lastOut = s.stored
@@ -197,7 +197,8 @@ for _, base in ipairs(order) do
   local touch = now - tonumber(v[3] or '0') >= touchEvery
   if touch then args[#args + 1] = 'touched'; args[#args + 1] = now end
   redis.call('HSET', base, unpack(args))
-  if v[2] == '1' then
+  -- A state without the field (written before it existed) may have a skipped set: look once.
+  if v[2] ~= '0' then
     for j = 1, #d.seqs, 4000 do
       redis.call('SREM', d.sk, unpack(d.seqs, j, math.min(j + 3999, #d.seqs)))
     end
