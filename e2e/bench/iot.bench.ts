@@ -29,7 +29,7 @@ import { LOCAL_MQTT_PASSWORD, MQTT_USERS, withCredentials } from '../../infra/co
 import { countSince, markEnd, readSince } from '../../infra/events/kafka-tail.testing.ts';
 import { scratchDatabase } from '../../infra/postgres/scratch-database.testing.ts';
 import { REPO_ROOT } from '../../infra/stack/paths.ts';
-import { readTracked } from '../../infra/stack/process.ts';
+import { readTracked, startTimeOf } from '../../infra/stack/process.ts';
 import { DOMAINS } from '../../regions/domains.ts';
 import { east } from '../../regions/east.ts';
 import { startRegion } from '../../regions/host/region-host.ts';
@@ -56,28 +56,21 @@ const tenant = `bench-${randomUUID().slice(0, 6)}`;
  * member that stops leaves the broker dropping what it still routes to it: eclipse-mosquitto#2662).
  */
 const lockFile = path.join(REPO_ROOT, '.stack', 'iot-bench.pid');
-function aliveElsewhere(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+// The pid with its kernel start time, as the stack tracks its services: a recycled pid is no run.
+const lock = JSON.stringify({ pid: process.pid, startTime: startTimeOf(process.pid) });
 try {
-  const other = Number(readFileSync(lockFile, 'utf8'));
-  if (aliveElsewhere(other)) {
-    console.error(`another IoT benchmark is running (pid ${other}, ${lockFile}): one at a time`);
+  const other = JSON.parse(readFileSync(lockFile, 'utf8')) as { pid: number; startTime: string };
+  if (other.pid !== process.pid && startTimeOf(other.pid) === other.startTime) {
+    console.error(`another IoT benchmark is running (pid ${other.pid}, ${lockFile}): one at a time`);
     process.exit(2);
   }
 } catch {
-  // No lock: nobody else is running.
+  // No lock (or an unreadable one): nobody else is running.
 }
-writeFileSync(lockFile, String(process.pid));
+writeFileSync(lockFile, lock);
 process.on('exit', () => {
   try {
-    if (readFileSync(lockFile, 'utf8') === String(process.pid)) unlinkSync(lockFile);
+    if (readFileSync(lockFile, 'utf8') === lock) unlinkSync(lockFile);
   } catch {
     // Already gone.
   }

@@ -1,7 +1,16 @@
 /** The edge's calls to the regions as CLIENT spans, and the decision they carry when not sampled. */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  trace,
+} from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AlwaysOnSampler, InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -48,16 +57,21 @@ describe('traced gateway calls', () => {
       : trace.wrapSpanContext({ traceId: TRACE, spanId: PARENT, traceFlags: TraceFlags.NONE });
     return { span, run: context.with(trace.setSpan(ROOT_CONTEXT, span), fn) };
   };
+  /** Ends the request span; the one CLIENT span recorded, checked to be `name` and its child. */
+  const clientUnder = (server: Span, name: string) => {
+    server.end();
+    const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
+    assert.ok(client);
+    assert.equal(client.name, name);
+    assert.equal(client.parentSpanContext?.spanId, server.spanContext().spanId);
+    return client;
+  };
 
   it('sampled: a CLIENT span, a child of the request span, whose context the region receives', async () => {
     const { calls, post } = gateway(200);
     const { span: server, run } = within(true, () => call(tracedGatewayPost(post)));
     assert.equal((await run).status, 200);
-    server.end();
-    const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
-    assert.ok(client);
-    assert.equal(client.name, 'POST');
-    assert.equal(client.parentSpanContext?.spanId, server.spanContext().spanId);
+    const client = clientUnder(server, 'POST');
     assert.equal(client.attributes['http.request.method'], 'POST');
     assert.equal(client.attributes['url.full'], 'http://127.0.0.1:4100/graphql');
     assert.equal(client.attributes['server.address'], '127.0.0.1');
@@ -140,11 +154,7 @@ describe('traced gateway calls', () => {
       }),
     );
     assert.equal((await run).status, 200);
-    server.end();
-    const client = exporter.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT);
-    assert.ok(client);
-    assert.equal(client.name, 'GET');
-    assert.equal(client.parentSpanContext?.spanId, server.spanContext().spanId);
+    const client = clientUnder(server, 'GET');
     assert.equal(client.attributes['url.full'], 'http://127.0.0.1:41001/v1/stream?topics=a');
     const sent = requests[0];
     assert.ok(sent);

@@ -5,10 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import vm from 'node:vm';
 import {
   crc32c,
   groupMessagesPerPartition,
@@ -16,22 +14,14 @@ import {
   type Partitioner,
   PooledEncoder,
   partitionerFactory,
+  privateCopy,
 } from './kafkajs-encoding.ts';
 
 const require = createRequire(import.meta.url);
 /** kafkajs's own CRC-32C, byte by byte (the file its replaced wrapper called). */
 const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/crc32C.js') as (bytes: Uint8Array) => number;
 /** A kafkajs file as kafkajs ships it (require's cache holds the replacement). */
-function original<T>(file: string): T {
-  const filename = require.resolve(file);
-  const module = { exports: {} as unknown };
-  vm.compileFunction(readFileSync(filename, 'utf8'), ['exports', 'require', 'module'], { filename })(
-    module.exports,
-    createRequire(filename),
-    module,
-  );
-  return module.exports as T;
-}
+const original = <T>(file: string): T => privateCopy(require.resolve(file)) as T;
 type Message = { key?: string | null; partition?: number; value: string };
 const murmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer | string) => number;
 

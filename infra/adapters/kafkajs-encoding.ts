@@ -52,8 +52,8 @@ if ([encoderPath, crcPath, groupPath, partitionerPath].some((p) => require.cache
   throw new Error('kafkajs was loaded before infra/adapters/kafkajs-encoding.ts: import that module first');
 }
 
-/** A CommonJS file's exports, evaluated outside require's cache (and its hooks) for this module's own use. */
-function privateCopy(filename: string): unknown {
+/** A CommonJS file's exports as shipped, evaluated outside require's cache (and its hooks): this module's own copies, and the tests' reference. */
+export function privateCopy(filename: string): unknown {
   const wrapper = vm.compileFunction(
     readFileSync(filename, 'utf8'),
     ['exports', 'require', 'module', '__filename', '__dirname'],

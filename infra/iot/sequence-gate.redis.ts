@@ -35,6 +35,15 @@ const DECISION_OF: Record<string, SequenceDecision> = {
 /** How long before pushing a device's expiry back again (a write per device per day, not per settle). */
 const TOUCH_EVERY_MS = 24 * 3600 * 1000;
 
+// Lua shared by the scripts: the number and payload hash a device's ring slot holds (`<seq>:<hash>`), if any.
+const SLOT_OF = `
+local function slotOf(base, slot)
+  local stored = redis.call('HGET', base, 'h' .. slot)
+  if not stored then return nil end
+  local at = string.find(stored, ':', 1, true)
+  return tonumber(string.sub(stored, 1, at - 1)), string.sub(stored, at + 1)
+end`;
+
 // KEYS: per device its hash and its skipped set. ARGV: now, grace, ttl, max skipped, first-sight
 // wait, window, then the items as one JSON array [device, seq, hash, redelivered, …] (device: its
 // 1-based place in KEYS; one argument instead of six per item: encoding thousands of arguments was
@@ -43,7 +52,7 @@ const TOUCH_EVERY_MS = 24 * 3600 * 1000;
 // Answers one letter per item (g, w, d, l, b). Each device's state is read once and written back at
 // most once per call (a batch holds many numbers of few devices); the skipped set and the hash slots
 // are read only off the common path.
-const DECIDE = `
+const DECIDE = `${SLOT_OF}
 local now, grace, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local maxSkipped, firstWait, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local items, inFlight = cjson.decode(ARGV[7]), cjson.decode(ARGV[8])
@@ -76,11 +85,9 @@ local function jump(s, sk, from, seq)
 end
 -- The payload hash settled under seq, if its slot still holds that number.
 local function settledHash(base, seq)
-  local slot = redis.call('HGET', base, 'h' .. (seq % window))
-  if not slot then return nil end
-  local at = string.find(slot, ':', 1, true)
-  if tonumber(string.sub(slot, 1, at - 1)) ~= seq then return nil end
-  return string.sub(slot, at + 1)
+  local held, h = slotOf(base, seq % window)
+  if held ~= seq then return nil end
+  return h
 end
 for i = 1, #inFlight / 3 do
   local s = state(KEYS[2*inFlight[3*i-2]-1])
@@ -153,7 +160,7 @@ return table.concat(out)
 // device: one HMGET of its state, one HSET of its last number and its hashes' ring slots (a slot
 // holds the newest settled number of its residue: the hash of seq - window leaves as seq's comes);
 // its skipped set only while it has one, its expiry once a day.
-const SETTLE = `
+const SETTLE = `${SLOT_OF}
 local window, ttl, now, touchEvery = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local items = cjson.decode(ARGV[5])
 local dev, order = {}, {}
@@ -185,9 +192,8 @@ for _, base in ipairs(order) do
     -- takes the slot of a newer number.
     local take = seq > last
     if not take then
-      local stored = redis.call('HGET', base, 'h' .. slot)
-      local at = stored and string.find(stored, ':', 1, true)
-      take = not at or tonumber(string.sub(stored, 1, at - 1)) < seq
+      local held = slotOf(base, slot)
+      take = not held or held < seq
     end
     if take then
       args[#args + 1] = 'h' .. slot

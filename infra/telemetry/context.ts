@@ -56,6 +56,8 @@ const KINDS = {
 } as const;
 
 let sdkSeen = false;
+/** What the API's proxy delegates to while no SDK is registered. */
+const noTracing = new ProxyTracerProvider().getDelegate();
 /**
  * Whether an OpenTelemetry SDK is registered. Without one every span is a no-op, and a caller on a
  * per-message path (the MQTT bridge) can skip making them; once registered it stays so.
@@ -66,7 +68,6 @@ export function tracingOn(): boolean {
   sdkSeen = !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== noTracing;
   return sdkSeen;
 }
-const noTracing = new ProxyTracerProvider().getDelegate();
 
 /** The OTel context whose parent is `traceparent` (a remote span), or undefined when it is malformed. */
 function remoteParent(traceparent: string | null | undefined): Context | undefined {
